@@ -1,0 +1,169 @@
+"""The parser's vocabulary: plain dataclasses, no behaviour beyond (de)serialising.
+
+Every offset is a character offset into ``ParsedDirective.text`` (the NFC text the
+reader produced); ``Evidence`` keeps the exact words a fact was read from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Frequency = Literal[
+    "annual", "semiannual", "quarterly", "monthly", "weekly", "once", "on_request", "event", "none"
+]
+DeadlineKind = Literal["day_of_period", "date", "relative", "none"]
+PERIODIC: tuple[str, ...] = ("annual", "semiannual", "quarterly", "monthly", "weekly")
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where a fact was read: a span of the text and how sure the grammar is of it."""
+
+    start: int
+    end: int
+    text: str
+    confidence: float = 1.0
+
+    def shifted(self, by: int) -> Evidence:
+        return Evidence(self.start + by, self.end + by, self.text, self.confidence)
+
+
+@dataclass(slots=True)
+class Deadline:
+    kind: DeadlineKind = "none"
+    day: int | None = None
+    month: int | None = None
+    date: str | None = None  # ISO date when the text names a year
+    time: str | None = None  # "14:00" when the text names a time of day
+    offset_days: int | None = None
+    working_days: bool | None = None
+    anchor: str | None = None
+    raw: str | None = None
+
+    def label(self) -> dict[str, Any]:
+        """The corpus label schema (no ``time``: the schema has no field for it)."""
+        out = asdict(self)
+        out.pop("time")
+        return out
+
+
+@dataclass(slots=True)
+class Obligation:
+    """One reporting obligation: one frequency with its own deadline."""
+
+    frequency: Frequency
+    deadline: Deadline
+    submitters: list[str] = field(default_factory=list)  # as written in the clause
+    inherited_submitters: list[str] = field(default_factory=list)  # from a section heading
+    recipient: str | None = None
+    via: str | None = None
+    subject: str | None = None
+    evidence: dict[str, list[Evidence]] = field(default_factory=dict)
+    confidence: float = 1.0
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def obligated(self) -> list[str]:
+        """Who must act: the clause's own submitters, else those of its heading."""
+        return self.submitters or self.inherited_submitters
+
+
+@dataclass(slots=True)
+class Clause:
+    start: int
+    end: int
+    text: str  # the clause as displayed: markup removed, whitespace collapsed
+    number: str | None = None  # "2.", "a)", "-" …
+    heading: str | None = None  # the agency named by the enclosing section heading
+    obligations: list[Obligation] = field(default_factory=list)
+
+    def label(self) -> dict[str, Any]:
+        """The clause in the corpus label schema: the first obligation, with the
+        frequencies of the others as ``also_frequencies``."""
+        if not self.obligations:
+            return empty_label()
+        first, rest = self.obligations[0], self.obligations[1:]
+        also: list[str] = []
+        for ob in rest:
+            if ob.frequency != first.frequency and ob.frequency not in also:
+                also.append(ob.frequency)
+        deadline = first.deadline.label()
+        raws = [ob.deadline.raw for ob in self.obligations if ob.deadline.raw]
+        if raws and len(set(raws)) > 1:
+            deadline["raw"] = _join_raw(self.obligations)
+        return {
+            "is_obligation": True,
+            "frequency": first.frequency,
+            "also_frequencies": also,
+            "deadline": deadline,
+            "submitters": list(first.submitters),
+            "recipient": first.recipient,
+            "via": first.via,
+            "subject": first.subject,
+        }
+
+
+def _join_raw(obligations: list[Obligation]) -> str | None:
+    spans = [ev for ob in obligations for ev in ob.evidence.get("deadline", [])]
+    if not spans:
+        return obligations[0].deadline.raw
+    return " … ".join(dict.fromkeys(ev.text for ev in sorted(spans, key=lambda e: e.start)))
+
+
+def empty_label() -> dict[str, Any]:
+    return {
+        "is_obligation": False,
+        "frequency": "none",
+        "also_frequencies": [],
+        "deadline": Deadline().label(),
+        "submitters": [],
+        "recipient": None,
+        "via": None,
+        "subject": None,
+    }
+
+
+@dataclass(slots=True)
+class CitedDocument:
+    """A document the directive refers to, e.g. Công điện 364/CĐ-TTg ngày 20/4/2022."""
+
+    kind: str | None  # "Công điện", "Nghị quyết", "Kế hoạch" …
+    number: str  # "364/CĐ-TTg"
+    date: str | None  # ISO date
+    evidence: Evidence | None = None
+
+
+@dataclass(slots=True)
+class Header:
+    issuer: str | None = None
+    number: str | None = None  # "6966/UBND-KTN"
+    doc_type: str | None = None  # "công văn", "quyết định", "thông tư" …
+    place: str | None = None
+    date: str | None = None  # ISO date of issue
+    subject: str | None = None
+    addressees: list[str] = field(default_factory=list)  # Kính gửi
+    distribution: list[str] = field(default_factory=list)  # Nơi nhận
+    signer: str | None = None
+    signer_authority: str | None = None  # "TM.", "KT.", "TL.", "TUQ.", "Q." or None
+    signer_role: str | None = None  # "KT. CHỦ TỊCH / PHÓ CHỦ TỊCH"
+    cited: list[CitedDocument] = field(default_factory=list)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    body_start: int = 0  # where the directive's body begins (after Kính gửi / the title block)
+    body_end: int | None = None  # where Nơi nhận / the signature begins
+
+
+@dataclass(slots=True)
+class ParsedDirective:
+    source: str  # file name as given
+    text: str
+    header: Header
+    clauses: list[Clause]
+    notes: list[str] = field(default_factory=list)  # reader notes, e.g. "converted from TCVN3"
+
+    @property
+    def obligations(self) -> list[tuple[Clause, Obligation]]:
+        return [(c, ob) for c in self.clauses for ob in c.obligations]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

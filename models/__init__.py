@@ -1,0 +1,1 @@
+"""SQLModel tables and the domain rules that live on the data (issue 3)."""

@@ -1,0 +1,1 @@
+"""Apprise messages, the Zalo plugin and the outbox dispatcher (issue 4)."""
