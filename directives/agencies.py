@@ -15,7 +15,8 @@ from dataclasses import dataclass
 # Head nouns that open an agency phrase, longest first so "tổng cục" wins over "cục".
 _HEADS = (
     "ủy ban nhân dân|ubnd|hội đồng nhân dân|hđnd|thường trực hđnd|thường trực hội đồng nhân dân"
-    "|thủ tướng chính phủ|thủ tướng|chính phủ|văn phòng|tổng cục|chi cục|cục|vụ|sở|bộ|phòng|ban chỉ đạo"
+    "|thủ tướng chính phủ|thủ tướng|chính phủ|văn phòng|tổng cục|chi cục|cục|vụ|sở|bộ|phòng"
+    "|ban chỉ đạo"
     "|ban quản lý|ban|cơ quan|người đứng đầu|thủ trưởng|chủ tịch|giám đốc|bộ trưởng|hiệu trưởng"
     "|chánh văn phòng|trưởng ban|trưởng phòng|tổng giám đốc|trung tâm|bảo hiểm xã hội|kho bạc"
     "|ngân hàng|thanh tra|tỉnh ủy|thành ủy|huyện ủy|đảng ủy|đơn vị|công an|bộ chỉ huy|trường|viện"
@@ -71,7 +72,9 @@ def split_list(folded: str, original: str, start: int, end: int) -> list[Piece]:
         s, e = m.start() + start, m.end() + start
         if any(ps <= s < pe for ps, pe in protected):
             continue
-        if ";" in m.group() or _separates(folded, original, s, e, start, cuts, m.group(), collective):
+        if ";" in m.group() or _separates(
+            folded, original, s, e, start, cuts, m.group(), collective
+        ):
             cuts.append((s, e))
     pieces, cursor = [], start
     for s, e in cuts:
@@ -112,6 +115,7 @@ def _proper(folded: str, original: str, pos: int) -> bool:
 
 # --- groups and normalisation -------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class AgencyRef:
     """One agency or group named by a directive, normalised for the registry."""
@@ -123,9 +127,20 @@ class AgencyRef:
 
 
 _GROUPS: list[tuple[str, re.Pattern[str]]] = [
-    ("departments", re.compile(r"\bsở,\s*ban,\s*ngành|cơ\s+quan\s+chuyên\s+môn\s+thuộc\s+(?:ủy ban nhân dân|ubnd)")),
-    ("district_committees", re.compile(r"(?:ủy ban nhân dân|ubnd)\s+(?:các\s+|cấp\s+)(?:huyện|quận)")),
-    ("commune_committees", re.compile(r"(?:ủy ban nhân dân|ubnd)\s+(?:các\s+|cấp\s+)(?:xã|phường)")),
+    (
+        "departments",
+        re.compile(
+            r"\bsở,\s*ban,\s*ngành|cơ\s+quan\s+chuyên\s+môn\s+thuộc\s+(?:ủy ban nhân dân|ubnd)"
+        ),
+    ),
+    (
+        "district_committees",
+        re.compile(r"(?:ủy ban nhân dân|ubnd)\s+(?:các\s+|cấp\s+)(?:huyện|quận)"),
+    ),
+    (
+        "commune_committees",
+        re.compile(r"(?:ủy ban nhân dân|ubnd)\s+(?:các\s+|cấp\s+)(?:xã|phường)"),
+    ),
     ("all_levels", re.compile(r"(?:ủy ban nhân dân|ubnd)\s+các\s+cấp|các\s+cấp,\s+các\s+ngành")),
     ("units", re.compile(r"^(?:các|những)\s+(?:cơ\s+quan|đơn\s+vị|tổ\s+chức)")),
 ]

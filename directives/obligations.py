@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from directives.agencies import split_list, starts_agency
-from directives.model import PERIODIC, Deadline, Evidence, Obligation
+from directives.model import PERIODIC, Clause, Deadline, Evidence, Obligation
 from directives.text import clean_phrase, fold, mask, strip_markup
 from directives.timing import DeadlineMention, Mention, deadline_mentions, frequency_mentions
 
@@ -62,16 +63,18 @@ _DEST_LATER = re.compile(r"\b(?:gửi|cho|về|đến|tới|lên)\s+(?:về\s+)?
 _VERBAL_REPORT = re.compile(
     r"\bgửi\s+báo\s+cáo|\bthực\s+hiện\s+(?:việc\s+|chế\s+độ\s+)?báo\s+cáo(?!\s+theo\s+quy\s+định)"
     r"|\bbáo\s+cáo\s+(?:đột\s+xuất|định\s+kỳ)|\b(?:tổng\s+hợp,?|có\s+trách\s+nhiệm|phải|kịp\s+thời)\s+báo\s+cáo"
-    r"|\bbáo\s+cáo\s+(?:kết\s+quả|tình\s+hình)|^(?:\S+\s+)?báo\s+cáo\b"
+    r"|\bbáo\s+cáo\s+(?:kết\s+quả|tình\s+hình)"
 )
 # "báo cáo" used as a noun naming a document or a form: not an action.
 _NOMINAL_BEFORE = re.compile(
-    r"(?:mẫu|chế độ|chế độ thông tin|thông tin|nhận được|số liệu|nội dung|tại|kèm theo|biểu|theo|của|các|hệ thống)\s+$"
+    r"(?:mẫu|chế độ|chế độ thông tin|thông tin|nhận được|số liệu|nội dung|tại|kèm theo|biểu"
+    r"|theo|của|các|hệ thống)\s+$"
 )
 _NOMINAL_AFTER = re.compile(r"\s*(?:số\s+\d|thẩm\s+định|này\b|kèm\s+theo)")
 _ADVISORY = re.compile(r"tham\s+mưu\s+(?:cho\s+)?(?:\S+\s+){0,8}?$")
 _PREAMBLE = re.compile(
-    r"^(?:căn\s+cứ|theo\s+đề\s+nghị|xét\s+đề\s+nghị|mẫu\s|nơi\s+nhận)|chịu\s+trách\s+nhiệm\s+thi\s+hành"
+    r"^(?:căn\s+cứ|theo\s+đề\s+nghị|xét\s+đề\s+nghị|mẫu\s|nơi\s+nhận|[“\"][^”\"]{1,80}[”\"]\s+là\s)"
+    r"|chịu\s+trách\s+nhiệm\s+thi\s+hành"
 )
 _GENERIC_RECIPIENT = re.compile(r"(?:các\s+)?(?:cơ\s+quan\s+)?(?:cấp\s+trên|có\s+thẩm\s+quyền)")
 
@@ -106,13 +109,23 @@ def extract(text: str) -> list[Obligation]:
     return _obligations(view, text, freqs, deadlines, parties)
 
 
+def label_clause(text: str) -> dict[str, Any]:
+    """One clause's label in the corpus schema (the `hanbaocao clauses` interface)."""
+    return Clause(start=0, end=len(text), text=text, obligations=extract(text)).label()
+
+
+def has_verb(folded: str) -> bool:
+    """Whether a phrase has a predicate (used to tell a heading from a sentence)."""
+    return bool(_PREDICATE_RE.search(folded))
+
+
 def _is_preamble(view: str) -> bool:
     body = _strip_number(view)
     stripped = view.rstrip(" \n*")
     return stripped.endswith(":") or bool(_PREAMBLE.search(view[body : body + 400]))
 
 
-_NUMBERING = re.compile(r"\s*(?:\d+(?:\.\d+)*\s*[.)]|[a-zđ]\s*[).]|[-–•+*])?\s*")
+_NUMBERING = re.compile(r"\s*(?:(?:\d+(?:\.\d+)*\s*[.)]|[a-zđ]\s*[).]|[-–•+*])\s*){0,2}")
 
 
 def _strip_number(view: str) -> int:
@@ -153,7 +166,7 @@ def _nominal(view: str, start: int, end: int) -> bool:
 
 
 def _advisory(view: str, start: int, timed: bool) -> bool:
-    """"tham mưu UBND tỉnh báo cáo Ban cán sự đảng …" advises someone else to report
+    """ "tham mưu UBND tỉnh báo cáo Ban cán sự đảng …" advises someone else to report
     once; it is a task, not a reporting duty, unless the clause gives it a timing."""
     return not timed and bool(_ADVISORY.search(view[max(0, start - 80) : start]))
 
@@ -185,7 +198,7 @@ _REQUESTER = re.compile(r"\s+(?:đột\s+xuất\s+)?(?:theo|khi\s+có)\s+yêu\s+
 
 
 def _report_requester(view: str, text: str, verb_end: int) -> tuple[int, int] | None:
-    """"báo cáo đột xuất theo yêu cầu của Bộ X": the report goes to who asked for it."""
+    """ "báo cáo đột xuất theo yêu cầu của Bộ X": the report goes to who asked for it."""
     m = _REQUESTER.match(view, verb_end)
     return _dest_at(view, text, m.end()) if m else None
 
@@ -194,7 +207,7 @@ _REQUESTED_BY = re.compile(r"\bkhi\s+có\s+yêu\s+cầu\s+của\s+")
 
 
 def _requested_by(view: str, text: str, pos: int) -> tuple[int, int] | None:
-    """"… báo cáo kết quả khi có yêu cầu của cơ quan cấp trên": to the requester."""
+    """ "… báo cáo kết quả khi có yêu cầu của cơ quan cấp trên": to the requester."""
     m = _REQUESTED_BY.search(view, pos)
     return _dest_at(view, text, m.end()) if m else None
 
@@ -212,9 +225,12 @@ def agency_end(view: str, text: str, pos: int, *, subject: bool) -> int:
     i, n = pos, len(view)
     while i < n:
         ch = view[i]
-        if ch in ".;:(\n" and not _distributive_colon(view, pos, i):
-            if ch != "." or _sentence_dot(view, i):
-                break
+        if ch == "\n" and not _blank_line_follows(view, i):
+            i += 1  # a hard line wrap inside the phrase
+            continue
+        ends = ch in ".;:(\n" and not _distributive_colon(view, pos, i)
+        if ends and (ch != "." or _sentence_dot(view, i)):
+            break
         if ch in " ," and i > pos and _is_stop(_OBJ_STOP_RE, view, text, _skip_space(view, i)):
             break
         i += 1
@@ -232,6 +248,9 @@ def _subject_end(view: str, text: str, pos: int) -> int:
             i = close + 1 if close != -1 else limit
             continue
         m = _SUBJ_STOP_RE.match(view, i)
+        if m and view[i] == ":" and _distributive_colon(view, pos, i):
+            i += 1
+            continue
         if m and _is_stop(_SUBJ_STOP_RE, view, text, i):
             if view[i] == ";" and starts_agency(view, _skip_space(view, i + 1)):
                 i += 1
@@ -245,7 +264,7 @@ def _subject_end(view: str, text: str, pos: int) -> int:
 
 
 def _names_a_programme(view: str, text: str, m: re.Match[str]) -> bool:
-    """"các bộ, ngành … thực hiện Chương trình gửi báo cáo": "thực hiện" + a
+    """ "các bộ, ngành … thực hiện Chương trình gửi báo cáo": "thực hiện" + a
     capitalised name qualifies the subject; the predicate comes later."""
     if m.group().strip() != "thực hiện":
         return False
@@ -269,8 +288,13 @@ def _is_stop(rx: re.Pattern[str], view: str, text: str, i: int) -> bool:
     return at >= len(text) or not text[at].isupper()
 
 
+def _blank_line_follows(view: str, i: int) -> bool:
+    nxt = view.find("\n", i + 1)
+    return nxt != -1 and not view[i + 1 : nxt].strip()
+
+
 def _distributive_colon(view: str, start: int, i: int) -> bool:
-    """"các Sở: Kế hoạch và Đầu tư, Tài chính" — the colon belongs to the phrase."""
+    """ "các Sở: Kế hoạch và Đầu tư, Tài chính" — the colon belongs to the phrase."""
     return view[i] == ":" and bool(re.fullmatch(r"các\s+\w+\s*", view[start:i]))
 
 
@@ -309,19 +333,21 @@ def _parties(view: str, text: str, actions: list[_Action]) -> _Parties:
     submitters = [_ev(text, s, e) for s, e in _submitters(view, text)]
     first = next((a for a in actions if a.dest), None)
     if first is None:
-        return _Parties(submitters, None, None, _subject(view, text, actions[0], None))
+        return _Parties(submitters, None, None, _subject(view, text, actions[0], None, None))
     assert first.dest is not None
     recipient = first.dest
     via: tuple[int, int] | None = None
     after = recipient[1]
     then = _THEN_TO.match(view, after)
-    if then and (final := _dest_at(view, text, then.end())):
-        if not _GENERIC_RECIPIENT.match(view, final[0]):
-            via, recipient = recipient, final
-            after = final[1]
+    final = _dest_at(view, text, then.end()) if then else None
+    # "gửi Sở X để tổng hợp, báo cáo UBND tỉnh": Sở X leads, UBND tỉnh receives; but
+    # "… báo cáo cơ quan cấp trên" is the lead's own duty upward, not a named recipient.
+    if final and not _GENERIC_RECIPIENT.match(view, final[0]):
+        via, recipient = recipient, final
+        after = final[1]
     if via is None:
         via = _paren_or_bare_via(view, text, after)
-    subject = _subject(view, text, first, recipient)
+    subject = _subject(view, text, first, recipient, via)
     rec_ev = _ev(text, *recipient)
     return _Parties(submitters, rec_ev, _ev(text, *via) if via else None, subject)
 
@@ -343,7 +369,7 @@ def _paren_or_bare_via(view: str, text: str, pos: int) -> tuple[int, int] | None
 
 
 def _include_paren(view: str, end: int) -> int:
-    """"Sở Nội vụ (Ban Thi đua - Khen thưởng Thành phố)": a sub-unit in brackets."""
+    """ "Sở Nội vụ (Ban Thi đua - Khen thưởng Thành phố)": a sub-unit in brackets."""
     m = re.match(r"\s*\(([^()]{3,80})\)", view[end:])
     if m and starts_agency(view, end + m.start(1)):
         return end + m.end()
@@ -365,6 +391,11 @@ def _submitters(view: str, text: str) -> list[tuple[int, int]]:
     if start is None:
         return []
     end = agency_end(view, text, start, subject=True)
+    delegated = _INTRO.match(view, _skip_space(view, end))
+    if delegated and starts_agency(view, delegated.end()):
+        # "Ủy ban nhân dân tỉnh giao Sở Nội vụ …": the one given the task reports.
+        start = delegated.end()
+        end = agency_end(view, text, start, subject=True)
     if end <= start or not _ends_at_predicate(view, text, _skip_blank(view, end)):
         return []
     return [(p.start, _trim(view, p.start, p.end)) for p in split_list(view, text, start, end)]
@@ -407,7 +438,9 @@ def _comma_before_agency(view: str, text: str, pos: int) -> int | None:
     return None
 
 
-_WEAK_HEAD = re.compile(r"(?:ngành|cấp|đơn\s+vị|tổ\s+chức|cá\s+nhân|địa\s+phương|lĩnh\s+vực|ban|cơ\s+sở)\b")
+_WEAK_HEAD = re.compile(
+    r"(?:ngành|cấp|đơn\s+vị|tổ\s+chức|cá\s+nhân|địa\s+phương|lĩnh\s+vực|ban|cơ\s+sở)\b"
+)
 
 
 def _strong_head(view: str, text: str, at: int) -> bool:
@@ -418,21 +451,46 @@ def _strong_head(view: str, text: str, at: int) -> bool:
     return text[at].isupper() or not _WEAK_HEAD.match(view, at)
 
 
-_SUBJECT_AFTER = re.compile(r"\s*(?:về\s+)?(?!trước|chậm|theo|để|khi|hoặc|định|hằng|hàng|đột)")
+_CONTENT_STOP = re.compile(
+    r"\s(?:trước|chậm\s+nhất|theo|để|khi|hoặc|gửi|cho|định\s+kỳ|đối\s+với|về\s+(?=\S+\s+\S+)"
+    r"|qua|thông\s+qua|hằng|hàng|đột\s+xuất|trong\s+thời\s+hạn)\b|[;.(:]"
+)
+_NOT_CONTENT = re.compile(
+    r"(?:trước|chậm|theo|để|khi|hoặc|định\s+kỳ|hằng|hàng|đột\s+xuất|qua|thông\s+qua|kèm|cho|với|tổng\s+hợp|tham\s+mưu|xem\s+xét)\b|\W"
+)
+_PRODUCE = re.compile(r"\b(?:lập|xây\s+dựng|tổng\s+hợp,?|cung\s+cấp|chuẩn\s+bị|báo\s+cáo)\s+(?=\S)")
 
 
-def _subject(view: str, text: str, action: _Action, dest: tuple[int, int] | None) -> Evidence | None:
-    """What is reported, short: the object of the reporting verb."""
-    pos = dest[1] if dest and dest[0] >= action.verb_end else action.verb_end
-    m = _SUBJECT_AFTER.match(view, pos)
-    if not m:
+def _subject(
+    view: str, text: str, action: _Action, dest: tuple[int, int] | None, via: tuple[int, int] | None
+) -> Evidence | None:
+    """What is reported, short: "báo cáo kết quả thực hiện về Sở X", "báo cáo UBND tỉnh
+    (thông qua Sở X) kết quả thực hiện", "lập dự toán kinh phí … gửi Sở X"."""
+    starts = [action.verb_end]
+    if dest:
+        after = max(dest[1], via[1] if via else 0)
+        close = view.find(")", after, after + 3)
+        starts.append(close + 1 if close != -1 else after)
+    for pos in starts:
+        found = _content_at(view, text, pos)
+        if found:
+            return found
+    before = [
+        m for m in _PRODUCE.finditer(view, max(0, action.verb_start - 200), action.verb_start)
+    ]
+    if before and not view.startswith("báo", action.verb_start):
+        return _content_at(view, text, before[-1].end(), limit=action.verb_start)
+    return None
+
+
+def _content_at(view: str, text: str, pos: int, limit: int | None = None) -> Evidence | None:
+    m = re.match(r"\s*(?:về\s+)?", view[pos:])
+    start = pos + (m.end() if m else 0)
+    if start >= len(view) or starts_agency(view, start) or _NOT_CONTENT.match(view, start):
         return None
-    start = m.end()
-    if start >= len(view) or starts_agency(view, start):
-        return None
-    stop = re.compile(r"\s(?:trước|chậm\s+nhất|theo|để|khi|hoặc|gửi|cho|định\s+kỳ|đối\s+với)\b|[;.(]")
-    s = stop.search(view, start, min(len(view), start + 160))
-    end = _trim(view, start, s.start() if s else min(len(view), start + 160))
+    bound = min(len(view), start + 160, limit if limit is not None else len(view))
+    stop = _CONTENT_STOP.search(view, start, bound)
+    end = _trim(view, start, stop.start() if stop else bound)
     return _ev(text, start, end) if end - start >= 3 else None
 
 
@@ -504,9 +562,9 @@ def _pair(
     for m in freqs:
         if m.value in bound or m.value not in periodic:
             continue
-        d = _local_deadline(m, deadlines)
-        if d is not None and d not in bound.values():
-            bound[m.value] = d
+        local = _local_deadline(m, deadlines)
+        if local is not None and local not in bound.values():
+            bound[m.value] = local
     free = [d for d in deadlines if d not in bound.values()]
     for f in periodic:
         if f not in bound and free:
@@ -567,4 +625,3 @@ def _confidence(ob: Obligation) -> float:
 
 def _ev(text: str, start: int, end: int, confidence: float = 1.0) -> Evidence:
     return Evidence(start, end, clean_phrase(strip_markup(text[start:end])), confidence)
-

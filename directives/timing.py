@@ -21,7 +21,8 @@ _SIX = r"(?:0?6|sáu)\s+tháng"
 # "định kỳ"/"báo cáo"/"kỳ", beside another period ("6 tháng, hằng năm"), or in the
 # "6 tháng đầu năm" form. "trong thời hạn 06 tháng" is a duration and is not.
 _SIX_PERIOD = (
-    rf"(?:(?<=định kỳ )|(?<=báo cáo )|(?<=giám sát )|(?<=sơ kết )|(?<=quý, )|(?<=quý và )|(?<=kỳ )){_SIX}"
+    r"(?:(?<=định kỳ )|(?<=báo cáo )|(?<=giám sát )|(?<=sơ kết )|(?<=quý, )|(?<=quý và )"
+    rf"|(?<=kỳ )){_SIX}"
     rf"|{_SIX}(?=\s*(?:,|và|hoặc)\s*(?:\d|một|{_EVERY}|cả|năm|9 tháng))"
     rf"|{_SIX}\s+(?:đầu|cuối)\s+năm"
     rf"|(?<=\(){_SIX}|{_SIX}(?=\s*\()"
@@ -37,7 +38,11 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
         rf"|(?<=tháng, )một năm|(?<=quý, )năm\b(?!\s*\d)|(?<=quý và )năm\b(?!\s*\d)",
     ),
     ("on_request", r"(?:theo|khi có|khi được|khi)\s+yêu cầu|theo đề nghị của cơ quan"),
-    ("event", r"đột xuất|nếu (?:phát hiện|có(?=\s+\w))|trường hợp (?:phát hiện|có|phát sinh)|phát hiện thấy"),
+    (
+        "event",
+        r"đột xuất|nếu (?:phát hiện|có(?=\s+\w))|trường hợp (?:phát hiện|có|phát sinh)"
+        r"|phát hiện thấy",
+    ),
 ]
 _FREQ_RES = [(f, re.compile(p)) for f, p in _FREQ_PATTERNS]
 
@@ -72,7 +77,9 @@ def _is_adhoc(folded: str, m: Mention) -> bool:
 
 # --- deadlines ----------------------------------------------------------------------------
 
-_LEAD = r"(?:trước|chậm nhất(?: là| vào)?|không (?:muộn|chậm) hơn|hạn chót(?: là)?|hạn cuối(?: là)?)"
+_LEAD = (
+    r"(?:trước|chậm nhất(?: là| vào)?|không (?:muộn|chậm) hơn|hạn chót(?: là)?|hạn cuối(?: là)?)"
+)
 _D = r"(\d{1,2})"
 _M = r"(\d{1,2})"
 _Y = r"(\d{4})"
@@ -88,7 +95,7 @@ _ABS = re.compile(rf"{_LEAD}\s+{_TIME}(?:{_DATE_NUM}|{_DATE_WORDS}|{_DAY_ONLY})"
 _ANCHOR = re.compile(
     rf"\s*(?:của\s+)?(?P<anchor>"
     rf"(?:tháng|quý|năm|kỳ)\s+(?:thứ\s+\w+|cuối(?:\s+cùng)?|đầu(?:\s+tiên)?|tiếp\s+theo|kế\s+tiếp|sau|liền\s+kề)"
-    rf"[^,;.()]{{0,60}}?(?=\s*(?:đối với|\(|,|;|\.|$| và | hoặc | để | gửi | báo cáo))"
+    rf"[^,;.()]{{0,60}}?(?=\s*(?:đối với|\(|,|;|\.|$| và | hoặc | để | gửi | về | báo cáo))"
     rf"|{_EVERY}\s+(?:tháng|quý|năm|tuần)"
     rf"|năm\s+(?:sau|kế\s+tiếp)[^,;.()]{{0,40}}?(?=\s*(?:đối với|\(|,|;|\.|$| và | hoặc | để ))"
     rf")"
@@ -103,7 +110,8 @@ _REL_B = re.compile(  # "chậm nhất sau khi kết thúc quý 15 ngày": ancho
     rf"chậm\s+nhất\s+(sau\s+khi\s+[^,;.()\d]{{3,40}}?)\s+(\d{{1,3}}){_NUM_WORDS}\s+ngày(\s+làm\s+việc)?"
 )
 _REL_ANCHOR = re.compile(
-    r"\s*,?\s*(?P<anchor>(?:kể\s+từ|tính\s+từ)\s+[^,;.]{3,80}?(?=\s*(?:,|;|\.|$| các | phải | gửi | báo cáo ))"
+    r"\s*,?\s*(?P<anchor>(?:kể\s+từ|tính\s+từ)\s+[^,;.]{3,80}?"
+    r"(?=\s*(?:,|;|\.|$| các | phải | gửi | báo cáo ))"
     r"|sau\s+khi\s+[^,;.()]{3,60}?(?=\s*(?:,|;|\.|\(|$| các | gửi | báo cáo ))"
     r"|đầu\s+(?:quý|năm|tháng)[^,;.()]{0,30}?(?=\s*(?:,|;|\.|\(|$| và | các | gửi | báo cáo )))"
 )
@@ -148,8 +156,12 @@ def _absolute(folded: str, original: str) -> list[DeadlineMention]:
             anchor_text = folded[am.start("anchor") : am.end("anchor")]
             every = re.match(_EVERY, anchor_text)
             hint = _anchor_period(anchor_text)
-            anchor = None if every else _clean(original[am.start("anchor") : am.end("anchor")])
             end = am.end()
+            if re.match(r"\s+báo\s+cáo", folded[end:]) and re.search(
+                r"(?:của|tháng)\s+\w+$", anchor_text
+            ):
+                end = folded.index("cáo", end) + 3  # "năm kế tiếp của năm báo cáo"
+            anchor = None if every else _clean(original[am.start("anchor") : end])
         if not _valid(day, month, year):
             continue
         deadline = Deadline(

@@ -1,0 +1,46 @@
+"""The parser's front door: a file or a text in, a ParsedDirective out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from directives import clauses as clause_splitter
+from directives.header import parse_header
+from directives.model import Clause, ParsedDirective
+from directives.obligations import extract, label_clause
+from directives.readers import DEFAULT_MAX_BYTES, read_document
+
+__all__ = ["label_clause", "parse_file", "parse_text"]
+
+
+def parse_text(
+    text: str, *, source: str = "<text>", notes: tuple[str, ...] = ()
+) -> ParsedDirective:
+    """Parse a directive's text: header, clauses, and the obligations of each clause."""
+    header = parse_header(text)
+    end = header.body_end if header.body_end is not None else len(text)
+    start = header.body_start if header.body_start < end else 0
+    found = clause_splitter.split(text, start, end)
+    masked = clause_splitter.denoise(text)
+    for clause in found:
+        _fill(clause, masked)
+    return ParsedDirective(
+        source=source, text=text, header=header, clauses=found, notes=list(notes)
+    )
+
+
+def _fill(clause: Clause, masked: str) -> None:
+    for ob in extract(masked[clause.start : clause.end]):
+        for spans in ob.evidence.values():
+            spans[:] = [ev.shifted(clause.start) for ev in spans]
+        if clause.heading:
+            ob.inherited_submitters = [clause.heading]
+        if not ob.obligated:
+            ob.flags.append("no_submitter")
+        clause.obligations.append(ob)
+
+
+def parse_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDirective:
+    """Read and parse a directive file (.txt, .md, .docx, .pdf); raises ReadError."""
+    source = read_document(path, max_bytes=max_bytes)
+    return parse_text(source.text, source=str(path), notes=source.notes)

@@ -1,0 +1,564 @@
+"""Input readers: a directive file (plain text, Markdown, DOCX or PDF) to NFC text.
+
+Pure functions, no network. The format is told by the file's content (magic bytes),
+not only by its name: archives hold misnamed files. Every failure the user can act on
+(a missing file, a scan without text, a password, a legacy .doc, a binary) becomes a
+``ReadError`` whose message says what to do; no other exception escapes
+``read_document``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import stat
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from charset_normalizer import from_bytes
+
+from directives import legacy
+from directives.text import nfc
+
+
+class ReadError(Exception):
+    """A file we cannot read, with a message for the user that says what to do (in
+    English, may quote Vietnamese)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    text: str  # NFC-normalised Unicode text; newlines normalised to \n
+    format: str  # "text" | "markdown" | "docx" | "pdf"
+    notes: tuple[str, ...] = ()  # e.g. "converted from the legacy TCVN3 (ABC) encoding"
+
+
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+_MB = 1024 * 1024
+_GIVE = "give a .txt, .md, .docx or .pdf"
+_MARKDOWN = (".md", ".markdown")
+
+# --- the file ------------------------------------------------------------------------
+
+
+def read_document(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceText:
+    """Read the directive at ``path``; raise ``ReadError`` if it cannot be read."""
+    try:
+        return _read_document(Path(path), max_bytes)
+    except ReadError:
+        raise
+    except Exception as exc:  # a failure nobody foresaw: still a message, not a traceback
+        raise ReadError(_unexpected(str(path), exc)) from exc
+
+
+def _unexpected(name: str, exc: Exception) -> str:
+    return f"{name} could not be read ({type(exc).__name__}: {exc}); please report this file"
+
+
+def _read_document(path: Path, max_bytes: int) -> SourceText:
+    data = _read_bytes(path, max_bytes)
+    name = str(path)
+    kind = _sniff(data, path)
+    if kind == "pdf":
+        text, notes = _pdf_text(data, name)
+    elif kind == "docx":
+        text, notes = _docx_text(data, name, max_bytes), []
+    else:
+        source = _decode_text(data, name)
+        fmt = "markdown" if path.suffix.lower() in _MARKDOWN else "text"
+        return replace(source, format=fmt, notes=(*_misnamed(path, "text"), *source.notes))
+    return _finish(text, kind, [*_misnamed(path, kind), *notes], name)
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes; its size is checked with stat() before anything is read."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ReadError(f"{path}: no such file; check the path") from None
+    except OSError as exc:
+        raise ReadError(f"{path}: cannot be opened ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ReadError(f"{path} is a directory, not a file: {_GIVE} file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ReadError(f"{path} is not a regular file: {_GIVE} file")
+    _check_size(path, info.st_size, max_bytes)
+    if info.st_size == 0:
+        raise ReadError(f"{path} is empty (0 bytes): check that the right file was given")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except PermissionError:
+        raise ReadError(f"{path}: permission denied; check the file's permissions") from None
+    except OSError as exc:
+        raise ReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    _check_size(path, len(data), max_bytes)  # it may have grown since stat()
+    return data
+
+
+def _check_size(path: Path, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        need = -(-size // _MB) + 1
+        raise ReadError(
+            f"{path} is {_mb(size)}, over the {_mb(max_bytes)} limit for one directive. "
+            f"If it really is one directive, raise the limit (e.g. --max-mb {need})."
+        )
+
+
+def _mb(size: int) -> str:
+    shown = f"{size / _MB:.1f} MB"
+    return shown if size >= _MB // 10 else f"{shown} ({size} bytes)"
+
+
+# --- what the bytes are --------------------------------------------------------------
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")
+_IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*")
+# Other binaries need no list: their NUL and control bytes give them away.
+_BINARIES = (b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"\x7fELF")
+
+
+def _sniff(data: bytes, path: Path) -> str:
+    """ "pdf", "docx" or "text"; raises for formats we do not read."""
+    name = str(path)
+    # Readers accept a PDF header after up to 1 KB of junk; only trust that in a .pdf.
+    if data.startswith(b"%PDF-") or (path.suffix.lower() == ".pdf" and b"%PDF-" in data[:1024]):
+        return "pdf"
+    if data.startswith(_OLE2):
+        raise ReadError(_ole2_message(name, path.suffix.lower()))
+    if data.startswith(_ZIP):
+        _check_docx_zip(data, name)
+        return "docx"
+    if data.startswith(b"{\\rtf"):
+        raise ReadError(f"{name} is an RTF document: open it in Word and save it as .docx")
+    if data.startswith(_IMAGES):
+        raise ReadError(
+            f"{name} is an image, not a directive: run OCR on the scan "
+            f"(e.g. `ocrmypdf -l vie --image-dpi 300 scan.png out.pdf`), or {_GIVE}"
+        )
+    if data.startswith(_BINARIES):
+        raise ReadError(_binary_message(name))
+    return "text"
+
+
+def _ole2_message(name: str, suffix: str) -> str:
+    if suffix in (".docx", ".xlsx", ".pptx"):  # Office wraps encrypted OOXML in OLE2
+        return (
+            f"{name} is password-protected (encrypted): open it in Word, remove the "
+            "password (File > Info > Protect Document) and save it again as .docx"
+        )
+    return (
+        f"{name} is a legacy Word 97-2003 (.doc) file, which cannot be read: open it in "
+        "Word or LibreOffice and save it as .docx (File > Save As > Word Document)"
+    )
+
+
+def _binary_message(name: str) -> str:
+    return f"{name} is a binary file, not a directive: {_GIVE}"
+
+
+def _misnamed(path: Path, kind: str) -> list[str]:
+    """A note when the extension says one format and the content another."""
+    expected = {".pdf": "pdf", ".docx": "docx", ".txt": "text", ".md": "text"}
+    named = expected.get(path.suffix.lower())
+    if named is None or named == kind:
+        return []
+    return [f"the file is named {path.suffix} but holds {kind}; it was read as {kind}"]
+
+
+# --- plain text ------------------------------------------------------------------------
+
+
+def decode_text(data: bytes) -> SourceText:
+    """Decode the raw bytes of a .txt/.md file (format "text")."""
+    try:
+        return _decode_text(data, "the text")
+    except ReadError:
+        raise
+    except Exception as exc:  # as in read_document
+        raise ReadError(_unexpected("the text", exc)) from exc
+
+
+def _decode_text(data: bytes, name: str) -> SourceText:
+    text, notes = _decode(data, name)
+    return _finish(text, "text", notes, name)
+
+
+def _decode(data: bytes, name: str) -> tuple[str, list[str]]:
+    """Bytes to text: BOM, then UTF-8, then the 8-bit encodings Vietnamese files use."""
+    bom = _bom_decode(data)
+    if bom is not None:
+        return bom
+    if b"\x00" in data:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
+            raise ReadError(_binary_message(name))
+        return utf16, ["decoded as UTF-16 (the file has no byte-order mark)"]
+    notes: list[str] = []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text, notes = _mostly_utf8(data)
+    if _controls(text) > 0.01 * len(text):
+        raise ReadError(_binary_message(name))
+    return (text, notes) if text else _decode_8bit(data, name)
+
+
+def _mostly_utf8(data: bytes) -> tuple[str, list[str]]:
+    """UTF-8 with a few broken bytes (a cut-off end, one pasted character) stays UTF-8;
+    ("", []) when most non-ASCII bytes are not UTF-8 at all."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = len(text) - len(text.encode("ascii", "ignore")) - bad  # non-ASCII characters
+    if good < 10 * bad:
+        return "", []
+    return text, [f"{bad} byte sequence(s) are not valid UTF-8 and were replaced with \ufffd"]
+
+
+_BOMS = (  # UTF-32 first: its little-endian BOM starts like UTF-16's
+    (b"\xff\xfe\x00\x00", "utf-32", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32", "UTF-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig", "UTF-8"),
+    (b"\xff\xfe", "utf-16", "UTF-16"),
+    (b"\xfe\xff", "utf-16", "UTF-16"),
+)
+
+
+def _bom_decode(data: bytes) -> tuple[str, list[str]] | None:
+    """Text that starts with a byte-order mark, which names its encoding."""
+    for bom, codec, label in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec), []
+            except UnicodeDecodeError:
+                note = f"some bytes are not valid {label} and were replaced with \ufffd"
+                return data.decode(codec, errors="replace"), [note]
+    return None
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text without a BOM: mostly-ASCII text puts NUL in every other byte."""
+    if len(data) % 2:
+        return None
+    for codec, zeros, other in (
+        ("utf-16-le", data[1::2], data[::2]),
+        ("utf-16-be", data[::2], data[1::2]),
+    ):
+        if zeros.count(0) >= 0.5 * len(zeros) and other.count(0) <= 0.01 * len(other):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+            return text if _controls(text) <= 0.01 * len(text) else None
+    return None
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")
+
+
+def _controls(text: str) -> int:
+    """Control characters that never occur in text files (tab, newlines, form feed
+    and the DOS end-of-file mark 0x1A do)."""
+    return len(_CONTROL.findall(text))
+
+
+def _decode_8bit(data: bytes, name: str) -> tuple[str, list[str]]:
+    """Not UTF-8: a legacy Vietnamese font encoding, Windows-1258, or another code page."""
+    guess = legacy.guess_legacy(data)
+    if guess is not None:
+        return _legacy_text(data, guess, name)
+    try:
+        text = data.decode("cp1258")
+    except UnicodeDecodeError:
+        text = ""
+    if text and legacy.looks_vietnamese(text):
+        return text, ["decoded as Windows-1258 (the Vietnamese Windows code page)"]
+    if _latin(data):
+        # charset-normalizer cannot tell the Latin code pages apart on short text (it
+        # reads French as Baltic cp1257): take Windows-1252, the Western code page of
+        # Windows machines, when it decodes the bytes.
+        try:
+            return data.decode("cp1252"), ["decoded as Windows-1252 (the file is not UTF-8)"]
+        except UnicodeDecodeError:
+            pass
+    best = from_bytes(data).best()
+    if best is None:
+        raise ReadError(_binary_message(name))
+    return str(best), [f"decoded as {best.encoding} (guessed: the file is not UTF-8)"]
+
+
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+
+
+def _latin(data: bytes) -> bool:
+    """Latin-script text: mostly ASCII letters, with a few accented (high) bytes."""
+    letters = len(data) - len(data.translate(None, _ASCII_LETTERS))
+    return letters >= 1.5 * (len(data) - len(data.translate(None, _HIGH_BYTES)))
+
+
+def _legacy_text(data: bytes | str, guess: legacy.Guess, name: str) -> tuple[str, list[str]]:
+    label = legacy.NAMES[guess.encoding]
+    if not guess.convincing:
+        raise ReadError(
+            f"{name} seems to use the legacy {label} encoding, but converting it gives poor "
+            "Vietnamese. Convert it with UniKey's converter (UniKey Toolkit, Ctrl+Shift+F6: "
+            f"source {label}, destination Unicode) and save it as UTF-8 text or .docx"
+        )
+    return legacy.convert(data, guess.encoding), [
+        f"converted from the legacy {label} encoding; check the result"
+    ]
+
+
+# --- the common ending -------------------------------------------------------------------
+_NEWLINES = re.compile(r"\r\n?|[\x0b\x0c\u2028\u2029]")
+# C1 controls never occur in real text: they are Windows-1252 punctuation ("…", curly
+# quotes) that went through a Latin-1 decoder somewhere upstream. Put it back.
+_C1 = {b: bytes([b]).decode("cp1252", errors="ignore") for b in range(0x80, 0xA0)}
+
+
+def _finish(text: str, fmt: str, notes: list[str], name: str) -> SourceText:
+    """Normalise newlines, convert text that still holds legacy bytes, NFC, check empty."""
+    text = _NEWLINES.sub("\n", text.removeprefix("\ufeff"))
+    text = _CONTROL.sub("", text).replace("\x1a", "").translate(_C1)
+    guess = legacy.guess_legacy(text)  # e.g. a PDF printed from a .VnTime document
+    if guess is not None:
+        text, extra = _legacy_text(text, guess, name)
+        notes = [*notes, *extra]
+    text = nfc(text)
+    if not text.strip():
+        raise ReadError(f"{name} is empty: it holds no text, only whitespace")
+    return SourceText(text, fmt, tuple(notes))
+
+
+# --- DOCX ---------------------------------------------------------------------------------
+
+
+def _check_docx_zip(data: bytes, name: str) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ReadError(_docx_damaged(name, exc)) from None
+    if "word/document.xml" in names:
+        return
+    if "content.xml" in names:
+        raise ReadError(f"{name} is an OpenDocument (.odt) file: save it as .docx in LibreOffice")
+    raise ReadError(f"{name} is a ZIP archive, not a Word document: unpack it and {_GIVE}")
+
+
+def _docx_damaged(name: str, exc: BaseException) -> str:
+    return (
+        f"{name} is a damaged Word document ({type(exc).__name__}: {exc}). "
+        "Open it in Word and save it again as .docx, or supply the PDF"
+    )
+
+
+def _docx_text(data: bytes, name: str, max_bytes: int) -> str:
+    """Paragraphs and table cells in document order, one paragraph a line."""
+    import docx  # python-docx, imported here: only DOCX input pays for it
+
+    _check_unpacked_size(data, name, max_bytes)
+    try:
+        document = docx.Document(io.BytesIO(data))
+        numbering = _Numbering(document)
+        return "\n".join(_block_lines(document.element.body, numbering))
+    except Exception as exc:  # python-docx and lxml raise many types on damaged files
+        raise ReadError(_docx_damaged(name, exc)) from None
+
+
+def _check_unpacked_size(data: bytes, name: str, max_bytes: int) -> None:
+    """Refuse ZIP bombs: a real directive unpacks to a few times its size."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > 20 * max_bytes:
+        raise ReadError(f"{name} unpacks to {_mb(unpacked)}, too much for a directive")
+
+
+def _qn(tag: str) -> str:
+    return "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}" + tag
+
+
+def _block_lines(container: Any, numbering: _Numbering) -> Iterator[str]:
+    """Lines of a body or table cell. Each paragraph of each table cell gets its own
+    line, row by row: Vietnamese directives set their header (issuer | motto, number |
+    date) as a two-column table."""
+    for child in container.iterchildren():
+        if child.tag == _qn("p"):
+            yield numbering.label(child) + child.text
+        elif child.tag == _qn("tbl"):
+            for row in child.iterchildren(_qn("tr")):
+                for cell in row.iterchildren(_qn("tc")):
+                    yield from _block_lines(cell, numbering)
+        elif child.tag in (_qn("sdt"), _qn("customXml")):  # content controls wrap blocks
+            content = child.find(_qn("sdtContent"))
+            yield from _block_lines(child if content is None else content, numbering)
+
+
+class _Numbering:
+    """Labels ("1.", "a)", "-") of Word's automatic numbering, which python-docx does
+    not render: a directive's clauses are often numbered this way."""
+
+    def __init__(self, document: Any) -> None:
+        self._styles = {
+            style.get(_qn("styleId")): style
+            for style in document.styles.element.iterchildren(_qn("style"))
+        }
+        self._levels = _numbering_levels(document)
+        self._counters: dict[str, list[int]] = {}
+
+    def label(self, paragraph: Any) -> str:
+        """The paragraph's number and a space, or "" if it has none."""
+        num_id, ilvl = self._num_pr(paragraph)
+        level = self._levels.get((num_id, ilvl))
+        if level is None:
+            return ""
+        fmt, pattern, _start = level
+        counts = self._count(num_id, ilvl)
+        if fmt == "bullet":  # Symbol-font bullets are private-use characters: say "-"
+            plain = pattern.strip() and all(ch.isprintable() and ch < "\ue000" for ch in pattern)
+            return f"{pattern.strip() if plain else '-'} "
+        for depth in range(ilvl + 1):
+            lvl_fmt, _, start = self._levels.get((num_id, depth), ("decimal", "", 1))
+            pattern = pattern.replace(f"%{depth + 1}", _format(start + counts[depth], lvl_fmt))
+        return pattern + " " if pattern and fmt != "none" else ""
+
+    def _count(self, num_id: str, ilvl: int) -> list[int]:
+        counts = self._counters.setdefault(num_id, [-1] * 9)
+        counts[ilvl] += 1
+        counts[ilvl + 1 :] = [-1] * (8 - ilvl)  # deeper levels restart
+        return [max(c, 0) for c in counts]
+
+    def _num_pr(self, paragraph: Any) -> tuple[str, int]:
+        """numId ("" for none) and level, from the paragraph or else its style (and
+        the styles that one is based on)."""
+        ppr = paragraph.find(_qn("pPr"))
+        numpr = ppr.find(_qn("numPr")) if ppr is not None else None
+        style = _val(ppr, "pStyle", "") if ppr is not None else ""
+        for _ in range(10):  # a style chain is short; the bound guards against loops
+            if numpr is not None or not style:
+                break
+            element = self._styles.get(style)
+            spr = element.find(_qn("pPr")) if element is not None else None
+            numpr = spr.find(_qn("numPr")) if spr is not None else None
+            style = _val(element, "basedOn", "") if element is not None else ""
+        if numpr is None:
+            return "", 0
+        return _val(numpr, "numId", ""), min(max(_int(_val(numpr, "ilvl", "0"), 0), 0), 8)
+
+
+def _numbering_levels(document: Any) -> dict[tuple[str, int], tuple[str, str, int]]:
+    """(numId, level) -> (number format, label pattern such as "%1.", start value)."""
+    try:
+        root = document.part.numbering_part.element
+    except (KeyError, NotImplementedError, AttributeError):
+        return {}  # no numbering part: no automatic numbers
+    abstract = {a.get(_qn("abstractNumId")): a for a in root.iterchildren(_qn("abstractNum"))}
+    levels: dict[tuple[str, int], tuple[str, str, int]] = {}
+    for num in root.iterchildren(_qn("num")):
+        definition = abstract.get(_val(num, "abstractNumId", ""))
+        for lvl in definition.iterchildren(_qn("lvl")) if definition is not None else ():
+            levels[(num.get(_qn("numId")), _int(lvl.get(_qn("ilvl")), 0))] = (
+                _val(lvl, "numFmt", "decimal"),
+                _val(lvl, "lvlText", ""),
+                _int(_val(lvl, "start", "1"), 1),
+            )
+    return levels
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _val(parent: Any, tag: str, default: str) -> str:
+    """The w:val of ``parent``'s child ``tag``, or ``default``."""
+    child = parent.find(_qn(tag))
+    value = child.get(_qn("val")) if child is not None else None
+    return str(value) if value is not None else default
+
+
+def _format(n: int, fmt: str) -> str:
+    if fmt in ("lowerLetter", "upperLetter"):
+        letters = _letters(n)
+        return letters if fmt == "lowerLetter" else letters.upper()
+    if fmt in ("lowerRoman", "upperRoman"):
+        roman = _roman(n)
+        return roman.lower() if fmt == "lowerRoman" else roman
+    return str(n)
+
+
+def _letters(n: int) -> str:
+    """1 -> a, 26 -> z, 27 -> aa (Word repeats the letter)."""
+    if n < 1:
+        return str(n)
+    return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
+
+
+def _roman(n: int) -> str:
+    if not 0 < n < 4000:
+        return str(n)
+    out = []
+    for value, numeral in (
+        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+    ):  # fmt: skip
+        count, n = divmod(n, value)
+        out.append(numeral * count)
+    return "".join(out)
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+
+def _pdf_text(data: bytes, name: str) -> tuple[str, list[str]]:
+    """Each page's text layer, pages joined with a newline."""
+    from pypdf import PdfReader  # imported here: only PDF input pays for it
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            _unlock(reader, name)
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except ReadError:
+        raise
+    except Exception as exc:  # pypdf raises many types on damaged files
+        raise ReadError(
+            f"{name} is a damaged PDF ({type(exc).__name__}: {exc}). "
+            "Supply the DOCX, or re-save the PDF (e.g. print it to PDF again)"
+        ) from None
+    return "\n".join(pages), _page_notes(pages, name)
+
+
+def _unlock(reader: Any, name: str) -> None:
+    """Open a PDF encrypted with an empty user password (only edits are restricted)."""
+    try:
+        opened = reader.decrypt("")
+    except Exception:  # an unsupported algorithm, or a damaged encryption dictionary
+        opened = 0
+    if not opened:
+        raise ReadError(
+            f"{name} is an encrypted, password-protected PDF: open it with the password "
+            "and save an unprotected copy (e.g. `qpdf --decrypt --password=... in.pdf "
+            "out.pdf`), or supply the DOCX"
+        )
+
+
+def _page_notes(pages: list[str], name: str) -> list[str]:
+    blank = [n for n, text in enumerate(pages, 1) if not text.strip()]
+    if not pages:
+        raise ReadError(f"{name} is a PDF with no pages: supply the DOCX or a complete PDF")
+    if len(blank) == len(pages):
+        raise ReadError(
+            f"{name} has no text layer (it is probably a scan): run OCR on it, e.g. "
+            "`ocrmypdf -l vie in.pdf out.pdf`, and give the result, or supply the DOCX"
+        )
+    if blank:
+        listed = ", ".join(map(str, blank[:10])) + (" …" if len(blank) > 10 else "")
+        return [f"page(s) {listed} have no text layer (scanned?): their content is missing"]
+    return []
