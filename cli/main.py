@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -108,8 +109,22 @@ def _read_jsonl(source: Path) -> list[dict[str, str]]:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a user sees one line for a failure, never a traceback
+    (set HANBAOCAO_DEBUG=1 to see it)."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise SystemExit(130) from None
+    except Exception as exc:  # the last line of defence; every known failure is handled above
+        if os.environ.get("HANBAOCAO_DEBUG"):
+            raise
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            "Nothing was written. Run again with HANBAOCAO_DEBUG=1 and report the output.",
+            highlight=False,
+        )
+        raise SystemExit(70) from None
 
 
 if __name__ == "__main__":

@@ -46,9 +46,13 @@ class _Para:
     marker: str | None
 
 
-def split(text: str, start: int = 0, end: int | None = None) -> list[Clause]:
-    """The clauses of ``text[start:end]``, each with its inherited heading."""
-    clean = denoise(mask(text))
+def split(
+    text: str, start: int = 0, end: int | None = None, *, clean: str | None = None
+) -> list[Clause]:
+    """The clauses of ``text[start:end]``, each with its inherited heading.
+
+    ``clean`` is ``denoise(mask(text))`` when the caller has computed it already."""
+    clean = denoise(mask(text)) if clean is None else clean
     end = len(text) if end is None else end
     clauses: list[Clause] = []
     headings: list[tuple[int, str]] = []  # (level, agency) stack

@@ -94,9 +94,12 @@ class _Parties:
     subject: Evidence | None
 
 
-def extract(text: str) -> list[Obligation]:
-    """The obligations a clause states; [] for a clause that states none."""
-    view = fold(mask(text))
+def extract(text: str, view: str | None = None) -> list[Obligation]:
+    """The obligations a clause states; [] for a clause that states none.
+
+    ``view`` is ``fold(mask(text))`` when the caller has it already (a document's
+    view, sliced per clause, saves recomputing it)."""
+    view = fold(mask(text)) if view is None else view
     if _is_preamble(view):
         return []
     freqs = frequency_mentions(view)

@@ -9,28 +9,36 @@ from directives.header import parse_header
 from directives.model import Clause, ParsedDirective
 from directives.obligations import extract, label_clause
 from directives.readers import DEFAULT_MAX_BYTES, read_document
+from directives.text import fold, strip_markup, unify
 
 __all__ = ["label_clause", "parse_file", "parse_text"]
 
 
 def parse_text(
-    text: str, *, source: str = "<text>", notes: tuple[str, ...] = ()
+    text: str, *, source: str = "<text>", notes: tuple[str, ...] = (), whole: bool = False
 ) -> ParsedDirective:
-    """Parse a directive's text: header, clauses, and the obligations of each clause."""
+    """Parse a directive's text: header, clauses, and the obligations of each clause.
+
+    Clauses are read from the body the header delimits (after Kính gửi, before Nơi
+    nhận and the annexes); ``whole`` reads every paragraph, for excerpts and annexes."""
     header = parse_header(text)
-    end = header.body_end if header.body_end is not None else len(text)
-    start = header.body_start if header.body_start < end else 0
-    found = clause_splitter.split(text, start, end)
-    masked = clause_splitter.denoise(text)
+    end = header.body_end if header.body_end is not None and not whole else len(text)
+    start = header.body_start if header.body_start < end and not whole else 0
+    # Same-length views of the whole document, computed once and sliced per clause.
+    # ``stripped`` keeps the words as written for evidence; ``view`` is what the grammar reads.
+    stripped = clause_splitter.denoise(strip_markup(text))
+    masked = unify(stripped)
+    view = fold(masked)
+    found = clause_splitter.split(text, start, end, clean=masked)
     for clause in found:
-        _fill(clause, masked)
+        _fill(clause, stripped, view)
     return ParsedDirective(
         source=source, text=text, header=header, clauses=found, notes=list(notes)
     )
 
 
-def _fill(clause: Clause, masked: str) -> None:
-    for ob in extract(masked[clause.start : clause.end]):
+def _fill(clause: Clause, masked: str, view: str) -> None:
+    for ob in extract(masked[clause.start : clause.end], view[clause.start : clause.end]):
         for spans in ob.evidence.values():
             spans[:] = [ev.shifted(clause.start) for ev in spans]
         if clause.heading:

@@ -16,22 +16,24 @@ from directives.model import Deadline, Frequency
 # --- frequencies -------------------------------------------------------------------------
 
 _EVERY = r"(?:hàng|hằng|mỗi|từng)"
-_SIX = r"(?:0?6|sáu)\s+tháng"
+_SIX = r"\b(?:0?6|sáu)\s+tháng"
 # "6 tháng" is a reporting period only where the register marks it as one: after
 # "định kỳ"/"báo cáo"/"kỳ", beside another period ("6 tháng, hằng năm"), or in the
 # "6 tháng đầu năm" form. "trong thời hạn 06 tháng" is a duration and is not.
-_SIX_PERIOD = (
-    r"(?:(?<=định kỳ )|(?<=báo cáo )|(?<=giám sát )|(?<=sơ kết )|(?<=quý, )|(?<=quý và )"
-    rf"|(?<=kỳ )){_SIX}"
-    rf"|{_SIX}(?=\s*(?:,|và|hoặc)\s*(?:\d|một|{_EVERY}|cả|năm|9 tháng))"
-    rf"|{_SIX}\s+(?:đầu|cuối)\s+năm"
-    rf"|(?<=\(){_SIX}|{_SIX}(?=\s*\()"
+# "6 tháng" is a reporting period only where the register marks it as one: after
+# "định kỳ"/"báo cáo"/"kỳ", beside another period ("6 tháng, hằng năm"), or in the
+# "6 tháng đầu năm" form. "trong thời hạn 06 tháng" is a duration and is not. The
+# context is checked in code (``_six_months_is_period``): lookbehinds at every
+# position made this the parser's slowest pattern.
+_SIX_BEFORE = ("định kỳ ", "báo cáo ", "giám sát ", "sơ kết ", "quý, ", "quý và ", "kỳ ", "(")
+_SIX_AFTER = re.compile(
+    rf"\s*(?:,|và|hoặc)\s*(?:\d|một|{_EVERY}|cả|năm|9 tháng)|\s+(?:đầu|cuối)\s+năm|\s*\("
 )
 _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
     ("weekly", rf"{_EVERY}\s+tuần|báo cáo tuần|định kỳ tuần"),
     ("monthly", rf"{_EVERY}\s+tháng|báo cáo tháng|định kỳ tháng|tháng một lần"),
     ("quarterly", rf"{_EVERY}\s+quý|báo cáo quý|định kỳ quý|quý một lần"),
-    ("semiannual", rf"{_SIX_PERIOD}|nửa năm|bán niên"),
+    ("semiannual", rf"{_SIX}|nửa năm|bán niên"),
     (
         "annual",
         rf"{_EVERY}\s+năm|cả năm|báo cáo năm|định kỳ năm|năm một lần|một lần\s*/\s*năm"
@@ -64,11 +66,20 @@ def frequency_mentions(folded: str) -> list[Mention]:
     """
     found: list[Mention] = []
     for freq, rx in _FREQ_RES:
-        found.extend(Mention(m.start(), m.end(), freq) for m in rx.finditer(folded))
+        for m in rx.finditer(folded):
+            if freq != "semiannual" or _six_months_is_period(folded, m):
+                found.append(Mention(m.start(), m.end(), freq))
     found.sort(key=lambda m: m.start)
     if any(m.value == "on_request" for m in found):
         found = [m for m in found if not (m.value == "event" and _is_adhoc(folded, m))]
     return found
+
+
+def _six_months_is_period(folded: str, m: re.Match[str]) -> bool:
+    if not m.group().startswith(("6", "06", "sáu")):
+        return True  # "nửa năm", "bán niên"
+    before = folded[max(0, m.start() - 10) : m.start()]
+    return before.endswith(_SIX_BEFORE) or bool(_SIX_AFTER.match(folded, m.end()))
 
 
 def _is_adhoc(folded: str, m: Mention) -> bool:

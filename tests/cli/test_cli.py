@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import CORPUS, EXAMPLES
+from tests.directives.test_readers import RECTANGLE, pdf
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -54,6 +55,19 @@ def test_bad_files_get_a_message_not_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.count("error") + result.stderr.count(str(tmp_path)) >= 3
+
+
+def test_oversize_and_scanned_files(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as fh:  # 50 MB, sparse: refused from its size, before reading
+        fh.truncate(50 * 1024 * 1024)
+    scanned = tmp_path / "scan.pdf"
+    scanned.write_bytes(pdf(RECTANGLE))
+    result = run("parse", str(huge), str(scanned))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "50.0 MB" in result.stderr or "50 MB" in result.stderr
+    assert "OCR" in result.stderr or "ocr" in result.stderr
 
 
 def test_clauses_round_trip_with_the_scorer(tmp_path: Path) -> None:
