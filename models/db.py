@@ -1,0 +1,117 @@
+"""Settings, the engine and sessions, and the UTC datetime column type.
+
+SQLite in the data directory by default; ``HANBAOCAO_DATABASE_URL`` selects another
+database (PostgreSQL in production: ``postgresql+psycopg://user@host/db``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, create_engine
+
+TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def default_data_dir() -> Path:
+    """$XDG_DATA_HOME/hanbaocao, else ~/.local/share/hanbaocao."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "hanbaocao"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, from HANBAOCAO_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
+
+    data_dir: Path = default_data_dir()
+    database_url: str | None = None
+    province: str = "quang-ngai"
+
+    @property
+    def url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'hanbaocao.db'}"
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes stored in UTC.
+
+    SQLite keeps no offset, so values come back naive: they were written in UTC, so
+    UTC is attached on the way out. A naive value on the way in is a bug upstream
+    (whose local time would it be?) and is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give it a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout, so two
+    processes (two Prefect workers) can share the file."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+@cache
+def engine_for(url: str) -> Engine:
+    """One engine per URL for the process: engines own connection pools."""
+    return make_engine(url)
+
+
+def get_engine() -> Engine:
+    return engine_for(settings().url)
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
