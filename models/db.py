@@ -10,17 +10,30 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
+
+# Named constraints: Alembic's SQLite batch mode can only alter what has a name, and
+# SQLModel's Field(foreign_key=…) cannot name its foreign keys. Set before any table
+# module is imported (they all import this module first).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 def default_data_dir() -> Path:
@@ -41,6 +54,20 @@ class Settings(BaseSettings):
     @property
     def url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'hanbaocao.db'}"
+
+
+def str_enum(cls: type[StrEnum], column: str) -> sa.Enum:
+    """A state/kind column: VARCHAR + CHECK storing the member values, not a native
+    PostgreSQL ENUM (adding a member is then a CHECK change, not an ALTER TYPE). The
+    naming convention names the constraint ck_<table>_<column>."""
+    return sa.Enum(
+        cls,
+        name=column,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def settings() -> Settings:

@@ -7,6 +7,7 @@ Until the first migration exists it falls back to the table metadata.
 
 from __future__ import annotations
 
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
@@ -16,11 +17,13 @@ def _load_tables() -> None:
     import importlib
 
     for module in ("models.agency", "models.tables"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # a module not written yet
-            if exc.name != module:
-                raise
+        importlib.import_module(module)
+
+
+def metadata() -> MetaData:
+    """Every table of the app (what migrations compare against)."""
+    _load_tables()
+    return SQLModel.metadata
 
 
 def create_schema(engine: Engine) -> None:
