@@ -1,36 +1,34 @@
-"""Creating and dropping the schema.
+"""The schema: every table's metadata, and creating/dropping it through the migrations.
 
-Production databases are created and upgraded by Alembic (``hanbaocao db upgrade``);
+Databases are created and upgraded by Alembic (``hanbaocao db upgrade``);
 ``create_schema`` runs the same migrations, so tests exercise exactly what users get.
-Until the first migration exists it falls back to the table metadata.
 """
 
 from __future__ import annotations
+
+import importlib
 
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-
-def _load_tables() -> None:
-    # Import every table module so SQLModel.metadata knows them all.
-    import importlib
-
-    for module in ("models.agency", "models.tables"):
-        importlib.import_module(module)
+_TABLE_MODULES = ("models.agency", "models.tables")
 
 
 def metadata() -> MetaData:
     """Every table of the app (what migrations compare against)."""
-    _load_tables()
+    for module in _TABLE_MODULES:
+        importlib.import_module(module)
     return SQLModel.metadata
 
 
 def create_schema(engine: Engine) -> None:
-    _load_tables()
-    SQLModel.metadata.create_all(engine)
+    from models.migrate import upgrade
+
+    upgrade(engine)
 
 
 def drop_schema(engine: Engine) -> None:
-    _load_tables()
-    SQLModel.metadata.drop_all(engine)
+    from models.migrate import downgrade
+
+    downgrade(engine)

@@ -1,0 +1,150 @@
+"""`hanbaocao db …` and `hanbaocao agencies …`: the database and the agency registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+db_app = typer.Typer(help="The app database (SQLite by default; HANBAOCAO_DATABASE_URL).")
+agencies_app = typer.Typer(help="The agency registry: import, list.")
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _engine() -> Engine:
+    from models.db import get_engine, settings
+
+    url = settings().url
+    try:
+        engine = get_engine()
+        with engine.connect():
+            pass
+    except Exception as exc:  # connection refused, bad URL, unwritable data dir …
+        fail(f"cannot open the database {_safe(url)}: {exc.__class__.__name__}: {exc}")
+    return engine
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def require_current_schema() -> Engine:
+    """The engine, after checking the schema is migrated (else: say what to run)."""
+    from models import migrate
+
+    engine = _engine()
+    if migrate.current(engine) != migrate.head():
+        fail("the database schema is not up to date: run `hanbaocao db upgrade` first")
+    return engine
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the latest migration."""
+    from models import migrate
+
+    engine = _engine()
+    before = migrate.current(engine)
+    migrate.upgrade(engine)
+    after = migrate.current(engine)
+    where = _safe(str(engine.url))
+    if before == after:
+        out.print(f"{where}: already at {after}", highlight=False)
+    else:
+        out.print(f"{where}: {before or 'empty'} → {after}", highlight=False)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database."""
+    from models import migrate
+
+    engine = _engine()
+    out.print(
+        f"{_safe(str(engine.url))}: {migrate.current(engine) or 'empty'} (head {migrate.head()})"
+    )
+
+
+@agencies_app.command("import")
+def agencies_import(
+    file: Annotated[
+        Path | None, typer.Argument(help="YAML or CSV registry; default: the shipped one")
+    ] = None,
+    province: Annotated[str, typer.Option(help="Province of a CSV file's rows")] = "",
+) -> None:
+    """Import (or update) agencies; a file with problems is reported whole and not imported."""
+    from sqlmodel import Session
+
+    from models.registry import RegistryError, import_registry, load_registry, shipped_registry
+
+    path = file or shipped_registry()
+    try:
+        registry = load_registry(path, province=province)
+    except RegistryError as exc:
+        err.print(f"[bold red]{path}: {len(exc.problems)} problem(s), nothing imported[/]")
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc}")
+    engine = require_current_schema()
+    with Session(engine) as session:
+        summary = import_registry(session, registry)
+    out.print(
+        f"{path.name}: {summary.created} agencies created, {summary.updated} updated, "
+        f"{summary.rows_changed} aliases/groups/contacts/successions changed",
+        highlight=False,
+    )
+
+
+@agencies_app.command("list")
+def agencies_list(
+    on: Annotated[
+        str | None, typer.Option(help="Only those active on this day (YYYY-MM-DD)")
+    ] = None,
+    group: Annotated[str | None, typer.Option(help="Members of a group, e.g. departments")] = None,
+    kind: Annotated[str | None, typer.Option(help="department, commune_committee, …")] = None,
+) -> None:
+    """List agencies of the registry."""
+    from sqlmodel import Session
+
+    from models.agency import AgencyKind
+    from models.registry import list_agencies
+
+    day = _day(on) if on else None
+    try:
+        kind_value = AgencyKind(kind) if kind else None
+    except ValueError:
+        fail(f"unknown kind {kind!r}; one of: {', '.join(k.value for k in AgencyKind)}")
+    engine = require_current_schema()
+    with Session(engine) as session:
+        rows = list_agencies(session, on=day, kind=kind_value, group=group)
+    table = Table(title=f"{len(rows)} agencies")
+    table.add_column("code", no_wrap=True, style="dim")
+    table.add_column("name", ratio=3)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("active", no_wrap=True)
+    for agency in rows:
+        span = f"{agency.active_from or '…'} → {agency.active_to or 'now'}"
+        table.add_row(agency.code, agency.name, agency.kind, span)
+    out.print(table)
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"not a date: {text!r} (expected YYYY-MM-DD)")

@@ -1,0 +1,284 @@
+"""Working days in Vietnam: weekends, public holidays and decreed day swaps.
+
+Saturday and Sunday are off (the public sector's five-day week). Public holidays come
+from ``holidays.VN`` (Bộ luật Lao động 2019, Điều 112, with each year's Tết days and the
+swaps the library knows), names in Vietnamese. The Prime Minister decides each year's
+swaps, and the library lags behind them and never models a make-up working Saturday, so
+``models/data/holiday-overrides.yaml`` adds days off and working days per year, each with
+the decision it rests on.
+
+Every question is answered from one precomputed span of years: a prefix count of working
+days per calendar day and the sorted list of working days. Adding, counting and rolling are
+then a couple of index look-ups, which is what lets a sweep generate ten years of cycles
+for a thousand obligations in well under a second. The span grows on demand, a year at a
+time, and is replaced atomically, so concurrent readers always see a whole one.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import holidays
+import yaml
+
+OVERRIDES_RESOURCE = "holiday-overrides.yaml"
+WEEKEND = frozenset({5, 6})  # date.weekday(): Saturday, Sunday
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.1 reads ``off``, ``on``, ``yes`` and ``no`` as booleans, which would turn
+    the override file's ``off:`` key into ``False``: only true/false are booleans here,
+    as in YAML 1.2."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse one of the packaged data files (YAML 1.2 booleans)."""
+    return yaml.load(text, Loader=_Yaml12Loader)  # a SafeLoader: no arbitrary objects
+
+
+class RollPolicy(StrEnum):
+    """What happens to a deadline that lands on a day off."""
+
+    # To the next working day: Bộ luật Dân sự 2015, Điều 148 ends a period that falls on
+    # a weekend or holiday at the end of the next working day.
+    FORWARD = "forward"
+    BACKWARD = "backward"  # to the previous working day
+    NONE = "none"  # keep the day off as it is
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideDay:
+    day: date
+    name: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class HolidayOverrides:
+    """Days off and make-up working days decreed on top of ``holidays.VN``."""
+
+    off: Mapping[date, OverrideDay] = field(default_factory=dict)
+    work: Mapping[date, OverrideDay] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> HolidayOverrides:
+        """The packaged override file, or ``path``."""
+        if path is None:
+            text = resources.files("models.data").joinpath(OVERRIDES_RESOURCE).read_text("utf-8")
+        else:
+            text = path.read_text(encoding="utf-8")
+        return cls.from_data(load_yaml(text) or {})
+
+    @classmethod
+    def from_data(cls, data: Mapping[Any, Any]) -> HolidayOverrides:
+        off: dict[date, OverrideDay] = {}
+        work: dict[date, OverrideDay] = {}
+        for year, entries in data.items():
+            for kind, target in (("off", off), ("work", work)):
+                for raw in (entries or {}).get(kind) or []:
+                    entry = _override_day(int(year), raw)
+                    target[entry.day] = entry
+        if clash := sorted(set(off) & set(work)):
+            raise ValueError(f"holiday overrides: {clash[0]} is both a day off and a working day")
+        return cls(off=off, work=work)
+
+
+def _override_day(year: int, raw: Mapping[str, Any]) -> OverrideDay:
+    """One checked entry: a real date inside its year, with a name and a source."""
+    day = raw.get("date")
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
+    if not isinstance(day, date) or day.year != year:
+        raise ValueError(f"holiday overrides {year}: bad date {raw.get('date')!r}")
+    name, source = str(raw.get("name") or "").strip(), str(raw.get("source") or "").strip()
+    if not name or not source:
+        raise ValueError(f"holiday overrides {day}: every entry needs a name and a source")
+    return OverrideDay(day, name, source)
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """Whole years ``first_year..last_year`` precomputed.
+
+    ``before[i]`` counts the working days in ``[first, first + i)``, so it has one more
+    slot than there are days; ``working`` lists the working days' ordinals in order.
+    """
+
+    first_year: int
+    last_year: int
+    first: int  # ordinal of 1 January of first_year
+    before: array[int]
+    working: array[int]
+    # Days answered without growing: all but the outer years, so that a roll or a
+    # short count from any of them stays inside the span.
+    safe_lo: int
+    safe_hi: int
+
+
+class WorkCalendar:
+    """Working days for the whole country (Vietnam has no provincial public holidays)."""
+
+    def __init__(self, overrides: HolidayOverrides | None = None) -> None:
+        self.overrides = HolidayOverrides.load() if overrides is None else overrides
+        self._names: dict[int, dict[date, str]] = {}  # per-year cache of days off with names
+        self._lock = threading.Lock()
+        self._span: _Span | None = None
+
+    # -- questions about one day ---------------------------------------------------------
+
+    def is_working_day(self, d: date) -> bool:
+        if d in self.overrides.work:
+            return True
+        return d.weekday() not in WEEKEND and d not in self._holidays(d.year)
+
+    def holiday_name(self, d: date) -> str | None:
+        """The Vietnamese name of a public holiday or decreed day off; None for a working
+        day or a plain weekend."""
+        if d in self.overrides.work:
+            return None
+        return self._holidays(d.year).get(d)
+
+    # -- moving between days -------------------------------------------------------------
+
+    def roll_forward(self, d: date) -> date:
+        """``d`` if it is a working day, else the next working day."""
+        span, i = self._locate(d)
+        return self._working_at(span, span.before[i], ahead=1)
+
+    def roll_backward(self, d: date) -> date:
+        """``d`` if it is a working day, else the previous working day."""
+        span, i = self._locate(d)
+        return self._working_at(span, span.before[i + 1] - 1, ahead=-1)
+
+    def roll(self, d: date, policy: RollPolicy) -> date:
+        if policy is RollPolicy.FORWARD:
+            return self.roll_forward(d)
+        if policy is RollPolicy.BACKWARD:
+            return self.roll_backward(d)
+        return d
+
+    def next_working_day(self, d: date) -> date:
+        """The first working day strictly after ``d``."""
+        return self.add_working_days(d, 1)
+
+    def previous_working_day(self, d: date) -> date:
+        """The last working day strictly before ``d``."""
+        return self.add_working_days(d, -1)
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """The ``n``-th working day strictly after ``d`` (strictly before for negative
+        ``n``); ``d`` itself for 0, working day or not. "Trong 05 ngày làm việc kể từ
+        ngày X" is ``add_working_days(X, 5)``: the count starts the day after X."""
+        if n == 0:
+            return d
+        span, i = self._locate(d)
+        index = span.before[i + 1] + n - 1 if n > 0 else span.before[i] + n
+        return self._working_at(span, index, ahead=n)
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """Working days in ``(a, b]``; negative, and antisymmetric, when ``b < a``.
+
+        ``working_days_between(cutoff_end, deadline) >= 1`` is exactly Nghị định 09's "at
+        least one working day from the end of the cut-off to the deadline", and from a
+        working day ``a`` it inverts ``add_working_days``."""
+        span = self._covering(min(a, b), max(a, b))
+        return (
+            span.before[b.toordinal() - span.first + 1]
+            - span.before[a.toordinal() - span.first + 1]
+        )
+
+    # -- the precomputed span ------------------------------------------------------------
+
+    def _locate(self, d: date) -> tuple[_Span, int]:
+        """The span around ``d`` and ``d``'s position in it (the hot path: no growth)."""
+        ordinal = d.toordinal()
+        span = self._span
+        if span is None or not span.safe_lo <= ordinal <= span.safe_hi:
+            span = self._covering(d)
+        return span, ordinal - span.first
+
+    def _working_at(self, span: _Span, index: int, *, ahead: int) -> date:
+        """The working day at ``index`` of ``span``, growing the span until it exists
+        (counting far ahead may need years the span does not hold yet)."""
+        if 0 <= index < len(span.working):
+            return date.fromordinal(span.working[index])
+        while not 0 <= index < len(span.working):
+            grown = self._grow(span, later=index >= 0, years=abs(ahead) // 200 + 1)
+            # The grown span may start earlier: shift by the working days it prepends.
+            index += grown.before[span.first - grown.first]
+            span = grown
+        return date.fromordinal(span.working[index])
+
+    def _covering(self, lo: date, hi: date | None = None) -> _Span:
+        """A span containing ``lo..hi`` with a year of margin on both sides."""
+        hi = hi or lo
+        span = self._span
+        if span is None or not (span.safe_lo <= lo.toordinal() and hi.toordinal() <= span.safe_hi):
+            span = self._build(lo.year - 1, hi.year + 1)
+        return span
+
+    def _grow(self, span: _Span, *, later: bool, years: int) -> _Span:
+        if later:
+            return self._build(span.first_year, span.last_year + years)
+        return self._build(span.first_year - years, span.last_year)
+
+    def _build(self, first_year: int, last_year: int) -> _Span:
+        with self._lock:
+            current = self._span
+            if current is not None:  # never shrink: another caller may have grown it
+                first_year = min(first_year, current.first_year)
+                last_year = max(last_year, current.last_year)
+                if (first_year, last_year) == (current.first_year, current.last_year):
+                    return current
+            self._span = _compute_span(self, first_year, last_year)
+            return self._span
+
+    def _holidays(self, year: int) -> dict[date, str]:
+        """Days off of one year with their names: the library's, then the overrides'."""
+        cached = self._names.get(year)
+        if cached is None:
+            library = holidays.country_holidays("VN", years=year, language="vi")
+            cached = {day: str(name) for day, name in library.items()}
+            cached.update({d: o.name for d, o in self.overrides.off.items() if d.year == year})
+            self._names[year] = cached
+        return cached
+
+
+def _compute_span(calendar: WorkCalendar, first_year: int, last_year: int) -> _Span:
+    first = date(first_year, 1, 1).toordinal()
+    last = date(last_year, 12, 31).toordinal()
+    before = array("l", [0])
+    working = array("l")
+    for ordinal in range(first, last + 1):
+        if calendar.is_working_day(date.fromordinal(ordinal)):
+            working.append(ordinal)
+        before.append(len(working))
+    safe_lo = date(first_year + 1, 1, 1).toordinal()
+    safe_hi = date(last_year - 1, 12, 31).toordinal()
+    return _Span(first_year, last_year, first, before, working, safe_lo, safe_hi)
+
+
+@lru_cache(maxsize=1)
+def packaged_calendar() -> WorkCalendar:
+    """One calendar for the process, on the packaged override file: share it, since the
+    calendar module's caches are per calendar."""
+    return WorkCalendar()
