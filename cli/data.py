@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 db_app = typer.Typer(help="The app database (SQLite by default; HANBAOCAO_DATABASE_URL).")
 agencies_app = typer.Typer(help="The agency registry: import, list.")
+calendar_app = typer.Typer(help="An agency's reporting deadlines as an iCalendar feed.")
 out = Console()
 err = Console(stderr=True)
 
@@ -141,6 +143,40 @@ def agencies_list(
         span = f"{agency.active_from or '…'} → {agency.active_to or 'now'}"
         table.add_row(agency.code, agency.name, agency.kind, span)
     out.print(table)
+
+
+@calendar_app.callback(invoke_without_command=True)
+def calendar(
+    agency: Annotated[
+        str, typer.Option("--agency", help="The agency's code (see `agencies list`)")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the .ics here")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only deadlines from this day (YYYY-MM-DD)")
+    ] = None,
+) -> None:
+    """An agency's reporting deadlines as an iCalendar (.ics) feed."""
+    from sqlmodel import Session, select
+
+    from models.agency import Agency
+    from models.feeds import agency_calendar
+
+    day = _day(since) if since else None
+    engine = require_current_schema()
+    with Session(engine) as session:
+        row = session.exec(select(Agency).where(Agency.code == agency)).first()
+        if row is None:
+            fail(f"no agency with code {agency!r}: see `hanbaocao agencies list`")
+        data = agency_calendar(session, row, since=day)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        return
+    tmp = output.with_name(output.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(output)
+    err.print(f"{output}: {data.count(b'BEGIN:VEVENT')} deadlines of {row.name}", highlight=False)
 
 
 def _day(text: str) -> dt.date:

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from cli import render
-from cli.data import agencies_app, db_app
+from cli.data import agencies_app, calendar_app, db_app
 
 app = typer.Typer(
     name="hanbaocao",
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(agencies_app, name="agencies")
+app.add_typer(calendar_app, name="calendar")
 out = Console(soft_wrap=False)
 err = Console(stderr=True)
 

@@ -154,9 +154,12 @@ class Obligation(ObligationBase, table=True):
 
 
 class ObligationParty(SQLModel, table=True):
-    """A party phrase of an obligation resolved against the agency registry. A group
-    phrase ("các sở, ban, ngành") yields one row per member with its ``group_key``;
-    an unresolvable one keeps ``agency_id`` empty and says why in ``flag``."""
+    """A party phrase of an obligation resolved against the agency registry: one row
+    per agency it names (``agency_id``), or one row for a group phrase ("các sở, ban,
+    ngành" → ``group_key``) whose members are taken on each cycle's date, since
+    membership changes. An unresolvable phrase keeps both empty and says why in
+    ``flag``; a dissolved group carries ``suggested_group`` until an administrator
+    accepts it (``models.plan.accept_suggestion``)."""
 
     __tablename__ = "obligation_party"
 
@@ -169,6 +172,7 @@ class ObligationParty(SQLModel, table=True):
     )
     group_key: str | None = Field(default=None, max_length=64)
     flag: str | None = Field(default=None, max_length=32)  # "group_dissolved", "unknown" …
+    suggested_group: str | None = Field(default=None, max_length=64)
     note: str | None = None
 
 

@@ -1,8 +1,8 @@
-"""initial schema: agencies, directives, obligations, cycles, submissions, outbox, audit
+"""initial schema
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 03:08:00.044094
+Create Date: 2026-11-22 03:14:32.065708
 """
 
 from __future__ import annotations
@@ -318,6 +318,7 @@ def upgrade() -> None:
         sa.Column("agency_id", sa.Integer(), nullable=True),
         sa.Column("group_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("flag", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("suggested_group", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("note", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.ForeignKeyConstraint(
             ["agency_id"],

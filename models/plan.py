@@ -1,0 +1,349 @@
+"""From a stored obligation to who reports and when: parties resolved against the
+registry, and the report cycles of a span of years.
+
+The administrator's decisions (a schedule for an untimed clause, accepting the
+suggested successor of a dissolved group) are recorded here with an audit row; the
+dates come from ``models.calendar`` and the agencies from ``models.registry`` — this
+module only joins them to the stored rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from directives.model import PERIODIC, Deadline
+from models.agency import Agency
+from models.calendar import (
+    DEFAULT_LADDER,
+    Due,
+    Ladder,
+    Period,
+    ScheduledStage,
+    cycle_open_date,
+    evaluate,
+    levels,
+    packaged_defaults,
+    periods,
+    schedule,
+)
+from models.db import TIMEZONE, utcnow
+from models.registry import Resolution, list_agencies, resolve
+from models.store import audit
+from models.tables import (
+    Directive,
+    Obligation,
+    ObligationParty,
+    ObligationStatus,
+    PartyRole,
+    ReportCycle,
+    Submission,
+)
+from models.workdays import WorkCalendar, packaged_calendar
+
+OPENING_TIME = dt.time(8, 0)
+
+
+class PlanError(ValueError):
+    """An obligation that cannot be scheduled as it stands; the message says what to set."""
+
+
+# --- parties ---------------------------------------------------------------------------
+
+
+def resolve_parties(
+    session: Session, obligation: Obligation, *, on: dt.date, province: str
+) -> list[ObligationParty]:
+    """(Re)write the obligation's parties as the registry reads them on ``on``: the
+    submitters (the clause's own, else its heading's), the recipient and the lead (via).
+    The lead and recipient agencies are also set on the obligation."""
+    for old in session.exec(
+        select(ObligationParty).where(ObligationParty.obligation_id == obligation.id)
+    ):
+        session.delete(old)
+    issuer = _issuer_province(session, obligation)
+    parties: list[ObligationParty] = []
+    for role, phrase in _phrases(obligation):
+        res = resolve(session, phrase, on=on, province=province, issuer_province=issuer)
+        parties.extend(_party_rows(obligation, role, phrase, res))
+    obligation.lead_agency_id = _first_agency(parties, PartyRole.via)
+    obligation.recipient_agency_id = _first_agency(parties, PartyRole.recipient)
+    session.add_all(parties)
+    session.add(obligation)
+    session.flush()
+    return parties
+
+
+def _phrases(ob: Obligation) -> list[tuple[PartyRole, str]]:
+    submitters = list(ob.submitter_phrases or ob.inherited_submitters or [])
+    out = [(PartyRole.submitter, p) for p in submitters]
+    if ob.recipient_phrase:
+        out.append((PartyRole.recipient, ob.recipient_phrase))
+    if ob.via_phrase:
+        out.append((PartyRole.via, ob.via_phrase))
+    return out
+
+
+def _issuer_province(session: Session, ob: Obligation) -> str | None:
+    directive = session.get(Directive, ob.directive_id)
+    return directive.issuer_province if directive else None
+
+
+def _party_rows(
+    ob: Obligation, role: PartyRole, phrase: str, res: Resolution
+) -> list[ObligationParty]:
+    assert ob.id is not None
+    note = "; ".join(res.notes) or None
+    group = _resolved_group(res)
+    if res.flag or not res.agencies:
+        return [
+            ObligationParty(
+                obligation_id=ob.id,
+                role=role,
+                phrase=phrase,
+                flag=str(res.flag or "unknown"),
+                suggested_group=res.suggested_group,
+                note=note,
+            )
+        ]
+    if group is not None:
+        return [
+            ObligationParty(
+                obligation_id=ob.id, role=role, phrase=phrase, group_key=group, note=note
+            )
+        ]
+    return [
+        ObligationParty(obligation_id=ob.id, role=role, phrase=phrase, agency_id=a.id, note=note)
+        for a in res.agencies
+    ]
+
+
+def _resolved_group(res: Resolution) -> str | None:
+    """The group a phrase names, when it names one ("các sở, ban, ngành")."""
+    from directives.agencies import describe
+
+    refs = describe(res.phrase)
+    return refs[0].group if len(refs) == 1 and refs[0].kind == "group" else None
+
+
+def _first_agency(parties: list[ObligationParty], role: PartyRole) -> int | None:
+    return next((p.agency_id for p in parties if p.role == role and p.agency_id), None)
+
+
+def accept_suggestion(session: Session, party: ObligationParty, *, actor: str) -> None:
+    """The administrator takes the suggested successor group of a dissolved one."""
+    if not party.suggested_group:
+        raise PlanError(f"party {party.id} ({party.phrase!r}) has no suggestion to accept")
+    before = {"flag": party.flag, "group_key": party.group_key}
+    party.group_key, party.flag = party.suggested_group, None
+    session.add(party)
+    audit(
+        session,
+        actor=actor,
+        action="party.accept_suggestion",
+        entity="obligation_party",
+        entity_id=party.id,
+        data={"before": before, "group_key": party.group_key},
+    )
+
+
+def set_schedule(
+    session: Session,
+    obligation: Obligation,
+    *,
+    frequency: str,
+    deadline: Deadline | None = None,
+    actor: str,
+) -> None:
+    """What the text left open: how often (and optionally by when) the report is due."""
+    if frequency not in (*PERIODIC, "once"):
+        raise PlanError(
+            f"cannot schedule a {frequency!r} report; give one of {(*PERIODIC, 'once')}"
+        )
+    before = {"frequency": obligation.frequency, "deadline_override": obligation.deadline_override}
+    obligation.frequency = frequency
+    if deadline is not None:
+        obligation.deadline_override = _deadline_dict(deadline)
+    obligation.updated_at = utcnow()
+    session.add(obligation)
+    audit(
+        session,
+        actor=actor,
+        action="obligation.set_schedule",
+        entity="obligation",
+        entity_id=obligation.id,
+        data={"before": before, "frequency": frequency, "deadline": obligation.deadline_override},
+    )
+
+
+def _deadline_dict(deadline: Deadline) -> dict[str, Any]:
+    return {k: getattr(deadline, k) for k in Deadline.__dataclass_fields__}
+
+
+# --- cycles ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CyclePlan:
+    """One period's cycle: when it opens, the agencies' deadline, the lead's deadline."""
+
+    period: Period
+    opens_at: dt.datetime
+    due: Due  # the submitting agencies' deadline (to the lead when there is one)
+    lead_due: Due | None  # the lead's consolidated report to the recipient
+    stages: list[ScheduledStage]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def closes_at(self) -> dt.datetime:
+        """After the last stage of the ladder (the last escalation)."""
+        return max([s.at for s in self.stages] + [self.due.at])
+
+
+def plan_cycles(
+    obligation: Obligation,
+    *,
+    start: dt.date,
+    end: dt.date,
+    province: str,
+    calendar: WorkCalendar | None = None,
+) -> list[CyclePlan]:
+    """The cycles of the periods overlapping [start, end], computed, not stored."""
+    frequency = obligation.frequency
+    if frequency not in PERIODIC:
+        raise PlanError(
+            f"obligation {obligation.id} is {frequency!r}: it has no periods — set a schedule first"
+        )
+    cal = calendar or packaged_calendar()
+    rule = Deadline(**(obligation.deadline_override or obligation.deadline or {}))
+    ladder = Ladder.from_data(obligation.ladder) if obligation.ladder else DEFAULT_LADDER
+    defaults = packaged_defaults()
+    plans = []
+    for period in periods(frequency, start, end):
+        final = evaluate(
+            rule, frequency, period, calendar=cal, defaults=defaults, province=province
+        )
+        plans.append(
+            _plan_one(
+                period, final, has_lead=obligation.via_phrase is not None, ladder=ladder, cal=cal
+            )
+        )
+    return plans
+
+
+def _plan_one(
+    period: Period, final: Due, *, has_lead: bool, ladder: Ladder, cal: WorkCalendar
+) -> CyclePlan:
+    warnings = [w for w in (final.warning,) if w]
+    due, lead_due = final, None
+    if has_lead:
+        levelled = levels(final, calendar=cal)
+        due, lead_due = levelled.agencies, levelled.lead
+        warnings += [w for w in (levelled.warning,) if w]
+    open_day = cycle_open_date(period, due, calendar=cal)
+    opens_at = dt.datetime.combine(open_day, OPENING_TIME, tzinfo=_tz())
+    stages = schedule(ladder, opens_at, due, cal)
+    return CyclePlan(period, opens_at, due, lead_due, stages, tuple(warnings))
+
+
+def _tz() -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(TIMEZONE)
+
+
+@dataclass(slots=True)
+class CycleAgencies:
+    agencies: list[Agency] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # parties that name nobody on the day
+
+
+def cycle_agencies(
+    session: Session, obligation: Obligation, *, on: dt.date, province: str
+) -> CycleAgencies:
+    """Who submits in a cycle opening on ``on``: a group's members that day, a named
+    agency's successor that day. A flagged party names nobody and is reported, never
+    silently dropped."""
+    out = CycleAgencies()
+    issuer = _issuer_province(session, obligation)
+    seen: set[int] = set()
+    stmt = select(ObligationParty).where(
+        ObligationParty.obligation_id == obligation.id, ObligationParty.role == PartyRole.submitter
+    )
+    for party in session.exec(stmt.order_by(col(ObligationParty.id))):
+        if party.flag:
+            out.flags.append(f"{party.phrase}: {party.flag}")
+            continue
+        if party.group_key:
+            found = list_agencies(session, on=on, group=party.group_key, province=province)
+        else:
+            found = resolve(
+                session, party.phrase, on=on, province=province, issuer_province=issuer
+            ).agencies
+        for agency in found:
+            if agency.id is not None and agency.id not in seen:
+                seen.add(agency.id)
+                out.agencies.append(agency)
+    return out
+
+
+def ensure_cycles(
+    session: Session, obligation: Obligation, *, start: dt.date, end: dt.date, province: str
+) -> list[ReportCycle]:
+    """Store the cycles of [start, end] with one pending submission per agency;
+    idempotent (an existing cycle or submission is left as it is)."""
+    if obligation.status != ObligationStatus.approved:
+        raise PlanError(f"obligation {obligation.id} is {obligation.status}: approve it first")
+    cycles = []
+    for plan in plan_cycles(obligation, start=start, end=end, province=province):
+        cycle = _cycle_row(session, obligation, plan)
+        who = cycle_agencies(session, obligation, on=plan.opens_at.date(), province=province)
+        _submission_rows(session, cycle, who.agencies, first_action=plan.opens_at)
+        cycles.append(cycle)
+    session.flush()
+    return cycles
+
+
+def _cycle_row(session: Session, ob: Obligation, plan: CyclePlan) -> ReportCycle:
+    existing = session.exec(
+        select(ReportCycle).where(
+            ReportCycle.obligation_id == ob.id, ReportCycle.period_key == plan.period.key
+        )
+    ).first()
+    if existing:
+        return existing
+    assert ob.id is not None
+    cycle = ReportCycle(
+        obligation_id=ob.id,
+        period_key=plan.period.key,
+        window_start=plan.period.cutoff_start,
+        window_end=plan.period.cutoff_end,
+        opens_at=plan.opens_at,
+        due_at=plan.due.at,
+        lead_due_at=plan.lead_due.at if plan.lead_due else None,
+        closes_at=plan.closes_at,
+    )
+    session.add(cycle)
+    session.flush()
+    return cycle
+
+
+def _submission_rows(
+    session: Session, cycle: ReportCycle, agencies: list[Agency], *, first_action: dt.datetime
+) -> None:
+    have = set(session.exec(select(Submission.agency_id).where(Submission.cycle_id == cycle.id)))
+    for agency in agencies:
+        if agency.id in have:
+            continue
+        assert cycle.id is not None and agency.id is not None
+        session.add(
+            Submission(
+                cycle_id=cycle.id,
+                agency_id=agency.id,
+                next_action_at=first_action,
+                next_action_stage="open",
+            )
+        )

@@ -1,0 +1,78 @@
+"""`hanbaocao db`, `agencies` and `calendar` as a user runs them, on a fresh data dir."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def hb(tmp_path: Path):
+    env = {
+        "PYTHONPATH": str(Path(__file__).parents[2]),
+        "HANBAOCAO_DATA_DIR": str(tmp_path / "data"),
+        "COLUMNS": "160",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", *args],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=env,
+            timeout=120,
+        )
+
+    return run
+
+
+def test_registry_round_trip(hb, tmp_path: Path) -> None:
+    before = hb("agencies", "list")
+    assert before.returncode == 2 and "hanbaocao db upgrade" in before.stderr
+
+    assert hb("db", "upgrade").returncode == 0
+    again = hb("db", "upgrade")
+    assert again.returncode == 0 and "already at" in again.stdout
+    assert (tmp_path / "data" / "hanbaocao.db").exists()
+
+    first = hb("agencies", "import")
+    assert first.returncode == 0, first.stderr
+    assert "172 agencies created" in first.stdout
+    second = hb("agencies", "import")
+    assert "0 agencies created, 0 updated" in second.stdout
+
+    listed = hb("agencies", "list", "--on", "2026-01-01", "--group", "departments")
+    assert listed.returncode == 0
+    assert "Sở Tài chính tỉnh Quảng Ngãi" in listed.stdout
+    assert "Sở Kế hoạch và Đầu tư" not in listed.stdout  # merged into Tài chính in 2025
+
+    ics = tmp_path / "finance.ics"
+    feed = hb("calendar", "--agency", "qng-so-tai-chinh", "-o", str(ics))
+    assert feed.returncode == 0, feed.stderr
+    assert ics.read_bytes().startswith(b"BEGIN:VCALENDAR")
+    unknown = hb("calendar", "--agency", "no-such-code")
+    assert unknown.returncode == 2 and "no agency with code" in unknown.stderr
+
+
+def test_bad_registry_is_reported_whole_and_not_imported(hb, tmp_path: Path) -> None:
+    hb("db", "upgrade")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "province: quang-ngai\nagencies:\n"
+        "  - code: a\n    name: Sở A\n    kind: department\n"
+        "  - code: a\n    name: Sở B\n    kind: spaceship\n",
+        encoding="utf-8",
+    )
+    result = hb("agencies", "import", str(bad))
+    assert result.returncode == 2
+    assert "nothing imported" in result.stderr
+    assert "line 6" in result.stderr and "line 8" in result.stderr
+    assert "Traceback" not in result.stderr
+    listed = hb("agencies", "list")
+    assert "0 agencies" in listed.stdout
