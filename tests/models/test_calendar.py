@@ -4,8 +4,6 @@ the reminder ladder and cycle opening."""
 from __future__ import annotations
 
 import json
-import random
-import time as clock
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice, pairwise
 from pathlib import Path
@@ -774,21 +772,3 @@ def test_one_off_rules_have_no_opening_rrule() -> None:
         opening_rrule("annual", Deadline("date", date="2026-05-01"), start=D(2026, 1, 1))
     with pytest.raises(ValueError, match="no periods"):
         opening_rrule("event", Deadline("none"), start=D(2026, 1, 1))
-
-
-# == speed ================================================================================
-
-
-def test_ten_years_of_cycles_for_a_thousand_obligations_is_fast() -> None:
-    rules = {f: [Deadline("none"), *[r for g, r in CLAUSE_RULES if g == f]] for f in PERIODIC}
-    rnd = random.Random(7)
-    obligations = [(f, rnd.choice(rules[f])) for f in rnd.choices(PERIODIC, k=1000)]
-    started = clock.perf_counter()
-    cal, count = WorkCalendar(), 0
-    for frequency, rule in obligations:
-        for period in periods(frequency, D(2026, 1, 1), D(2035, 12, 31)):
-            evaluate(rule, frequency, period, calendar=cal, defaults=DEFAULTS)
-            count += 1
-    elapsed = clock.perf_counter() - started
-    assert count > 100_000
-    assert elapsed < 1.0, f"{count} cycles in {elapsed:.2f} s"
