@@ -10,19 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from directives.model import Clause, Deadline, Obligation, ParsedDirective
+from directives.model import FREQUENCY_VI, Clause, Deadline, Obligation, ParsedDirective
 
-FREQUENCY_VI = {
-    "annual": "hằng năm",
-    "semiannual": "6 tháng",
-    "quarterly": "hằng quý",
-    "monthly": "hằng tháng",
-    "weekly": "hằng tuần",
-    "once": "một lần",
-    "on_request": "khi có yêu cầu",
-    "event": "khi phát sinh",
-    "none": "—",
-}
 # One colour per field: the same colour marks the value and its words in the clause.
 STYLE = {
     "frequency": "bold cyan",

@@ -14,6 +14,18 @@ Frequency = Literal[
 ]
 DeadlineKind = Literal["day_of_period", "date", "relative", "none"]
 PERIODIC: tuple[str, ...] = ("annual", "semiannual", "quarterly", "monthly", "weekly")
+# How each frequency reads in Vietnamese ("định kỳ hằng năm báo cáo …").
+FREQUENCY_VI: dict[str, str] = {
+    "annual": "hằng năm",
+    "semiannual": "6 tháng",
+    "quarterly": "hằng quý",
+    "monthly": "hằng tháng",
+    "weekly": "hằng tuần",
+    "once": "một lần",
+    "on_request": "khi có yêu cầu",
+    "event": "khi phát sinh",
+    "none": "—",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1049,3 +1049,23 @@ __all__ = [
     "periods",
     "schedule",
 ]
+
+
+_QUARTERS = ("I", "II", "III", "IV")
+
+
+def period_label(period_key: str) -> str:
+    """ "Năm 2026", "6 tháng đầu năm 2026", "Quý III/2026", "Tháng 11/2026", "Tuần 47/2026";
+    ``ValueError`` naming the accepted forms for anything else."""
+    period = parse_period_key(period_key)
+    year = period_key[:4]
+    if period.frequency == "annual":
+        return f"Năm {year}"
+    if period.frequency == "semiannual":
+        half = "đầu" if period_key.endswith("H1") else "cuối"
+        return f"6 tháng {half} năm {year}"
+    if period.frequency == "quarterly":
+        return f"Quý {_QUARTERS[int(period_key[-1]) - 1]}/{year}"
+    if period.frequency == "monthly":
+        return f"Tháng {period_key[-2:]}/{year}"
+    return f"Tuần {int(period_key[-2:])}/{year}"

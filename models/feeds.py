@@ -7,17 +7,9 @@ import datetime as dt
 from sqlmodel import Session, col, select
 
 from models.agency import Agency
+from models.calendar import period_label
 from models.ics import CalendarEntry, build_ics
 from models.tables import Directive, Obligation, ReportCycle, Submission
-
-FREQUENCY_VI = {
-    "annual": "Năm",
-    "semiannual": "6 tháng",
-    "quarterly": "Quý",
-    "monthly": "Tháng",
-    "weekly": "Tuần",
-    "once": "Một lần",
-}
 
 
 def agency_entries(
@@ -41,7 +33,7 @@ def agency_entries(
 def _entry(
     cycle: ReportCycle, ob: Obligation, directive: Directive, agency: Agency
 ) -> CalendarEntry:
-    period = f"{FREQUENCY_VI.get(ob.frequency, ob.frequency)} {cycle.period_key}"
+    period = period_label(cycle.period_key)
     window = f"số liệu từ {cycle.window_start:%d/%m/%Y} đến {cycle.window_end:%d/%m/%Y}"
     what = ob.subject or "báo cáo"
     lines = [
