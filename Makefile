@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_parse.py
 	$(BIN)/python bench/bench_calendar.py
 	$(BIN)/python bench/bench_due.py
+	$(BIN)/python bench/bench_notify.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from cli import render
 from cli.data import agencies_app, calendar_app, db_app
+from cli.notify import notify_app
 
 app = typer.Typer(
     name="hanbaocao",
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(notify_app, name="notify")
 out = Console(soft_wrap=False)
 err = Console(stderr=True)
 

@@ -258,6 +258,9 @@ class Notification(SQLModel, table=True):
         UniqueConstraint(
             "cycle_id", "agency_id", "stage", "channel", name="uq_notification_message"
         ),
+        # The dispatcher's question (state = 'pending' AND next_attempt_at <= now, oldest
+        # first) is one range scan on this index, however many sent rows pile up.
+        Index("ix_notification_due", "state", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -278,6 +281,21 @@ class Notification(SQLModel, table=True):
     claimed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     payload: JSONDict = Field(default_factory=dict, sa_type=JSON)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NotificationAttempt(SQLModel, table=True):
+    """Every send attempt of an outbox row, with its outcome: reminders can be audited
+    (who sent what when, why it failed) and a failure is never just overwritten."""
+
+    __tablename__ = "notification_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notification.id", ondelete="CASCADE", index=True)
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+    ok: bool
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    permanent: bool = False
+    worker: str = Field(max_length=255)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -755,24 +755,24 @@ def _short_facts(short: str) -> list[str]:
     return [ln for ln in short.splitlines() if ln.startswith((_DEADLINE, _LINK, _VIEW))]
 
 
-def digest(messages: list[Message], ctx: NoticeContext) -> Message:
+def digest(messages: list[Message], *, agency: str, sender: str) -> Message:
     """Several messages due to one agency on one day, as one: each item a section.
-    ``ctx`` names the addressee and the sender."""
+    Only the addressee and the sender are needed: the dispatcher merges rendered rows."""
     if not messages:
         raise ValueError("digest: no messages")
     if len(messages) == 1:
         return messages[0]
     count = len(messages)
-    subject = f"[Nhắc việc] {count} nội dung báo cáo cần thực hiện — {_clean(ctx.agency)}"
-    intro = f"{_clean(ctx.sender)} trân trọng gửi quý cơ quan {count} nội dung sau:"
+    subject = f"[Nhắc việc] {count} nội dung báo cáo cần thực hiện — {_clean(agency)}"
+    intro = f"{_clean(sender)} trân trọng gửi quý cơ quan {count} nội dung sau:"
     sections = [f"{i}. {m.subject}\n\n{_text_body(m.text)}" for i, m in enumerate(messages, 1)]
-    doc = _Doc(subject, _clean(ctx.agency), (_Para(intro),), (), _clean(ctx.sender))
+    doc = _Doc(subject, _clean(agency), (_Para(intro),), (), _clean(sender))
     text = _text(doc).replace(intro, intro + "\n\n" + "\n\n".join(sections), 1)
     return Message(
         subject=_nfc(subject),
         text=_nfc(text),
         html=_nfc(_digest_html(doc, messages)),
-        short=_digest_short(messages, ctx),
+        short=_digest_short(messages, agency, sender),
     )
 
 
@@ -787,13 +787,11 @@ def _digest_html(doc: _Doc, messages: Sequence[Message]) -> str:
     return page.replace(_BODY_END, sections + _BODY_END, 1)
 
 
-def _digest_short(messages: Sequence[Message], ctx: NoticeContext) -> str:
+def _digest_short(messages: Sequence[Message], agency: str, sender: str) -> str:
     """A compact list: each item's subject, deadline and link. Subjects give way first;
     if the items still do not fit, the last ones are left to the email, and said so."""
     for shown in range(len(messages), 0, -1):
-        lines = [
-            _Line("", f"Kính gửi: {_clean(ctx.agency)} — {len(messages)} nội dung cần lưu ý", 9)
-        ]
+        lines = [_Line("", f"Kính gửi: {_clean(agency)} — {len(messages)} nội dung cần lưu ý", 9)]
         for i, m in enumerate(messages[:shown], 1):
             lines.append(_Line(f"{i}. ", m.subject, 0))
             lines.extend(_Line("   ", fact) for fact in _short_facts(m.short))
@@ -801,7 +799,7 @@ def _digest_short(messages: Sequence[Message], ctx: NoticeContext) -> str:
             lines.append(
                 _Line("", f"… và {len(messages) - shown} nội dung khác (xem thư điện tử).")
             )
-        lines.append(_Line("", _clean(ctx.sender), 5))
+        lines.append(_Line("", _clean(sender), 5))
         text = _fit(lines, ZALO_TEXT_LIMIT)
         if len(text) <= ZALO_TEXT_LIMIT:
             return text

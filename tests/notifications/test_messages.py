@@ -334,7 +334,7 @@ def test_digest_of_three_messages() -> None:
     ctx = make_ctx()
     q3 = make_ctx(directive_number="145/KH-UBND", period_key="2026-Q3", link=LINK + "q3")
     items = [render("reminder-3", ctx), render("overdue", q3), render("receipt", ctx)]
-    m = digest(items, ctx)
+    m = digest(items, agency=ctx.agency, sender=ctx.sender)
     assert m.subject.startswith("[Nhắc việc] 3 nội dung báo cáo")
     assert m.text.startswith("Kính gửi: Sở Tài chính\n")
     assert m.text.count("Kính gửi:") == 1 and m.text.count("Trân trọng.") == 1
@@ -350,7 +350,7 @@ def test_digest_of_three_messages() -> None:
 def test_digest_of_many_messages_still_fits_zalo() -> None:
     ctx = make_ctx()
     items = [render("reminder-3", make_ctx(link=f"{LINK}&n={i}")) for i in range(40)]
-    m = digest(items, ctx)
+    m = digest(items, agency=ctx.agency, sender=ctx.sender)
     assert len(m.short) <= ZALO_TEXT_LIMIT
     assert "nội dung khác" in m.short
     assert f"{LINK}&n=0" in m.short

@@ -1,0 +1,85 @@
+"""`hanbaocao notify test`: does each of an agency's channels actually deliver?"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.data import fail, require_current_schema
+from models.agency import AgencyContact
+from notifications.model import Message
+
+notify_app = typer.Typer(help="Notifications: check an agency's channels.")
+out = Console()
+
+
+@notify_app.command("test")
+def notify_test(
+    agency: Annotated[
+        str, typer.Option("--agency", help="The agency's code (see `agencies list`)")
+    ],
+) -> None:
+    """Send a test message over each of an agency's channels and report what happened."""
+    from sqlmodel import Session, select
+
+    from models.agency import Agency
+
+    engine = require_current_schema()
+    with Session(engine) as session:
+        row = session.exec(select(Agency).where(Agency.code == agency)).first()
+        if row is None:
+            fail(f"no agency with code {agency!r}: see `hanbaocao agencies list`")
+        contacts = list(
+            session.exec(select(AgencyContact).where(AgencyContact.agency_id == row.id))
+        )
+    if not contacts:
+        fail(
+            f"{row.name} has no contacts in the registry: add email or Zalo contacts and re-import"
+        )
+    table = Table(title=f"Test message to {row.name}")
+    for column in ("channel", "contact", "result"):
+        table.add_column(column)
+    failures = sum(_try(contact, row.name, table) for contact in contacts)
+    out.print(table)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _try(contact: AgencyContact, agency_name: str, table: Table) -> int:
+    """Send one test message; add its row; 1 when it failed."""
+    from notifications.contacts import NoChannel, contact_url
+    from notifications.model import DeliveryError
+    from notifications.transports import UnknownChannel, build_transports
+
+    channel = str(contact.channel)
+    try:
+        url = contact_url(contact)
+        transport = build_transports([channel])[channel]
+    except (NoChannel, UnknownChannel) as exc:
+        table.add_row(channel, contact.address, f"[yellow]not configured:[/] {exc}")
+        return 1
+    shown = transport.mask(url)
+    try:
+        transport.send(url, test_message(agency_name))
+    except DeliveryError as exc:
+        kind = "permanent" if exc.permanent else "temporary, will be retried"
+        table.add_row(channel, shown, f"[red]failed ({kind}):[/] {exc}")
+        return 1
+    finally:
+        transport.close()
+    table.add_row(channel, shown, "[green]delivered[/]")
+    return 0
+
+
+def test_message(agency_name: str) -> Message:
+    subject = f"[Thử nghiệm] Kênh nhận thông báo hạn báo cáo — {agency_name}"
+    text = (
+        f"Kính gửi: {agency_name}\n\n"
+        "Đây là tin nhắn thử của hệ thống theo dõi hạn báo cáo. Quý cơ quan nhận được tin "
+        "này nghĩa là kênh liên lạc đã được cấu hình đúng; không cần trả lời.\n\nTrân trọng."
+    )
+    html = "<p>" + text.replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
+    return Message(subject=subject, text=text, html=html, short=text)

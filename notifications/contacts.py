@@ -1,0 +1,116 @@
+"""From a registry contact (an email address, a Zalo user id, a phone number) to the
+Apprise URL a transport sends to.
+
+The registry holds addresses; the server side (SMTP host and sender, Zalo OA and its
+app credentials) comes from settings, so secrets live in the environment, never in the
+registry, flow parameters or logs. A contact whose address is already an Apprise URL
+("mailtos://…", "zalooa://…") is used as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from urllib.parse import quote, urlencode
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlmodel import Session, col, select
+
+from models.agency import AgencyContact, ContactChannel
+from models.tables import Notification
+from notifications.model import DeliveryError
+
+
+class ChannelSettings(BaseSettings):
+    """HANBAOCAO_SMTP_URL: an Apprise mailto(s) URL without recipient, e.g.
+    ``mailtos://user:password@smtp.example.gov.vn:465?from=nhac-han@example.gov.vn``.
+    HANBAOCAO_ZALO_OA_URL: ``zalooa://APP_ID:SECRET@OA_ID`` (recipient appended);
+    HANBAOCAO_ZNS_URL: ``zns://APP_ID:SECRET@OA_ID`` and HANBAOCAO_ZNS_TEMPLATE."""
+
+    model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
+
+    smtp_url: str | None = None
+    smtp_timeout: int = 10
+    zalo_oa_url: str | None = None
+    zns_url: str | None = None
+    zns_template: str | None = None
+
+
+class NoChannel(LookupError):
+    """A contact whose channel is not configured on this server; the message says what to set."""
+
+
+def contact_url(contact: AgencyContact, settings: ChannelSettings | None = None) -> str:
+    address = contact.address.strip()
+    if "://" in address:
+        return address
+    cfg = settings or ChannelSettings()
+    if contact.channel == ContactChannel.email:
+        return _mailto(address, cfg)
+    if contact.channel == ContactChannel.zalo:
+        return _zalo(cfg.zalo_oa_url, "HANBAOCAO_ZALO_OA_URL", address)
+    return _zalo(cfg.zns_url, "HANBAOCAO_ZNS_URL", address, template=cfg.zns_template)
+
+
+def _mailto(address: str, cfg: ChannelSettings) -> str:
+    if not cfg.smtp_url:
+        raise NoChannel("email is not configured: set HANBAOCAO_SMTP_URL (an Apprise mailto URL)")
+    params = {"to": address}
+    if "cto=" not in cfg.smtp_url:  # a hung server must not block a sweep for long
+        params["cto"] = str(cfg.smtp_timeout)
+    sep = "&" if "?" in cfg.smtp_url else "?"
+    return f"{cfg.smtp_url}{sep}{urlencode(params, safe='@')}"
+
+
+def _zalo(base: str | None, variable: str, recipient: str, *, template: str | None = None) -> str:
+    if not base:
+        raise NoChannel(f"this Zalo channel is not configured: set {variable}")
+    base, _, query = base.partition("?")
+    url = f"{base.rstrip('/')}/{quote(recipient, safe='')}"
+    params = [p for p in query.split("&") if p]
+    if template and not any(p.startswith("template=") for p in params):
+        params.append(f"template={quote(template)}")
+    return url + (f"?{'&'.join(params)}" if params else "")
+
+
+def contact_resolver(
+    session_factory: Callable[[], AbstractContextManager[Session]],
+    settings: ChannelSettings | None = None,
+) -> Callable[[Notification], str]:
+    """``dispatch``'s ``resolve_url`` for rows that carry no URL: the agency's contacts of
+    the row's channel from the registry, joined with this server's settings. An email
+    goes to every address of the agency in one message; Zalo to its first contact."""
+    cfg = settings or ChannelSettings()
+    cache: dict[tuple[int, str], str] = {}
+
+    def resolve(row: Notification) -> str:
+        key = (row.agency_id, row.channel)
+        if key not in cache:
+            cache[key] = _agency_url(session_factory, row, cfg)
+        return cache[key]
+
+    return resolve
+
+
+def _agency_url(
+    session_factory: Callable[[], AbstractContextManager[Session]],
+    row: Notification,
+    cfg: ChannelSettings,
+) -> str:
+    with session_factory() as session:
+        stmt = select(AgencyContact).where(
+            AgencyContact.agency_id == row.agency_id, AgencyContact.channel == row.channel
+        )
+        contacts = list(session.exec(stmt.order_by(col(AgencyContact.id))))
+    if not contacts:
+        raise DeliveryError(f"agency {row.agency_id} has no {row.channel} contact", permanent=True)
+    try:
+        if row.channel == ContactChannel.email and len(contacts) > 1:
+            joined = ",".join(c.address for c in contacts)
+            merged = AgencyContact(
+                agency_id=row.agency_id, channel=ContactChannel.email, address=joined
+            )
+            return contact_url(merged, cfg)
+        return contact_url(contacts[0], cfg)
+    except NoChannel as exc:  # not configured here: it will not fix itself by retrying
+        raise DeliveryError(str(exc), permanent=True) from exc

@@ -1,0 +1,391 @@
+"""The email transport: Apprise ``mailto://`` / ``mailtos://`` contacts, sent with
+``smtplib`` over connections kept open between messages.
+
+Why not Apprise's own ``notify()``: it opens, authenticates and quits one SMTP
+connection per message and builds a fresh SSL context each time (about 0.05 of a bare
+smtplib loop in bench/bench_notify.py), and every plugin instance throttles itself to
+one send per 5.5 s (``NotifyBase.request_rate_per_sec``): 5,000 reminders would take
+hours and invite the provider's rate limits on logins. The contact is still an
+Apprise URL, and Apprise's own email plugin reads it, so every URL an operator tests
+with ``apprise -vv`` means the same thing here (host, port, secure mode, login,
+from, to, ``cto=``/``rto=``).
+
+Timeouts: ``cto=`` bounds connecting and the server's greeting, ``rto=`` every later
+reply; both default to 10 s (Apprise's own defaults are 15 s and 4 s). In a mailto
+URL ``to=`` is the recipient, so it cannot also name a timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.charset import BASE64, QP, Charset
+from email.header import Header, decode_header, make_header
+from email.headerregistry import Address
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apprise.plugins import email as apprise_email
+
+from notifications.model import DeliveryError, Message
+
+log = logging.getLogger(__name__)
+
+# Apprise is untyped: its email plugin is used through these two names only.
+NotifyEmail: Any = apprise_email.NotifyEmail
+SecureMailMode: Any = apprise_email.SecureMailMode
+
+DEFAULT_TIMEOUT = 10.0
+# After a connection-level failure the server is considered down for this long: the
+# rest of a dispatch's rows to it fail fast (transient) instead of each waiting out a
+# timeout against a hung server.
+DEFAULT_COOLDOWN = 30.0
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+# Our own charset object, so Apprise's import-time change to the global "utf-8" entry
+# (email.charset.add_charset) cannot change what we send: quoted-printable bodies stay
+# readable in a mail source view and need no 8BITMIME; base64 headers are the shortest
+# RFC 2047 form for Vietnamese (nearly every word has a diacritic).
+_UTF8 = Charset("utf-8")
+_UTF8.header_encoding = BASE64
+_UTF8.body_encoding = QP
+# SMTP's line ends; smtplib does not fix bare LFs in a bytes message.
+_WIRE = compat32.clone(linesep="\r\n")
+
+PoolKey = tuple[str, int, str, str | None]  # host, port, secure mode, user
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpContact:
+    """Everything a send needs, read from one Apprise email URL."""
+
+    host: str
+    port: int
+    mode: str  # SecureMailMode: insecure | ssl | starttls
+    user: str | None
+    password: str | None = field(repr=False)  # never in a log line or a traceback
+    sender: Address
+    recipients: tuple[Address, ...]
+    connect_timeout: float
+    read_timeout: float
+    verify_certificate: bool
+
+    @property
+    def pool_key(self) -> PoolKey:
+        return (self.host, self.port, self.mode, self.user)
+
+
+@lru_cache(maxsize=4096)
+def parse_contact(url: str) -> SmtpContact:
+    """Read an Apprise email URL with Apprise's own parser; DeliveryError(permanent)
+    when it is not one (no amount of retrying fixes a bad contact)."""
+    results = NotifyEmail.parse_url(url)
+    if not results:
+        raise DeliveryError("not an Apprise email URL", permanent=True)
+    try:
+        plugin = NotifyEmail(**results)
+    except TypeError as exc:  # Apprise's way of saying "invalid from/mode"
+        raise DeliveryError(f"invalid email contact: {exc}", permanent=True) from exc
+    return _contact_of(plugin, results)
+
+
+def _contact_of(plugin: Any, results: dict[str, Any]) -> SmtpContact:
+    recipients = tuple(_address(name, addr) for name, addr in plugin.targets)
+    if not recipients:
+        raise DeliveryError("email contact has no valid recipient", permanent=True)
+    return SmtpContact(
+        host=plugin.smtp_host,
+        port=int(plugin.port),
+        mode=plugin.secure_mode,
+        user=plugin.user or None,
+        password=plugin.password or None,
+        sender=_address(plugin.from_addr[0], plugin.from_addr[1]),
+        recipients=recipients,
+        # Only explicit cto=/rto= count: Apprise's class defaults are not ours.
+        connect_timeout=float(results.get("cto") or DEFAULT_TIMEOUT),
+        read_timeout=float(results.get("rto") or DEFAULT_TIMEOUT),
+        verify_certificate=bool(plugin.verify_certificate),
+    )
+
+
+def _address(name: str | bool | None, addr: str) -> Address:
+    # Apprise pre-encodes ``name=`` as an RFC 2047 word; decode it so the policy encodes
+    # the header once, correctly (a double-encoded name shows "=?utf-8?q?…" to people).
+    display = str(make_header(decode_header(name))) if isinstance(name, str) and name else ""
+    return Address(display_name=display, addr_spec=addr)
+
+
+def mask(url: str) -> str:
+    """The URL as Apprise prints it with ``privacy=True`` (password hidden)."""
+    results = NotifyEmail.parse_url(url)
+    try:
+        return str(NotifyEmail(**results).url(privacy=True)) if results else "mailto://?"
+    except TypeError:
+        return "mailto://(invalid)"
+
+
+def build_message(contact: SmtpContact, message: Message, *, now: datetime) -> MIMEMultipart:
+    """multipart/alternative (text, then HTML: clients show the last part they can),
+    UTF-8, 7-bit on the wire: RFC 2047 headers, quoted-printable bodies.
+
+    Built with the ``email.mime`` (compat32) classes rather than ``EmailMessage`` with
+    ``policy.SMTP``: the modern policy re-parses and re-folds every header and costs
+    about 4 ms for one Vietnamese reminder against 0.6 ms here — more than the SMTP
+    exchange itself (bench/bench_notify.py). The tests decode what arrives with the
+    modern parser and compare subject, names and both parts exactly."""
+    mail = MIMEMultipart("alternative")
+    mail["Subject"] = Header(message.subject, _UTF8, header_name="Subject")  # type: ignore[assignment]
+    mail["From"] = _format(contact.sender)
+    mail["To"] = ", ".join(_format(a) for a in contact.recipients)
+    mail["Date"] = format_datetime(now.astimezone(LOCAL_TZ))
+    mail["Message-ID"] = message_id(contact, message)
+    # RFC 3834: out-of-office robots must not answer a reminder.
+    mail["Auto-Submitted"] = "auto-generated"
+    for body, subtype in ((message.text, "plain"), (message.html, "html")):
+        part = MIMEText(body, subtype, _UTF8)  # type: ignore[arg-type]  # a Charset works
+        del part["MIME-Version"]  # belongs on the top level only (RFC 2045 §4)
+        mail.attach(part)
+    return mail
+
+
+def render(contact: SmtpContact, message: Message, *, now: datetime) -> bytes:
+    """The message as it goes on the wire (CRLF line ends)."""
+    return build_message(contact, message, now=now).as_bytes(policy=_WIRE)
+
+
+def _format(address: Address) -> str:
+    return formataddr((address.display_name, address.addr_spec), charset=_UTF8)
+
+
+def message_id(contact: SmtpContact, message: Message) -> str:
+    """A Message-ID derived from recipients and content, not random: if a send is
+    repeated (the at-least-once window of the outbox: the server accepted, the worker
+    died before recording it), the copy carries the same id and mail systems that
+    de-duplicate by Message-ID drop it. Distinct reminders differ in content."""
+    digest = hashlib.sha256()
+    for part in (
+        ",".join(a.addr_spec for a in contact.recipients),
+        message.subject,
+        message.text,
+        message.html,
+    ):
+        digest.update(part.encode("utf-8") + b"\0")
+    domain = contact.sender.domain or "hanbaocao.invalid"
+    return f"<hbc.{digest.hexdigest()[:32]}@{domain}>"
+
+
+class EmailTransport:
+    """``Transport`` for the ``email`` channel. One instance per worker thread is the
+    intended use; a lock makes a shared instance safe (sends are then serialised)."""
+
+    channel = "email"
+
+    def __init__(self, *, cooldown: float = DEFAULT_COOLDOWN) -> None:
+        self._pool: dict[PoolKey, smtplib.SMTP] = {}
+        self._down: dict[PoolKey, tuple[float, str]] = {}
+        self._cooldown = cooldown
+        self._lock = threading.Lock()
+
+    def send(self, url: str, message: Message) -> None:
+        contact = parse_contact(url)
+        mail = build_message(contact, message, now=datetime.now(LOCAL_TZ))
+        with self._lock:
+            self._check_up(contact.pool_key)
+            try:
+                self._deliver(contact, mail)
+            except DeliveryError:
+                self._discard(contact.pool_key)
+                raise
+
+    def mask(self, url: str) -> str:
+        return mask(url)
+
+    def close(self) -> None:
+        with self._lock:
+            for key in list(self._pool):
+                self._discard(key)
+
+    # --- connections ---------------------------------------------------------------
+
+    def _deliver(self, contact: SmtpContact, mail: MIMEMultipart) -> None:
+        data = mail.as_bytes(policy=_WIRE)
+        rcpts = [a.addr_spec for a in contact.recipients]
+        conn = self._pool.get(contact.pool_key)
+        if conn is not None:
+            try:
+                _transaction(conn, contact.sender.addr_spec, rcpts, data, reused=True)
+                return
+            except _Stale:
+                # The server dropped an idle connection: nothing of this message was
+                # accepted yet (it failed at MAIL FROM), so sending again is safe.
+                self._discard(contact.pool_key)
+        conn = self._open(contact)
+        _transaction(conn, contact.sender.addr_spec, rcpts, data, reused=False)
+
+    def _open(self, contact: SmtpContact) -> smtplib.SMTP:
+        try:
+            conn = _connect(contact)
+        except DeliveryError as exc:
+            if not exc.permanent:
+                self._down[contact.pool_key] = (time.monotonic() + self._cooldown, str(exc))
+            raise
+        self._down.pop(contact.pool_key, None)
+        self._pool[contact.pool_key] = conn
+        return conn
+
+    def _check_up(self, key: PoolKey) -> None:
+        down = self._down.get(key)
+        if down is not None and time.monotonic() < down[0]:
+            raise DeliveryError(f"server down (recently: {down[1]})", permanent=False)
+
+    def _discard(self, key: PoolKey) -> None:
+        conn = self._pool.pop(key, None)
+        if conn is None:
+            return
+        try:
+            conn.quit()
+        except (OSError, smtplib.SMTPException):
+            conn.close()
+
+
+class _Stale(Exception):
+    """A kept-open connection turned out to be closed by the server."""
+
+
+def _connect(contact: SmtpContact) -> smtplib.SMTP:
+    """Connect, greet, secure and log in; every failure as a classified DeliveryError."""
+    conn: smtplib.SMTP | None = None
+    try:
+        conn = _socket(contact)
+        # The greeting was read under the connect timeout; the rest uses the read one.
+        if conn.sock is not None:
+            conn.sock.settimeout(contact.read_timeout)
+        conn.ehlo()
+        if contact.mode == SecureMailMode.STARTTLS:
+            conn.starttls(context=_tls_context(contact))
+            conn.ehlo()
+        if contact.user and contact.password:
+            _login(conn, contact.user, contact.password)
+        return conn
+    except (OSError, smtplib.SMTPException) as exc:
+        if conn is not None:
+            conn.close()
+        raise classify(exc) from exc
+
+
+def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
+    """smtplib encodes credentials as ASCII; a Vietnamese password ("mật-khẩu") goes
+    through AUTH PLAIN by hand, which RFC 4616 defines over UTF-8."""
+    if (user + password).isascii():
+        conn.login(user, password)
+        return
+    if "plain" not in conn.esmtp_features.get("auth", "").lower().split():
+        raise DeliveryError("non-ASCII login needs AUTH PLAIN, not offered", permanent=True)
+    token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+    code, reply = conn.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+
+def _socket(contact: SmtpContact) -> smtplib.SMTP:
+    if contact.mode == SecureMailMode.SSL:
+        return smtplib.SMTP_SSL(
+            contact.host,
+            contact.port,
+            timeout=contact.connect_timeout,
+            context=_tls_context(contact),
+        )
+    return smtplib.SMTP(contact.host, contact.port, timeout=contact.connect_timeout)
+
+
+def _tls_context(contact: SmtpContact) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not contact.verify_certificate:  # ?verify=no in the URL, as in Apprise
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _transaction(
+    conn: smtplib.SMTP, sender: str, rcpts: Iterable[str], data: bytes, *, reused: bool
+) -> None:
+    """MAIL, RCPT, DATA — ``smtplib.sendmail`` in steps, so that a dead kept-open
+    connection is told apart (at MAIL, before anything was accepted) from a failure
+    later in the transaction, which must not be blindly repeated."""
+    try:
+        code, reply = conn.mail(sender)
+    except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
+        if reused:
+            raise _Stale from exc
+        raise classify(exc) from exc
+    if code == 421 and reused:  # "closing transmission channel" on an idle connection
+        raise _Stale
+    try:
+        _check(code, reply, "MAIL FROM")
+        _recipients(conn, rcpts)
+        code, reply = conn.data(data)
+        _check(code, reply, "DATA")
+    except (OSError, smtplib.SMTPException) as exc:
+        raise classify(exc) from exc
+
+
+def _recipients(conn: smtplib.SMTP, rcpts: Iterable[str]) -> None:
+    refused: dict[str, tuple[int, bytes]] = {}
+    accepted = 0
+    for rcpt in rcpts:
+        code, reply = conn.rcpt(rcpt)
+        if code in (250, 251):
+            accepted += 1
+        else:
+            refused[rcpt] = (code, reply)
+    if not accepted:
+        conn.rset()
+        raise smtplib.SMTPRecipientsRefused(refused)
+    if refused:
+        # Some addresses of the contact took it: the agency is reached, the rest logged.
+        log.warning("email: some recipients refused: %s", _codes(refused))
+
+
+def _check(code: int, reply: bytes, step: str) -> None:
+    if code != 250:
+        raise smtplib.SMTPResponseException(code, f"{step}: {reply.decode(errors='replace')}")
+
+
+def _codes(refused: dict[str, tuple[int, bytes]]) -> str:
+    return "; ".join(f"{r}: {c} {m.decode(errors='replace')}" for r, (c, m) in refused.items())
+
+
+def classify(exc: BaseException) -> DeliveryError:
+    """Permanent: the server answered 5xx (recipient or sender rejected, 535 bad login,
+    message refused) — retrying the same message changes nothing. Transient: refused
+    or timed-out connections, disconnects, 4xx ("try again later")."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        permanent = bool(codes) and all(500 <= c < 600 for c in codes)
+        return DeliveryError(f"recipients refused: {_codes(exc.recipients)}", permanent=permanent)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else exc.smtp_error
+        )
+        return DeliveryError(f"{exc.smtp_code} {text}", permanent=500 <= exc.smtp_code < 600)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return DeliveryError(f"server lacks a required extension: {exc}", permanent=True)
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return DeliveryError(f"timed out: {exc}", permanent=False)
+    return DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False)

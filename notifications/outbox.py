@@ -1,0 +1,522 @@
+"""The outbox dispatcher: queue a message once, send it once, never lose it.
+
+Life of a row: ``pending`` (due at ``next_attempt_at``) → ``sending`` (claimed by one
+worker) → ``sent``, or back to ``pending`` later (transient error, with backoff), or
+``failed`` (permanent error, or attempts exhausted; see ``failed_notifications``).
+Every send attempt is a ``NotificationAttempt`` row with its error.
+
+Exactly-once among workers: a row is claimed with a conditional UPDATE (the WHERE of
+``store.claim_notification``: still pending, still due), applied to a chunk of ids
+in one statement and COMMITTED before anything is sent, so two dispatchers running
+at once (two Prefect workers, an overlapping sweep) cannot both send it: the second
+one's UPDATE no longer matches the row. ``tests/notifications/test_outbox.py`` runs
+two dispatchers in parallel over 200 rows on SQLite and PostgreSQL.
+
+At-least-once window: a worker that dies after the SMTP server accepted a message
+and before its ``sent`` commit leaves the row in ``sending``; ``reclaim_stale`` puts
+it back to pending and it is sent again. The window is kept to one message: the
+``sent`` state is committed straight after the transport returns, and the email
+transport derives the Message-ID from the content, so the copy carries the same id.
+The same holds for a timeout while waiting for the server's reply to DATA.
+``reclaim_stale``'s threshold (15 min) must exceed the time a claimed chunk can take
+(``CLAIM_CHUNK`` messages; a dead server costs one connect timeout, then fails fast
+for the transport's cooldown), or a live worker's rows would be taken from it.
+
+Time: ``now`` is aware UTC (the dispatch's clock; tests pass it). Office hours are
+wall-clock times in Asia/Ho_Chi_Minh on working days of the ``WorkCalendar``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from models.db import utcnow
+from models.store import audit
+from models.tables import Notification, NotificationAttempt, NotificationState
+from models.workdays import WorkCalendar
+from notifications.model import DeliveryError, Message, Transport
+
+log = logging.getLogger(__name__)
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+OFFICE_HOURS = (time(7, 30), time(17, 0))
+BACKOFF = (60, 300, 900, 3600, 3 * 3600, 6 * 3600)  # seconds, by attempt number
+# Rows claimed per statement and commit. Claimed rows wait in ``sending`` only while the rows before
+# them in the chunk go out, far below ``reclaim_stale``'s threshold.
+CLAIM_CHUNK = 20
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+UrlResolver = Callable[[Notification], str]
+
+
+@dataclass(slots=True)
+class DispatchReport:
+    """What one dispatch did, for logs and the cycle's artifacts."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped_outside_hours: int = 0
+    taken_by_others: int = 0  # claims lost to a concurrent dispatcher
+    next_open_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["next_open_at"] = self.next_open_at.isoformat() if self.next_open_at else None
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    backoff: Sequence[int] = BACKOFF
+
+    def delay(self, attempts: int, retry_after: float | None) -> timedelta:
+        """The wait after the ``attempts``-th failure; a service's Retry-After wins when
+        longer (sending earlier would only be refused again)."""
+        step = self.backoff[min(attempts, len(self.backoff)) - 1] if self.backoff else 0
+        return timedelta(seconds=max(step, retry_after or 0))
+
+
+# --- queueing ------------------------------------------------------------------------
+
+
+def enqueue(
+    session: Session,
+    *,
+    cycle_id: int,
+    agency_id: int,
+    stage: str,
+    channel: str,
+    payload: dict[str, Any],
+    at: datetime,
+) -> bool:
+    """Queue one message, due at ``at``. Idempotent on (cycle, agency, stage, channel):
+    an existing row is left exactly as it is (a re-run sweep must not reset a sent or
+    failed row). True when a row was inserted. The caller commits."""
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        dialect_insert(Notification)
+        .values(
+            cycle_id=cycle_id,
+            agency_id=agency_id,
+            stage=stage,
+            channel=channel,
+            state=NotificationState.pending,
+            attempts=0,
+            next_attempt_at=at,
+            payload=payload,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["cycle_id", "agency_id", "stage", "channel"])
+        # RETURNING says whether a row went in on both backends (rowcount does not,
+        # for ORM inserts through psycopg).
+        .returning(col(Notification.id))
+    )
+    return session.exec(stmt).first() is not None
+
+
+# --- office hours --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeHours:
+    """Messages go out on working days between ``opens`` and ``closes``, local time."""
+
+    calendar: WorkCalendar
+    opens: time = OFFICE_HOURS[0]
+    closes: time = OFFICE_HOURS[1]
+
+    def is_open(self, now: datetime) -> bool:
+        local = now.astimezone(LOCAL_TZ)
+        return (
+            self.calendar.is_working_day(local.date()) and self.opens <= local.time() < self.closes
+        )
+
+    def next_open(self, now: datetime) -> datetime:
+        """The next opening at or after ``now`` (``now`` itself when open), in UTC."""
+        if self.is_open(now):
+            return now
+        local = now.astimezone(LOCAL_TZ)
+        day = local.date()
+        if not (self.calendar.is_working_day(day) and local.time() < self.opens):
+            day = self.calendar.next_working_day(day)
+        return datetime.combine(day, self.opens, tzinfo=LOCAL_TZ).astimezone(now.tzinfo)
+
+
+# --- dispatching ---------------------------------------------------------------------
+
+
+def payload_url(row: Notification) -> str:
+    """The default resolver: the contact's Apprise URL stored in the payload."""
+    return str(row.payload["url"])
+
+
+def dispatch(
+    session_factory: SessionFactory,
+    *,
+    now: datetime,
+    worker: str,
+    transports: Mapping[str, Transport],
+    calendar: WorkCalendar,
+    office_hours: tuple[time, time] = OFFICE_HOURS,
+    batch: int = 500,
+    max_attempts: int = 6,
+    backoff: Sequence[int] = BACKOFF,
+    resolve_url: UrlResolver = payload_url,
+) -> DispatchReport:
+    """Send the due rows of the channels in ``transports``, oldest first; at most
+    ``batch`` of them. Outside office hours nothing is sent and the report says when
+    the office opens. Rows of channels without a transport are left for a dispatcher
+    that has one. ``resolve_url`` turns a row into its contact's Apprise URL (default:
+    ``payload["url"]``); pass one that builds it from settings and the agency's
+    contact to keep SMTP passwords and Zalo tokens out of the database."""
+    hours = OfficeHours(calendar, *office_hours)
+    report = DispatchReport()
+    if not hours.is_open(now):
+        with session_factory() as session:
+            report.skipped_outside_hours = _count_due(session, now, transports)
+        report.next_open_at = hours.next_open(now)
+        return report
+    policy = RetryPolicy(max_attempts, backoff)
+    # One session for the whole dispatch: a session (and pool checkout) per message
+    # would cost more than the message's own commit.
+    with session_factory() as session:
+        groups = _due_groups(session, now, transports, batch)
+        run = _Run(session, now, worker, transports, policy)
+        for chunk in _chunks(groups, CLAIM_CHUNK):
+            claimed = run.claim(chunk)
+            report.taken_by_others += len(chunk) - len(claimed)
+            for rows in _by_addressee(claimed):
+                run.send(rows, resolve_url, report)
+    return report
+
+
+def _by_addressee(rows: list[Notification]) -> list[list[Notification]]:
+    """Several messages due to one agency over one channel: one send (a digest)."""
+    groups: dict[tuple[int, str], list[Notification]] = {}
+    for row in rows:
+        groups.setdefault((row.agency_id, row.channel), []).append(row)
+    return list(groups.values())
+
+
+def _due_filter(now: datetime, transports: Mapping[str, Transport]) -> list[Any]:
+    return [
+        col(Notification.state) == NotificationState.pending,
+        col(Notification.next_attempt_at) <= now,
+        col(Notification.channel).in_(list(transports)),
+    ]
+
+
+def _due_groups(
+    session: Session, now: datetime, transports: Mapping[str, Transport], batch: int
+) -> list[list[int]]:
+    """The due rows (oldest ``batch`` first, on ix_notification_due), grouped by
+    (agency, channel): the rows of one group go out as one digest."""
+    stmt = (
+        select(Notification.id, Notification.agency_id, Notification.channel)
+        .where(*_due_filter(now, transports))
+        .order_by(col(Notification.next_attempt_at), col(Notification.id))
+        .limit(batch)
+    )
+    groups: dict[tuple[int, str], list[int]] = {}
+    for nid, agency_id, channel in session.exec(stmt).all():
+        if nid is not None:
+            groups.setdefault((agency_id, channel), []).append(nid)
+    return list(groups.values())
+
+
+def _count_due(session: Session, now: datetime, transports: Mapping[str, Transport]) -> int:
+    stmt = select(func.count()).select_from(Notification).where(*_due_filter(now, transports))
+    return int(session.exec(stmt).one())
+
+
+def _chunks(groups: list[list[int]], size: int) -> Iterator[list[int]]:
+    """Claim chunks of about ``size`` ids that never split a group (a digest)."""
+    chunk: list[int] = []
+    for group in groups:
+        if chunk and len(chunk) + len(group) > size:
+            yield chunk
+            chunk = []
+        chunk.extend(group)
+    if chunk:
+        yield chunk
+
+
+# Recording an outcome is two statements and a commit per message: built once, as Core
+# statements, because building them (and the ORM's unit of work) per message cost more
+# than the commit itself in the bench.
+_MINE = (
+    col(Notification.id) == bindparam("nid"),
+    col(Notification.state) == NotificationState.sending,
+    col(Notification.claimed_by) == bindparam("worker"),
+)
+_SETTLE_SENT = (
+    update(Notification)
+    .where(*_MINE)
+    .values(state=bindparam("state"), sent_at=bindparam("sent_at"))
+)
+_SETTLE_FAILED = (
+    update(Notification)
+    .where(*_MINE)
+    .values(
+        state=bindparam("state"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        last_error=bindparam("last_error"),
+    )
+)
+_INSERT_ATTEMPT = insert(NotificationAttempt)
+
+
+class _Run:
+    """One dispatch's state: its session, clock, worker name, transports and policy."""
+
+    def __init__(
+        self,
+        session: Session,
+        now: datetime,
+        worker: str,
+        transports: Mapping[str, Transport],
+        policy: RetryPolicy,
+    ) -> None:
+        self.session = session
+        self.now = now
+        self.worker = worker
+        self.transports = transports
+        self.policy = policy
+
+    def claim(self, ids: list[int]) -> list[Notification]:
+        """Claim what is still claimable and COMMIT before returning: only then is it
+        safe to send. Rows missing from the result were taken by another process
+        first (or changed since they were selected): leave them alone.
+
+        This is ``store.claim_notification``'s conditional UPDATE applied to a chunk
+        in one statement (same WHERE, same SET), with RETURNING naming the rows this
+        call changed; one row at a time cost more than sending the message (bench)."""
+        stmt = (
+            update(Notification)
+            .where(col(Notification.id).in_(ids))
+            # The WHERE is the lock: on PostgreSQL a concurrent UPDATE waits for ours,
+            # then re-checks state = 'pending', finds 'sending' and skips the row.
+            .where(col(Notification.state) == NotificationState.pending)
+            .where(col(Notification.next_attempt_at) <= self.now)
+            .values(
+                state=NotificationState.sending,
+                claimed_by=self.worker,
+                claimed_at=self.now,
+                attempts=col(Notification.attempts) + 1,
+            )
+            .returning(col(Notification.id))
+        )
+        mine = set(self.session.connection().execute(stmt).scalars())
+        self.session.commit()
+        rows = self.session.exec(select(Notification).where(col(Notification.id).in_(mine)))
+        by_id = {row.id: row for row in rows}
+        # Detached snapshots: later commits must not expire (and re-SELECT) them, and no
+        # transaction stays open on the server while messages go out.
+        self.session.expunge_all()
+        self.session.commit()
+        return [by_id[i] for i in ids if i in by_id]
+
+    def send(
+        self, rows: list[Notification], resolve_url: UrlResolver, report: DispatchReport
+    ) -> None:
+        """Send one row's message, or several rows to one addressee as one digest; every
+        row then records the outcome (its own attempt row, its own retry schedule)."""
+        first = rows[0]
+        transport = self.transports[first.channel]
+        try:
+            transport.send(resolve_url(first), _message_of(rows))
+        except DeliveryError as exc:
+            for row in rows:
+                self._record_failure(row, exc, transport, report)
+        except Exception as exc:  # a bug in a transport must not strand a claimed row
+            log.exception("notification %s: unexpected error from %s", first.id, first.channel)
+            for row in rows:
+                error = DeliveryError(repr(exc), permanent=False)
+                self._record_failure(row, error, transport, report)
+        else:
+            for row in rows:
+                self._record_sent(row, report)
+
+    def _record_sent(self, row: Notification, report: DispatchReport) -> None:
+        # Committed at once: this commit is what ends the at-least-once window.
+        session = self.session
+        changed = self._settle(session, row, state=NotificationState.sent, sent_at=self.now)
+        self._attempt(session, row, ok=True)
+        session.commit()
+        report.sent += 1
+        if not changed:
+            log.warning("notification %s was reclaimed while being sent", row.id)
+
+    def _record_failure(
+        self, row: Notification, exc: DeliveryError, transport: Transport, report: DispatchReport
+    ) -> None:
+        give_up = exc.permanent or row.attempts >= self.policy.max_attempts
+        delay = self.policy.delay(row.attempts, exc.retry_after)
+        session = self.session
+        self._settle(
+            session,
+            row,
+            state=NotificationState.failed if give_up else NotificationState.pending,
+            next_attempt_at=None if give_up else self.now + delay,
+            last_error=str(exc),
+        )
+        self._attempt(session, row, ok=False, error=str(exc), permanent=exc.permanent)
+        if give_up:
+            self._audit_failed(session, row, exc)
+        session.commit()
+        if give_up:
+            report.failed += 1
+        else:
+            report.retried += 1
+        log.info(
+            "notification %s to %s: %s (%s)",
+            row.id,
+            _masked(transport, row),
+            exc,
+            "failed" if give_up else f"retry in {delay}",
+        )
+
+    def _settle(self, session: Session, row: Notification, **values: Any) -> bool:
+        """Leave ``sending`` — only if the row is still ours (``reclaim_stale`` may have
+        taken it back from a worker presumed dead)."""
+        params = {"nid": row.id, "worker": self.worker, **values}
+        stmt = _SETTLE_SENT if "sent_at" in values else _SETTLE_FAILED
+        return bool(session.connection().execute(stmt, params).rowcount == 1)
+
+    def _attempt(
+        self,
+        session: Session,
+        row: Notification,
+        *,
+        ok: bool,
+        error: str | None = None,
+        permanent: bool = False,
+    ) -> None:
+        values = {
+            "notification_id": row.id,
+            "at": self.now,
+            "ok": ok,
+            "error": error,
+            "permanent": permanent,
+            "worker": self.worker,
+        }
+        session.connection().execute(_INSERT_ATTEMPT, values)
+
+    def _audit_failed(self, session: Session, row: Notification, exc: DeliveryError) -> None:
+        audit(
+            session,
+            actor=self.worker,
+            action="notification.failed",
+            entity="notification",
+            entity_id=row.id,
+            data={"error": str(exc), "permanent": exc.permanent, "attempts": row.attempts},
+            at=self.now,
+        )
+
+
+def _message_of(rows: list[Notification]) -> Message:
+    messages = [_message(row.payload) for row in rows]
+    if len(messages) == 1:
+        return messages[0]
+    from notifications.messages import digest  # rendering stays out of the hot path
+
+    payload = rows[0].payload
+    agency = str(payload.get("agency") or f"cơ quan {rows[0].agency_id}")
+    return digest(messages, agency=agency, sender=str(payload.get("sender") or ""))
+
+
+def _message(payload: Mapping[str, Any]) -> Message:
+    return Message(
+        subject=str(payload.get("subject", "")),
+        text=str(payload.get("text", "")),
+        html=str(payload.get("html", "")),
+        short=str(payload.get("short", "")),
+    )
+
+
+def _masked(transport: Transport, row: Notification) -> str:
+    url = row.payload.get("url")
+    return transport.mask(str(url)) if url else f"contact of agency {row.agency_id}"
+
+
+# --- recovery and visibility ---------------------------------------------------------
+
+
+def reclaim_stale(
+    session: Session, now: datetime, older_than: timedelta = timedelta(minutes=15)
+) -> int:
+    """Put rows stuck in ``sending`` (their worker died between claim and record) back
+    to pending, due now. Each may already have been delivered: that is the outbox's
+    at-least-once window. ``older_than`` must exceed the longest possible send of a
+    claim chunk (timeouts × chunk size), or a live worker's rows are taken from it.
+    The caller commits; returns the number of rows put back."""
+    cutoff = now - older_than
+    stale = session.exec(
+        select(Notification.id)
+        .where(col(Notification.state) == NotificationState.sending)
+        .where(col(Notification.claimed_at) < cutoff)
+    ).all()
+    return sum(_reclaim_one(session, i, now, cutoff) for i in stale if i is not None)
+
+
+def _reclaim_one(session: Session, notification_id: int, now: datetime, cutoff: datetime) -> bool:
+    # Conditional again: the worker may have recorded its outcome since the SELECT.
+    stmt = (
+        update(Notification)
+        .where(col(Notification.id) == notification_id)
+        .where(col(Notification.state) == NotificationState.sending)
+        .where(col(Notification.claimed_at) < cutoff)
+        .values(state=NotificationState.pending, next_attempt_at=now, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    if session.exec(stmt).rowcount != 1:
+        return False
+    error = "claim expired: worker stopped before recording the outcome (may have been sent)"
+    session.add(
+        NotificationAttempt(
+            notification_id=notification_id, at=now, ok=False, error=error, worker="reclaim"
+        )
+    )
+    audit(
+        session,
+        actor="reclaim",
+        action="notification.reclaimed",
+        entity="notification",
+        entity_id=notification_id,
+        at=now,
+    )
+    return True
+
+
+def failed_notifications(session: Session, *, limit: int = 1000) -> list[Notification]:
+    """Rows that will not be sent without a person: newest failure first."""
+    stmt = (
+        select(Notification)
+        .where(col(Notification.state) == NotificationState.failed)
+        .order_by(col(Notification.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all())
+
+
+def attempts_of(session: Session, notification_id: int) -> list[NotificationAttempt]:
+    """A row's send attempts, oldest first."""
+    stmt = (
+        select(NotificationAttempt)
+        .where(col(NotificationAttempt.notification_id) == notification_id)
+        .order_by(col(NotificationAttempt.id))
+    )
+    return list(session.exec(stmt).all())
