@@ -46,7 +46,7 @@ from notifications.outbox import dispatch, enqueue  # noqa: E402
 
 # Monday 23/11/2026 09:00 in Quảng Ngãi: inside office hours on a working day.
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-STAGES = 5
+STAGES = 1  # one reminder per agency: rows due to one agency together would go out as one digest
 SO = ["Sở Tài chính", "Sở Xây dựng", "Sở Nội vụ", "Sở Y tế", "Sở Giáo dục và Đào tạo"]
 
 
