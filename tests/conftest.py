@@ -1,12 +1,27 @@
-"""Shared fixtures: the development corpus shipped under tests/data/corpus."""
+"""Shared fixtures: the development corpus shipped under tests/data/corpus, and the
+database every model test runs on.
+
+Model tests run twice: on SQLite in a temporary file and on this machine's
+PostgreSQL (127.0.0.1:5432, trust auth), in a database created for this run and
+dropped after it. Set HANBAOCAO_TEST_PG_URL to point elsewhere, or to "" to skip
+PostgreSQL (CI never does: the server is part of the machine).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from models.db import make_engine
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -24,3 +39,49 @@ def gold_clauses() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def gold_documents() -> list[dict[str, Any]]:
     return _jsonl(CORPUS / "documents.jsonl")
+
+
+PG_ADMIN_URL = os.environ.get(
+    "HANBAOCAO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throw-away PostgreSQL database for the whole run."""
+    if not PG_ADMIN_URL:
+        pytest.skip("HANBAOCAO_TEST_PG_URL is empty: PostgreSQL tests skipped")
+    name = f"hanbaocao_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A fresh, migrated database per test, on each backend."""
+    from models.schema import create_schema, drop_schema
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+    eng = make_engine(url)
+    create_schema(eng)
+    try:
+        yield eng
+    finally:
+        drop_schema(eng)
+        eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s

@@ -7,24 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.cli.conftest import cli_env, run_cli
 from tests.conftest import CORPUS, EXAMPLES
 from tests.directives.test_readers import RECTANGLE, pdf
 
+ENV = cli_env(Path("/nonexistent-home"))
+
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        encoding="utf-8",
-        env={
-            "PYTHONPATH": str(Path(__file__).parents[2]),
-            "COLUMNS": "120",
-            "PATH": "/usr/bin:/bin",
-        },
-        timeout=120,
-    )
+    return run_cli(ENV, *args, stdin=stdin)
 
 
 def test_parse_review_shows_obligations_and_flags() -> None:

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import cli_env, run_cli
+
 
 @pytest.fixture
-def hb(tmp_path: Path):
-    env = {
-        "PYTHONPATH": str(Path(__file__).parents[2]),
-        "HANBAOCAO_DATA_DIR": str(tmp_path / "data"),
-        "COLUMNS": "160",
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-    }
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "cli.main", *args],
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            env=env,
-            timeout=120,
-        )
-
-    return run
+def hb(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    env = cli_env(tmp_path)
+    return lambda *args: run_cli(env, *args)
 
 
 def test_registry_round_trip(hb, tmp_path: Path) -> None:

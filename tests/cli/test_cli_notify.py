@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from notifications.fake_zalo import FakeZalo
 from notifications.mailsink import SINK_FROM, MailSink
 from notifications.zalo_tokens import FileTokenStore, pair_from_answer
+from tests.cli.conftest import cli_env, run_cli
 
 SECRET = "s3cr3t-app-key"
 
@@ -22,28 +22,17 @@ def services(tmp_path: Path) -> Iterator[tuple[MailSink, FakeZalo, dict[str, str
         tokens = tmp_path / "zalo_tokens.json"
         FileTokenStore(tokens).put("oa1", pair_from_answer(zalo.issue_pair()))
         api = f"api={zalo.base_url}&oauth={zalo.base_url}&tokens={tokens}"
-        env = {
-            "PYTHONPATH": str(Path(__file__).parents[2]),
-            "HANBAOCAO_DATA_DIR": str(tmp_path / "data"),
-            "HANBAOCAO_SMTP_URL": f"mailto://127.0.0.1:{sink.port}?from={SINK_FROM}",
-            "HANBAOCAO_ZNS_URL": f"zns://app1:{SECRET}@oa1?{api}",
-            "HANBAOCAO_ZNS_TEMPLATE": "4242",
-            "COLUMNS": "200",
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(tmp_path),
-        }
+        env = cli_env(
+            tmp_path,
+            HANBAOCAO_SMTP_URL=f"mailto://127.0.0.1:{sink.port}?from={SINK_FROM}",
+            HANBAOCAO_ZNS_URL=f"zns://app1:{SECRET}@oa1?{api}",
+            HANBAOCAO_ZNS_TEMPLATE="4242",
+        )
         yield sink, zalo, env
 
 
 def hb(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        timeout=120,
-    )
+    return run_cli(env, *args)
 
 
 def test_each_channel_is_tried_and_reported(

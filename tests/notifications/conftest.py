@@ -18,7 +18,6 @@ from models.agency import Agency, AgencyKind
 from models.tables import Directive, Obligation, ReportCycle
 from notifications.mailsink import MailSink
 from notifications.outbox import enqueue
-from tests.models.conftest import engine, pg_database, session  # noqa: F401
 
 # Monday 23/11/2026, 09:00 in Quảng Ngãi: a working day, inside office hours.
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -32,7 +31,7 @@ def sink() -> Iterator[MailSink]:
 
 
 @pytest.fixture
-def session_factory(engine: Engine) -> Callable[[], Session]:  # noqa: F811
+def session_factory(engine: Engine) -> Callable[[], Session]:
     return lambda: Session(engine, expire_on_commit=False)
 
 
