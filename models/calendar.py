@@ -37,13 +37,11 @@ from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from directives.model import Deadline
-from models.db import TIMEZONE
+from models.db import TIMEZONE, TZ
 from models.workdays import RollPolicy, WorkCalendar, load_yaml
 
-TZ = ZoneInfo(TIMEZONE)
 DEFAULT_DUE_TIME = time(17, 0)  # end of the office day
 DEFAULT_SEND_AT = time(8, 0)  # reminders go out when offices open
 DEFAULT_PROVINCE = "default"

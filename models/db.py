@@ -14,6 +14,7 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
+TZ = ZoneInfo(TIMEZONE)  # no DST: store UTC, show this
 
 # Named constraints: Alembic's SQLite batch mode can only alter what has a name, and
 # SQLModel's Field(foreign_key=…) cannot name its foreign keys. Set before any table

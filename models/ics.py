@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Timezone
 
-from models.db import TIMEZONE
+from models.db import TIMEZONE, TZ
 
-TZ = ZoneInfo(TIMEZONE)
 PRODID = "-//hanbaocao//lịch hạn báo cáo//VI"
 # A deadline is an instant, but RFC 5545 wants DTEND after DTSTART: a short slot ending
 # after the deadline keeps DTSTART on the deadline itself, where calendars show it.

@@ -30,7 +30,7 @@ from models.calendar import (
     periods,
     schedule,
 )
-from models.db import TIMEZONE, utcnow
+from models.db import TZ, utcnow
 from models.registry import Resolution, list_agencies, resolve
 from models.store import audit
 from models.tables import (
@@ -244,15 +244,9 @@ def _plan_one(
         due, lead_due = levelled.agencies, levelled.lead
         warnings += [w for w in (levelled.warning,) if w]
     open_day = cycle_open_date(period, due, calendar=cal)
-    opens_at = dt.datetime.combine(open_day, OPENING_TIME, tzinfo=_tz())
+    opens_at = dt.datetime.combine(open_day, OPENING_TIME, tzinfo=TZ)
     stages = schedule(ladder, opens_at, due, cal)
     return CyclePlan(period, opens_at, due, lead_due, stages, tuple(warnings))
-
-
-def _tz() -> dt.tzinfo:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(TIMEZONE)
 
 
 @dataclass(slots=True)

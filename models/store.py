@@ -12,6 +12,7 @@ import hashlib
 import json
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -430,15 +431,17 @@ def explain(session: Session, statement: ClauseElement) -> str:
 # --- the outbox --------------------------------------------------------------------------
 
 
-def claim_notification(
-    session: Session, notification_id: int, *, worker: str, now: datetime
-) -> bool:
-    """Claim a pending notification for sending. True only if this call changed the row:
-    commit at once, then send. False means another worker got there first (or the row
-    is not due yet, or already settled) and this one must leave it alone."""
+def claim_notifications(
+    session: Session, notification_ids: Sequence[int], *, worker: str, now: datetime
+) -> set[int]:
+    """Claim pending, due notifications for sending; the ids this call changed. Commit
+    at once, then send. An id missing from the result was taken by another worker first
+    (or is not due yet, or already settled): this one must leave it alone."""
     stmt = (
         update(Notification)
-        .where(col(Notification.id) == notification_id)
+        .where(col(Notification.id).in_(list(notification_ids)))
+        # The WHERE is the lock: on PostgreSQL a concurrent UPDATE waits for ours and
+        # then re-checks state = 'pending', finds 'sending' and changes nothing.
         .where(col(Notification.state) == NotificationState.pending)
         .where(
             or_(
@@ -452,8 +455,15 @@ def claim_notification(
             claimed_at=now,
             attempts=col(Notification.attempts) + 1,
         )
-        # The WHERE is the lock: on PostgreSQL a concurrent UPDATE waits for ours and
-        # then re-checks state = 'pending', finds 'sending' and changes nothing.
-        .execution_options(synchronize_session=False)
+        .returning(col(Notification.id))
     )
-    return session.exec(stmt).rowcount == 1
+    return {i for i in session.connection().execute(stmt).scalars() if i is not None}
+
+
+def claim_notification(
+    session: Session, notification_id: int, *, worker: str, now: datetime
+) -> bool:
+    """``claim_notifications`` for one row: True only if this call claimed it."""
+    return notification_id in claim_notifications(
+        session, [notification_id], worker=worker, now=now
+    )

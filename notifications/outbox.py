@@ -42,7 +42,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from models.db import utcnow
-from models.store import audit
+from models.store import audit, claim_notifications
 from models.tables import Notification, NotificationAttempt, NotificationState
 from models.workdays import WorkCalendar
 from notifications.model import DeliveryError, Message, Transport
@@ -301,25 +301,9 @@ class _Run:
         safe to send. Rows missing from the result were taken by another process
         first (or changed since they were selected): leave them alone.
 
-        This is ``store.claim_notification``'s conditional UPDATE applied to a chunk
-        in one statement (same WHERE, same SET), with RETURNING naming the rows this
-        call changed; one row at a time cost more than sending the message (bench)."""
-        stmt = (
-            update(Notification)
-            .where(col(Notification.id).in_(ids))
-            # The WHERE is the lock: on PostgreSQL a concurrent UPDATE waits for ours,
-            # then re-checks state = 'pending', finds 'sending' and skips the row.
-            .where(col(Notification.state) == NotificationState.pending)
-            .where(col(Notification.next_attempt_at) <= self.now)
-            .values(
-                state=NotificationState.sending,
-                claimed_by=self.worker,
-                claimed_at=self.now,
-                attempts=col(Notification.attempts) + 1,
-            )
-            .returning(col(Notification.id))
-        )
-        mine = set(self.session.connection().execute(stmt).scalars())
+        One statement per chunk (``store.claim_notifications``): one row at a time
+        cost more than sending the message (bench)."""
+        mine = claim_notifications(self.session, ids, worker=self.worker, now=self.now)
         self.session.commit()
         rows = self.session.exec(select(Notification).where(col(Notification.id).in_(mine)))
         by_id = {row.id: row for row in rows}
