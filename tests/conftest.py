@@ -23,6 +23,9 @@ from sqlmodel import Session
 
 from models.db import make_engine
 
+# Before anything imports Prefect: no telemetry from test servers.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
 CORPUS = Path(__file__).parent / "data" / "corpus"
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
