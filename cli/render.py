@@ -10,7 +10,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from directives.model import FREQUENCY_VI, Clause, Deadline, Obligation, ParsedDirective
+from directives.model import (
+    FREQUENCY_VI,
+    Clause,
+    Obligation,
+    ParsedDirective,
+    describe_deadline,
+    vi_date,
+)
 
 # One colour per field: the same colour marks the value and its words in the clause.
 STYLE = {
@@ -62,7 +69,7 @@ def _header(parsed: ParsedDirective) -> Panel:
         ("Issuer", h.issuer),
         ("Number", h.number),
         ("Type", h.doc_type),
-        ("Issued", ", ".join(x for x in (h.place, _vi_date(h.date)) if x)),
+        ("Issued", ", ".join(x for x in (h.place, vi_date(h.date)) if x)),
         ("Subject", h.subject),
         ("To", "; ".join(h.addressees)),
         ("Signed", " — ".join(x for x in (h.signer_role, h.signer) if x)),
@@ -76,14 +83,7 @@ def _header(parsed: ParsedDirective) -> Panel:
 
 
 def _cite(kind: str | None, number: str, date: str | None) -> str:
-    return " ".join(x for x in (kind, number, f"ngày {_vi_date(date)}" if date else None) if x)
-
-
-def _vi_date(iso: str | None) -> str | None:
-    if not iso:
-        return None
-    y, m, d = iso.split("-")
-    return f"{int(d)}/{int(m)}/{y}"
+    return " ".join(x for x in (kind, number, f"ngày {vi_date(date)}" if date else None) if x)
 
 
 def _obligation(text: str, clause: Clause, ob: Obligation, number: int, total: int) -> Panel:
@@ -118,19 +118,3 @@ def _highlighted(text: str, clause: Clause, ob: Obligation) -> Text:
             if at != -1 and ev.text:
                 out.stylize(style, at, at + len(ev.text))
     return out
-
-
-def describe_deadline(d: Deadline) -> str:
-    """A deadline in words: "ngày 15/12", "ngày 15 (tháng thứ ba của mỗi quý)" …"""
-    if d.kind == "none":
-        return "—"
-    if d.kind == "relative":
-        unit = "ngày làm việc" if d.working_days else "ngày"
-        return f"{d.offset_days} {unit}" + (f", {d.anchor}" if d.anchor else "")
-    when = (d.date and _vi_date(d.date)) or (f"{d.day}/{d.month}" if d.month else f"{d.day}")
-    text = f"trước ngày {when}"
-    if d.time:
-        text = f"trước {d.time} ngày {when}"
-    if d.anchor:
-        text += f" ({d.anchor})"
-    return text

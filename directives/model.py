@@ -179,3 +179,26 @@ class ParsedDirective:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def vi_date(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    y, m, d = iso.split("-")
+    return f"{int(d)}/{int(m)}/{y}"
+
+
+def describe_deadline(d: Deadline) -> str:
+    """A deadline in words: "ngày 15/12", "ngày 15 (tháng thứ ba của mỗi quý)" …"""
+    if d.kind == "none":
+        return "—"
+    if d.kind == "relative":
+        unit = "ngày làm việc" if d.working_days else "ngày"
+        return f"{d.offset_days} {unit}" + (f", {d.anchor}" if d.anchor else "")
+    when = (d.date and vi_date(d.date)) or (f"{d.day}/{d.month}" if d.month else f"{d.day}")
+    text = f"trước ngày {when}"
+    if d.time:
+        text = f"trước {d.time} ngày {when}"
+    if d.anchor:
+        text += f" ({d.anchor})"
+    return text

@@ -1,0 +1,85 @@
+"""``ingest``: a directive file → the stored directive and its proposed obligations, with
+a markdown artifact listing what was found, for the administrator's review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from flows.artifacts import slug
+from models.tables import Obligation
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    return f"ingest · {Path(str(flow_run.parameters.get('path', '?'))).name}"
+
+
+@flow(name="ingest", flow_run_name=_run_name)
+def ingest(path: str, actor: str = "ingest") -> dict[str, Any]:
+    """Parse and store one directive file (idempotent: the same text stores nothing)."""
+    from prefect.artifacts import create_markdown_artifact
+
+    from directives.parse import parse_file
+    from models.db import session_scope, settings
+    from models.store import save_directive
+
+    log = get_run_logger()
+    parsed = parse_file(path)
+    with session_scope() as session:
+        saved = save_directive(session, parsed, actor=actor, issuer_province=settings().province)
+        number = saved.directive.number or Path(path).name
+        summary = {
+            "directive_id": saved.directive.id,
+            "number": number,
+            "version": saved.directive.version,
+            "outcome": saved.outcome,
+            "obligations": [o.id for o in saved.obligations],
+            "carried": saved.carried,
+            "withdrawn": saved.withdrawn,
+        }
+        markdown = review_markdown(number, saved.directive.subject, saved.obligations)
+    create_markdown_artifact(
+        markdown=markdown,
+        key=f"ingest-{slug(number)}",
+        description=f"Nghĩa vụ báo cáo tìm thấy trong {number}",
+    )
+    log.info(
+        "%s (version %s): %s, %d obligations",
+        number,
+        summary["version"],
+        saved.outcome,
+        len(saved.obligations),
+    )
+    return summary
+
+
+def review_markdown(number: str, subject: str | None, obligations: list[Obligation]) -> str:
+    from directives.model import FREQUENCY_VI, Deadline, describe_deadline
+
+    lines = [f"# {number}", "", subject or "", "", f"**{len(obligations)}** nghĩa vụ báo cáo:", ""]
+    lines += ["| # | Tần suất | Hạn | Cơ quan báo cáo | Qua | Gửi | Trạng thái | Lưu ý |"]
+    lines += ["|---|---|---|---|---|---|---|---|"]
+    for ob in obligations:
+        deadline = describe_deadline(Deadline(**(ob.deadline_override or ob.deadline or {})))
+        cells = [
+            str(ob.id),
+            FREQUENCY_VI.get(ob.frequency, ob.frequency),
+            deadline,
+            "; ".join(ob.submitter_phrases or ob.inherited_submitters) or "—",
+            ob.via_phrase or "—",
+            ob.recipient_phrase or "—",
+            str(ob.status),
+            "; ".join(ob.flags) or "—",
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    for ob in obligations:
+        lines += ["", f"**#{ob.id}** — {ob.clause_text.replace(chr(10), ' ')}"]
+    lines += [
+        "",
+        "Duyệt: `hanbaocao obligations approve ID` · sửa: `hanbaocao obligations edit ID`",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,139 @@
+"""Personal links: a signed token for one (cycle, agency) and one purpose.
+
+``token = payload "." signature``, both base64url; the payload is compact JSON
+(``{"p": purpose, "c": cycle, "a": agency, "e": expiry}``) and the signature an
+HMAC-SHA256 over the purpose's salt and the payload with the server's secret. A token
+signed for one purpose (``submit``) is useless for another (``agency``, ``view``), for
+another cycle or agency (they are inside what is signed), and after its expiry.
+
+The secret comes from ``HANBAOCAO_SECRET_KEY``; without it, one is generated once into
+``<data dir>/secret.key`` (mode 0600) so links survive a restart. It never reaches
+flow parameters, logs or artifacts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.db import settings as db_settings
+
+PURPOSES = ("submit", "agency", "view")
+# A link stays valid this long after its cycle closes (late reports are still taken).
+DEFAULT_GRACE = timedelta(days=30)
+
+
+class LinkSettings(BaseSettings):
+    """HANBAOCAO_PUBLIC_URL: where agencies reach the portal; HANBAOCAO_SECRET_KEY."""
+
+    model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
+
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str | None = None
+
+
+class BadLink(ValueError):
+    """A token that is forged, expired, for another purpose, or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClaims:
+    purpose: str
+    cycle_id: int | None
+    agency_id: int | None
+    expires: datetime
+
+
+def secret_key(cfg: LinkSettings | None = None) -> bytes:
+    cfg = cfg or LinkSettings()
+    if cfg.secret_key:
+        return cfg.secret_key.encode()
+    path = db_settings().data_dir / "secret.key"
+    if not path.exists():
+        _create_key(path)
+    return path.read_bytes().strip()
+
+
+def _create_key(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    try:
+        os.link(tmp, path)  # first writer wins; a concurrent one reads the winner's key
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(key: bytes, purpose: str, body: str) -> str:
+    mac = hmac.new(key, f"hanbaocao.{purpose}|{body}".encode(), hashlib.sha256)
+    return _b64(mac.digest())
+
+
+def make_token(
+    purpose: str,
+    *,
+    cycle_id: int | None,
+    agency_id: int | None,
+    expires: datetime,
+    key: bytes | None = None,
+) -> str:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown link purpose {purpose!r} (known: {', '.join(PURPOSES)})")
+    claims = {"p": purpose, "c": cycle_id, "a": agency_id, "e": int(expires.timestamp())}
+    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{body}.{_sign(key or secret_key(), purpose, body)}"
+
+
+def read_token(token: str, *, purpose: str, now: datetime, key: bytes | None = None) -> LinkClaims:
+    """The claims of a valid token for ``purpose``; ``BadLink`` otherwise."""
+    body, _, signature = token.partition(".")
+    if not body or not signature:
+        raise BadLink("malformed link")
+    if not hmac.compare_digest(signature, _sign(key or secret_key(), purpose, body)):
+        raise BadLink("this link is not valid")
+    try:
+        claims = json.loads(_unb64(body))
+    except (binascii.Error, ValueError):
+        raise BadLink("malformed link") from None
+    expires = datetime.fromtimestamp(int(claims["e"]), UTC)
+    if now >= expires:
+        raise BadLink("this link has expired")
+    return LinkClaims(claims["p"], claims["c"], claims["a"], expires)
+
+
+def link(
+    purpose: str,
+    *,
+    cycle_id: int | None,
+    agency_id: int | None,
+    expires: datetime,
+    cfg: LinkSettings | None = None,
+) -> str:
+    """The full URL: ``<public url>/<purpose>/<token>``."""
+    cfg = cfg or LinkSettings()
+    token = make_token(
+        purpose, cycle_id=cycle_id, agency_id=agency_id, expires=expires, key=secret_key(cfg)
+    )
+    return f"{cfg.public_url.rstrip('/')}/{purpose}/{token}"

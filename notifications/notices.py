@@ -1,0 +1,272 @@
+"""From the cycle engine's decisions (``models.cycles.Step``) to outbox rows.
+
+Each step is rendered once per addressee (``messages.render``) and queued once per
+channel the addressee has a contact on (``outbox.enqueue``, idempotent on cycle +
+agency + stage + channel). An addressee without any contact still gets an ``email``
+row: the dispatcher fails it permanently with "no email contact", so the gap shows up
+in ``failed_notifications`` and the cycle's artifact instead of vanishing.
+
+Rows carry the rendered message, never a contact URL: the dispatcher resolves
+addresses from the registry and the server's settings at send time
+(``contacts.contact_resolver``), which keeps secrets out of the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models.agency import Agency, AgencyContact, ContactChannel
+from models.calendar import Audience
+from models.cycles import AgencyStatus, Step, status
+from models.db import TZ
+from models.tables import Directive, Obligation, ReportCycle
+from models.workdays import WorkCalendar
+from notifications.messages import (
+    DEFAULT_RECIPIENT,
+    LateAgency,
+    NoticeContext,
+    StatusRow,
+    render,
+)
+from notifications.model import Message
+from notifications.outbox import enqueue
+from models.links import DEFAULT_GRACE, link
+
+CONSOLIDATED = "consolidated-status"
+
+
+@dataclass(slots=True)
+class Queued:
+    """What queueing did: rows inserted per stage and channel, and what could not be said."""
+
+    rows: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+    def add(self, other: Queued) -> None:
+        for key, n in other.rows.items():
+            self.rows[key] += n
+        self.skipped.extend(other.skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleFacts:
+    """A cycle with everything its messages name."""
+
+    cycle: ReportCycle
+    obligation: Obligation
+    directive: Directive
+    lead: Agency | None
+    recipient: Agency | None
+
+    @property
+    def title(self) -> str:
+        """ "6966/UBND-KTN" (or the file name of a directive without a number)."""
+        return self.directive.number or self.directive.source_name
+
+    @property
+    def link_expiry(self) -> dt.datetime:
+        return (self.cycle.closes_at or self.cycle.due_at) + DEFAULT_GRACE
+
+
+def cycle_facts(session: Session, cycle_id: int) -> CycleFacts:
+    cycle = session.get(ReportCycle, cycle_id)
+    if cycle is None:
+        raise LookupError(f"no report cycle {cycle_id}")
+    obligation = session.get(Obligation, cycle.obligation_id)
+    assert obligation is not None  # RESTRICT foreign key
+    directive = session.get(Directive, obligation.directive_id)
+    assert directive is not None
+    lead = session.get(Agency, obligation.lead_agency_id) if obligation.lead_agency_id else None
+    recipient = (
+        session.get(Agency, obligation.recipient_agency_id)
+        if obligation.recipient_agency_id
+        else None
+    )
+    return CycleFacts(cycle, obligation, directive, lead, recipient)
+
+
+def context(facts: CycleFacts, agency: str, **extra: Any) -> NoticeContext:
+    """The facts every message of the cycle states, addressed to ``agency``."""
+    d, ob, cycle = facts.directive, facts.obligation, facts.cycle
+    return NoticeContext(
+        agency=agency,
+        directive_number=facts.title,
+        directive_date=d.date or d.created_at.astimezone(TZ).date(),
+        directive_subject=d.subject or ob.subject or "",
+        directive_kind=d.doc_type,
+        clause=ob.clause_text,
+        period_key=cycle.period_key,
+        deadline=cycle.due_at,
+        recipient=facts.recipient.name if facts.recipient else DEFAULT_RECIPIENT,
+        via=facts.lead.name if facts.lead else None,
+        frequency=ob.frequency,
+        cutoff=(cycle.window_start, cycle.window_end),
+        **extra,
+    )
+
+
+def queue_steps(
+    session: Session,
+    steps: Iterable[Step],
+    *,
+    now: dt.datetime,
+    calendar: WorkCalendar,
+) -> Queued:
+    """Render and queue the messages of ``steps``; the caller commits with the steps."""
+    out = Queued()
+    facts: dict[int, CycleFacts] = {}
+    for step in steps:
+        if step.cycle_id not in facts:
+            facts[step.cycle_id] = cycle_facts(session, step.cycle_id)
+        f = facts[step.cycle_id]
+        if step.audience is Audience.AGENCY:
+            out.add(_queue_agency_step(session, f, step, now=now, calendar=calendar))
+        else:
+            out.add(_queue_escalation(session, f, step, now=now, calendar=calendar))
+    return out
+
+
+def _queue_agency_step(
+    session: Session, f: CycleFacts, step: Step, *, now: dt.datetime, calendar: WorkCalendar
+) -> Queued:
+    out = Queued()
+    today = step.at.astimezone(TZ).date()
+    due_day = f.cycle.due_at.astimezone(TZ).date()
+    left = calendar.working_days_between(today, due_day)
+    agencies = _agencies(session, step.agency_ids)
+    for agency in agencies:
+        assert agency.id is not None
+        url = link("submit", cycle_id=f.cycle.id, agency_id=agency.id, expires=f.link_expiry)
+        ctx = context(
+            f,
+            agency.name,
+            link=url,
+            working_days_left=max(left, 0),
+            days_late=max(-left, 0) or None,
+            as_of=now,
+        )
+        _queue(session, out, f, agency, step.stage, render(step.stage, ctx), at=step.at)
+    return out
+
+
+def _queue_escalation(
+    session: Session, f: CycleFacts, step: Step, *, now: dt.datetime, calendar: WorkCalendar
+) -> Queued:
+    out = Queued()
+    to = f.lead if step.audience is Audience.LEAD else f.recipient
+    if to is None:
+        who = "lead Sở" if step.audience is Audience.LEAD else "recipient"
+        out.skipped.append(
+            f"{f.title} {f.cycle.period_key}: {step.stage} skipped — the obligation has no {who}"
+        )
+        return out
+    late = _late(status(session, f.cycle, now=now, calendar=calendar), f.cycle.due_at)
+    if not late:
+        return out  # everyone handed in between the decision and now
+    url = link("view", cycle_id=f.cycle.id, agency_id=to.id, expires=f.link_expiry)
+    ctx = context(f, to.name, link=url, late_agencies=late, as_of=now)
+    _queue(session, out, f, to, step.stage, render(step.stage, ctx), at=step.at)
+    return out
+
+
+def _late(rows: list[AgencyStatus], due_at: dt.datetime) -> tuple[LateAgency, ...]:
+    return tuple(
+        LateAgency(r.agency, r.days_late, r.submitted_at)
+        for r in rows
+        if r.days_late > 0 and r.state != "excused"
+    )
+
+
+def queue_consolidated(
+    session: Session,
+    f: CycleFacts,
+    *,
+    now: dt.datetime,
+    calendar: WorkCalendar,
+    attachments: tuple[Any, ...] = (),
+) -> tuple[Queued, list[AgencyStatus]]:
+    """The closing message: every agency's status, to the lead Sở (to the recipient
+    when the obligation has no lead)."""
+    out = Queued()
+    rows = status(session, f.cycle, now=now, calendar=calendar)
+    to = f.lead or f.recipient
+    if to is None:
+        out.skipped.append(f"{f.title} {f.cycle.period_key}: no lead and no recipient to close to")
+        return out, rows
+    table = tuple(StatusRow(r.agency, r.state, r.submitted_at, r.days_late) for r in rows)
+    url = link("view", cycle_id=f.cycle.id, agency_id=to.id, expires=f.link_expiry)
+    via = {} if f.lead else {"via": to.name}  # the message is addressed to the via
+    ctx = context(f, to.name, link=url, status=table, as_of=now, **via)
+    message = render(CONSOLIDATED, ctx)
+    if attachments:
+        from dataclasses import replace
+
+        message = replace(message, attachments=attachments)
+    _queue(session, out, f, to, CONSOLIDATED, message, at=now)
+    return out, rows
+
+
+def payload_of(message: Message, agency: Agency, sender: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
+        "short": message.short,
+        "agency": agency.name,
+        "sender": sender,
+    }
+    return data
+
+
+def _queue(
+    session: Session,
+    out: Queued,
+    f: CycleFacts,
+    agency: Agency,
+    stage: str,
+    message: Message,
+    *,
+    at: dt.datetime,
+) -> None:
+    assert f.cycle.id is not None and agency.id is not None
+    payload = payload_of(message, agency, sender="")
+    for channel in _channels(session, agency.id):
+        inserted = enqueue(
+            session,
+            cycle_id=f.cycle.id,
+            agency_id=agency.id,
+            stage=stage,
+            channel=channel,
+            payload=payload,
+            at=at,
+        )
+        if inserted:
+            out.rows[(stage, channel)] += 1
+
+
+def _channels(session: Session, agency_id: int) -> list[str]:
+    stmt = select(AgencyContact.channel).where(AgencyContact.agency_id == agency_id).distinct()
+    found = sorted(str(c) for c in session.exec(stmt))
+    return found or [str(ContactChannel.email)]
+
+
+def _agencies(session: Session, ids: Iterable[int]) -> list[Agency]:
+    wanted = list(ids)
+    if not wanted:
+        return []
+    stmt = select(Agency).where(col(Agency.id).in_(wanted)).order_by(col(Agency.name))
+    return list(session.exec(stmt))
+
+
+def stage_counts(rows: Mapping[tuple[str, str], int]) -> list[tuple[str, str, int]]:
+    return sorted((stage, channel, n) for (stage, channel), n in rows.items())
