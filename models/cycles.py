@@ -264,12 +264,14 @@ def _advance_rows(
         stages = cycle_stages(obligation, cycle, calendar)
         passed = [s for s in stages if group.at <= s.at <= now]
         coming = next((s for s in stages if s.at > now), None)
-        won = _move(session, group, members, now=now, coming=coming, late=now >= cycle.due_at)
+        won, newly_late = _move(
+            session, group, members, now=now, coming=coming, late=now >= cycle.due_at
+        )
         out.lost += len(members) - len(won)
+        if newly_late:
+            out.overdue_cycles.append(group.cycle_id)
         if not won:
             continue
-        if now >= cycle.due_at and group.at < cycle.due_at <= now:
-            out.overdue_cycles.append(group.cycle_id)
         out.steps.extend(_steps(group.cycle_id, passed, tuple(sorted(won))))
     out.overdue_cycles = sorted(set(out.overdue_cycles))
     out.steps = _merge(out.steps)
@@ -312,10 +314,11 @@ def _move(
     now: dt.datetime,
     coming: ScheduledStage | None,
     late: bool,
-) -> list[int]:
+) -> tuple[list[int], int]:
     """Move the group's rows to their next stage if they are still where this sweep read
-    them; the agency ids of the rows this sweep moved."""
+    them; the agency ids of the rows this sweep moved, and how many it found late first."""
     won: list[int] = []
+    newly_late = 0
     for chunk in _chunks(members, 900):
         values: dict[str, object] = {
             "next_action_at": coming.at if coming else None,
@@ -333,15 +336,17 @@ def _move(
         )
         won.extend(session.connection().execute(stmt).scalars())
         if late:
-            session.connection().execute(
+            marked = session.connection().execute(
                 update(Submission)
                 .where(
                     col(Submission.id).in_(chunk),
                     col(Submission.state) == SubmissionState.pending,
                 )
                 .values(state=SubmissionState.late)
+                .returning(col(Submission.id))
             )
-    return won
+            newly_late += len(marked.all())
+    return won, newly_late
 
 
 def _cycles(session: Session, ids: set[int]) -> dict[int, tuple[ReportCycle, Obligation]]:

@@ -1,0 +1,294 @@
+"""The main job on embedded defaults: one annual cycle of 6966/UBND-KTN, in simulated time.
+
+``run_demo`` ingests both seed directives (the ``ingest`` flow), loads the shipped
+registry with a contact for every agency (email to the local mail sink; Zalo to the
+local fake for a few), approves the seeds' obligations as an administrator would,
+syncs their deployments, then walks the 2026 cycle of the 6966 annual report through
+the real flows with the clock set to each moment that matters: opening, the
+reminders, a third of the agencies handing in on time and a few late, the deadline,
+the escalations to Sở Xây dựng and UBND tỉnh, the closing. Every step is a flow run
+recorded by the Prefect server the caller points at (``PREFECT_API_URL``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models.agency import Agency, AgencyContact, ContactChannel
+from models.db import TZ, get_engine, settings
+from models.tables import (
+    Notification,
+    Obligation,
+    ObligationParty,
+    ObligationStatus,
+    ReportCycle,
+    Submission,
+    SubmissionVersion,
+)
+
+SEEDS = ("seed-6966-ubnd-ktn-quang-ngai-2024.txt", "seed-1503-ubnd-ktth-kon-tum-2022.txt")
+APPROVED_ON = dt.date(2026, 1, 10)
+ACTOR = "demo-admin"
+ZALO_AGENCIES = 5  # agencies that also get a Zalo OA contact (the local fake)
+
+
+@dataclass(slots=True)
+class DemoResult:
+    obligations: dict[str, int] = field(default_factory=dict)  # what → obligation id
+    cycle_id: int | None = None
+    runs: list[str] = field(default_factory=list)
+    on_time: int = 0
+    late: int = 0
+    missing: int = 0
+    messages: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+    @property
+    def on_time_rate(self) -> float:
+        total = self.on_time + self.late + self.missing
+        return self.on_time / total if total else 0.0
+
+
+def give_contacts(session: Session, *, zalo_ids: int = ZALO_AGENCIES) -> int:
+    """A demo email contact for every agency (their registry contacts are replaced), a
+    Zalo OA contact for the first few: the local sink and fake receive them all."""
+    agencies = list(session.exec(select(Agency).order_by(col(Agency.id))))
+    for old in session.exec(select(AgencyContact)):
+        session.delete(old)
+    session.flush()
+    for n, agency in enumerate(agencies):
+        assert agency.id is not None
+        address = f"{agency.code}@example.invalid"
+        session.add(
+            AgencyContact(agency_id=agency.id, channel=ContactChannel.email, address=address)
+        )
+        if n < zalo_ids or agency.code.endswith("so-xay-dung"):
+            session.add(
+                AgencyContact(
+                    agency_id=agency.id, channel=ContactChannel.zalo, address=f"user-{agency.code}"
+                )
+            )
+    session.flush()
+    return len(agencies)
+
+
+def approve_seeds(session: Session, *, province: str) -> dict[str, int]:
+    """The administrator's decisions on the seeds: the 6966 annual report (accepting the
+    communes for the dissolved district committees), 6966's budget estimate, and 1503's
+    untimed report given an annual schedule (15/12)."""
+    from directives.model import Deadline
+    from models.plan import accept_suggestion, resolve_parties, set_schedule
+    from models.store import set_status
+
+    chosen: dict[str, int] = {}
+    for ob in session.exec(select(Obligation).order_by(col(Obligation.id))):
+        if ob.status != ObligationStatus.proposed:
+            continue
+        if ob.frequency not in ("annual", "semiannual", "quarterly", "monthly", "weekly"):
+            if ob.via_phrase is None and ob.recipient_phrase and "Bộ" in ob.recipient_phrase:
+                set_schedule(
+                    session,
+                    ob,
+                    frequency="annual",
+                    deadline=Deadline(kind="day_of_period", day=15, month=12),
+                    actor=ACTOR,
+                )
+            else:
+                continue
+        resolve_parties(session, ob, on=APPROVED_ON, province=province)
+        parties = session.exec(
+            select(ObligationParty).where(ObligationParty.obligation_id == ob.id)
+        ).all()
+        for party in parties:
+            if party.flag == "group_dissolved" and party.suggested_group:
+                accept_suggestion(session, party, actor=ACTOR)
+        if any(p.flag and not p.group_key for p in parties if p.role == "submitter"):
+            continue  # a party nobody could resolve: left for a human
+        assert ob.id is not None
+        set_status(session, ob.id, status="approved", actor=ACTOR)
+        key = "6966-annual" if ob.via_phrase == "Sở Xây dựng" else f"obligation-{ob.id}"
+        chosen[key] = ob.id
+    return chosen
+
+
+def receive(
+    session: Session, submission: Submission, *, at: dt.datetime, files_dir: Path
+) -> SubmissionVersion:
+    """An agency hands in its report (what the portal does): the file stored by its
+    content hash, a new version, the submission marked (late after the deadline)."""
+    from models.cycles import mark_submitted
+
+    cycle = session.get(ReportCycle, submission.cycle_id)
+    agency = session.get(Agency, submission.agency_id)
+    assert cycle is not None and agency is not None
+    body = f"Báo cáo năm {cycle.period_key} của {agency.name}\n".encode()
+    digest = hashlib.sha256(body).hexdigest()
+    stored = files_dir / digest[:2] / digest
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    if not stored.exists():
+        stored.write_bytes(body)
+    late = at > cycle.due_at
+    mark_submitted(session, submission, at=at, cycle=cycle)
+    version = SubmissionVersion(
+        submission_id=submission.id or 0,
+        version=submission.current_version,
+        file_name=f"bao-cao-{cycle.period_key}.txt",
+        file_size=len(body),
+        sha256=digest,
+        stored_path=str(stored.relative_to(files_dir.parent)),
+        received_at=at,
+        late=late,
+    )
+    session.add(version)
+    return version
+
+
+def _moments(stages: list[dt.datetime]) -> list[dt.datetime]:
+    """A sweep five minutes after each stage of the ladder."""
+    return sorted({s + dt.timedelta(minutes=5) for s in stages})
+
+
+def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
+    """The whole story; ``say`` receives one line per step (the CLI prints them)."""
+    from flows.cycles import open_cycle, sweep
+    from flows.deployments import sync
+    from flows.events import SUBMISSION_RECEIVED, emit
+    from flows.ingest import ingest
+    from models.cycles import cycle_stages
+    from models.registry import import_registry, load_registry, shipped_registry
+
+    cfg = settings()
+    result = DemoResult()
+    engine = get_engine()
+    for name in SEEDS:
+        summary = ingest(path=str(examples / name))
+        say(f"ingested {summary['number']}: {len(summary['obligations'])} obligations")
+    with Session(engine, expire_on_commit=False) as session:
+        import_registry(session, load_registry(shipped_registry()))
+        count = give_contacts(session)
+        result.obligations = approve_seeds(session, province=cfg.province)
+        session.commit()
+    say(f"registry loaded: {count} agencies, contacts at the local mail sink and Zalo fake")
+    say(f"approved: {', '.join(f'{k} (#{v})' for k, v in result.obligations.items())}")
+    report = sync(engine, start=APPROVED_ON, province=cfg.province)
+    say(f"deployments: {report}")
+
+    obligation_id = result.obligations["6966-annual"]
+    with Session(engine, expire_on_commit=False) as session:
+        ob = session.get(Obligation, obligation_id)
+        assert ob is not None
+    opened = open_cycle(obligation_id=obligation_id, period_key="2026", now=_opening(obligation_id))
+    result.cycle_id = opened["cycle_id"]
+    say(f"opened 6966/UBND-KTN · Năm 2026: {opened['new_submissions']} agencies must report")
+    with Session(engine, expire_on_commit=False) as session:
+        cycle = session.get(ReportCycle, result.cycle_id)
+        assert cycle is not None
+        moments = _moments([s.at for s in cycle_stages(ob, cycle)])
+        closing = (cycle.closes_at or cycle.due_at) + dt.timedelta(days=1, hours=1)
+        due_at = cycle.due_at
+    files_dir = cfg.data_dir / "files"
+    handed_in = False
+    for moment in [*moments, closing]:
+        if not handed_in and moment > due_at - dt.timedelta(days=3):
+            _hand_in(
+                engine,
+                result.cycle_id,
+                at=moment - dt.timedelta(hours=3),
+                files_dir=files_dir,
+                share=3,
+                emit=emit,
+                event=SUBMISSION_RECEIVED,
+                say=say,
+            )
+            handed_in = True
+        if moment > due_at and moment - dt.timedelta(days=2) < due_at:
+            _hand_in(
+                engine,
+                result.cycle_id,
+                at=moment + dt.timedelta(hours=2),
+                files_dir=files_dir,
+                share=20,
+                emit=emit,
+                event=SUBMISSION_RECEIVED,
+                say=say,
+            )
+        done = sweep(now=moment)
+        local = moment.astimezone(TZ)
+        say(
+            f"sweep {local:%d/%m/%Y %H:%M}: {done['steps']} steps, "
+            f"{sum(done['queued'].values())} queued, sent {done['dispatch'].get('sent', 0)}"
+            + (", cycle closed" if done["closed"] else "")
+        )
+    _tally(engine, result)
+    return result
+
+
+def _opening(obligation_id: int) -> dt.datetime:
+    from models.calendar import parse_period_key
+    from models.plan import plan_cycles
+
+    with Session(get_engine()) as session:
+        ob = session.get(Obligation, obligation_id)
+        assert ob is not None
+        period = parse_period_key("2026")
+        (plan,) = plan_cycles(
+            ob, start=period.start, end=period.start, province=settings().province
+        )
+    return plan.opens_at
+
+
+def _hand_in(
+    engine: Any,
+    cycle_id: int | None,
+    *,
+    at: dt.datetime,
+    files_dir: Path,
+    share: int,
+    emit: Any,
+    event: str,
+    say: Any,
+) -> None:
+    """One in ``share`` of the agencies still pending hands its report in at ``at``."""
+    with Session(engine, expire_on_commit=False) as session:
+        pending = session.exec(
+            select(Submission)
+            .where(
+                Submission.cycle_id == cycle_id,
+                col(Submission.submitted_at).is_(None),
+            )
+            .order_by(col(Submission.id))
+        ).all()
+        chosen = pending[::share]
+        for sub in chosen:
+            receive(session, sub, at=at, files_dir=files_dir)
+        session.commit()
+    for sub in chosen:
+        emit(
+            event,
+            resource_id=f"hanbaocao.submission.{sub.id}",
+            name=f"submission {sub.id}",
+            payload={"cycle_id": cycle_id, "agency_id": sub.agency_id, "at": at.isoformat()},
+        )
+    say(f"{len(chosen)} agencies handed in their report on {at.astimezone(TZ):%d/%m/%Y %H:%M}")
+
+
+def _tally(engine: Any, result: DemoResult) -> None:
+    with Session(engine) as session:
+        cycle = session.get(ReportCycle, result.cycle_id)
+        assert cycle is not None
+        for sub in session.exec(select(Submission).where(Submission.cycle_id == cycle.id)):
+            if sub.submitted_at is None:
+                result.missing += 1
+            elif sub.submitted_at <= cycle.due_at:
+                result.on_time += 1
+            else:
+                result.late += 1
+        rows = session.exec(select(Notification.stage, Notification.channel, Notification.state))
+        for stage, channel, state in rows:
+            result.messages[(stage, channel, str(state))] += 1

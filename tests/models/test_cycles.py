@@ -1,0 +1,238 @@
+"""The cycle engine on stored rows (SQLite and PostgreSQL): 6966/UBND-KTN's 2026 cycle
+opened, walked down its ladder, escalated and closed; idempotence, catch-up, and two
+sweeps racing over the same rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from flows.demo import approve_seeds
+from models.calendar import Audience
+from models.cycles import advance, closable, close, cycle_stages, mark_submitted, open_cycle, status
+from models.plan import PlanError
+from models.registry import import_registry, load_registry, shipped_registry
+from models.store import save_directive, set_status
+from models.tables import (
+    CycleState,
+    Notification,
+    Obligation,
+    ReportCycle,
+    Submission,
+    SubmissionState,
+)
+from models.workdays import packaged_calendar
+from notifications.notices import queue_steps
+from tests.conftest import EXAMPLES
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+PROVINCE = "quang-ngai"
+CAL = packaged_calendar()
+
+
+def _at(y: int, m: int, d: int, h: int = 8, mi: int = 5) -> dt.datetime:
+    return dt.datetime(y, m, d, h, mi, tzinfo=VN)
+
+
+@pytest.fixture
+def annual(session: Session) -> Obligation:
+    """6966's annual report to UBND tỉnh through Sở Xây dựng, approved."""
+    from directives.parse import parse_file
+
+    import_registry(session, load_registry(shipped_registry()))
+    save_directive(
+        session,
+        parse_file(EXAMPLES / "seed-6966-ubnd-ktn-quang-ngai-2024.txt"),
+        actor="t",
+        issuer_province=PROVINCE,
+    )
+    chosen = approve_seeds(session, province=PROVINCE)
+    session.commit()
+    ob = session.get(Obligation, chosen["6966-annual"])
+    assert ob is not None
+    return ob
+
+
+def _count(session: Session, model: type, *where: object) -> int:
+    return int(session.exec(select(func.count()).select_from(model).where(*where)).one())
+
+
+def test_open_cycle_creates_submissions_and_opening_notices_once(
+    session: Session, annual: Obligation
+) -> None:
+    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    cycle = opened.cycle
+    assert (opened.created, cycle.period_key, cycle.state) == (True, "2026", CycleState.open)
+    # Agencies' deadline 21/12/2026 (20/12 is a Sunday); the lead's three working days later.
+    assert cycle.due_at.astimezone(VN).date() == dt.date(2026, 12, 21)
+    assert cycle.lead_due_at is not None
+    assert cycle.lead_due_at.astimezone(VN).date() == dt.date(2026, 12, 24)
+    assert opened.new_submissions == 111
+    assert [(s.stage, s.audience, len(s.agency_ids)) for s in opened.steps] == [
+        ("opened", Audience.AGENCY, 111)
+    ]
+    queued = queue_steps(session, opened.steps, now=_at(2026, 11, 20), calendar=CAL)
+    session.commit()
+    assert queued.rows[("opened", "email")] == 111
+
+    again = open_cycle(session, annual, now=_at(2026, 11, 21), province=PROVINCE, calendar=CAL)
+    requeued = queue_steps(session, again.steps, now=_at(2026, 11, 21), calendar=CAL)
+    session.commit()
+    assert (again.created, again.new_submissions, again.steps, requeued.total) == (
+        False,
+        0,
+        [],
+        0,
+    )
+    assert _count(session, ReportCycle) == 1
+    assert _count(session, Submission) == 111
+    assert _count(session, Notification, Notification.stage == "opened") == queued.total
+
+
+def test_open_cycle_refuses_an_unapproved_obligation(session: Session, annual: Obligation) -> None:
+    set_status(session, annual.id or 0, status="rejected", actor="t")
+    with pytest.raises(PlanError, match="approve it first"):
+        open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE)
+
+
+def test_open_cycle_before_its_opening_time_queues_for_that_time(
+    session: Session, annual: Obligation
+) -> None:
+    early = _at(2026, 1, 2)  # the RRule fires on a nominal day; the cycle opens later
+    opened = open_cycle(session, annual, now=early, province=PROVINCE, period_key="2026")
+    stages = cycle_stages(annual, opened.cycle, CAL)
+    assert opened.steps[0].at == stages[0].at > early
+
+
+def test_the_ladder_walks_once_and_catches_up_with_the_latest_stage(
+    session: Session, annual: Obligation
+) -> None:
+    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    session.commit()
+    stages = {s.name: s.at for s in cycle_stages(annual, opened.cycle, CAL)}
+    assert list(stages) == [
+        "opened",
+        "reminder-7",
+        "reminder-3",
+        "reminder-1",
+        "due-day",
+        "overdue",
+        "escalation-lead",
+        "escalation-recipient",
+    ]
+    assert stages["reminder-7"].astimezone(VN) == dt.datetime(2026, 12, 10, 8, 0, tzinfo=VN)
+
+    assert advance(session, now=stages["reminder-7"] - dt.timedelta(minutes=1)).steps == []
+    step = advance(session, now=stages["reminder-7"], calendar=CAL).steps
+    assert [(s.stage, len(s.agency_ids)) for s in step] == [("reminder-7", 111)]
+    assert advance(session, now=stages["reminder-7"], calendar=CAL).steps == []  # done
+
+    # One agency hands in: it leaves the ladder.
+    first = session.exec(select(Submission).order_by(col(Submission.id))).first()
+    assert first is not None
+    mark_submitted(session, first, at=stages["reminder-7"], cycle=opened.cycle)
+    session.commit()
+
+    # The sweep did not run for a week: one message per agency, the latest stage only.
+    after_due = stages["due-day"] + dt.timedelta(hours=1)
+    caught = advance(session, now=after_due, calendar=CAL)
+    assert [(s.stage, len(s.agency_ids)) for s in caught.steps] == [("due-day", 110)]
+    assert first.agency_id not in caught.steps[0].agency_ids
+    assert caught.overdue_cycles == []
+
+    overdue = advance(session, now=stages["overdue"], calendar=CAL)
+    assert overdue.overdue_cycles == [opened.cycle.id]
+    assert [s.stage for s in overdue.steps] == ["overdue"]
+    session.commit()
+    states = session.exec(select(Submission.state)).all()
+    assert sorted(set(states)) == [SubmissionState.late, SubmissionState.submitted]
+
+    esc = advance(session, now=stages["escalation-recipient"], calendar=CAL)
+    assert [(s.stage, s.audience) for s in esc.steps] == [
+        ("escalation-lead", Audience.LEAD),
+        ("escalation-recipient", Audience.RECIPIENT),
+    ]
+    queued = queue_steps(session, esc.steps, now=stages["escalation-recipient"], calendar=CAL)
+    session.commit()
+    # One message per escalation, to Sở Xây dựng and to UBND tỉnh, on their channels.
+    lead_rows = session.exec(
+        select(Notification).where(Notification.stage == "escalation-lead")
+    ).all()
+    assert {r.agency_id for r in lead_rows} == {annual.lead_agency_id}
+    assert "110 cơ quan chưa nộp" in lead_rows[0].payload["subject"]
+    assert queued.rows[("escalation-recipient", "email")] == 1
+    assert all(s.next_action_at is None for s in session.exec(select(Submission)))
+
+
+def test_status_counts_working_days_late(session: Session, annual: Obligation) -> None:
+    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    subs = session.exec(select(Submission).order_by(col(Submission.id))).all()
+    cycle = opened.cycle
+    mark_submitted(session, subs[0], at=_at(2026, 12, 18), cycle=cycle)  # on time
+    mark_submitted(session, subs[1], at=_at(2026, 12, 23), cycle=cycle)  # Tue → 2 days late
+    session.commit()
+    rows = {r.agency_id: r for r in status(session, cycle, now=_at(2026, 12, 28), calendar=CAL)}
+    assert rows[subs[0].agency_id].days_late == 0
+    assert rows[subs[1].agency_id].days_late == 2
+    # Still missing on Monday 28/12: 21/12 → 22, 23, 24, 25, 28 = 5 working days.
+    assert rows[subs[2].agency_id].days_late == 5
+    assert rows[subs[2].agency_id].submitted_at is None
+
+
+def test_close_once_after_the_last_stage(session: Session, annual: Obligation) -> None:
+    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    session.commit()
+    closes = opened.cycle.closes_at
+    assert closes is not None
+    assert closable(session, now=closes) == []
+    ready = closable(session, now=closes + dt.timedelta(days=1))
+    assert [c.id for c in ready] == [opened.cycle.id]
+    assert close(session, ready[0], now=closes + dt.timedelta(days=1), actor="t") is True
+    assert close(session, ready[0], now=closes + dt.timedelta(days=1), actor="t") is False
+    session.commit()
+    assert ready[0].state == CycleState.closed
+    assert advance(session, now=closes + dt.timedelta(days=30)).examined == 0
+
+
+def test_two_sweeps_at_once_decide_each_step_once(engine: Engine, annual: Obligation) -> None:
+    with Session(engine) as s:
+        ob = s.get(Obligation, annual.id)
+        assert ob is not None
+        opened = open_cycle(s, ob, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+        stages = {st.name: st.at for st in cycle_stages(ob, opened.cycle, CAL)}
+        s.commit()
+    now = stages["reminder-7"]
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            with Session(engine) as s:
+                barrier.wait()
+                moved = advance(s, now=now, calendar=CAL)
+                queue_steps(s, moved.steps, now=now, calendar=CAL)
+                s.commit()
+                results.append(sum(len(st.agency_ids) for st in moved.steps))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    # Every agency's reminder decided by exactly one of the two sweeps.
+    assert sum(results) == 111
+    with Session(engine) as s:
+        rows = _count(s, Notification, Notification.stage == "reminder-7")
+        emails = _count(
+            s, Notification, Notification.stage == "reminder-7", Notification.channel == "email"
+        )
+    assert emails == 111 and rows >= emails
