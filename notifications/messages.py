@@ -524,6 +524,12 @@ def _row_state(row: StatusRow) -> str:
     return _STATE_VI[row.state]
 
 
+def status_label(row: StatusRow) -> str:
+    """A row's state as the consolidated status says it ("Đã nộp sau hạn", "Chưa nộp"…):
+    the email's table and the exported files (``notifications.exports``) use this one."""
+    return _row_state(row)
+
+
 def _counts(ctx: NoticeContext) -> tuple[tuple[str, str], ...]:
     states = [_row_state(r) for r in ctx.status]
     submitted = sum(1 for r in ctx.status if r.state == "submitted")
@@ -757,7 +763,8 @@ def _short_facts(short: str) -> list[str]:
 
 def digest(messages: list[Message], *, agency: str, sender: str) -> Message:
     """Several messages due to one agency on one day, as one: each item a section.
-    Only the addressee and the sender are needed: the dispatcher merges rendered rows."""
+    Only the addressee and the sender are needed: the dispatcher merges rendered rows.
+    The items' attachments all go with the digest, in item order, each file once."""
     if not messages:
         raise ValueError("digest: no messages")
     if len(messages) == 1:
@@ -773,6 +780,7 @@ def digest(messages: list[Message], *, agency: str, sender: str) -> Message:
         text=_nfc(text),
         html=_nfc(_digest_html(doc, messages)),
         short=_digest_short(messages, agency, sender),
+        attachments=tuple(dict.fromkeys(a for m in messages for a in m.attachments)),
     )
 
 
@@ -829,4 +837,5 @@ __all__ = [
     "reminder",
     "render",
     "shorten",
+    "status_label",
 ]

@@ -2,23 +2,58 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 # Zalo Official Account text messages are limited to 2,000 characters.
 ZALO_TEXT_LIMIT = 2000
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_TYPE = "text/csv; charset=utf-8"
+# "type/subtype" with optional "; name=value" parameters: tokens only, so that nothing
+# from a payload can end the header line it goes into.
+_CONTENT_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+(; ?[\w.+-]+=[\w.+-]+)*", re.ASCII)
+MAX_NAME = 200  # characters: the reader's disk takes 255 bytes, most names are far shorter
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an email. ``name`` is what the reader sees (Vietnamese is
+    fine); ``path`` is where the file lies at send time — a path, not bytes, so an
+    outbox payload stays small JSON. Only the email transport sends files: a Zalo text
+    cannot carry them, and the message's text already holds what they hold."""
+
+    name: str
+    content_type: str
+    path: Path
+
+    def __post_init__(self) -> None:
+        # The name becomes a MIME parameter and, on the reader's disk, a file name.
+        name = self.name
+        if not (name.strip() and name.isprintable() and len(name) <= MAX_NAME) or any(
+            c in name for c in "/\\"
+        ):
+            raise ValueError(f"attachment name {name!r}: a printable file name, no folders")
+        if not _CONTENT_TYPE.fullmatch(self.content_type):
+            raise ValueError(f"attachment {self.name!r}: bad content type {self.content_type!r}")
+        if not isinstance(self.path, Path):  # a str from a caller or a payload
+            object.__setattr__(self, "path", Path(self.path))
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
     """One rendered message to one agency: an email's subject, plain-text and HTML
-    parts, and the short text form for Zalo (within ``ZALO_TEXT_LIMIT``)."""
+    parts, the short text form for Zalo (within ``ZALO_TEXT_LIMIT``), and files that
+    go with the email only."""
 
     subject: str
     text: str
     html: str
     short: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -25,18 +26,20 @@ from models.agency import Agency, AgencyContact, ContactChannel
 from models.calendar import Audience
 from models.cycles import AgencyStatus, Step, status
 from models.db import TZ
+from models.links import DEFAULT_GRACE, link
 from models.tables import Directive, Obligation, ReportCycle
 from models.workdays import WorkCalendar
+from notifications.exports import status_attachments
 from notifications.messages import (
     DEFAULT_RECIPIENT,
+    DEFAULT_SENDER,
     LateAgency,
     NoticeContext,
     StatusRow,
     render,
 )
 from notifications.model import Message
-from notifications.outbox import enqueue
-from models.links import DEFAULT_GRACE, link
+from notifications.outbox import enqueue, payload_of
 
 CONSOLIDATED = "consolidated-status"
 
@@ -193,10 +196,11 @@ def queue_consolidated(
     *,
     now: dt.datetime,
     calendar: WorkCalendar,
-    attachments: tuple[Any, ...] = (),
+    exports_dir: Path | None = None,
 ) -> tuple[Queued, list[AgencyStatus]]:
     """The closing message: every agency's status, to the lead Sở (to the recipient
-    when the obligation has no lead)."""
+    when the obligation has no lead), with the same table as .xlsx and .csv files
+    written under ``exports_dir`` (one folder per cycle) when given."""
     out = Queued()
     rows = status(session, f.cycle, now=now, calendar=calendar)
     to = f.lead or f.recipient
@@ -208,24 +212,11 @@ def queue_consolidated(
     via = {} if f.lead else {"via": to.name}  # the message is addressed to the via
     ctx = context(f, to.name, link=url, status=table, as_of=now, **via)
     message = render(CONSOLIDATED, ctx)
-    if attachments:
-        from dataclasses import replace
-
-        message = replace(message, attachments=attachments)
+    if exports_dir is not None:
+        files = status_attachments(ctx, exports_dir / f"cycle-{f.cycle.id}")
+        message = replace(message, attachments=files)
     _queue(session, out, f, to, CONSOLIDATED, message, at=now)
     return out, rows
-
-
-def payload_of(message: Message, agency: Agency, sender: str) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "subject": message.subject,
-        "text": message.text,
-        "html": message.html,
-        "short": message.short,
-        "agency": agency.name,
-        "sender": sender,
-    }
-    return data
 
 
 def _queue(
@@ -239,7 +230,7 @@ def _queue(
     at: dt.datetime,
 ) -> None:
     assert f.cycle.id is not None and agency.id is not None
-    payload = payload_of(message, agency, sender="")
+    payload = payload_of(message, agency=agency.name, sender=DEFAULT_SENDER)
     for channel in _channels(session, agency.id):
         inserted = enqueue(
             session,

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,7 +46,7 @@ from models.db import utcnow
 from models.store import audit, claim_notifications
 from models.tables import Notification, NotificationAttempt, NotificationState
 from models.workdays import WorkCalendar
-from notifications.model import DeliveryError, Message, Transport
+from notifications.model import Attachment, DeliveryError, Message, Transport
 
 log = logging.getLogger(__name__)
 
@@ -422,13 +423,55 @@ def _message_of(rows: list[Notification]) -> Message:
     return digest(messages, agency=agency, sender=str(payload.get("sender") or ""))
 
 
+# The payload keys that hold the message itself; the rest (url, agency, sender) are the
+# dispatcher's.
+MESSAGE_KEYS = frozenset({"subject", "text", "html", "short", "attachments"})
+
+
+def payload_of(message: Message, **extra: Any) -> dict[str, Any]:
+    """The outbox payload of ``message`` (JSON: what ``enqueue(payload=…)`` stores),
+    plus the dispatcher's keys in ``extra`` — ``agency`` and ``sender`` name a digest's
+    addressee and sender, ``url`` a contact when no resolver is used. Attachments are
+    stored as name, content type and absolute path (a worker may run elsewhere: the
+    path must be one it can read); the bytes stay on disk."""
+    clash = MESSAGE_KEYS & extra.keys()
+    if clash:
+        raise ValueError(f"payload_of: {sorted(clash)} belong to the message itself")
+    payload: dict[str, Any] = {
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
+        "short": message.short,
+    }
+    if message.attachments:
+        payload["attachments"] = [
+            {"name": a.name, "content_type": a.content_type, "path": str(a.path.absolute())}
+            for a in message.attachments
+        ]
+    return {**payload, **extra}
+
+
 def _message(payload: Mapping[str, Any]) -> Message:
+    """The inverse of ``payload_of``. A malformed attachment entry is a permanent
+    DeliveryError: the row will never become sendable by retrying it."""
     return Message(
         subject=str(payload.get("subject", "")),
         text=str(payload.get("text", "")),
         html=str(payload.get("html", "")),
         short=str(payload.get("short", "")),
+        attachments=tuple(_attachment(item) for item in payload.get("attachments") or ()),
     )
+
+
+def _attachment(item: Any) -> Attachment:
+    try:
+        return Attachment(
+            name=str(item["name"]),
+            content_type=str(item["content_type"]),
+            path=Path(str(item["path"])),
+        )
+    except (TypeError, KeyError, ValueError) as exc:
+        raise DeliveryError(f"malformed attachment in payload: {exc!r}", permanent=True) from exc
 
 
 def _masked(transport: Transport, row: Notification) -> str:
