@@ -1,32 +1,19 @@
 """What operators see in the Prefect UI: per-cycle tables and progress, under stable keys.
 
 Artifact keys allow only lowercase letters, digits and dashes, so Vietnamese names are
-folded (``slug``); a key is stable for a cycle, so each refresh is a new version of the
-same artifact rather than a new one.
+folded (``slug``); a key is stable for a cycle, so each refresh is a new version of
+the same artifact rather than a new one.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 
 from models.calendar import period_label
 from models.cycles import AgencyStatus
 from models.db import TZ
-
-_STATE_VI = {
-    "pending": "Chưa nộp",
-    "late": "Quá hạn, chưa nộp",
-    "excused": "Không phải nộp",
-}
-
-
-def slug(text: str) -> str:
-    """ "6966/UBND-KTN" → "6966-ubnd-ktn"; "Sở Xây dựng" → "so-xay-dung"."""
-    folded = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    ascii_text = folded.encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-") or "x"
+from notifications.exports import slug as slug  # the one slug: artifact keys, tags, files
+from notifications.messages import StatusRow, status_label
 
 
 def cycle_key(title: str, obligation_id: int, period_key: str) -> str:
@@ -38,9 +25,8 @@ def progress_key(title: str, obligation_id: int, period_key: str) -> str:
 
 
 def state_label(row: AgencyStatus) -> str:
-    if row.state == "submitted":
-        return "Đã nộp sau hạn" if row.days_late > 0 else "Đã nộp đúng hạn"
-    return _STATE_VI.get(row.state, row.state)
+    """The state as the messages and the exported files say it."""
+    return status_label(StatusRow(row.agency, row.state, row.submitted_at, row.days_late))
 
 
 def table_rows(rows: Sequence[AgencyStatus]) -> list[dict[str, str | int]]:

@@ -211,18 +211,14 @@ def decide(at: dt.datetime) -> SweepReport:
             if not close(session, cycle, now=at, actor="sweep"):
                 continue  # another sweep closed it
             facts = cycle_facts(session, cycle.id)
-            files = _export(facts, session, at)
-            done, _ = queue_consolidated(session, facts, now=at, calendar=cal, attachments=files)
+            done, _ = queue_consolidated(
+                session, facts, now=at, calendar=cal, exports_dir=settings().data_dir / "exports"
+            )
             queued.add(done)
             report.closed.append(cycle.id)
     report.queued = {f"{stage}/{channel}": n for (stage, channel), n in sorted(queued.rows.items())}
     report.skipped = queued.skipped
     return report
-
-
-def _export(facts: Any, session: Session, at: dt.datetime) -> tuple[Any, ...]:
-    """The consolidated status as files to attach (wired to notifications.exports)."""
-    return ()
 
 
 def send(at: dt.datetime, *, batch: int = 500) -> tuple[int, dict[str, Any]]:

@@ -111,7 +111,7 @@ def approve_seeds(session: Session, *, province: str) -> dict[str, int]:
         if any(p.flag and not p.group_key for p in parties if p.role == "submitter"):
             continue  # a party nobody could resolve: left for a human
         assert ob.id is not None
-        set_status(session, ob.id, status="approved", actor=ACTOR)
+        set_status(session, ob.id, status=ObligationStatus.approved, actor=ACTOR)
         key = "6966-annual" if ob.via_phrase == "Sở Xây dựng" else f"obligation-{ob.id}"
         chosen[key] = ob.id
     return chosen

@@ -8,8 +8,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.artifacts import slug
 from models.tables import Obligation
+from notifications.exports import slug
 
 
 def _run_name() -> str:
