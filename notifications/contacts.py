@@ -79,29 +79,36 @@ def contact_resolver(
 ) -> Callable[[Notification], str]:
     """``dispatch``'s ``resolve_url`` for rows that carry no URL: the agency's contacts of
     the row's channel from the registry, joined with this server's settings. An email
-    goes to every address of the agency in one message; Zalo to its first contact."""
+    goes to every address of the agency in one message; Zalo to its first contact. The
+    contacts of a channel are read once, in one query, on its first row."""
     cfg = settings or ChannelSettings()
+    contacts: dict[str, dict[int, list[AgencyContact]]] = {}
     cache: dict[tuple[int, str], str] = {}
 
     def resolve(row: Notification) -> str:
         key = (row.agency_id, row.channel)
         if key not in cache:
-            cache[key] = _agency_url(session_factory, row, cfg)
+            if row.channel not in contacts:
+                contacts[row.channel] = _contacts_of(session_factory, row.channel)
+            found = contacts[row.channel].get(row.agency_id, [])
+            cache[key] = _agency_url(row, found, cfg)
         return cache[key]
 
     return resolve
 
 
-def _agency_url(
-    session_factory: Callable[[], AbstractContextManager[Session]],
-    row: Notification,
-    cfg: ChannelSettings,
-) -> str:
+def _contacts_of(
+    session_factory: Callable[[], AbstractContextManager[Session]], channel: str
+) -> dict[int, list[AgencyContact]]:
+    by_agency: dict[int, list[AgencyContact]] = {}
     with session_factory() as session:
-        stmt = select(AgencyContact).where(
-            AgencyContact.agency_id == row.agency_id, AgencyContact.channel == row.channel
-        )
-        contacts = list(session.exec(stmt.order_by(col(AgencyContact.id))))
+        stmt = select(AgencyContact).where(AgencyContact.channel == channel)
+        for contact in session.exec(stmt.order_by(col(AgencyContact.id))):
+            by_agency.setdefault(contact.agency_id, []).append(contact)
+    return by_agency
+
+
+def _agency_url(row: Notification, contacts: list[AgencyContact], cfg: ChannelSettings) -> str:
     if not contacts:
         raise DeliveryError(f"agency {row.agency_id} has no {row.channel} contact", permanent=True)
     try:

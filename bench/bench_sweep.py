@@ -1,0 +1,294 @@
+"""The sweep at scale: deciding over 20,000 pending submissions with 2,000 due.
+
+    .venv/bin/python bench/bench_sweep.py [--cycles 200] [--agencies 100] [--due-cycles 20]
+                                          [--runs 3]
+
+Builds ``cycles`` × ``agencies`` pending submissions of one annual obligation in a
+temporary SQLite database (distinct agencies, so no two due rows share an addressee
+and each is its own message; every agency with an email contact), ``due-cycles`` of the
+cycles with their next stage (a reminder) already due, then times, on a fresh copy of
+the database for each run:
+
+1. the decision: ``models.cycles.advance`` (one indexed query, one conditional UPDATE
+   per cycle and stage) — target under 1 s;
+2. queueing: ``notifications.notices.queue_steps`` (rendering each reminder with its
+   signed link, one outbox row per agency);
+3. dispatch: the real outbox dispatcher with ``EmailTransport`` to a loopback aiosmtpd
+   sink, addresses resolved from the registry (``contact_resolver``), against a bare
+   smtplib loop building and sending the same rendered messages on one connection in
+   the same run — target: the notifications benchmark's ratio (≥ 0.5).
+
+Figures only: nothing here asserts a time. The script stops itself after 10 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import insert  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from models.agency import Agency, AgencyContact, AgencyKind, ContactChannel  # noqa: E402
+from models.calendar import DEFAULT_LADDER, schedule  # noqa: E402
+from models.db import TZ, make_engine  # noqa: E402
+from models.schema import create_schema  # noqa: E402
+from models.tables import Directive, Obligation, ObligationStatus, ReportCycle, Submission  # noqa: E402
+from models.workdays import packaged_calendar  # noqa: E402
+
+# Monday 23/11/2026 09:00 in Quảng Ngãi: a working day, inside office hours.
+NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
+CAL = packaged_calendar()
+
+
+def _ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
+    return list(session.exec(stmt, params=rows).scalars())
+
+
+def populate(path: Path, *, cycles: int, agencies: int, due_cycles: int) -> int:
+    """The rows; returns how many submissions are due at NOW."""
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    due_total = 0
+    with Session(engine) as session:
+        (directive,) = _ids(
+            session,
+            Directive,
+            [
+                {
+                    "number": "6966/UBND-KTN",
+                    "issuer": "UBND tỉnh Quảng Ngãi",
+                    "date": dt.date(2024, 12, 2),
+                    "subject": "triển khai thực hiện Nghị quyết số 06-NQ/TW",
+                    "source_name": "6966.txt",
+                    "source_text": "…",
+                    "source_sha256": "0" * 64,
+                    "version": 1,
+                    "created_at": NOW,
+                }
+            ],
+        )
+        (obligation,) = _ids(
+            session,
+            Obligation,
+            [
+                {
+                    "directive_id": directive,
+                    "clause_index": 0,
+                    "clause_text": "Định kỳ hằng năm báo cáo UBND tỉnh (qua Sở Xây dựng) kết quả.",
+                    "clause_start": 0,
+                    "clause_end": 10,
+                    "clause_hash": "0" * 64,
+                    "frequency": "annual",
+                    "deadline": {},
+                    "status": ObligationStatus.approved,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+            ],
+        )
+        agency_ids = _ids(
+            session,
+            Agency,
+            [
+                {
+                    "code": f"qng-bench-{i}",
+                    "name": f"Cơ quan thử số {i} tỉnh Quảng Ngãi",
+                    "kind": AgencyKind.department,
+                    "province": "quang-ngai",
+                    "updated_at": NOW,
+                }
+                for i in range(agencies * cycles)
+            ],
+        )
+        session.exec(
+            insert(AgencyContact),
+            params=[
+                {
+                    "agency_id": a,
+                    "channel": ContactChannel.email,
+                    "address": f"a{a}@example.invalid",
+                }
+                for a in agency_ids
+            ],
+        )
+        for k in range(cycles):
+            due = k < due_cycles
+            # Due cycles: their "reminder-3" has just passed; the others are a year off.
+            due_day = CAL.add_working_days(NOW.date(), 3 if due else 250 + k)
+            due_at = dt.datetime.combine(due_day, dt.time(17, 0), tzinfo=TZ)
+            opens_at = dt.datetime.combine(
+                CAL.add_working_days(due_day, -20), dt.time(8, 0), tzinfo=TZ
+            )
+            stages = schedule(DEFAULT_LADDER, opens_at, due_at, CAL)
+            nxt = next(s for s in stages if s.name == ("reminder-3" if due else "reminder-7"))
+            (cycle,) = _ids(
+                session,
+                ReportCycle,
+                [
+                    {
+                        "obligation_id": obligation,
+                        "period_key": str(1900 + k),
+                        "window_start": dt.date(2025, 12, 15),
+                        "window_end": dt.date(2026, 12, 14),
+                        "opens_at": opens_at,
+                        "due_at": due_at,
+                        "closes_at": due_at + dt.timedelta(days=15),
+                        "state": "open",
+                        "created_at": NOW,
+                    }
+                ],
+            )
+            session.exec(
+                insert(Submission),
+                params=[
+                    {
+                        "cycle_id": cycle,
+                        "agency_id": a,
+                        "next_action_at": nxt.at,
+                        "next_action_stage": nxt.name,
+                        "updated_at": NOW,
+                    }
+                    for a in agency_ids[k * agencies : (k + 1) * agencies]
+                ],
+            )
+            due_total += agencies if due else 0
+        session.commit()
+    engine.dispose()
+    return due_total
+
+
+def one_run(source: Path, work: Path, sink_port: int) -> dict[str, float]:
+    from models.cycles import advance
+    from notifications.contacts import contact_resolver
+    from notifications.email import EmailTransport
+    from notifications.notices import queue_steps
+    from notifications.outbox import dispatch
+
+    db = work / "run.db"
+    shutil.copy(source, db)
+    engine = make_engine(f"sqlite:///{db}")
+    with Session(engine) as session:
+        started = time.perf_counter()
+        moved = advance(session, now=NOW, calendar=CAL)
+        decided = time.perf_counter() - started
+        queued = queue_steps(session, moved.steps, now=NOW, calendar=CAL)
+        session.commit()
+        rendered = time.perf_counter() - started - decided
+    transport = EmailTransport()
+
+    def factory() -> Session:
+        return Session(engine, expire_on_commit=False)
+
+    started = time.perf_counter()
+    report = dispatch(
+        factory,
+        now=NOW,
+        worker="bench",
+        transports={"email": transport},
+        calendar=CAL,
+        batch=queued.total,
+        resolve_url=contact_resolver(factory),
+    )
+    sent_s = time.perf_counter() - started
+    transport.close()
+    engine.dispose()
+    return {
+        "examined": moved.examined,
+        "decide": decided,
+        "queued": queued.total,
+        "queue": rendered,
+        "sent": report.sent,
+        "dispatch": sent_s,
+    }
+
+
+def bare_loop(sink_port: int, db: Path) -> float:
+    """The ceiling: the same rendered messages (read back from the outbox) built and sent
+    by ``smtplib`` on one connection, no database in the loop."""
+    import smtplib
+
+    from sqlmodel import select
+
+    from models.tables import Notification
+    from notifications.email import parse_contact, render
+    from notifications.outbox import _message
+
+    engine = make_engine(f"sqlite:///{db}")
+    with Session(engine) as session:
+        messages = [_message(row.payload) for row in session.exec(select(Notification))]
+    engine.dispose()
+    contact = parse_contact(
+        f"mailto://127.0.0.1:{sink_port}?from=nhac-han@example.invalid&to=x@example.invalid"
+    )
+    rcpts = [a.addr_spec for a in contact.recipients]
+    start = time.perf_counter()
+    conn = smtplib.SMTP(contact.host, contact.port, timeout=10)
+    for message in messages:
+        conn.sendmail(contact.sender.addr_spec, rcpts, render(contact, message, now=NOW))
+    conn.quit()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=200)
+    parser.add_argument("--agencies", type=int, default=100)
+    parser.add_argument("--due-cycles", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    signal.signal(signal.SIGALRM, lambda *_: sys.exit("bench_sweep: stopped after 10 minutes"))
+    signal.alarm(600)
+
+    from notifications.mailsink import MailSink
+
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp, MailSink() as sink:
+        os.environ["HANBAOCAO_SMTP_URL"] = (
+            f"mailto://127.0.0.1:{sink.port}?from=nhac-han@example.invalid"
+        )
+        os.environ["HANBAOCAO_SECRET_KEY"] = "bench"
+        source = Path(tmp) / "source.db"
+        due = populate(
+            source, cycles=args.cycles, agencies=args.agencies, due_cycles=args.due_cycles
+        )
+        total = args.cycles * args.agencies
+        print(f"{total:,} pending submissions, {due:,} due at {NOW:%d/%m/%Y %H:%M} (local)")
+        runs = []
+        for _ in range(args.runs):
+            sink.clear()
+            runs.append(one_run(source, Path(tmp), sink.port))
+            assert runs[-1]["sent"] == due == len(set(sink.message_ids())), runs[-1]
+        decide = statistics.median(r["decide"] for r in runs)
+        queue = statistics.median(r["queue"] for r in runs)
+        disp = statistics.median(r["dispatch"] for r in runs)
+        sink.clear()
+        bare = bare_loop(sink.port, Path(tmp) / "run.db")
+        print(
+            f"decision (advance) over {due:,} due rows: median {decide * 1000:.0f} ms "
+            f"of {args.runs} runs (target < 1000 ms)"
+        )
+        print(
+            f"queueing (render + signed link + outbox row): {queue:.2f} s = "
+            f"{due / queue:,.0f} messages/s"
+        )
+        print(f"dispatch to the loopback sink: {disp:.2f} s = {due / disp:,.0f} msg/s")
+        print(f"bare smtplib building the same messages, same run: {due / bare:,.0f} msg/s")
+        print(f"dispatch / bare = {bare / disp:.2f} (bench_notify's target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
