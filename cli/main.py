@@ -12,8 +12,11 @@ import typer
 from rich.console import Console
 
 from cli import render
+from cli.admin import admin_app
 from cli.data import agencies_app, calendar_app, db_app
 from cli.notify import notify_app
+from cli.obligations import obligations_app
+from cli.portal import portal
 
 app = typer.Typer(
     name="hanbaocao",
@@ -26,6 +29,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(notify_app, name="notify")
+app.add_typer(admin_app, name="admin")
+app.add_typer(obligations_app, name="obligations")
+app.command()(portal)
 out = Console(soft_wrap=False)
 err = Console(stderr=True)
 
