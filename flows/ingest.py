@@ -30,7 +30,8 @@ def ingest(path: str, actor: str = "ingest") -> dict[str, Any]:
     log = get_run_logger()
     parsed = parse_file(path)
     with session_scope() as session:
-        saved = save_directive(session, parsed, actor=actor, issuer_province=settings().province)
+        province = issuer_province(parsed.header.issuer) or settings().province
+        saved = save_directive(session, parsed, actor=actor, issuer_province=province)
         number = saved.directive.number or Path(path).name
         summary = {
             "directive_id": saved.directive.id,
@@ -55,6 +56,14 @@ def ingest(path: str, actor: str = "ingest") -> dict[str, Any]:
         len(saved.obligations),
     )
     return summary
+
+
+def issuer_province(issuer: str | None) -> str | None:
+    """The issuer's province as a registry slug: "UBND tỉnh Kon Tum" → "kon-tum"."""
+    import re
+
+    m = re.search(r"\b(?:tỉnh|thành phố)\s+(.+)$", issuer or "", re.IGNORECASE)
+    return slug(m[1]) if m else None
 
 
 def review_markdown(number: str, subject: str | None, obligations: list[Obligation]) -> str:

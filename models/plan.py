@@ -228,7 +228,11 @@ def plan_cycles(
         )
         plans.append(
             _plan_one(
-                period, final, has_lead=obligation.via_phrase is not None, ladder=ladder, cal=cal
+                period,
+                final,
+                has_lead=obligation.via_phrase is not None or obligation.lead_agency_id is not None,
+                ladder=ladder,
+                cal=cal,
             )
         )
     return plans

@@ -205,3 +205,11 @@ def _events(wanted: set[str], timeout: float = 30.0) -> dict[str, list[dict[str,
             return found
         time.sleep(0.5)
     raise AssertionError(f"events not seen within {timeout}s: {wanted - set(found)}")
+
+
+def test_issuer_province_from_the_header() -> None:
+    from flows.ingest import issuer_province
+
+    assert issuer_province("UBND tỉnh Kon Tum") == "kon-tum"
+    assert issuer_province("ỦY BAN NHÂN DÂN TỈNH QUẢNG NGÃI") == "quang-ngai"
+    assert issuer_province("Bộ Tài chính") is None
