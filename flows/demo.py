@@ -149,16 +149,10 @@ def receive(
     return version
 
 
-def _moments(stages: list[dt.datetime]) -> list[dt.datetime]:
-    """A sweep five minutes after each stage of the ladder."""
-    return sorted({s + dt.timedelta(minutes=5) for s in stages})
-
-
 def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
     """The whole story; ``say`` receives one line per step (the CLI prints them)."""
     from flows.cycles import open_cycle, sweep
     from flows.deployments import sync
-    from flows.events import SUBMISSION_RECEIVED, emit
     from flows.ingest import ingest
     from models.cycles import cycle_stages
     from models.registry import import_registry, load_registry, shipped_registry
@@ -189,35 +183,12 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
     with Session(engine, expire_on_commit=False) as session:
         cycle = session.get(ReportCycle, result.cycle_id)
         assert cycle is not None
-        moments = _moments([s.at for s in cycle_stages(ob, cycle)])
+        # A sweep five minutes after each stage of the ladder.
+        named = {s.name: s.at + dt.timedelta(minutes=5) for s in cycle_stages(ob, cycle)}
+        moments = sorted(set(named.values()))
         closing = (cycle.closes_at or cycle.due_at) + dt.timedelta(days=1, hours=1)
-        due_at = cycle.due_at
     files_dir = cfg.data_dir / "files"
-    handed_in = False
     for moment in [*moments, closing]:
-        if not handed_in and moment > due_at - dt.timedelta(days=3):
-            _hand_in(
-                engine,
-                result.cycle_id,
-                at=moment - dt.timedelta(hours=3),
-                files_dir=files_dir,
-                share=3,
-                emit=emit,
-                event=SUBMISSION_RECEIVED,
-                say=say,
-            )
-            handed_in = True
-        if moment > due_at and moment - dt.timedelta(days=2) < due_at:
-            _hand_in(
-                engine,
-                result.cycle_id,
-                at=moment + dt.timedelta(hours=2),
-                files_dir=files_dir,
-                share=20,
-                emit=emit,
-                event=SUBMISSION_RECEIVED,
-                say=say,
-            )
         done = sweep(now=moment)
         local = moment.astimezone(TZ)
         say(
@@ -225,6 +196,24 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
             f"{sum(done['queued'].values())} queued, sent {done['dispatch'].get('sent', 0)}"
             + (", cycle closed" if done["closed"] else "")
         )
+        if moment == named["reminder-1"]:  # the day before the deadline: a third hand in
+            _hand_in(
+                engine,
+                result.cycle_id,
+                at=moment + dt.timedelta(hours=6),
+                files_dir=files_dir,
+                share=3,
+                say=say,
+            )
+        if moment == named["overdue"]:  # the day after: a few more, late
+            _hand_in(
+                engine,
+                result.cycle_id,
+                at=moment + dt.timedelta(hours=2),
+                files_dir=files_dir,
+                share=20,
+                say=say,
+            )
     _tally(engine, result)
     return result
 
@@ -250,8 +239,6 @@ def _hand_in(
     at: dt.datetime,
     files_dir: Path,
     share: int,
-    emit: Any,
-    event: str,
     say: Any,
 ) -> None:
     """One in ``share`` of the agencies still pending hands its report in at ``at``."""
@@ -268,9 +255,11 @@ def _hand_in(
         for sub in chosen:
             receive(session, sub, at=at, files_dir=files_dir)
         session.commit()
+    from flows.events import SUBMISSION_RECEIVED, emit
+
     for sub in chosen:
         emit(
-            event,
+            SUBMISSION_RECEIVED,
             resource_id=f"hanbaocao.submission.{sub.id}",
             name=f"submission {sub.id}",
             payload={"cycle_id": cycle_id, "agency_id": sub.agency_id, "at": at.isoformat()},
