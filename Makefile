@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/hanbaocao parse examples/seed-6966-ubnd-ktn-quang-ngai-2024.txt examples/seed-1503-ubnd-ktth-kon-tum-2022.txt
+	$(BIN)/hanbaocao demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,9 +14,11 @@ from rich.console import Console
 from cli import render
 from cli.admin import admin_app
 from cli.data import agencies_app, calendar_app, db_app
+from cli.demo import demo
 from cli.notify import notify_app
 from cli.obligations import obligations_app
 from cli.portal import portal
+from cli.service import deploy, sync, up
 
 app = typer.Typer(
     name="hanbaocao",
@@ -32,6 +34,10 @@ app.add_typer(notify_app, name="notify")
 app.add_typer(admin_app, name="admin")
 app.add_typer(obligations_app, name="obligations")
 app.command()(portal)
+app.command()(up)
+app.command()(sync)
+app.command()(deploy)
+app.command()(demo)
 out = Console(soft_wrap=False)
 err = Console(stderr=True)
 

@@ -1,0 +1,151 @@
+"""`hanbaocao demo`: the main job on embedded defaults, on a fresh machine, in one go.
+
+A local Prefect server (SQLite, under the demo's data folder), a local mail sink that
+saves every message as an .eml file, the local Zalo fake, and the story of
+``flows.demo.run_demo``: both seeds ingested and approved, one annual cycle of
+6966/UBND-KTN run in simulated time as real flow runs. Ends with a summary.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.data import fail
+
+if TYPE_CHECKING:
+    from flows.demo import DemoResult
+
+out = Console()
+OA_ID = "1234567890"  # the Zalo fake's Official Account
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="The demo's own folder (emptied first).")] = Path(
+        "demo-data"
+    ),
+    port: Annotated[int, typer.Option(help="Port of the local Prefect server and its UI.")] = 4200,
+    examples: Annotated[Path, typer.Option(help="Folder with the seed directives.")] = EXAMPLES,
+    keep_open: Annotated[
+        bool, typer.Option(help="Keep the Prefect UI running after the story, until Ctrl-C.")
+    ] = False,
+) -> None:
+    """Run one annual report cycle of the seeds, start to finish, in simulated time."""
+    from flows.server import ServerError
+
+    if not (examples / "seed-6966-ubnd-ktn-quang-ngai-2024.txt").is_file():
+        fail(f"the seed directives are not in {examples}: pass --examples DIR")
+    data_dir = data_dir.resolve()
+    if data_dir.exists():
+        if not (data_dir / ".hanbaocao-demo").exists() and any(data_dir.iterdir()):
+            fail(f"{data_dir} is not empty and not a demo folder: choose another --data-dir")
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    (data_dir / ".hanbaocao-demo").touch()
+    os.environ["HANBAOCAO_DATA_DIR"] = str(data_dir)
+    os.environ.pop("HANBAOCAO_DATABASE_URL", None)
+    out.print(f"[bold]hanbaocao demo[/] — data in {data_dir}")
+    try:
+        _run(data_dir, port, examples, keep_open=keep_open)
+    except ServerError as exc:
+        fail(f"the local Prefect server did not start: {exc}")
+
+
+def _run(data_dir: Path, port: int, examples: Path, *, keep_open: bool) -> None:
+    from flows.server import flush_to_server, prefect_server
+    from notifications.fake_zalo import FakeZalo
+    from notifications.mailsink import MailSink
+    from notifications.zalo_tokens import FileTokenStore, pair_from_answer
+
+    mail_dir = data_dir / "mail"
+    tokens = data_dir / "zalo_tokens.json"
+    with ExitStack() as stack:
+        with out.status("starting the local Prefect server (about 15 s)…"):
+            server = stack.enter_context(prefect_server(data_dir / "prefect", port=port))
+        with MailSink() as sink, FakeZalo(lifetime=None) as zalo:
+            # Before anything imports Prefect: its settings are read once, at import.
+            os.environ["PREFECT_API_URL"] = server.api_url
+            os.environ["HANBAOCAO_SMTP_URL"] = (
+                f"mailto://127.0.0.1:{sink.port}?from=nhac-han@example.invalid"
+            )
+            FileTokenStore(str(tokens)).put(OA_ID, pair_from_answer(zalo.issue_pair()))
+            os.environ["HANBAOCAO_ZALO_OA_URL"] = (
+                f"zalooa://{zalo.app_id}:{zalo.secret_key}@{OA_ID}"
+                f"?api={zalo.base_url}&oauth={zalo.base_url}&tokens={tokens}"
+            )
+            from flows.demo import run_demo
+            from models.db import get_engine
+            from models.schema import create_schema
+
+            create_schema(get_engine())
+            result = run_demo(examples, say=lambda line: out.print(f"  {line}", highlight=False))
+            mail_dir.mkdir(exist_ok=True)
+            for n, raw in enumerate(sink.raw, 1):
+                (mail_dir / f"{n:04d}.eml").write_bytes(raw)
+            zalo_count = len(zalo.messages)
+            flush_to_server()
+        _summary(result, mail_dir, zalo_count, server.url)
+        if keep_open:
+            out.print(f"The Prefect UI stays open at {server.url} — Ctrl-C to stop.")
+            _wait_for_ctrl_c()
+    if not keep_open:
+        out.print(
+            f"To browse the runs later: [bold]hanbaocao demo --keep-open[/] or "
+            f"PREFECT_HOME={data_dir / 'prefect'} prefect server start"
+        )
+
+
+def _wait_for_ctrl_c() -> None:
+    import time
+
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        out.print("stopping…")
+
+
+def _summary(result: DemoResult, mail_dir: Path, zalo_count: int, ui: str) -> None:
+    table = Table(title="Messages of the 2026 cycle, by stage and channel")
+    for column in ("stage", "channel", "sent", "failed", "pending"):
+        table.add_column(
+            column, justify="right" if column in ("sent", "failed", "pending") else "left"
+        )
+    stages: dict[tuple[str, str], dict[str, int]] = {}
+    for (stage, channel, state), n in result.messages.items():
+        stages.setdefault((stage, channel), {})[state] = n
+    for (stage, channel), counts in sorted(stages.items(), key=lambda kv: _order(kv[0][0])):
+        table.add_row(
+            stage,
+            channel,
+            str(counts.get("sent", 0)),
+            str(counts.get("failed", 0)),
+            str(counts.get("pending", 0) + counts.get("sending", 0)),
+        )
+    out.print(table)
+    total = result.on_time + result.late + result.missing
+    out.print(
+        f"On time: [bold]{result.on_time}/{total}[/] ({result.on_time_rate:.0%}); "
+        f"late: {result.late}; never handed in: {result.missing}."
+    )
+    out.print(f"Emails saved as .eml files in {mail_dir}; Zalo fake received {zalo_count}.")
+    out.print(
+        f"In the Prefect UI ({ui}): Deployments (one per approved obligation, and the sweep), "
+        "Runs ('6966/UBND-KTN · Năm 2026', 'sweep · …'), Artifacts (the cycle's table "
+        "'cycle-6966-ubnd-ktn-…', its progress, the ingest reviews), Events (hanbaocao.*)."
+    )
+
+
+def _order(stage: str) -> int:
+    from models.calendar import DEFAULT_LADDER
+
+    names = [s.name for s in DEFAULT_LADDER.stages]
+    return names.index(stage) if stage in names else len(names)
