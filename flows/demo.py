@@ -13,7 +13,7 @@ recorded by the Prefect server the caller points at (``PREFECT_API_URL``).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from models.agency import Agency, AgencyContact, ContactChannel
 from models.db import TZ, get_engine, settings
+from models.submissions import Incoming, receive
 from models.tables import (
     Notification,
     Obligation,
@@ -30,7 +31,6 @@ from models.tables import (
     ObligationStatus,
     ReportCycle,
     Submission,
-    SubmissionVersion,
 )
 
 SEEDS = ("seed-6966-ubnd-ktn-quang-ngai-2024.txt", "seed-1503-ubnd-ktth-kon-tum-2022.txt")
@@ -117,38 +117,6 @@ def approve_seeds(session: Session, *, province: str) -> dict[str, int]:
     return chosen
 
 
-def receive(
-    session: Session, submission: Submission, *, at: dt.datetime, files_dir: Path
-) -> SubmissionVersion:
-    """An agency hands in its report (what the portal does): the file stored by its
-    content hash, a new version, the submission marked (late after the deadline)."""
-    from models.cycles import mark_submitted
-
-    cycle = session.get(ReportCycle, submission.cycle_id)
-    agency = session.get(Agency, submission.agency_id)
-    assert cycle is not None and agency is not None
-    body = f"Báo cáo năm {cycle.period_key} của {agency.name}\n".encode()
-    digest = hashlib.sha256(body).hexdigest()
-    stored = files_dir / digest[:2] / digest
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    if not stored.exists():
-        stored.write_bytes(body)
-    late = at > cycle.due_at
-    mark_submitted(session, submission, at=at, cycle=cycle)
-    version = SubmissionVersion(
-        submission_id=submission.id or 0,
-        version=submission.current_version,
-        file_name=f"bao-cao-{cycle.period_key}.txt",
-        file_size=len(body),
-        sha256=digest,
-        stored_path=str(stored.relative_to(files_dir.parent)),
-        received_at=at,
-        late=late,
-    )
-    session.add(version)
-    return version
-
-
 def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
     """The whole story; ``say`` receives one line per step (the CLI prints them)."""
     from flows.cycles import open_cycle, sweep
@@ -187,7 +155,6 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
         named = {s.name: s.at + dt.timedelta(minutes=5) for s in cycle_stages(ob, cycle)}
         moments = sorted(set(named.values()))
         closing = (cycle.closes_at or cycle.due_at) + dt.timedelta(days=1, hours=1)
-    files_dir = cfg.data_dir / "files"
     for moment in [*moments, closing]:
         done = sweep(now=moment)
         local = moment.astimezone(TZ)
@@ -201,7 +168,7 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
                 engine,
                 result.cycle_id,
                 at=moment + dt.timedelta(hours=6),
-                files_dir=files_dir,
+                data_dir=cfg.data_dir,
                 share=3,
                 say=say,
             )
@@ -210,7 +177,7 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
                 engine,
                 result.cycle_id,
                 at=moment + dt.timedelta(hours=2),
-                files_dir=files_dir,
+                data_dir=cfg.data_dir,
                 share=20,
                 say=say,
             )
@@ -237,7 +204,7 @@ def _hand_in(
     cycle_id: int | None,
     *,
     at: dt.datetime,
-    files_dir: Path,
+    data_dir: Path,
     share: int,
     say: Any,
 ) -> None:
@@ -253,7 +220,10 @@ def _hand_in(
         ).all()
         chosen = pending[::share]
         for sub in chosen:
-            receive(session, sub, at=at, files_dir=files_dir)
+            agency = session.get(Agency, sub.agency_id)
+            body = f"Báo cáo năm 2026 của {agency.name if agency else sub.agency_id}\n".encode()
+            upload = Incoming("bao-cao-nam-2026.pdf", io.BytesIO(b"%PDF-1.4\n" + body))
+            receive(session, sub.id or 0, [upload], at=at, data_dir=data_dir)
         session.commit()
     from flows.events import SUBMISSION_RECEIVED, emit
 

@@ -22,7 +22,8 @@ def parse_moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"not an ISO 8601 moment: {text!r} (e.g. 2026-12-21T08:00+07:00)") from None
+        example = "2026-12-21T08:00+07:00"
+        raise ValueError(f"not an ISO 8601 moment: {text!r} (e.g. {example})") from None
     if moment.utcoffset() is None:
         raise ValueError(f"{text!r} has no UTC offset: write it as 2026-12-21T08:00+07:00")
     return moment.astimezone(UTC)

@@ -109,7 +109,7 @@ def make_token(
 def read_token(token: str, *, purpose: str, now: datetime, key: bytes | None = None) -> LinkClaims:
     """The claims of a valid token for ``purpose``; ``BadLink`` otherwise."""
     body, _, signature = token.partition(".")
-    if not body or not signature:
+    if not body or not signature or not token.isascii():
         raise BadLink("malformed link")
     if not hmac.compare_digest(signature, _sign(key or secret_key(), purpose, body)):
         raise BadLink("this link is not valid")

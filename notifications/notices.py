@@ -158,7 +158,7 @@ def _queue_agency_step(
             days_late=max(-left, 0) or None,
             as_of=now,
         )
-        _queue(session, out, f, agency, step.stage, render(step.stage, ctx), at=step.at)
+        queue_message(session, out, f, agency, step.stage, render(step.stage, ctx), at=step.at)
     return out
 
 
@@ -178,7 +178,7 @@ def _queue_escalation(
         return out  # everyone handed in between the decision and now
     url = link("view", cycle_id=f.cycle.id, agency_id=to.id, expires=f.link_expiry)
     ctx = context(f, to.name, link=url, late_agencies=late, as_of=now)
-    _queue(session, out, f, to, step.stage, render(step.stage, ctx), at=step.at)
+    queue_message(session, out, f, to, step.stage, render(step.stage, ctx), at=step.at)
     return out
 
 
@@ -215,11 +215,11 @@ def queue_consolidated(
     if exports_dir is not None:
         files = status_attachments(ctx, exports_dir / f"cycle-{f.cycle.id}")
         message = replace(message, attachments=files)
-    _queue(session, out, f, to, CONSOLIDATED, message, at=now)
+    queue_message(session, out, f, to, CONSOLIDATED, message, at=now)
     return out, rows
 
 
-def _queue(
+def queue_message(
     session: Session,
     out: Queued,
     f: CycleFacts,

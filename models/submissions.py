@@ -1,0 +1,253 @@
+"""An agency hands in its report: files kept by content hash, one version per file.
+
+Files live under ``<data dir>/files/ab/abcdef…`` (the sha256 of their bytes), never under
+the name they were uploaded with: a name is only ever shown. Identical bytes are stored
+once, and a stored file is never rewritten in place (it is written beside its place and
+renamed), so a reader never sees half a file.
+
+``receive`` records one upload in the caller's transaction. A ``SubmissionVersion`` row
+holds one file (its unique key is the submission and the version number), so an upload
+of N files adds N consecutive versions; the first version ever marks the submission
+submitted and stops its reminders. A version received after the cycle's deadline is
+accepted and flagged ``late``.
+
+Concurrency: version numbers come from one conditional ``UPDATE … SET current_version =
+current_version + N … RETURNING``. PostgreSQL locks the row for the rest of the
+transaction (a second upload waits, then reads the new count); SQLite takes its write
+lock at that statement, which is why it comes first in ``receive``: a transaction that
+begins with a write waits for the other writer instead of failing on a stale snapshot.
+The unique key on (submission, version) stays as the backstop; a caller that meets
+``IntegrityError`` or a lock timeout runs the whole transaction again (files already
+stored are simply found again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import secrets
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import func, literal, update
+from sqlmodel import Session, col, select
+
+from models.db import UTCDateTime
+from models.store import audit
+from models.tables import ReportCycle, Submission, SubmissionState, SubmissionVersion
+
+FILES_DIR = "files"  # under the data directory
+_COPY_CHUNK = 1 << 20
+NAME_LIMIT = 255  # SubmissionVersion.file_name
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One uploaded file: the name to show (already a display name, see
+    ``portal.storage.display_name``) and its bytes, read from the start. ``sha256`` is
+    the digest the caller computed while the file streamed in; storing checks it."""
+
+    name: str
+    content: IO[bytes]
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    sha256: str
+    size: int
+    path: str  # relative to the data directory: "files/ab/abcdef…"
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What an upload recorded: everything the receipt states."""
+
+    submission: Submission
+    cycle: ReportCycle
+    versions: tuple[SubmissionVersion, ...]
+    first: bool  # the agency's first report for the cycle
+    late: bool
+    at: dt.datetime
+
+    @property
+    def first_version(self) -> int:
+        return self.versions[0].version
+
+    @property
+    def last_version(self) -> int:
+        return self.versions[-1].version
+
+
+class StoreError(ValueError):
+    """The bytes read while storing are not the bytes that were announced."""
+
+
+# --- the content-addressed store -----------------------------------------------------------
+
+
+def relative_path(sha256: str) -> str:
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+    return f"{FILES_DIR}/{sha256[:2]}/{sha256}"
+
+
+def store_file(data_dir: Path, content: IO[bytes], *, sha256: str | None = None) -> StoredFile:
+    """Copy ``content`` (from its start) into the store; its digest names it. The copy is
+    written beside its place and renamed into it; bytes already stored are kept as they
+    are. ``sha256``, when given, must be the digest of what is read."""
+    scratch = data_dir / FILES_DIR / ".incoming"
+    scratch.mkdir(parents=True, exist_ok=True)
+    tmp = scratch / secrets.token_hex(16)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        content.seek(0)
+        with tmp.open("xb") as out:
+            while chunk := content.read(_COPY_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        found = digest.hexdigest()
+        if sha256 is not None and found != sha256:
+            raise StoreError(f"content changed while storing: expected {sha256}, read {found}")
+        rel = relative_path(found)
+        final = data_dir / rel
+        if not (final.exists() and final.stat().st_size == size):
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)  # atomic; a concurrent twin writes identical bytes
+        return StoredFile(found, size, rel)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def stored_file(data_dir: Path, version: SubmissionVersion) -> Path:
+    """The stored file of ``version``: always inside the store, whatever the row says."""
+    path = (data_dir / relative_path(version.sha256)).resolve()
+    if path != (data_dir / version.stored_path).resolve():
+        raise StoreError(f"version {version.id}: stored path does not match its digest")
+    return path
+
+
+def copy_out(data_dir: Path, version: SubmissionVersion, target: Path) -> Path:
+    """Copy a version's file to ``target`` (a folder): for exports and downloads."""
+    source = stored_file(data_dir, version)
+    target.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copyfile(source, target / version.sha256))
+
+
+# --- receiving ------------------------------------------------------------------------------
+
+
+def receive(
+    session: Session,
+    submission_id: int,
+    files: Sequence[Incoming],
+    *,
+    at: dt.datetime,
+    data_dir: Path,
+    note: str | None = None,
+    actor: str = "portal",
+) -> Received:
+    """Store ``files`` and record them as the next versions of the submission, in the
+    caller's transaction (the caller commits). See the module docstring for why the
+    version UPDATE is the transaction's first statement."""
+    if not files:
+        raise ValueError("receive: no files")
+    if at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at!r}: give it a time zone")
+    stored = [store_file(data_dir, f.content, sha256=f.sha256) for f in files]
+    last = _allocate(session, submission_id, len(files), at)
+    submission = session.get(Submission, submission_id, populate_existing=True)
+    assert submission is not None  # _allocate found it
+    cycle = session.get(ReportCycle, submission.cycle_id)
+    assert cycle is not None  # CASCADE foreign key
+    late = at > cycle.due_at
+    first_number = last - len(files) + 1
+    versions = tuple(
+        SubmissionVersion(
+            submission_id=submission_id,
+            version=first_number + n,
+            file_name=f.name[:NAME_LIMIT],
+            file_size=s.size,
+            sha256=s.sha256,
+            stored_path=s.path,
+            note=note or None,
+            received_at=at,
+            late=late,
+        )
+        for n, (f, s) in enumerate(zip(files, stored, strict=True))
+    )
+    session.add_all(versions)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="submission.received",
+        entity="submission",
+        entity_id=submission_id,
+        at=at,
+        data={
+            "versions": [v.version for v in versions],
+            "files": [
+                {"name": v.file_name, "sha256": v.sha256, "size": v.file_size} for v in versions
+            ],
+            "late": late,
+        },
+    )
+    return Received(submission, cycle, versions, first_number == 1, late, at)
+
+
+def _allocate(session: Session, submission_id: int, count: int, at: dt.datetime) -> int:
+    """Reserve ``count`` version numbers; the last one. The submission is marked
+    submitted (first time: at ``at``) and its reminders stop, as ``mark_submitted`` does,
+    but in one statement so that two uploads can never read the same count."""
+    stmt = (
+        update(Submission)
+        .where(col(Submission.id) == submission_id)
+        .values(
+            current_version=col(Submission.current_version) + count,
+            state=SubmissionState.submitted,
+            # The first report's time stays: a later version is an update, not the report.
+            submitted_at=func.coalesce(col(Submission.submitted_at), literal(at, UTCDateTime())),
+            next_action_at=None,
+            next_action_stage=None,
+        )
+        .returning(col(Submission.current_version))
+    )
+    last = session.connection().execute(stmt).scalar_one_or_none()
+    if last is None:
+        raise LookupError(f"no submission {submission_id}")
+    return int(last)
+
+
+def versions_of(session: Session, submission_id: int) -> list[SubmissionVersion]:
+    """Every version of a submission, newest first."""
+    stmt = (
+        select(SubmissionVersion)
+        .where(SubmissionVersion.submission_id == submission_id)
+        .order_by(col(SubmissionVersion.version).desc())
+    )
+    return list(session.exec(stmt))
+
+
+def versions_between(
+    session: Session, submission_id: int, first: int, last: int
+) -> list[SubmissionVersion]:
+    """Versions ``first``..``last`` of a submission, oldest first (one upload's files)."""
+    stmt = (
+        select(SubmissionVersion)
+        .where(
+            SubmissionVersion.submission_id == submission_id,
+            col(SubmissionVersion.version) >= first,
+            col(SubmissionVersion.version) <= last,
+        )
+        .order_by(col(SubmissionVersion.version))
+    )
+    return list(session.exec(stmt))

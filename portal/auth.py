@@ -1,0 +1,436 @@
+"""The administrators' login: hashed credentials, signed session cookies, CSRF tokens and
+a throttle on failed attempts. No FastAPI here (the CLI imports this to set passwords);
+``portal.dashboard`` puts it on the web.
+
+**Credentials.** Passwords are stored as scrypt hashes (stdlib ``hashlib.scrypt``, a
+random 16-byte salt each) in the form ``scrypt$N$r$p$salt$key`` (salt and key base64url).
+They come from two places, both read on every login so a changed password takes effect
+without a restart:
+
+- ``HANBAOCAO_ADMIN_USER`` + ``HANBAOCAO_ADMIN_PASSWORD_HASH`` (a hash printed by
+  ``hanbaocao admin set-password USER --print-hash``), for deployments configured
+  through the environment;
+- ``<data dir>/admin-users.json`` (mode 0600), written by ``hanbaocao admin
+  set-password USER``.
+
+With neither there is no login at all, and the dashboard says how to create one. The
+exception is ``HANBAOCAO_ENV=development``: a random one-time password for ``admin`` is
+generated when the dashboard starts, printed on stderr and held in memory only (never
+written anywhere), valid until the process ends.
+
+**Sessions.** A cookie ``payload.signature``: the payload names the user, the expiry and
+a fingerprint of the user's stored hash, so changing a password (or removing the user)
+ends every session of that user; the signature is an HMAC-SHA256 with the server's
+secret (``models.links.secret_key``) under a salt of its own, so no agency link can ever
+pass for a session or the other way round. ``verify_…`` returns ``None`` on any failure.
+
+**CSRF.** There is no personal link to bind a login form to, so the dashboard binds its
+forms to a random nonce in an HttpOnly, SameSite=Strict cookie (``new_nonce``), signed
+into the form with ``portal.security.csrf_token``: a cross-site form can neither read
+the cookie nor compute the field.
+
+**Throttle.** Five failures within fifteen minutes from one client address, or for one
+user name, lock further attempts for the rest of the window; comparisons are
+constant-time, and an unknown user costs one scrypt like a known one, so timing tells
+nothing about which names exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import sys
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CREDENTIALS_FILE = "admin-users.json"
+DEV_USER = "admin"
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+MIN_PASSWORD = 10
+# scrypt cost: 2**14 x 8 x 1 is 16 MiB and ~50 ms here — cheap for a login, dear for a
+# guesser. Stored with each hash, so it can be raised later without breaking old hashes.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+_SESSION_SALT = "hanbaocao.admin-session"
+
+
+class AdminSettings(BaseSettings):
+    """HANBAOCAO_ENV (``development`` allows the printed one-time password),
+    HANBAOCAO_ADMIN_USER / HANBAOCAO_ADMIN_PASSWORD_HASH, HANBAOCAO_ADMIN_SESSION_HOURS,
+    HANBAOCAO_PUBLIC_URL (an https URL makes the cookies Secure)."""
+
+    model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
+
+    env: str = "production"
+    admin_user: str | None = None
+    admin_password_hash: str | None = None
+    admin_session_hours: float = 8.0
+    admin_login_attempts: int = 5
+    admin_login_window_minutes: float = 15.0
+    public_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def development(self) -> bool:
+        return self.env.strip().lower() in ("development", "dev")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.lower().startswith("https://")
+
+
+class CredentialsError(ValueError):
+    """Credentials that are configured but unusable; the message says what to fix."""
+
+
+# == Password hashes ==========================================================================
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """``scrypt$N$r$p$salt$key`` for ``password`` (a fresh random salt unless given)."""
+    salt = salt or secrets.token_bytes(16)
+    key = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int = 32) -> bytes:
+    return hashlib.scrypt(
+        password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r + (1 << 20), dklen=dklen
+    )
+
+
+def check_hash(encoded: str) -> str:
+    """``encoded`` if it is a hash this module wrote; ``CredentialsError`` otherwise."""
+    parts = encoded.strip().split("$")
+    try:
+        scheme, n, r, p, salt, key = parts
+        ok = scheme == "scrypt" and int(n) >= 2**10 and int(r) > 0 and int(p) > 0
+        ok = ok and int(n) & (int(n) - 1) == 0 and int(n) <= 2**20
+        ok = ok and len(_unb64(salt)) >= 8 and 16 <= len(_unb64(key)) <= 64
+    except (ValueError, binascii.Error):
+        ok = False
+    if not ok:
+        raise CredentialsError(
+            "not a password hash of this program: create one with "
+            "`hanbaocao admin set-password USER --print-hash`"
+        )
+    return encoded.strip()
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """Whether ``password`` matches ``encoded``; False for a malformed hash. The final
+    comparison is constant-time."""
+    try:
+        _, n, r, p, salt, key = check_hash(encoded).split("$")
+        expected = _unb64(key)
+        got = _scrypt(password, _unb64(salt), int(n), int(r), int(p), len(expected))
+    except (CredentialsError, ValueError, MemoryError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+# One hash to check unknown users against, so a wrong name costs what a wrong password does.
+_DECOY = hash_password(secrets.token_urlsafe(16))
+
+
+def fingerprint(encoded: str) -> str:
+    """A short digest of a stored hash: in the session, so a new password ends old sessions."""
+    return hashlib.sha256(encoded.encode()).hexdigest()[:16]
+
+
+def check_user_name(user: str) -> str:
+    if not USER_NAME.fullmatch(user):
+        raise CredentialsError(
+            f"user name {user!r}: 1-64 letters, digits and . _ @ - (starting with a letter/digit)"
+        )
+    return user
+
+
+# == The credentials file ======================================================================
+
+
+def credentials_path(data_dir: Path) -> Path:
+    return data_dir / CREDENTIALS_FILE
+
+
+def load_credentials(path: Path) -> dict[str, str]:
+    """user → hash from the file; {} when there is none. A file that is not ours raises."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    try:
+        data = json.loads(raw)
+        users = data["users"]
+        if not isinstance(users, dict):
+            raise TypeError
+        return {check_user_name(str(u)): check_hash(str(h)) for u, h in users.items()}
+    except (ValueError, KeyError, TypeError):
+        # The file's name only: this text reaches the login page, the data directory's path
+        # has no business there.
+        raise CredentialsError(
+            f"{path.name} (in the data directory) is not a credentials file of this program: "
+            "move it away and set the passwords again with `hanbaocao admin set-password USER`"
+        ) from None
+
+
+def save_credentials(path: Path, user: str, encoded: str) -> None:
+    """Set ``user``'s hash in the file (others kept), written atomically with mode 0600."""
+    users = load_credentials(path)
+    users[check_user_name(user)] = check_hash(encoded)
+    body = json.dumps({"users": dict(sorted(users.items()))}, indent=2) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)  # before a byte of it is written
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+# == Who may log in =============================================================================
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """The outcome of a login attempt: the user on success, else why not."""
+
+    user: str | None
+    locked_for: timedelta | None = None  # throttled: try again after this
+
+
+class AdminAuth:
+    """The administrators' credentials and sessions for one process.
+
+    ``users()`` is read on every call (environment, then the file); in development
+    with nothing configured, ``admin`` gets a one-time password generated on the first
+    call and printed through ``announce``."""
+
+    def __init__(
+        self,
+        settings: AdminSettings | None = None,
+        *,
+        data_dir: Path | None = None,
+        key: bytes | None = None,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings or AdminSettings()
+        self._data_dir = data_dir
+        self._key = key
+        self._announce = announce or _print_stderr
+        self._dev_hash: str | None = None
+        self._lock = threading.Lock()
+        self.throttle = Throttle(
+            attempts=self.settings.admin_login_attempts,
+            window=timedelta(minutes=self.settings.admin_login_window_minutes),
+        )
+
+    @property
+    def data_dir(self) -> Path:
+        if self._data_dir is None:
+            from models.db import settings as db_settings
+
+            self._data_dir = db_settings().data_dir
+        return self._data_dir
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            from models.links import secret_key
+
+            self._key = secret_key()
+        return self._key
+
+    def users(self) -> dict[str, str]:
+        """user → stored hash. ``CredentialsError`` for a half or broken configuration."""
+        users = load_credentials(credentials_path(self.data_dir))
+        cfg = self.settings
+        if cfg.admin_user or cfg.admin_password_hash:
+            if not (cfg.admin_user and cfg.admin_password_hash):
+                raise CredentialsError(
+                    "set both HANBAOCAO_ADMIN_USER and HANBAOCAO_ADMIN_PASSWORD_HASH, or neither"
+                )
+            users[check_user_name(cfg.admin_user)] = check_hash(cfg.admin_password_hash)
+        if not users and cfg.development:
+            users[DEV_USER] = self._development_hash()
+        return users
+
+    def problem(self) -> str | None:
+        """Why nobody can log in, in Vietnamese for the login page; None when someone can."""
+        try:
+            if self.users():
+                return None
+        except CredentialsError as exc:
+            return f"Cấu hình tài khoản quản trị không hợp lệ: {exc}"
+        return (
+            "Chưa có tài khoản quản trị nào. Trên máy chủ, chạy "
+            "`hanbaocao admin set-password TÊN` (hoặc đặt HANBAOCAO_ADMIN_USER và "
+            "HANBAOCAO_ADMIN_PASSWORD_HASH), rồi tải lại trang này."
+        )
+
+    def _development_hash(self) -> str:
+        with self._lock:
+            if self._dev_hash is None:
+                password = secrets.token_urlsafe(12)
+                self._dev_hash = hash_password(password)
+                self._announce(
+                    f"HANBAOCAO_ENV=development and no administrator configured: log in to the "
+                    f"dashboard as {DEV_USER!r} with the one-time password {password} "
+                    f"(valid until this process stops; never use this outside development)"
+                )
+            return self._dev_hash
+
+    def login(self, user: str, password: str, *, client: str, now: datetime) -> Login:
+        """Check a login, throttled per client address and per user name."""
+        keys = (f"client:{client}", f"user:{user.casefold()}")
+        locked = self.throttle.locked_for(keys, now=now)
+        if locked is not None:
+            return Login(None, locked)
+        try:
+            stored = self.users().get(user)
+        except CredentialsError:
+            stored = None
+        ok = verify_password(password, stored or _DECOY) and stored is not None
+        if ok:
+            self.throttle.forget(keys)
+            return Login(user)
+        self.throttle.fail(keys, now=now)
+        return Login(None)
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def session_token(self, user: str, *, now: datetime) -> str:
+        expires = now + timedelta(hours=self.settings.admin_session_hours)
+        return make_session_token(user, fingerprint(self.users()[user]), expires, key=self.key)
+
+    def session_user(self, token: str | None, *, now: datetime) -> str | None:
+        """The logged-in user of a cookie value, or None (bad, expired, or a user whose
+        password has changed since, or who no longer exists)."""
+        claims = verify_session_token(token, now=now, key=self.key)
+        if claims is None:
+            return None
+        try:
+            stored = self.users().get(claims.user)
+        except CredentialsError:
+            return None
+        if stored is None or not hmac.compare_digest(
+            fingerprint(stored).encode(), claims.fingerprint.encode()
+        ):
+            return None
+        return claims.user
+
+
+def _print_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+# == Signed tokens ================================================================================
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaims:
+    user: str
+    fingerprint: str
+    expires: datetime
+
+
+def _sign(key: bytes, salt: str, body: str) -> str:
+    return _b64(hmac.new(key, f"{salt}|{body}".encode(), hashlib.sha256).digest())
+
+
+def make_session_token(user: str, print_: str, expires: datetime, *, key: bytes) -> str:
+    claims = {"u": user, "f": print_, "e": int(expires.timestamp())}
+    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{body}.{_sign(key, _SESSION_SALT, body)}"
+
+
+def verify_session_token(token: str | None, *, now: datetime, key: bytes) -> SessionClaims | None:
+    """The claims of a valid, unexpired session token; None on any failure."""
+    if not token:
+        return None
+    body, _, signature = token.partition(".")
+    if not body or not signature.isascii():  # compare_digest refuses non-ASCII text
+        return None
+    if not hmac.compare_digest(signature, _sign(key, _SESSION_SALT, body)):
+        return None
+    try:
+        data = json.loads(_unb64(body))
+        claims = SessionClaims(
+            str(data["u"]), str(data["f"]), datetime.fromtimestamp(int(data["e"]), UTC)
+        )
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+    return claims if now < claims.expires else None
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+# == Throttle ===================================================================================
+
+
+class Throttle:
+    """At most ``attempts`` failures per key within ``window``; in memory, per process
+    (one dashboard process; a restart forgives, which the window would do anyway)."""
+
+    def __init__(self, *, attempts: int, window: timedelta) -> None:
+        self.attempts = attempts
+        self.window = window
+        self._failures: dict[str, deque[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: datetime) -> deque[datetime]:
+        times = self._failures.setdefault(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def locked_for(self, keys: tuple[str, ...], *, now: datetime) -> timedelta | None:
+        with self._lock:
+            waits = [
+                times[0] + self.window - now
+                for times in (self._recent(k, now) for k in keys)
+                if len(times) >= self.attempts
+            ]
+        return max(waits) if waits else None
+
+    def fail(self, keys: tuple[str, ...], *, now: datetime) -> None:
+        with self._lock:
+            for key in keys:
+                self._recent(key, now).append(now)
+            if len(self._failures) > 10_000:  # a scan of many names must not grow us forever
+                stale = now - self.window
+                for key in [k for k, v in self._failures.items() if not v or v[-1] <= stale]:
+                    del self._failures[key]
+
+    def forget(self, keys: tuple[str, ...]) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)

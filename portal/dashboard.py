@@ -1,0 +1,746 @@
+"""The administrators' dashboard: the compliance matrix behind a login.
+
+Routes (``dashboard_router()``, mounted under ``/admin``):
+
+========================  ===========================================================
+GET  /admin/login         the login form (503 with what to do when no administrator
+                          is configured)
+POST /admin/login         check the form (CSRF, throttle), set the session cookie
+POST /admin/logout        end the session
+GET  /admin/              the matrix; query ``directive``, ``lead``, ``period``
+GET  /admin/export.xlsx   the filtered matrix as a workbook (same query)
+GET  /admin/export.csv    … as CSV (UTF-8 with BOM)
+GET  /admin/dashboard.css the page's style sheet (no inline styles: CSP-friendly)
+========================  ===========================================================
+
+Every page and file is built from ``models.compliance`` (three queries, whatever the
+size); labels are the consolidated status's (``notifications.messages.status_label``)
+and the files are ``notifications.exports.table_files``'s, so the dashboard, the lead
+Sở's email and its attachment say the same thing the same way.
+
+Each cycle links to its ``open-cycle`` flow runs in the Prefect UI: the run ids are
+asked of the Prefect API in one request per page, with a short timeout; when Prefect
+cannot be reached the link is the UI's runs list searched by the run's name, and the
+API is left alone for a minute, so a Prefect outage never fails or slows the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from models import clock
+from models.compliance import (
+    Cell,
+    Column,
+    Entry,
+    FilterChoices,
+    Matrix,
+    MatrixFilter,
+    Tally,
+    compliance_matrix,
+    filter_choices,
+)
+from models.db import TZ, get_engine
+from notifications.exports import Cell as TableCell
+from notifications.exports import format_time, slug, table_files, text
+from notifications.messages import StatusRow, status_label
+from notifications.model import CSV_TYPE, XLSX_TYPE
+from portal.auth import AdminAuth, new_nonce
+from portal.security import CSRF_FIELD, csrf_ok, csrf_token
+
+PREFIX = "/admin"
+SESSION_COOKIE = "hbc_admin"
+CSRF_COOKIE = "hbc_admin_csrf"
+MAX_FORM = 8 * 1024  # a login form is a few hundred bytes
+HERE = Path(__file__).parent
+STYLE_SHEET = HERE / "static" / "dashboard.css"
+
+
+# == What a cell says ===========================================================================
+
+CELL_CLASS = {
+    Cell.on_time: "c-on-time",
+    Cell.late: "c-late",
+    Cell.missing: "c-missing",
+    Cell.not_yet_due: "c-not-yet-due",
+    Cell.excused: "c-excused",
+}
+CELL_MARK = {
+    Cell.on_time: "✓",
+    Cell.late: "!",
+    Cell.missing: "✗",
+    Cell.not_yet_due: "·",
+    Cell.excused: "–",
+}
+NOT_YET_DUE = "Chưa đến hạn"  # the consolidated status has no such state: it is written at closing
+KIND_VI = {
+    "committee_office": "Văn phòng UBND tỉnh",
+    "department": "Sở, ban, ngành",
+    "board": "Ban quản lý",
+    "district_committee": "UBND cấp huyện",
+    "commune_committee": "UBND cấp xã, phường, đặc khu",
+}
+CYCLE_STATE_VI = {"open": "đang mở", "closed": "đã đóng"}
+
+
+def cell_label(entry: Entry) -> str:
+    """The consolidated status's words for a cell ("Đã nộp sau hạn", "Quá hạn, chưa
+    nộp"…), and "Chưa đến hạn" for a pending report whose deadline is still ahead.
+
+    ``status_label`` tells on time from late by working days; the matrix decides it to
+    the minute (a report at 17:30 on a 17:00 deadline is late by zero working days), so
+    a late cell is given at least one day to choose its words — its real count is shown
+    beside them."""
+    if entry.cell is Cell.not_yet_due:
+        return NOT_YET_DUE
+    state = {
+        Cell.on_time: "submitted",
+        Cell.late: "submitted",
+        Cell.missing: "late",
+        Cell.excused: "excused",
+    }[entry.cell]
+    days = max(entry.days_late, 1) if entry.cell is Cell.late else entry.days_late
+    return status_label(StatusRow("", state, entry.submitted_at, days))
+
+
+LEGEND = (
+    (Cell.on_time, cell_label(Entry(Cell.on_time, None, 0))),
+    (Cell.late, cell_label(Entry(Cell.late, None, 1))),
+    (Cell.missing, cell_label(Entry(Cell.missing, None, 1))),
+    (Cell.not_yet_due, NOT_YET_DUE),
+    (Cell.excused, cell_label(Entry(Cell.excused, None, 0))),
+)
+
+
+def percent(value: float | None) -> str:
+    """ "66,7 %" (Vietnamese decimal comma); "—" when there is nothing to rate yet."""
+    return "—" if value is None else f"{value:.1f}".replace(".", ",") + " %"
+
+
+def local_date(moment: dt.datetime) -> str:
+    return moment.astimezone(TZ).strftime("%d/%m/%Y")
+
+
+# == Prefect links ===============================================================================
+
+
+class PrefectSettings(BaseSettings):
+    """PREFECT_UI_URL (the UI the links open) and PREFECT_API_URL (asked for run ids;
+    default: the UI's own ``/api``)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    prefect_ui_url: str = "http://127.0.0.1:4200"
+    prefect_api_url: str | None = None
+
+    @property
+    def ui(self) -> str:
+        return self.prefect_ui_url.rstrip("/")
+
+    @property
+    def api(self) -> str:
+        return (self.prefect_api_url or f"{self.ui}/api").rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class RunLink:
+    label: str
+    url: str
+
+
+@dataclass(slots=True)
+class CycleLinks:
+    search: str  # the runs list searched by the run's name: works even with Prefect down
+    artifact: str  # the cycle's table artifact (flows.artifacts.cycle_key)
+    runs: list[RunLink] = field(default_factory=list)  # exact flow-run pages, newest first
+
+
+class PrefectRuns:
+    """Links from cycles to their ``open-cycle`` flow runs."""
+
+    FLOW = "open-cycle"
+
+    def __init__(
+        self,
+        settings: PrefectSettings | None = None,
+        *,
+        timeout: float = 1.5,
+        pause: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.settings = settings or PrefectSettings()
+        self.timeout = timeout
+        self.pause = pause  # seconds without asking after a failure
+        self._transport = transport
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+
+    def links(self, columns: Sequence[Column]) -> dict[int, CycleLinks]:
+        from flows.artifacts import cycle_key  # a plain function: no Prefect import
+
+        ui = self.settings.ui
+        out = {
+            c.cycle_id: CycleLinks(
+                search=f"{ui}/runs?{urlencode({'flow-run-search': c.run_name})}",
+                artifact=f"{ui}/artifacts/key/{cycle_key(c.title, c.obligation_id, c.period_key)}",
+            )
+            for c in columns
+        }
+        for column, run in self._matches(columns):
+            start = run.get("start_time") or run.get("expected_start_time")
+            when = _run_time(start)
+            state = (run.get("state") or {}).get("name") or run.get("state_name") or ""
+            label = " · ".join(x for x in (when, state) if x) or str(run["id"])[:8]
+            out[column.cycle_id].runs.append(RunLink(label, f"{ui}/runs/flow-run/{run['id']}"))
+        return out
+
+    def _matches(self, columns: Sequence[Column]) -> list[tuple[Column, dict[str, Any]]]:
+        names = sorted({c.run_name for c in columns})
+        runs = self._ask(names) if names else []
+        by_name: dict[str, list[Column]] = {}
+        for c in columns:
+            by_name.setdefault(c.run_name, []).append(c)
+        out = []
+        for run in runs:
+            params = run.get("parameters") or {}
+            for c in by_name.get(str(run.get("name")), []):
+                # Two obligations of one directive share a run name: the parameter decides.
+                if params.get("obligation_id") in (None, c.obligation_id):
+                    out.append((c, run))
+        return out
+
+    def _ask(self, names: list[str]) -> list[dict[str, Any]]:
+        with self._lock:
+            if time.monotonic() < self._down_until:
+                return []
+        body = {
+            "flows": {"name": {"any_": [self.FLOW]}},
+            "flow_runs": {"name": {"any_": names}},
+            "sort": "EXPECTED_START_TIME_DESC",
+            "limit": 200,
+        }
+        try:
+            with httpx.Client(timeout=self.timeout, transport=self._transport) as client:
+                response = client.post(f"{self.settings.api}/flow_runs/filter", json=body)
+                response.raise_for_status()
+                runs = response.json()
+            if not isinstance(runs, list):
+                raise ValueError("not a list of flow runs")
+            return [r for r in runs if isinstance(r, dict) and r.get("id")]
+        except (httpx.HTTPError, ValueError):
+            with self._lock:
+                self._down_until = time.monotonic() + self.pause
+            return []
+
+
+def _run_time(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if moment.utcoffset() is None:
+        return ""
+    return moment.astimezone(TZ).strftime("%d/%m/%Y %H:%M")
+
+
+# == The matrix as a table (page and files) =======================================================
+
+
+def column_headers(columns: Sequence[Column]) -> dict[int, str]:
+    """ "6966/UBND-KTN · Năm 2026"; "(nghĩa vụ #4)" added where two obligations of one
+    directive have the same period, so no two columns read the same."""
+    names = {c.cycle_id: f"{c.title} · {c.period}" for c in columns}
+    seen: dict[str, int] = {}
+    for name in names.values():
+        seen[name] = seen.get(name, 0) + 1
+    return {
+        c.cycle_id: names[c.cycle_id]
+        + (f" (nghĩa vụ #{c.obligation_id})" if seen[names[c.cycle_id]] > 1 else "")
+        for c in columns
+    }
+
+
+EXPORT_TOTALS = ("Đúng hạn", "Sau hạn", "Quá hạn, chưa nộp", "Tỉ lệ đúng hạn (%)")
+
+
+def export_table(matrix: Matrix) -> tuple[list[str], list[tuple[TableCell, ...]]]:
+    """Headers and rows: STT, agency, one column per cycle (the cell's words; empty when
+    the agency does not report in that cycle), then its counts and on-time rate."""
+    names = column_headers(matrix.columns)
+    headers = ["STT", "Cơ quan", *(names[c.cycle_id] for c in matrix.columns), *EXPORT_TOTALS]
+    rows: list[tuple[TableCell, ...]] = []
+    for number, row in enumerate(matrix.rows, 1):
+        cells: list[TableCell] = []
+        for c in matrix.columns:
+            entry = row.entries.get(c.cycle_id)
+            cells.append(cell_label(entry) if entry else None)
+        tally = row.tally
+        rows.append(
+            (number, row.agency, *cells, tally.on_time, tally.late, tally.missing, tally.percent)
+        )
+    return headers, rows
+
+
+def export_heading(
+    matrix: Matrix, choices: FilterChoices
+) -> tuple[str, list[tuple[str, str]], str]:
+    """The title, the "Label: value" lines above the table, and the file's base name."""
+    chosen = _chosen_labels(matrix.filter, choices)
+    lines = [
+        ("Văn bản", chosen["directive"] or "Tất cả"),
+        ("Cơ quan tổng hợp", chosen["lead"] or "Tất cả"),
+        ("Kỳ báo cáo", chosen["period"] or "Tất cả"),
+        ("Số liệu tính đến", format_time(matrix.now)),
+        ("Tỉ lệ đúng hạn chung", percent(matrix.tally.percent)),
+    ]
+    parts = [v for v in (chosen["directive"], chosen["lead"], chosen["period"]) if v]
+    base = " - ".join(["Tình hình thực hiện chế độ báo cáo", *parts])
+    base = text(base).replace("/", "-").replace("\\", "-")
+    return "TÌNH HÌNH THỰC HIỆN CHẾ ĐỘ BÁO CÁO", lines, base
+
+
+def _chosen_labels(flt: MatrixFilter, choices: FilterChoices) -> dict[str, str | None]:
+    def pick(options: Sequence[Any], value: object) -> str | None:
+        if value is None:
+            return None
+        return next((o.label for o in options if o.value == str(value)), str(value))
+
+    return {
+        "directive": pick(choices.directives, flt.directive_id),
+        "lead": pick(choices.leads, flt.lead_agency_id),
+        "period": pick(choices.periods, flt.period),
+    }
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII ``filename`` for old clients and the real name as
+    RFC 5987 ``filename*`` (UTF-8, percent-encoded)."""
+    stem, dot, ext = filename.rpartition(".")
+    fallback = f"{slug(stem) or 'bang'}{dot}{slug(ext)}" if dot else slug(filename) or "bang"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+# == Requests ====================================================================================
+
+
+class BadFilter(ValueError):
+    pass
+
+
+def read_filter(query: Mapping[str, str]) -> MatrixFilter:
+    """The filters of a query string; empty values mean "all". ``BadFilter`` otherwise."""
+
+    def number(name: str) -> int | None:
+        raw = (query.get(name) or "").strip()
+        if not raw:
+            return None
+        if not raw.isdigit() or len(raw) > 12:
+            raise BadFilter(f"{name}: not an id")
+        return int(raw)
+
+    period = (query.get("period") or "").strip() or None
+    try:
+        return MatrixFilter(number("directive"), number("lead"), period)
+    except ValueError as exc:
+        raise BadFilter(str(exc)) from None
+
+
+def filter_query(flt: MatrixFilter) -> str:
+    pairs = {"directive": flt.directive_id, "lead": flt.lead_agency_id, "period": flt.period}
+    return urlencode({k: v for k, v in pairs.items() if v is not None})
+
+
+def _safe_next(value: str | None) -> str:
+    """Where to go after logging in: a path of the dashboard only (no open redirect)."""
+    if value and value.startswith(PREFIX + "/") and "//" not in value and "\\" not in value:
+        return value
+    return PREFIX + "/"
+
+
+@dataclass(frozen=True, slots=True)
+class CellView:
+    css: str
+    mark: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowView:
+    group: str | None  # the kind's heading, on the first row of each kind
+    agency: str
+    cells: list[CellView | None]
+    tally: Tally
+
+
+def _row_views(matrix: Matrix) -> list[RowView]:
+    names = column_headers(matrix.columns)
+    out: list[RowView] = []
+    previous = None
+    for row in matrix.rows:
+        cells: list[CellView | None] = []
+        for c in matrix.columns:
+            entry = row.entries.get(c.cycle_id)
+            cells.append(_cell_view(row.agency, names[c.cycle_id], entry) if entry else None)
+        group = KIND_VI.get(row.kind, "Cơ quan khác")
+        out.append(RowView(group if group != previous else None, row.agency, cells, row.tally))
+        previous = group
+    return out
+
+
+def _cell_view(agency: str, column: str, entry: Entry) -> CellView:
+    label = cell_label(entry)
+    detail = [label]
+    if entry.submitted_at is not None:
+        detail.append(f"nộp lúc {format_time(entry.submitted_at)}")
+    if entry.days_late:
+        detail.append(f"trễ {entry.days_late} ngày làm việc")
+    mark = CELL_MARK[entry.cell]
+    if entry.cell in (Cell.late, Cell.missing) and entry.days_late:
+        mark = f"{mark}{entry.days_late}"
+    return CellView(CELL_CLASS[entry.cell], mark, f"{agency} — {column}: {', '.join(detail)}")
+
+
+class Dashboard:
+    """The router's state: where the data is, who may log in, how to reach Prefect."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine | None = None,
+        auth: AdminAuth | None = None,
+        prefect: PrefectRuns | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self.auth = auth or AdminAuth()
+        self.prefect = prefect or PrefectRuns()
+
+    # The portal app (portal.app.create_app) carries its engine and clock on
+    # app.state.portal: the dashboard follows them, so one app has one database and one
+    # "now". On its own (tests, another app) it falls back to the defaults.
+
+    def engine(self, request: Request) -> Engine:
+        portal = getattr(request.app.state, "portal", None)
+        return self._engine or getattr(portal, "engine", None) or get_engine()
+
+    def now(self, request: Request) -> dt.datetime:
+        portal = getattr(request.app.state, "portal", None)
+        tick = self._clock or getattr(portal, "clock", None) or clock.now
+        moment: dt.datetime = tick()
+        return moment
+
+    def user(self, request: Request) -> str | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        return self.auth.session_user(token, now=self.now(request))
+
+    def csrf(self, request: Request, nonce: str) -> str:
+        return csrf_token(self.auth.key, nonce, now=self.now(request))
+
+    def csrf_ok(self, request: Request, form: Mapping[str, str]) -> bool:
+        nonce = request.cookies.get(CSRF_COOKIE)
+        if not nonce:
+            return False
+        return csrf_ok(self.auth.key, nonce, form.get(CSRF_FIELD), now=self.now(request))
+
+    def load(self, request: Request, flt: MatrixFilter) -> tuple[Matrix, FilterChoices]:
+        with Session(self.engine(request)) as session:
+            matrix = compliance_matrix(session, now=self.now(request), filters=flt)
+            return matrix, filter_choices(session)
+
+    def cookie(self, response: Response, name: str, value: str, *, max_age: int | None) -> None:
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path=PREFIX,
+            secure=self.auth.settings.secure_cookies,
+            httponly=True,
+            samesite="strict",
+        )
+
+
+def _no_store(response: Response) -> Response:
+    # Compliance data and forms with tokens: never kept by a browser or a proxy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _page(name: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
+    """A page of the portal's frame (``base.html``, rendered by ``portal.app.page``:
+    autoescaped, NFC, strict about undefined names)."""
+    from portal.app import page  # late: portal.app includes this router
+
+    response = page(name, status=status, **context)
+    _no_store(response)
+    return response
+
+
+def _error(status: int, title: str, message: str, hint: str | None = None) -> Response:
+    from portal.app import error_page
+
+    return _no_store(error_page(status, title, message, hint=hint))
+
+
+def _bad_filter(exc: Exception) -> Response:
+    hint = "Chọn lại văn bản, cơ quan tổng hợp và kỳ báo cáo trong danh sách."
+    return _error(400, "Bộ lọc không hợp lệ", str(exc), hint)
+
+
+def _origin_ok(request: Request, dash: Dashboard) -> bool:
+    """A POST from another site is refused even before the CSRF token is looked at (when
+    the browser says where it comes from)."""
+    origin = request.headers.get("origin")
+    # Absent, or "null" (browsers send that on form posts under Referrer-Policy:
+    # no-referrer, which portal.security sets): the CSRF token alone decides.
+    if origin is None or origin == "null":
+        return True
+    allowed = {_origin(str(request.base_url)), _origin(dash.auth.settings.public_url)}
+    return origin.rstrip("/") in allowed
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    """An urlencoded form of at most ``MAX_FORM`` bytes; None for anything else."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != (
+        "application/x-www-form-urlencoded"
+    ):
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            return None
+    try:
+        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return {k: v[0] for k, v in parsed.items()}
+
+
+def dashboard_router(
+    *,
+    engine: Engine | None = None,
+    auth: AdminAuth | None = None,
+    prefect: PrefectRuns | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+    data_dir: Path | None = None,
+    key: bytes | None = None,
+) -> APIRouter:
+    """The dashboard's routes under ``/admin``. In ``portal.app.create_app``::
+
+        app.include_router(dashboard.dashboard_router(data_dir=db.data_dir, key=key))
+
+    The engine and the clock default to the portal app's (``app.state.portal``), else
+    the process's (``models.db.get_engine``, ``models.clock``); ``data_dir`` (where
+    ``admin-users.json`` lives) and ``key`` (the server secret that signs sessions)
+    to the settings' (``models.links.secret_key``). ``auth`` replaces both."""
+    auth = auth or AdminAuth(data_dir=data_dir, key=key)
+    dash = Dashboard(engine=engine, auth=auth, prefect=prefect, clock=clock)
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    problem = dash.auth.problem()  # in development this prints the one-time password now
+    if problem:
+        _print_problem(problem)
+
+    def login_page(
+        request: Request, *, status: int = 200, error: str | None = None, user: str = ""
+    ) -> HTMLResponse:
+        nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
+        problem = dash.auth.problem()
+        context = {
+            "problem": problem,
+            "error": error,
+            "user_name": user,
+            "csrf": dash.csrf(request, nonce),
+            "next": _safe_next(request.query_params.get("next")),
+            "development": dash.auth.settings.development,
+        }
+        response = _page("dashboard/login.html", context, status=503 if problem else status)
+        dash.cookie(response, CSRF_COOKIE, nonce, max_age=None)
+        return response
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> Response:
+        if dash.user(request):
+            return RedirectResponse(PREFIX + "/", status_code=303)
+        return login_page(request)
+
+    @router.post("/login", response_class=HTMLResponse)
+    async def login_submit(request: Request) -> Response:
+        form = await _form(request)
+        if form is None or not _origin_ok(request, dash):
+            return login_page(request, status=400, error="Yêu cầu không hợp lệ.")
+        if not dash.csrf_ok(request, form):
+            return login_page(
+                request, status=403, error="Phiên biểu mẫu đã hết hạn: vui lòng đăng nhập lại."
+            )
+        user, password = form.get("user", "").strip(), form.get("password", "")
+        client = request.client.host if request.client else "unknown"
+        if dash.auth.problem():
+            return login_page(request)
+        outcome = await run_in_threadpool(
+            dash.auth.login, user, password, client=client, now=dash.now(request)
+        )
+        if outcome.locked_for is not None:
+            minutes = max(1, round(outcome.locked_for.total_seconds() / 60))
+            response = login_page(
+                request,
+                status=429,
+                error=f"Đăng nhập sai quá nhiều lần: vui lòng thử lại sau {minutes} phút.",
+                user=user,
+            )
+            response.headers["Retry-After"] = str(int(outcome.locked_for.total_seconds()) + 1)
+            return response
+        if outcome.user is None:
+            return login_page(
+                request, status=401, error="Sai tên đăng nhập hoặc mật khẩu.", user=user
+            )
+        target = _safe_next(form.get("next"))
+        moved = RedirectResponse(target, status_code=303)
+        hours = dash.auth.settings.admin_session_hours
+        token = dash.auth.session_token(outcome.user, now=dash.now(request))
+        dash.cookie(moved, SESSION_COOKIE, token, max_age=int(hours * 3600))
+        dash.cookie(moved, CSRF_COOKIE, new_nonce(), max_age=None)  # a new one per session
+        return _no_store(moved)
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        form = await _form(request)
+        if form is None or not _origin_ok(request, dash) or not dash.csrf_ok(request, form):
+            return _error(403, "Yêu cầu không hợp lệ", "Biểu mẫu đã hết hạn: tải lại trang.")
+        response = RedirectResponse(PREFIX + "/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+        return _no_store(response)
+
+    def to_login(request: Request) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{PREFIX}/login?{urlencode({'next': target})}", status_code=303)
+
+    @router.get("", include_in_schema=False)
+    def bare() -> Response:
+        return RedirectResponse(PREFIX + "/", status_code=307)
+
+    @router.get("/", response_class=HTMLResponse)
+    def matrix_page(request: Request) -> Response:
+        user = dash.user(request)
+        if user is None:
+            return to_login(request)
+        try:
+            flt = read_filter(request.query_params)
+        except BadFilter as exc:
+            return _bad_filter(exc)
+        matrix, choices = dash.load(request, flt)
+        nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
+        query = filter_query(flt)
+        names = column_headers(matrix.columns)
+        context = {
+            "user": user,
+            "csrf": dash.csrf(request, nonce),
+            "matrix": matrix,
+            "choices": choices,
+            "flt": flt,
+            "ambiguous": {
+                c.cycle_id for c in matrix.columns if names[c.cycle_id] != f"{c.title} · {c.period}"
+            },
+            "rows": _row_views(matrix),
+            "links": dash.prefect.links(matrix.columns),
+            "legend": [(CELL_CLASS[c], CELL_MARK[c], label) for c, label in LEGEND],
+            "export_xlsx": f"{PREFIX}/export.xlsx" + (f"?{query}" if query else ""),
+            "export_csv": f"{PREFIX}/export.csv" + (f"?{query}" if query else ""),
+            "generated": format_time(matrix.now),
+            "percent": percent,
+            "local_date": local_date,
+            "cycle_state": CYCLE_STATE_VI,
+            "sweep_runs": f"{dash.prefect.settings.ui}/runs?"
+            + urlencode({"flow-run-search": "sweep"}),
+        }
+        response = _page("dashboard/matrix.html", context)
+        dash.cookie(response, CSRF_COOKIE, nonce, max_age=None)
+        return response
+
+    @router.get("/export.{fmt}")
+    def export(request: Request, fmt: str) -> Response:
+        if fmt not in ("xlsx", "csv"):
+            return _error(404, "Không tìm thấy trang", "Chỉ tải được tệp .xlsx hoặc .csv.")
+        if dash.user(request) is None:
+            return to_login(request)
+        try:
+            flt = read_filter(request.query_params)
+        except BadFilter as exc:
+            return _bad_filter(exc)
+        matrix, choices = dash.load(request, flt)
+        return _no_store(export_response(matrix, choices, fmt))
+
+    @router.get("/dashboard.css")
+    def style_sheet() -> Response:
+        return FileResponse(STYLE_SHEET, media_type="text/css; charset=utf-8")
+
+    return router
+
+
+def export_response(matrix: Matrix, choices: FilterChoices, fmt: str) -> Response:
+    """The matrix as a download, written by ``table_files`` in a temporary directory."""
+    title, heading, base = export_heading(matrix, choices)
+    headers, rows = export_table(matrix)
+    with tempfile.TemporaryDirectory(prefix="hanbaocao-export-") as tmp:
+        files = table_files(
+            title,
+            headers,
+            rows,
+            Path(tmp),
+            "ma-tran-tuan-thu",
+            heading=heading,
+            sheet="Tình hình nộp báo cáo",
+        )
+        data = (files.xlsx if fmt == "xlsx" else files.csv).read_bytes()
+    return Response(
+        data,
+        media_type=XLSX_TYPE if fmt == "xlsx" else CSV_TYPE,
+        headers={"Content-Disposition": content_disposition(f"{base}.{fmt}")},
+    )
+
+
+def _print_problem(problem: str) -> None:
+    print(
+        "hanbaocao dashboard: nobody can log in until an administrator is configured: run "
+        "`hanbaocao admin set-password USER` (or set HANBAOCAO_ADMIN_USER and "
+        f"HANBAOCAO_ADMIN_PASSWORD_HASH). {problem}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+__all__ = [
+    "CELL_CLASS",
+    "LEGEND",
+    "Dashboard",
+    "PrefectRuns",
+    "PrefectSettings",
+    "cell_label",
+    "content_disposition",
+    "dashboard_router",
+    "export_table",
+]

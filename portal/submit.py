@@ -1,0 +1,487 @@
+"""The agencies' pages, each behind a signed personal link (``models.links``):
+
+- ``GET /submit/{token}``: one cycle for one agency — the directive, the clause, the
+  period, the deadline, the lead Sở, the status and the versions handed in so far, and
+  the form to hand in the report;
+- ``POST /submit/{token}``: the upload (``portal.storage`` streams it, ``models.submissions``
+  records it, a receipt message is queued, then 303 to the receipt);
+- ``GET /submit/{token}/receipt/{first}-{last}``: what one upload recorded;
+- ``GET /agency/{token}``: the agency's open cycles, each with its own submission link;
+- ``GET /agency/{token}/calendar.ics``: its deadlines as an iCalendar feed.
+
+A link that is forged, expired, for another purpose, or names a submission that does
+not exist is refused with 403 and a page saying so, before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Concatenate, ParamSpec, TypeVar
+
+from anyio import to_thread
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, col, select
+from starlette.requests import ClientDisconnect
+
+from flows.events import SUBMISSION_RECEIVED
+from models.agency import Agency
+from models.calendar import period_label
+from models.db import TZ
+from models.feeds import agency_calendar
+from models.links import DEFAULT_GRACE, BadLink, LinkClaims, link, make_token, read_token
+from models.submissions import Incoming, Received, receive, versions_between, versions_of
+from models.tables import (
+    CycleState,
+    Directive,
+    Obligation,
+    ReportCycle,
+    Submission,
+    SubmissionState,
+    SubmissionVersion,
+)
+from models.workdays import packaged_calendar
+from notifications.messages import Receipt, ReceivedFile, render
+from notifications.notices import CycleFacts, Queued, context, cycle_facts, queue_message
+from portal.app import Portal, error_page, log, page, portal_of
+from portal.security import CSRF_FIELD, csrf_ok, csrf_token, looks_like_token
+from portal.storage import KINDS, UploadForm, UploadRejected, read_upload, sniff
+
+P = ParamSpec("P")
+T = TypeVar("T")
+router = APIRouter()
+NOTE_LIMIT = 2000  # characters
+RECORD_ATTEMPTS = 3
+ACCEPT = ".pdf,.docx,.xlsx,.zip"
+
+
+class LinkRefused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "expired" or "invalid"
+
+
+async def link_refused(request: Request, exc: Exception) -> HTMLResponse:
+    expired = isinstance(exc, LinkRefused) and exc.reason == "expired"
+    if expired:
+        title = "Đường dẫn đã hết hạn"
+        message = "Đường dẫn nộp báo cáo này đã hết thời hạn sử dụng."
+    else:
+        title = "Đường dẫn không hợp lệ"
+        message = (
+            "Đường dẫn này không đúng hoặc không dùng được cho trang này. Đề nghị mở lại "
+            "đường dẫn trong thư hoặc tin nhắn Zalo mới nhất, không sửa hay cắt bớt."
+        )
+    hint = "Cần hỗ trợ, liên hệ Văn phòng UBND tỉnh hoặc Sở chủ trì tổng hợp báo cáo."
+    return _unread(request, error_page(403, title, message, hint=hint))
+
+
+def _unread(request: Request, response: HTMLResponse) -> HTMLResponse:
+    """A refused POST whose body was left unread: the connection closes after the answer,
+    so the server does not go on receiving (and discarding) the rest of the upload."""
+    if request.method == "POST":
+        response.headers["Connection"] = "close"
+    return response
+
+
+def _claims(portal: Portal, token: str, purpose: str, now: dt.datetime) -> LinkClaims:
+    if not looks_like_token(token):
+        raise LinkRefused("invalid")
+    try:
+        claims = read_token(token, purpose=purpose, now=now, key=portal.key)
+    except BadLink as exc:
+        raise LinkRefused("expired" if "expired" in str(exc) else "invalid") from None
+    except (KeyError, TypeError, ValueError):  # a signed payload we never wrote
+        raise LinkRefused("invalid") from None
+    if claims.purpose != purpose or claims.agency_id is None:
+        raise LinkRefused("invalid")
+    if purpose == "submit" and claims.cycle_id is None:
+        raise LinkRefused("invalid")
+    return claims
+
+
+def _link_expiry(cycle: ReportCycle) -> dt.datetime:
+    return (cycle.closes_at or cycle.due_at) + DEFAULT_GRACE
+
+
+# --- what the pages show ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    label: str
+    css: str  # "ok", "late", "missing", "due", "excused"
+
+
+def status_of(sub: Submission, cycle: ReportCycle, now: dt.datetime) -> Status:
+    if sub.state == SubmissionState.excused:
+        return Status("Được miễn nộp", "excused")
+    if sub.submitted_at is not None:
+        if sub.submitted_at > cycle.due_at:
+            return Status("Đã nộp, sau hạn", "late")
+        return Status("Đã nộp đúng hạn", "ok")
+    if now > cycle.due_at or sub.state == SubmissionState.late:
+        return Status("Quá hạn, chưa nộp", "missing")
+    return Status("Chưa nộp", "due")
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitView:
+    facts: CycleFacts
+    agency: Agency
+    submission: Submission
+    versions: list[SubmissionVersion]
+    status: Status
+    period: str
+    lead: str | None
+    overdue: bool  # a new version now would be late
+    closed: bool
+
+
+def _submission(session: Session, claims: LinkClaims) -> Submission:
+    stmt = select(Submission).where(
+        Submission.cycle_id == claims.cycle_id, Submission.agency_id == claims.agency_id
+    )
+    found = session.exec(stmt).first()
+    if found is None:  # a genuine link to a pairing that is not (or no longer) a duty
+        raise LinkRefused("invalid")
+    return found
+
+
+def _submit_view(session: Session, claims: LinkClaims, now: dt.datetime) -> SubmitView:
+    sub = _submission(session, claims)
+    facts = cycle_facts(session, sub.cycle_id)
+    agency = session.get(Agency, sub.agency_id)
+    assert agency is not None  # RESTRICT foreign key
+    lead = facts.lead.name if facts.lead else facts.obligation.via_phrase
+    return SubmitView(
+        facts=facts,
+        agency=agency,
+        submission=sub,
+        versions=versions_of(session, sub.id or 0),
+        status=status_of(sub, facts.cycle, now),
+        period=period_label(facts.cycle.period_key),
+        lead=lead,
+        overdue=now > facts.cycle.due_at,
+        closed=facts.cycle.state == CycleState.closed,
+    )
+
+
+def _submit_page(
+    portal: Portal,
+    token: str,
+    view: SubmitView,
+    now: dt.datetime,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return page(
+        "submit/page.html",
+        status=status,
+        view=view,
+        action=f"/submit/{token}",
+        csrf_field=CSRF_FIELD,
+        csrf=csrf_token(portal.key, token, now=now),
+        accept=ACCEPT,
+        kinds=", ".join(KINDS.values()),
+        max_mb=f"{portal.limits.max_bytes / (1024 * 1024):g}",
+        max_files=portal.limits.max_files,
+        note_limit=NOTE_LIMIT,
+        error=error,
+    )
+
+
+def _in_session(
+    portal: Portal, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """``fn`` with a session of its own that only reads (nothing is committed)."""
+    with Session(portal.engine, expire_on_commit=False) as session:
+        return fn(session, *args, **kwargs)
+
+
+@router.get("/submit/{token}", response_class=HTMLResponse)
+def submit_page(request: Request, token: str) -> HTMLResponse:
+    portal = portal_of(request)
+    now = portal.clock()
+    claims = _claims(portal, token, "submit", now)
+    view: SubmitView = _in_session(portal, _submit_view, claims, now)
+    return _submit_page(portal, token, view, now)
+
+
+# --- the upload -------------------------------------------------------------------------------
+
+
+@router.post("/submit/{token}")
+async def submit_upload(request: Request, token: str, background: BackgroundTasks) -> Response:
+    portal = portal_of(request)
+    now = portal.clock()
+    claims = _claims(portal, token, "submit", now)
+    sub = await to_thread.run_sync(partial(_in_session, portal, _submission, claims))
+
+    def guard(fields: Mapping[str, str]) -> None:
+        if not csrf_ok(portal.key, token, fields.get(CSRF_FIELD), now=now):
+            raise UploadRejected(
+                403,
+                "csrf",
+                "Phiên làm việc của trang đã hết hạn hoặc biểu mẫu không hợp lệ. Đề nghị tải "
+                "lại trang rồi chọn tệp và nộp lại.",
+            )
+
+    try:
+        form = await read_upload(
+            request.stream(),
+            content_type=request.headers.get("content-type"),
+            content_length=_content_length(request),
+            limits=portal.limits,
+            guard=guard,
+        )
+    except UploadRejected as exc:
+        return _unread(request, await _rejected(portal, token, claims, exc))
+    except ClientDisconnect:  # the agency closed the page mid-upload: nothing was kept
+        return Response(status_code=400)
+    try:
+        got = await to_thread.run_sync(partial(_accept, portal, sub.id or 0, form))
+    except UploadRejected as exc:
+        return await _rejected(portal, token, claims, exc)
+    finally:
+        form.close()
+    background.add_task(_announce, portal, got)
+    receipt = f"/submit/{token}/receipt/{got.first_version}-{got.last_version}"
+    return RedirectResponse(receipt, status_code=303)
+
+
+def _content_length(request: Request) -> int | None:
+    value = request.headers.get("content-length", "")
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+async def _rejected(
+    portal: Portal, token: str, claims: LinkClaims, exc: UploadRejected
+) -> HTMLResponse:
+    """The form again, saying why nothing was taken (nothing was written)."""
+    now = portal.clock()
+    view: SubmitView = await to_thread.run_sync(
+        partial(_in_session, portal, _submit_view, claims, now)
+    )
+    return _submit_page(portal, token, view, now, error=exc.message, status=exc.status)
+
+
+def clean_note(raw: str | None) -> str | None:
+    """NFC, no control characters but line breaks, at most ``NOTE_LIMIT`` characters."""
+    text = unicodedata.normalize("NFC", raw or "").replace("\r\n", "\n")
+    text = "".join(c for c in text if c == "\n" or not unicodedata.category(c).startswith("C"))
+    text = text.strip()
+    if len(text) > NOTE_LIMIT:
+        raise UploadRejected(400, "note-too-long", f"Ghi chú dài quá {NOTE_LIMIT} ký tự.")
+    return text or None
+
+
+def _accept(portal: Portal, submission_id: int, form: UploadForm) -> Received:
+    """Check the files, then record them (in a worker thread: files and database)."""
+    if not form.files:
+        raise UploadRejected(400, "no-file", "Chưa chọn tệp báo cáo nào để nộp.")
+    for f in form.files:
+        f.kind = sniff(f)
+    note = clean_note(form.fields.get("note"))
+    at = portal.clock()  # received when the last byte arrived, not when the page opened
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            return _record(portal, submission_id, form, note, at)
+        except (IntegrityError, OperationalError):
+            # A version number taken under us, or SQLite's lock wait ran out: the whole
+            # transaction again (stored files are found again by their digest).
+            if attempt == RECORD_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _record(
+    portal: Portal, submission_id: int, form: UploadForm, note: str | None, at: dt.datetime
+) -> Received:
+    incoming = [Incoming(f.name, f.file, f.sha256) for f in form.files]
+    with Session(portal.engine, expire_on_commit=False) as session:
+        # receive's version UPDATE is this transaction's first statement (see its module).
+        got = receive(session, submission_id, incoming, at=at, data_dir=portal.data_dir, note=note)
+        _queue_receipt(session, portal, got)
+        session.commit()
+        return got
+
+
+def _queue_receipt(session: Session, portal: Portal, got: Received) -> None:
+    """The receipt message, to the agency's channels, as its own outbox row per upload
+    (stage ``receipt-v<last version>``): committed with the versions it confirms."""
+    facts = cycle_facts(session, got.cycle.id or 0)
+    agency = session.get(Agency, got.submission.agency_id)
+    assert agency is not None
+    receipt = Receipt(
+        files=tuple(ReceivedFile(v.file_name, v.file_size, v.sha256) for v in got.versions),
+        received_at=got.at,
+        version=got.last_version,
+        late=got.late,
+    )
+    url = link(
+        "submit",
+        cycle_id=got.cycle.id,
+        agency_id=agency.id,
+        expires=facts.link_expiry,
+        cfg=portal.links,
+    )
+    ctx = context(
+        facts, agency.name, link=url, receipt=receipt, days_late=_days_late(got), as_of=got.at
+    )
+    stage = f"receipt-v{got.last_version}"
+    queue_message(session, Queued(), facts, agency, stage, render("receipt", ctx), at=got.at)
+
+
+def _days_late(got: Received) -> int | None:
+    if not got.late:
+        return None
+    due = got.cycle.due_at.astimezone(TZ).date()
+    days = packaged_calendar().working_days_between(due, got.at.astimezone(TZ).date())
+    return days if days > 0 else None
+
+
+def _announce(portal: Portal, got: Received) -> None:
+    """After the response: the custom Prefect event. Best effort whatever the emitter:
+    the report is recorded and confirmed; an event lost is only an automation not run."""
+    try:
+        portal.emit(
+            SUBMISSION_RECEIVED,
+            resource_id=f"hanbaocao.submission.{got.submission.id}",
+            name=f"submission {got.submission.id}",
+            payload={
+                "cycle_id": got.cycle.id,
+                "agency_id": got.submission.agency_id,
+                "versions": [v.version for v in got.versions],
+                "late": got.late,
+                "at": got.at.isoformat(),
+            },
+        )
+    except Exception as exc:
+        log.warning("event %s not emitted: %s: %s", SUBMISSION_RECEIVED, type(exc).__name__, exc)
+
+
+# --- the receipt ------------------------------------------------------------------------------
+
+_RANGE = re.compile(r"([1-9][0-9]{0,8})-([1-9][0-9]{0,8})")
+
+
+@router.get("/submit/{token}/receipt/{versions}", response_class=HTMLResponse)
+def receipt_page(request: Request, token: str, versions: str) -> HTMLResponse:
+    portal = portal_of(request)
+    now = portal.clock()
+    claims = _claims(portal, token, "submit", now)
+    found = _RANGE.fullmatch(versions)
+    if found is None or int(found[1]) > int(found[2]):
+        return error_page(404, "Không tìm thấy biên nhận", "Biên nhận này không tồn tại.")
+
+    def load(session: Session) -> tuple[SubmitView, list[SubmissionVersion]]:
+        view = _submit_view(session, claims, now)
+        rows = versions_between(session, view.submission.id or 0, int(found[1]), int(found[2]))
+        return view, rows
+
+    view, rows = _in_session(portal, load)
+    if not rows:
+        return error_page(404, "Không tìm thấy biên nhận", "Biên nhận này không tồn tại.")
+    return page(
+        "submit/receipt.html",
+        view=view,
+        rows=rows,
+        received_at=rows[-1].received_at,
+        late=any(r.late for r in rows),
+        back=f"/submit/{token}",
+    )
+
+
+# --- the agency's page and calendar -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCycle:
+    directive: Directive
+    obligation: Obligation
+    cycle: ReportCycle
+    period: str
+    status: Status
+    submit_url: str
+
+
+def _open_cycles(
+    session: Session, portal: Portal, agency_id: int | None, now: dt.datetime
+) -> tuple[Agency, list[OpenCycle]]:
+    agency = session.get(Agency, agency_id)
+    if agency is None:
+        raise LinkRefused("invalid")
+    stmt = (
+        select(Submission, ReportCycle, Obligation, Directive)
+        .join(ReportCycle, col(ReportCycle.id) == Submission.cycle_id)
+        .join(Obligation, col(Obligation.id) == ReportCycle.obligation_id)
+        .join(Directive, col(Directive.id) == Obligation.directive_id)
+        .where(Submission.agency_id == agency.id, ReportCycle.state == CycleState.open)
+        .order_by(col(ReportCycle.due_at), col(ReportCycle.id))
+    )
+    rows = [
+        OpenCycle(
+            directive=d,
+            obligation=ob,
+            cycle=cycle,
+            period=period_label(cycle.period_key),
+            status=status_of(sub, cycle, now),
+            submit_url="/submit/"
+            + make_token(
+                "submit",
+                cycle_id=cycle.id,
+                agency_id=agency.id,
+                expires=_link_expiry(cycle),
+                key=portal.key,
+            ),
+        )
+        for sub, cycle, ob, d in session.exec(stmt)
+    ]
+    return agency, rows
+
+
+@router.get("/agency/{token}", response_class=HTMLResponse)
+def agency_page(request: Request, token: str) -> HTMLResponse:
+    portal = portal_of(request)
+    now = portal.clock()
+    claims = _claims(portal, token, "agency", now)
+    agency, rows = _in_session(portal, _open_cycles, portal, claims.agency_id, now)
+    calendar = f"/agency/{token}/calendar.ics"
+    return page(
+        "submit/agency.html",
+        agency=agency,
+        rows=rows,
+        calendar=calendar,
+        subscribe=portal.links.public_url.rstrip("/") + calendar,
+    )
+
+
+@router.get("/agency/{token}/calendar.ics")
+def agency_feed(request: Request, token: str) -> Response:
+    portal = portal_of(request)
+    now = portal.clock()
+    claims = _claims(portal, token, "agency", now)
+
+    def build(session: Session) -> bytes:
+        agency = session.get(Agency, claims.agency_id)
+        if agency is None:
+            raise LinkRefused("invalid")
+        since = (now - dt.timedelta(days=400)).astimezone(TZ).date()  # a year back is enough
+        return agency_calendar(session, agency, since=since)
+
+    body: bytes = _in_session(portal, build)
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="han-bao-cao.ics"'},
+    )
