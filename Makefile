@@ -31,6 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_calendar.py
 	$(BIN)/python bench/bench_due.py
 	$(BIN)/python bench/bench_notify.py
+	$(BIN)/python bench/bench_sweep.py
+	$(BIN)/python bench/bench_sync.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
