@@ -181,14 +181,20 @@ def test_custom_events_reach_prefect(app: MailSink) -> None:
         ob = s.get(Obligation, oid)
         assert cycle is not None and ob is not None
         stages = {st.name: st.at for st in cycle_stages(ob, cycle)}
+    since = dt.datetime.now(dt.UTC)  # the harness is shared: only this test's events
     sweep(now=stages["overdue"] + dt.timedelta(minutes=5), dispatch=False)
     sweep(now=stages["escalation-lead"] + dt.timedelta(minutes=5))
-    names = _events({"hanbaocao.cycle.overdue", "hanbaocao.escalation.sent"})
-    assert names["hanbaocao.cycle.overdue"][0]["payload"]["missing"] == 111
-    assert names["hanbaocao.escalation.sent"][0]["payload"]["stage"] == "escalation-lead"
+    names = _events({"hanbaocao.cycle.overdue", "hanbaocao.escalation.sent"}, since=since)
+    assert [e["payload"]["missing"] for e in names["hanbaocao.cycle.overdue"]] == [111]
+    sent = names["hanbaocao.escalation.sent"]
+    assert {(e["payload"]["stage"], e["payload"]["channel"]) for e in sent} == {
+        ("escalation-lead", "email")
+    }
 
 
-def _events(wanted: set[str], timeout: float = 30.0) -> dict[str, list[dict[str, Any]]]:
+def _events(
+    wanted: set[str], *, since: dt.datetime, timeout: float = 30.0
+) -> dict[str, list[dict[str, Any]]]:
     """Events as the server stored them (the client sends them in the background)."""
     from prefect import get_client
 
@@ -196,7 +202,13 @@ def _events(wanted: set[str], timeout: float = 30.0) -> dict[str, list[dict[str,
     found: dict[str, list[dict[str, Any]]] = {}
     while time.monotonic() < deadline:
         with get_client(sync_client=True) as client:
-            body = {"filter": {"event": {"prefix": ["hanbaocao."]}}, "limit": 50}
+            body = {
+                "filter": {
+                    "event": {"prefix": ["hanbaocao."]},
+                    "occurred": {"since": since.isoformat()},
+                },
+                "limit": 50,
+            }
             answer = client.request("POST", "/events/filter", json=body).json()
         found = {}
         for event in answer.get("events", []):
