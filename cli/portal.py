@@ -30,5 +30,8 @@ def portal(
         port=port,
         proxy_headers=True,
         server_header=False,
+        # Agencies fill the form for a while; the default 5 s drops idle connections
+        # just as a client reuses them for the POST (seen in bench/bench_portal.py).
+        timeout_keep_alive=30,
         log_level="info",
     )

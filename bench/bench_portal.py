@@ -1,0 +1,355 @@
+"""Portal load: 200 agencies hand in their reports at the same moment.
+
+    .venv/bin/python bench/bench_portal.py [--submissions 200] [--kb 8] [--pg]
+
+A real uvicorn serves ``portal.app.create_app()`` in a separate process on a loopback
+port, on SQLite in a temporary data directory (``--pg``: a throw-away PostgreSQL
+database, HANBAOCAO_BENCH_PG_URL or the tests' default, dropped afterwards). The seeds
+(6966/UBND-KTN and 1503/UBND-KTTH) are approved and their cycles opened on 20/11/2026,
+annual ones for 2026 and 2027 (6966's annual report alone has 111 agencies a year), which
+gives one pending submission per (cycle, agency); the first ``--submissions`` of them,
+each its own signed link, are the clients.
+
+Each client (httpx AsyncClient, one connection each) first GETs its page for the form's
+CSRF token; when all have one, all POST at once: the CSRF field, one distinct small PDF,
+a note. Timed: each POST until its 303 to the receipt. Then the database and the disk are
+checked: one SubmissionVersion per client, and every stored file's sha256 (read back
+from disk) is what that client sent. Printed: p50/p95/max latency and throughput.
+
+Stops itself (SIGALRM) after ``--limit`` seconds (default 300); the server process is
+terminated and the temporary data removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+import re
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlmodel import Session, col, select  # noqa: E402
+
+from models.db import make_engine  # noqa: E402
+from models.links import DEFAULT_GRACE, make_token  # noqa: E402
+from models.tables import Obligation, ReportCycle, Submission, SubmissionVersion  # noqa: E402
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+PROVINCE = "quang-ngai"
+OPENED = dt.datetime(2026, 11, 20, 9, 0, tzinfo=VN)
+NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=VN)  # the app's clock: every deadline ahead
+SECRET = "bench-portal-secret-key-0123456789abcdef"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+PG_ADMIN_URL = os.environ.get(
+    "HANBAOCAO_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SEEDS = ("seed-6966-ubnd-ktn-quang-ngai-2024.txt", "seed-1503-ubnd-ktth-kon-tum-2022.txt")
+
+
+@dataclass
+class Client:
+    path: str  # /submit/<token>
+    submission_id: int
+    name: str
+    pdf: bytes
+    csrf: str = ""
+    latency: float = 0.0
+    status: int = 0
+    error: str = ""
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def database(pg: bool, data_dir: Path) -> Iterator[str]:
+    if not pg:
+        yield f"sqlite:///{data_dir / 'app.db'}"
+        return
+    name = f"hanbaocao_bench_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def seed(url: str, count: int) -> list[tuple[int, int, int, dt.datetime]]:
+    """The seeds' cycles opened; (submission, cycle, agency, link expiry) of the first
+    ``count`` pending submissions."""
+    from directives.parse import parse_file
+    from flows.demo import approve_seeds
+    from flows.ingest import issuer_province
+    from models.cycles import open_cycle
+    from models.registry import import_registry, load_registry, shipped_registry
+    from models.schema import create_schema
+    from models.store import save_directive
+
+    engine = make_engine(url)
+    create_schema(engine)
+    examples = ROOT / "examples"
+    with Session(engine, expire_on_commit=False) as s:
+        import_registry(s, load_registry(shipped_registry()))
+        for name in SEEDS:
+            parsed = parse_file(examples / name)
+            province = issuer_province(parsed.header.issuer) or PROVINCE
+            save_directive(s, parsed, actor="bench", issuer_province=province)
+        for oid in approve_seeds(s, province=PROVINCE).values():
+            ob = s.get(Obligation, oid)
+            assert ob is not None
+            open_cycle(s, ob, now=OPENED, province=PROVINCE)
+            if ob.frequency == "annual":  # and next year's, for enough distinct links
+                open_cycle(s, ob, now=OPENED, province=PROVINCE, period_key="2027")
+        s.commit()
+        rows = s.exec(
+            select(Submission, ReportCycle)
+            .join(ReportCycle, col(ReportCycle.id) == Submission.cycle_id)
+            .order_by(col(Submission.id))
+            .limit(count)
+        ).all()
+        out = [
+            (sub.id or 0, cyc.id or 0, sub.agency_id, (cyc.closes_at or cyc.due_at) + DEFAULT_GRACE)
+            for sub, cyc in rows
+        ]
+    engine.dispose()
+    if len(out) < count:
+        sys.exit(f"bench_portal: the seeds give only {len(out)} submissions, not {count}")
+    return out
+
+
+def pdf(n: int, kb: int) -> bytes:
+    """A small PDF of about ``kb`` KiB, unique to client ``n``."""
+    body = (f"Báo cáo kết quả thực hiện năm 2026 — đơn vị {n} — {uuid.uuid4()}\n" * 400).encode()
+    body = body[: max(kb * 1024 - 200, 64)]
+    return (
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Length "
+        + str(len(body)).encode()
+        + b" >>\nstream\n"
+        + body
+        + b"\nendstream\nendobj\ntrailer\n<< >>\n%%EOF\n"
+    )
+
+
+# --- the server (its own process) -----------------------------------------------------------
+
+
+def serve(url: str, data_dir: str, sock: socket.socket) -> None:
+    import uvicorn
+
+    from models.db import Settings
+    from models.links import LinkSettings
+    from portal.app import PortalSettings, create_app
+    from portal.auth import hash_password
+
+    # An administrator, so the dashboard does not complain at start (nobody logs in here).
+    os.environ["HANBAOCAO_ADMIN_USER"] = "bench"
+    os.environ["HANBAOCAO_ADMIN_PASSWORD_HASH"] = hash_password(uuid.uuid4().hex)
+    app = create_app(
+        PortalSettings(upload_max_mb=5, upload_max_files=3),
+        db=Settings(data_dir=Path(data_dir)),
+        links=LinkSettings(public_url="http://127.0.0.1", secret_key=SECRET),
+        engine=make_engine(url),
+        clock=lambda: NOW.astimezone(dt.UTC),
+        emit=lambda event, **_: None,
+    )
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", access_log=False, backlog=1024
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def wait_up(base: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/admin/dashboard.css", timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    sys.exit("bench_portal: the server did not start")
+
+
+# --- the load -------------------------------------------------------------------------------
+
+
+async def fetch_form(http: httpx.AsyncClient, c: Client) -> None:
+    try:
+        page = await http.get(c.path)
+    except httpx.HTTPError as exc:
+        c.error = f"GET: {type(exc).__name__}: {exc}"
+        return
+    found = CSRF.search(page.text)
+    if page.status_code != 200 or not found:
+        c.error = f"GET: HTTP {page.status_code}, no CSRF field"
+        return
+    c.csrf = found.group(1)
+
+
+async def submit(http: httpx.AsyncClient, c: Client, go: asyncio.Event) -> None:
+    await go.wait()
+    if c.error:
+        return
+    started = time.perf_counter()
+    try:
+        response = await http.post(
+            c.path,
+            data={"csrf": c.csrf, "note": "Gửi trong bài đo tải."},
+            files={"files": (c.name, c.pdf, "application/pdf")},
+        )
+    except httpx.HTTPError as exc:
+        c.error = f"POST: {type(exc).__name__}: {exc}"
+        return
+    finally:
+        c.latency = time.perf_counter() - started
+    c.status = response.status_code
+
+
+async def load(base: str, clients: list[Client]) -> tuple[float, float]:
+    """All forms fetched, then every POST released at once, each on a connection of its
+    own: the forms' connections sat idle past uvicorn's keep-alive (5 s) while the others
+    loaded, and httpx does not retry a POST on a connection the server closed meanwhile
+    (a browser opens a new one). Wall times of the GETs and of the POSTs."""
+    timeout = httpx.Timeout(120.0, connect=30.0)
+    limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits) as http:
+        await asyncio.gather(*(fetch_form(http, c) for c in clients))
+    pages = time.perf_counter() - started
+    async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits) as http:
+        go = asyncio.Event()
+        tasks = [asyncio.create_task(submit(http, c, go)) for c in clients]
+        await asyncio.sleep(0.1)  # every task waiting at the gate
+        started = time.perf_counter()
+        go.set()
+        await asyncio.gather(*tasks)
+        return pages, time.perf_counter() - started
+
+
+def verify(url: str, data_dir: Path, clients: list[Client]) -> list[str]:
+    """What the database and the disk hold, against what was sent; the problems."""
+    from models.submissions import stored_file
+
+    problems = []
+    engine = make_engine(url)
+    with Session(engine) as s:
+        versions = s.exec(select(SubmissionVersion)).all()
+    engine.dispose()
+    by_submission = {v.submission_id: v for v in versions}
+    if len(versions) != len(clients):
+        problems.append(f"{len(versions)} SubmissionVersion rows, {len(clients)} sent")
+    for c in clients:
+        v = by_submission.get(c.submission_id)
+        if v is None:
+            why = c.error or f"HTTP {c.status}"
+            problems.append(f"submission {c.submission_id}: nothing recorded ({why})")
+            continue
+        sent = hashlib.sha256(c.pdf).hexdigest()
+        on_disk = hashlib.sha256(stored_file(data_dir, v).read_bytes()).hexdigest()
+        if not (v.sha256 == sent == on_disk) or v.file_name != c.name:
+            problems.append(f"submission {c.submission_id}: file differs")
+    return problems
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="hanbaocao-bench-portal-") as tmp:
+        data_dir = Path(tmp)
+        with database(args.pg, data_dir) as url:
+            started = time.perf_counter()
+            rows = seed(url, args.submissions)
+            print(f"seeded {len(rows)} submissions in {time.perf_counter() - started:.1f} s")
+            key = SECRET.encode()
+            clients = [
+                Client(
+                    path="/submit/"
+                    + make_token("submit", cycle_id=cyc, agency_id=ag, expires=exp, key=key),
+                    submission_id=sub,
+                    name=f"bao-cao-{n:03d}.pdf",
+                    pdf=pdf(n, args.kb),
+                )
+                for n, (sub, cyc, ag, exp) in enumerate(rows)
+            ]
+            sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
+            base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            server = multiprocessing.get_context("fork").Process(
+                target=serve, args=(url, str(data_dir), sock), daemon=True
+            )
+            server.start()
+            try:
+                wait_up(base)
+                pages, wall = asyncio.run(load(base, clients))
+                print(f"{len(clients)} forms fetched concurrently in {pages:.2f} s")
+            finally:
+                server.terminate()
+                server.join(timeout=10)
+                if server.is_alive():
+                    server.kill()
+                sock.close()
+            return report(args, url, data_dir, clients, wall)
+
+
+def report(
+    args: argparse.Namespace, url: str, data_dir: Path, clients: list[Client], wall: float
+) -> int:
+    ok = sum(1 for c in clients if c.status == 303)
+    latencies = [c.latency for c in clients if c.status == 303] or [0.0]
+    backend = "PostgreSQL" if args.pg else "SQLite"
+    print(
+        f"{backend}: {len(clients)} concurrent submissions of {args.kb} KiB, "
+        f"{ok} answered 303 in {wall:.2f} s ({len(clients) / wall:.1f} submissions/s)"
+    )
+    print(
+        f"latency: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+        f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+    )
+    problems = verify(url, data_dir, clients)
+    for line in problems[:20]:
+        print(f"  problem: {line}")
+    verdict = "all recorded, files intact" if not problems else f"{len(problems)} problems"
+    print(f"check: {verdict}")
+    return 0 if not problems and ok == len(clients) else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=200)
+    parser.add_argument("--kb", type=int, default=8, help="size of each PDF in KiB")
+    parser.add_argument("--pg", action="store_true", help="on a throw-away PostgreSQL database")
+    parser.add_argument("--limit", type=int, default=300, help="stop after this many seconds")
+    args = parser.parse_args()
+    signal.signal(
+        signal.SIGALRM, lambda *_: sys.exit(f"bench_portal: stopped after {args.limit} s")
+    )
+    signal.alarm(args.limit)
+    sys.exit(run(args))
+
+
+if __name__ == "__main__":
+    main()
