@@ -4,15 +4,23 @@ the demo (aiosmtpd, a development dependency). Not for production use.
 ``MailSink`` accepts everything unless told otherwise: ``reply`` makes it answer
 RCPT with a fixed reply (``"450 4.2.0 try later"``, ``"550 5.1.1 no such user"``);
 ``logins`` turns on AUTH (plain text over loopback, for the 535 case).
+``folder`` also saves each message there as an ``.eml`` file (the local mail of
+``hanbaocao up``); ``delay`` holds the reply to DATA back for that many seconds after
+the message is kept, widening the moment a sender may die between "the server has it"
+and "I recorded it" (the restart tests kill a sweep inside it).
 ``HungServer`` accepts TCP connections and never says a word.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
+import time
+import uuid
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
@@ -48,9 +56,14 @@ class _Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content or b""
+        data = content if isinstance(content, bytes) else content.encode()
         with self.sink.lock:
-            self.sink.raw.append(content if isinstance(content, bytes) else content.encode())
+            self.sink.raw.append(data)
             self.sink.peers.append(session.peer)
+        if self.sink.folder is not None:
+            self.sink.save(data)
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)
         return "250 Message accepted for delivery"
 
 
@@ -64,16 +77,22 @@ class MailSink:
         port: int = 0,
         reply: str | None = None,
         logins: dict[str, str] | None = None,
+        folder: Path | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.port = port
         self.reply = reply
         self.logins = logins
+        self.folder = folder
+        self.delay = delay
         self.raw: list[bytes] = []
         self.peers: list[Any] = []  # the client (host, port) of each message: its connection
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
     def start(self) -> Self:
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {}
         if self.logins is not None:
             kwargs = {
@@ -120,6 +139,21 @@ class MailSink:
             f"{k}={quote(v, safe='')}" for k, v in {"from": SINK_FROM, "to": to, **params}.items()
         )
         return f"mailto://{auth}127.0.0.1:{self.port}?{query}"
+
+    def smtp_url(self) -> str:
+        """This sink as ``HANBAOCAO_SMTP_URL`` (no recipient: the contacts add theirs)."""
+        return f"mailto://127.0.0.1:{self.port}?from={quote(SINK_FROM, safe='')}"
+
+    def save(self, data: bytes) -> Path:
+        """``data`` as ``<folder>/<UTC time>-<random>.eml``, LF line ends (as a mail
+        client saves it), written beside and renamed: a reader never sees half a file."""
+        assert self.folder is not None
+        name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:12]}.eml"
+        path = self.folder / name
+        part = path.with_name(name + ".part")
+        part.write_bytes(data.replace(b"\r\n", b"\n"))
+        part.replace(path)
+        return path
 
     def messages(self) -> list[EmailMessage]:
         with self.lock:

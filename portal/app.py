@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -239,3 +240,39 @@ def _prefect_configured() -> bool:
     from prefect.settings import PREFECT_API_URL  # a profile may set it
 
     return bool(PREFECT_API_URL.value())
+
+
+@contextmanager
+def serving(host: str = "127.0.0.1", port: int = 8000, timeout: float = 30.0) -> Iterator[str]:
+    """The portal in a background thread (``hanbaocao up``), yielding its URL once it
+    listens; stopped (open requests finished) on exit."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from portal.security import RedactTokens
+
+    logging.getLogger("uvicorn.access").addFilter(RedactTokens())
+    config = uvicorn.Config(
+        create_app(),
+        host=host,
+        port=port,
+        server_header=False,
+        timeout_keep_alive=30,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="portal", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the portal did not start on {host}:{port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)

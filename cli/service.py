@@ -1,0 +1,104 @@
+"""`hanbaocao up`, `sync` and `deploy`: the service and its Prefect deployments.
+
+Prefect takes about a second to import and reads its settings when imported: it is
+imported inside the commands, after ``flows.service`` has set PREFECT_* for them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cli.data import fail, require_current_schema
+
+DEFAULT_PORT = 4200
+DEFAULT_POOL = "hanbaocao-local"
+
+out = Console(soft_wrap=True)  # a service log: paths and URLs stay on one line
+
+
+def up(
+    port: Annotated[
+        int, typer.Option(help="Port of the embedded Prefect server (UI and API).")
+    ] = DEFAULT_PORT,
+    pool: Annotated[str, typer.Option(help="Process work pool the deployments run on.")] = (
+        DEFAULT_POOL
+    ),
+    mail_sink: Annotated[
+        bool,
+        typer.Option(
+            "--mail-sink/--no-mail-sink",
+            help="Without HANBAOCAO_SMTP_URL, keep email as .eml files under <data dir>/mail.",
+        ),
+    ] = True,
+    portal_port: Annotated[
+        int, typer.Option(help="Port of the submission portal and dashboard; 0: none.")
+    ] = 8000,
+) -> None:
+    """Run the whole service on this machine until Ctrl-C: the Prefect server (unless
+    PREFECT_API_URL answers), the database, a local mail sink, the submission portal,
+    the deployments and a process worker."""
+    from flows.service import ServiceError, UpOptions
+    from flows.service import up as run_up
+
+    try:
+        code = run_up(
+            UpOptions(port=port, pool=pool, mail_sink=mail_sink, portal_port=portal_port), out
+        )
+    except ServiceError as exc:
+        fail(str(exc), code=1)
+    raise typer.Exit(code)
+
+
+def sync(
+    pool: Annotated[str, typer.Option(help="Process work pool of the deployments.")] = (
+        DEFAULT_POOL
+    ),
+    port: Annotated[
+        int, typer.Option(help="Port of `hanbaocao up`'s server, when PREFECT_API_URL is unset.")
+    ] = DEFAULT_PORT,
+) -> None:
+    """Sync the deployments once: one per approved obligation, and the sweep's. Only what
+    changed is written; deployments of obligations no longer approved are deleted."""
+    from flows.service import configured_api
+    from models.db import settings
+
+    api = configured_api(port, settings().data_dir)
+    _sync(api.url, pool, hint="start `hanbaocao up`, or set PREFECT_API_URL")
+
+
+def deploy(
+    pool: Annotated[
+        str, typer.Option(help="Process work pool (created when missing) the workers serve.")
+    ],
+) -> None:
+    """For several machines: sync the deployments onto process pool POOL of the server at
+    PREFECT_API_URL. Each worker machine then runs `prefect worker start --pool POOL` with
+    HANBAOCAO_DATABASE_URL pointing at the shared database (see docs/deploy.md)."""
+    import os
+
+    url = os.environ.get("PREFECT_API_URL", "").strip()
+    if not url:
+        fail("set PREFECT_API_URL to the shared Prefect server's API (http://HOST:4200/api)")
+    _sync(url, pool, hint="check PREFECT_API_URL and that the server is running")
+    out.print(
+        f"next, on each worker machine: prefect worker start --pool {pool}\n"
+        "(with PREFECT_API_URL, HANBAOCAO_DATABASE_URL and the channel settings in its "
+        "environment)",
+        highlight=False,
+    )
+
+
+def _sync(api_url: str, pool: str, *, hint: str) -> None:
+    from flows.service import api_answers, describe, sync_deployments
+
+    if not api_answers(api_url):
+        fail(f"no Prefect server answers at {api_url}: {hint}")
+    require_current_schema()
+    report = sync_deployments(pool)
+    for line in describe(report):
+        out.print(line, highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
