@@ -64,7 +64,7 @@ from prefect.utilities.callables import parameter_schema
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from directives.model import Deadline
+from directives.model import FREQUENCY_VI, Deadline
 from flows.artifacts import slug
 from flows.cycles import open_cycle, sweep
 from models.agency import Agency
@@ -96,14 +96,8 @@ _NAME_CHARS = str.maketrans(
     {"/": "-", "\\": "-", "%": "％", "&": "＆", "<": "‹", ">": "›", "#": "＃", "?": "？"}
 )
 FREQUENCY_LABELS = {
-    "annual": "hằng năm",
-    "semiannual": "6 tháng",
-    "quarterly": "hằng quý",
-    "monthly": "hằng tháng",
-    "weekly": "hằng tuần",
+    **FREQUENCY_VI,
     # No periods, so no deployment: these appear only in the names of skipped obligations.
-    "once": "một lần",
-    "on_request": "khi có yêu cầu",
     "none": "chưa rõ tần suất",
     "unspecified": "chưa rõ tần suất",
 }

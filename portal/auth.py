@@ -42,20 +42,19 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import sys
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from notifications.exports import atomic_write
 
 CREDENTIALS_FILE = "admin-users.json"
 DEV_USER = "admin"
@@ -200,18 +199,7 @@ def save_credentials(path: Path, user: str, encoded: str) -> None:
     users[check_user_name(user)] = check_hash(encoded)
     body = json.dumps({"users": dict(sorted(users.items()))}, indent=2) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)  # before a byte of it is written
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(body)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, body.encode("utf-8"))  # mode 0600 from mkstemp, before a byte is written
 
 
 # == Who may log in =============================================================================

@@ -7,12 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlmodel import Session, select
 
 from models.db import get_engine
@@ -22,24 +19,6 @@ from tests.conftest import EXAMPLES
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SEED = EXAMPLES / "seed-6966-ubnd-ktn-quang-ngai-2024.txt"
-
-
-@pytest.fixture
-def app(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_harness: None
-) -> Iterator[MailSink]:
-    """A fresh app database in a temp data dir, email going to a real loopback sink."""
-    from models.schema import create_schema
-
-    monkeypatch.setenv("HANBAOCAO_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("HANBAOCAO_DATABASE_URL", raising=False)
-    monkeypatch.setenv("HANBAOCAO_SECRET_KEY", "test-secret")
-    with MailSink() as sink:
-        monkeypatch.setenv(
-            "HANBAOCAO_SMTP_URL", f"mailto://127.0.0.1:{sink.port}?from=nhac-han@example.invalid"
-        )
-        create_schema(get_engine())
-        yield sink
 
 
 def _approved() -> int:

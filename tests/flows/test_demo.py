@@ -3,35 +3,11 @@ seeds in, approved, one annual cycle of 6966/UBND-KTN run through the real flows
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from models.db import get_engine
 from notifications.mailsink import MailSink
 from tests.conftest import EXAMPLES
 
 
-@pytest.fixture
-def sink(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_harness: None
-) -> Iterator[MailSink]:
-    from models.schema import create_schema
-
-    monkeypatch.setenv("HANBAOCAO_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("HANBAOCAO_DATABASE_URL", raising=False)
-    monkeypatch.delenv("HANBAOCAO_ZALO_OA_URL", raising=False)
-    monkeypatch.setenv("HANBAOCAO_SECRET_KEY", "test-secret")
-    with MailSink() as s:
-        monkeypatch.setenv(
-            "HANBAOCAO_SMTP_URL", f"mailto://127.0.0.1:{s.port}?from=nhac-han@example.invalid"
-        )
-        create_schema(get_engine())
-        yield s
-
-
-def test_one_annual_cycle_end_to_end(sink: MailSink) -> None:
+def test_one_annual_cycle_end_to_end(app: MailSink) -> None:
     from flows.demo import run_demo
 
     lines: list[str] = []
@@ -45,8 +21,8 @@ def test_one_annual_cycle_end_to_end(sink: MailSink) -> None:
     assert sent[("escalation-lead", "email", "sent")] == 1
     assert sent[("escalation-recipient", "email", "sent")] == 1
     assert sent[("consolidated-status", "email", "sent")] == 1
-    ids = sink.message_ids()
+    ids = app.message_ids()
     assert len(ids) == len(set(ids)) == sum(sent.values())
-    lead = [m for m in sink.messages() if m["Subject"].startswith("[Đôn đốc báo cáo]")]
+    lead = [m for m in app.messages() if m["Subject"].startswith("[Đôn đốc báo cáo]")]
     assert lead[0]["To"] == "qng-so-xay-dung@example.invalid"
     assert any("cycle closed" in line for line in lines)
