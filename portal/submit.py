@@ -485,3 +485,54 @@ def agency_feed(request: Request, token: str) -> Response:
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": 'inline; filename="han-bao-cao.ics"'},
     )
+
+
+# --- the lead's and the recipient's view of a cycle -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CycleView:
+    facts: CycleFacts
+    viewer: Agency
+    period: str
+    rows: list[tuple[str, str, str, str, int]]  # agency, label, css, submitted at, days late
+    submitted: int
+
+
+_VIEW_CSS = {"submitted": "ok", "late": "missing", "pending": "due", "excused": "excused"}
+
+
+def _cycle_view(session: Session, claims: LinkClaims, now: dt.datetime) -> CycleView:
+    from models.cycles import status
+    from notifications.messages import StatusRow, format_moment, status_label
+
+    if claims.cycle_id is None:
+        raise LinkRefused("invalid")
+    try:
+        facts = cycle_facts(session, claims.cycle_id)
+    except LookupError:
+        raise LinkRefused("invalid") from None
+    ob = facts.obligation
+    viewer = session.get(Agency, claims.agency_id)
+    if viewer is None or viewer.id not in (ob.lead_agency_id, ob.recipient_agency_id):
+        raise LinkRefused("invalid")  # a view link is for the cycle's lead or recipient only
+    rows = []
+    for r in status(session, facts.cycle, now=now):
+        css = "late" if r.state == "submitted" and r.days_late else _VIEW_CSS.get(r.state, "due")
+        label = status_label(StatusRow(r.agency, r.state, r.submitted_at, r.days_late))
+        when = format_moment(r.submitted_at) if r.submitted_at else "—"
+        rows.append((r.agency, label, css, when, r.days_late))
+    rows.sort(key=lambda row: (-row[4], row[0]))
+    submitted = sum(1 for r in rows if r[3] != "—")
+    return CycleView(facts, viewer, period_label(facts.cycle.period_key), rows, submitted)
+
+
+@router.get("/view/{token}", response_class=HTMLResponse)
+def cycle_view_page(request: Request, token: str) -> HTMLResponse:
+    """Read-only: who has handed in, for the lead Sở and the recipient (their messages'
+    "Xem tình hình nộp báo cáo" link)."""
+    portal = portal_of(request)
+    now = portal.clock()
+    claims = _claims(portal, token, "view", now)
+    view = _in_session(portal, _cycle_view, claims, now)
+    return page("submit/view.html", view=view)

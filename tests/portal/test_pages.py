@@ -6,7 +6,10 @@ from __future__ import annotations
 import unicodedata
 
 from icalendar import Calendar
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from models.tables import Obligation, ReportCycle
 from tests.portal.conftest import AFTER_DUE, Harness, pdf_bytes
 
 
@@ -88,3 +91,23 @@ def test_unknown_page_is_a_vietnamese_404_with_headers(portal: Harness) -> None:
     assert page.status_code == 404
     assert "Không tìm thấy trang" in page.text
     assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_view_link_shows_the_lead_who_has_handed_in(portal: Harness, engine: Engine) -> None:
+    with Session(engine) as s:
+        cycle = s.get(ReportCycle, portal.seed.cycle_id)
+        assert cycle is not None
+        ob = s.get(Obligation, cycle.obligation_id)
+        assert ob is not None and ob.lead_agency_id is not None
+        lead = ob.lead_agency_id
+    page = portal.client.get(portal.url("view", agency_id=lead))
+    assert page.status_code == 200
+    html = page.text
+    assert "Tình hình nộp báo cáo" in html and "Năm 2026" in html
+    assert portal.seed.agency_name in html and "Chưa nộp" in html
+    assert "Đã nộp: <strong>0/111</strong>" in html
+    # The same cycle, but for an agency that is neither its lead nor its recipient: refused.
+    refused = portal.client.get(portal.url("view", agency_id=portal.seed.agency_id))
+    assert refused.status_code == 403
+    # A submit link is not a view link.
+    assert portal.client.get(portal.url("submit").replace("/submit/", "/view/")).status_code == 403
