@@ -12,8 +12,6 @@ import datetime as dt
 import os
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +22,7 @@ from sqlmodel import Session, col, func, select
 from flows import artifacts, events
 from models import clock
 from models.calendar import period_label
-from models.db import TZ, get_engine, settings
+from models.db import TZ, get_engine, session_scope, settings
 from models.tables import (
     Directive,
     Notification,
@@ -34,17 +32,6 @@ from models.tables import (
     Submission,
 )
 from models.workdays import packaged_calendar
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    with Session(get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
 
 def _worker() -> str:
@@ -61,7 +48,7 @@ def _open_run_name() -> str:
     try:
         from models.cycles import period_to_open
 
-        with _session() as session:
+        with session_scope() as session:
             ob = session.get(Obligation, obligation_id)
             if ob is None:
                 return f"nghĩa vụ #{obligation_id}"
@@ -105,7 +92,7 @@ def open_cycle(
     log = get_run_logger()
     at = clock.resolve(now)
     cal = packaged_calendar()
-    with _session() as session:
+    with session_scope() as session:
         ob = session.get(Obligation, obligation_id)
         if ob is None or ob.status != ObligationStatus.approved:
             state = "missing" if ob is None else str(ob.status)
@@ -199,7 +186,7 @@ def decide(at: dt.datetime) -> SweepReport:
     cal = packaged_calendar()
     report = SweepReport(now=at.isoformat())
     queued = Queued()
-    with _session() as session:
+    with session_scope() as session:
         started = time.perf_counter()
         moved = advance(session, now=at, calendar=cal)
         report.decide_seconds = round(time.perf_counter() - started, 4)
@@ -255,7 +242,7 @@ def send(at: dt.datetime, *, batch: int = 500) -> tuple[int, dict[str, Any]]:
 def _cycles_with_news(at: dt.datetime, window: dt.timedelta = dt.timedelta(days=1)) -> set[int]:
     """Open cycles whose submissions or outbox changed lately (their tables are stale)."""
     since = at - window
-    with _session() as session:
+    with session_scope() as session:
         subs = select(Submission.cycle_id).where(col(Submission.submitted_at) >= since)
         sent = select(Notification.cycle_id).where(col(Notification.sent_at) >= since)
         return {int(c) for c in session.exec(subs)} | {int(c) for c in session.exec(sent)}
@@ -266,7 +253,7 @@ def publish(cycle_ids: set[int], at: dt.datetime) -> None:
     from notifications.notices import cycle_facts
 
     cal = packaged_calendar()
-    with _session() as session:
+    with session_scope() as session:
         for cycle_id in sorted(cycle_ids):
             facts = cycle_facts(session, cycle_id)
             rows = status(session, facts.cycle, now=at, calendar=cal)
@@ -278,7 +265,7 @@ def publish(cycle_ids: set[int], at: dt.datetime) -> None:
 def _emit_sweep_events(report: SweepReport, at: dt.datetime) -> None:
     from notifications.notices import cycle_facts
 
-    with _session() as session:
+    with session_scope() as session:
         for cycle_id in report.overdue:
             facts = cycle_facts(session, cycle_id)
             late = session.exec(

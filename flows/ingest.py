@@ -3,6 +3,7 @@ a markdown artifact listing what was found, for the administrator's review."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,6 @@ def ingest(path: str, actor: str = "ingest") -> dict[str, Any]:
 
 def issuer_province(issuer: str | None) -> str | None:
     """The issuer's province as a registry slug: "UBND tỉnh Kon Tum" → "kon-tum"."""
-    import re
-
     m = re.search(r"\b(?:tỉnh|thành phố)\s+(.+)$", issuer or "", re.IGNORECASE)
     return slug(m[1]) if m else None
 

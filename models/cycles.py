@@ -29,6 +29,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from directives.model import Deadline
 from models.agency import Agency
 from models.calendar import (
     DEFAULT_LADDER,
@@ -41,7 +42,7 @@ from models.calendar import (
     schedule,
 )
 from models.db import TZ
-from models.plan import CyclePlan, PlanError, cycle_agencies, plan_cycles
+from models.plan import PlanError, cycle_agencies, cycle_row, plan_cycles
 from models.store import audit, due_query
 from models.tables import (
     CycleState,
@@ -107,8 +108,6 @@ def _cal() -> WorkCalendar:
 
 def period_to_open(obligation: Obligation, *, now: dt.datetime, province: str) -> Period:
     """The period a firing of the obligation's opening schedule at ``now`` is for."""
-    from directives.model import Deadline
-
     rule = Deadline(**(obligation.deadline_override or obligation.deadline or {}))
     return period_for_opening(
         obligation.frequency, rule, now.astimezone(TZ).date(), province=province
@@ -146,7 +145,7 @@ def open_cycle(
     (plan,) = plan_cycles(
         obligation, start=period.start, end=period.start, province=province, calendar=cal
     )
-    cycle, created = _cycle_row(session, obligation, plan.period.key, plan)
+    cycle, created = cycle_row(session, obligation, plan, state=CycleState.open)
     if cycle.state == CycleState.scheduled:
         cycle.state = CycleState.open
         session.add(cycle)
@@ -182,31 +181,6 @@ def open_cycle(
     )
     steps = _advance_rows(session, rows, now=at, calendar=cal).steps
     return Opened(cycle, created, len(new), steps, who.flags + list(plan.warnings))
-
-
-def _cycle_row(
-    session: Session, ob: Obligation, key: str, plan: CyclePlan
-) -> tuple[ReportCycle, bool]:
-    assert ob.id is not None
-    existing = session.exec(
-        select(ReportCycle).where(ReportCycle.obligation_id == ob.id, ReportCycle.period_key == key)
-    ).first()
-    if existing:
-        return existing, False
-    cycle = ReportCycle(
-        obligation_id=ob.id,
-        period_key=key,
-        window_start=plan.period.cutoff_start,
-        window_end=plan.period.cutoff_end,
-        opens_at=plan.opens_at,
-        due_at=plan.due.at,
-        lead_due_at=plan.lead_due.at if plan.lead_due else None,
-        closes_at=plan.closes_at,
-        state=CycleState.open,
-    )
-    session.add(cycle)
-    session.flush()
-    return cycle, True
 
 
 def _due_rows(cycle_id: int | None, now: dt.datetime) -> SelectOfScalar[Submission]:

@@ -34,6 +34,7 @@ from models.db import TZ, utcnow
 from models.registry import Resolution, list_agencies, resolve
 from models.store import audit
 from models.tables import (
+    CycleState,
     Directive,
     Obligation,
     ObligationParty,
@@ -297,22 +298,26 @@ def ensure_cycles(
         raise PlanError(f"obligation {obligation.id} is {obligation.status}: approve it first")
     cycles = []
     for plan in plan_cycles(obligation, start=start, end=end, province=province):
-        cycle = _cycle_row(session, obligation, plan)
+        cycle, _ = cycle_row(session, obligation, plan)
         who = cycle_agencies(session, obligation, on=plan.opens_at.date(), province=province)
-        _submission_rows(session, cycle, who.agencies, first_action=plan.opens_at)
+        _submission_rows(session, cycle, who.agencies, first=plan.stages[0])
         cycles.append(cycle)
     session.flush()
     return cycles
 
 
-def _cycle_row(session: Session, ob: Obligation, plan: CyclePlan) -> ReportCycle:
+def cycle_row(
+    session: Session, ob: Obligation, plan: CyclePlan, *, state: CycleState = CycleState.scheduled
+) -> tuple[ReportCycle, bool]:
+    """The stored cycle of ``plan``'s period, created (in ``state``) if missing; True when
+    it was created."""
     existing = session.exec(
         select(ReportCycle).where(
             ReportCycle.obligation_id == ob.id, ReportCycle.period_key == plan.period.key
         )
     ).first()
     if existing:
-        return existing
+        return existing, False
     assert ob.id is not None
     cycle = ReportCycle(
         obligation_id=ob.id,
@@ -323,14 +328,15 @@ def _cycle_row(session: Session, ob: Obligation, plan: CyclePlan) -> ReportCycle
         due_at=plan.due.at,
         lead_due_at=plan.lead_due.at if plan.lead_due else None,
         closes_at=plan.closes_at,
+        state=state,
     )
     session.add(cycle)
     session.flush()
-    return cycle
+    return cycle, True
 
 
 def _submission_rows(
-    session: Session, cycle: ReportCycle, agencies: list[Agency], *, first_action: dt.datetime
+    session: Session, cycle: ReportCycle, agencies: list[Agency], *, first: ScheduledStage
 ) -> None:
     have = set(session.exec(select(Submission.agency_id).where(Submission.cycle_id == cycle.id)))
     for agency in agencies:
@@ -341,7 +347,7 @@ def _submission_rows(
             Submission(
                 cycle_id=cycle.id,
                 agency_id=agency.id,
-                next_action_at=first_action,
-                next_action_stage="open",
+                next_action_at=first.at,
+                next_action_stage=first.name,
             )
         )

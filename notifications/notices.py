@@ -147,6 +147,7 @@ def _queue_agency_step(
     due_day = f.cycle.due_at.astimezone(TZ).date()
     left = calendar.working_days_between(today, due_day)
     agencies = _agencies(session, step.agency_ids)
+    channels = channels_of(session, [a.id for a in agencies if a.id is not None])
     for agency in agencies:
         assert agency.id is not None
         url = link("submit", cycle_id=f.cycle.id, agency_id=agency.id, expires=f.link_expiry)
@@ -158,7 +159,10 @@ def _queue_agency_step(
             days_late=max(-left, 0) or None,
             as_of=now,
         )
-        queue_message(session, out, f, agency, step.stage, render(step.stage, ctx), at=step.at)
+        message = render(step.stage, ctx)
+        queue_message(
+            session, out, f, agency, step.stage, message, at=step.at, channels=channels[agency.id]
+        )
     return out
 
 
@@ -228,10 +232,15 @@ def queue_message(
     message: Message,
     *,
     at: dt.datetime,
+    channels: list[str] | None = None,
 ) -> None:
+    """Queue ``message`` to ``agency`` once per channel it has a contact on (``channels``
+    when the caller looked them up for many agencies at once)."""
     assert f.cycle.id is not None and agency.id is not None
     payload = payload_of(message, agency=agency.name, sender=DEFAULT_SENDER)
-    for channel in _channels(session, agency.id):
+    if channels is None:
+        channels = channels_of(session, [agency.id])[agency.id]
+    for channel in channels:
         inserted = enqueue(
             session,
             cycle_id=f.cycle.id,
@@ -245,10 +254,17 @@ def queue_message(
             out.rows[(stage, channel)] += 1
 
 
-def _channels(session: Session, agency_id: int) -> list[str]:
-    stmt = select(AgencyContact.channel).where(AgencyContact.agency_id == agency_id).distinct()
-    found = sorted(str(c) for c in session.exec(stmt))
-    return found or [str(ContactChannel.email)]
+def channels_of(session: Session, agency_ids: list[int]) -> dict[int, list[str]]:
+    """Each agency's contact channels, in one query; ``email`` for one with none (it fails
+    at dispatch with the reason, rather than silently)."""
+    found: dict[int, set[str]] = {i: set() for i in agency_ids}
+    if agency_ids:
+        stmt = select(AgencyContact.agency_id, AgencyContact.channel).where(
+            col(AgencyContact.agency_id).in_(agency_ids)
+        )
+        for agency_id, channel in session.exec(stmt):
+            found[agency_id].add(str(channel))
+    return {i: sorted(c) or [str(ContactChannel.email)] for i, c in found.items()}
 
 
 def _agencies(session: Session, ids: Iterable[int]) -> list[Agency]:
