@@ -128,6 +128,8 @@ YEARS = range(1900, 2201)  # the parser's range for dates, with room on both sid
 
 def parse_period_key(key: str) -> Period:
     """The period a key names; ``ValueError`` saying what is wrong otherwise."""
+    if _ONCE_KEY.fullmatch(key):
+        return once_period(key)
     m = _KEY.fullmatch(key)
     if not m:
         raise ValueError(f"bad period key {key!r}: use 2026, 2026-H1, 2026-Q3, 2026-11 or 2026-W47")
@@ -143,6 +145,19 @@ def parse_period_key(key: str) -> Period:
     if m["w"] is not None:
         return _iso_week(key, year, _in_range(key, m["w"], "week", 53, width=2))
     return _period_at("annual", year)
+
+
+_ONCE_KEY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def once_period(key: str) -> Period:
+    """A one-off report's only "period", keyed by its nominal deadline ("2026-12-19"):
+    no cut-off window of its own, so the span and the window are that day."""
+    try:
+        day = date.fromisoformat(key)
+    except ValueError:
+        raise ValueError(f"bad period key {key!r}: no such day") from None
+    return Period(key, "once", day, day, day, day)
 
 
 def _in_range(key: str, text: str, what: str, top: int, *, width: int = 1) -> int:
@@ -1039,6 +1054,7 @@ __all__ = [
     "evaluate",
     "levels",
     "nominal_open_day",
+    "once_period",
     "opening_rrule",
     "packaged_defaults",
     "parse_period_key",
@@ -1057,6 +1073,8 @@ def period_label(period_key: str) -> str:
     ``ValueError`` naming the accepted forms for anything else."""
     period = parse_period_key(period_key)
     year = period_key[:4]
+    if period.frequency == "once":
+        return f"Một lần (hạn {period.end:%d/%m/%Y})"
     if period.frequency == "annual":
         return f"Năm {year}"
     if period.frequency == "semiannual":

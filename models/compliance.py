@@ -61,7 +61,7 @@ _KIND_ORDER: dict[str, int] = {
     AgencyKind.district_committee.value: 3,
     AgencyKind.commune_committee.value: 4,
 }
-_PERIOD = re.compile(r"\d{4}(-[A-Z0-9]{2,3})?")
+_PERIOD = re.compile(r"\d{4}(-[A-Z0-9]{2,3}|-\d{2}-\d{2})?")  # a one-off: its date
 
 
 def cell_state(

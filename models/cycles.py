@@ -42,7 +42,15 @@ from models.calendar import (
     schedule,
 )
 from models.db import TZ
-from models.plan import PlanError, cycle_agencies, cycle_row, plan_cycles
+from models.plan import (
+    CyclePlan,
+    PlanError,
+    cycle_agencies,
+    cycle_row,
+    plan_cycles,
+    plan_once,
+)
+from models.plan import opened_at as replan_opened_at
 from models.store import audit, due_query
 from models.tables import (
     CycleState,
@@ -123,28 +131,21 @@ def open_cycle(
     period_key: str | None = None,
     calendar: WorkCalendar | None = None,
     actor: str = "open-cycle",
+    opened_at: dt.datetime | None = None,
 ) -> Opened:
     """Store the cycle of ``period_key`` (default: the period this opening is for) with
     one pending submission per agency that must report, and decide its opening notices
     (sent at the cycle's opening time, or at once when that has passed). Idempotent:
     an existing cycle, submission or decided stage is left as it is; agencies that
-    joined since (a new commune) get their submission and their opening notice."""
+    joined since (a new commune) get their submission and their opening notice.
+    ``opened_at``: a cycle opened after its own day (approved while its period runs, or a
+    one-off) opens then, its ladder fitted to the time left."""
     if obligation.status != ObligationStatus.approved:
         raise PlanError(f"obligation {obligation.id} is {obligation.status}: approve it first")
     cal = calendar or _cal()
-    period = (
-        parse_period_key(period_key)
-        if period_key
-        else period_to_open(obligation, now=now, province=province)
-    )
-    if period.frequency != obligation.frequency:
-        raise PlanError(
-            f"period {period.key} is {period.frequency}; obligation {obligation.id} is "
-            f"{obligation.frequency}"
-        )
-    (plan,) = plan_cycles(
-        obligation, start=period.start, end=period.start, province=province, calendar=cal
-    )
+    plan = _plan_to_open(obligation, now=now, province=province, period_key=period_key, cal=cal)
+    if opened_at is not None and obligation.frequency != "once":
+        plan = replan_opened_at(plan, opened_at, ladder_of(obligation), cal)
     cycle, created = cycle_row(session, obligation, plan, state=CycleState.open)
     if cycle.state == CycleState.scheduled:
         cycle.state = CycleState.open
@@ -181,6 +182,32 @@ def open_cycle(
     )
     steps = _advance_rows(session, rows, now=at, calendar=cal).steps
     return Opened(cycle, created, len(new), steps, who.flags + list(plan.warnings))
+
+
+def _plan_to_open(
+    obligation: Obligation,
+    *,
+    now: dt.datetime,
+    province: str,
+    period_key: str | None,
+    cal: WorkCalendar,
+) -> CyclePlan:
+    if obligation.frequency == "once":  # no periods: its only cycle, opening now
+        return plan_once(obligation, opens_at=now, calendar=cal)
+    period = (
+        parse_period_key(period_key)
+        if period_key
+        else period_to_open(obligation, now=now, province=province)
+    )
+    if period.frequency != obligation.frequency:
+        raise PlanError(
+            f"period {period.key} is {period.frequency}; obligation {obligation.id} is "
+            f"{obligation.frequency}"
+        )
+    (plan,) = plan_cycles(
+        obligation, start=period.start, end=period.start, province=province, calendar=cal
+    )
+    return plan
 
 
 def _due_rows(cycle_id: int | None, now: dt.datetime) -> SelectOfScalar[Submission]:

@@ -10,7 +10,7 @@ module only joins them to the stored rows.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -26,6 +26,7 @@ from models.calendar import (
     cycle_open_date,
     evaluate,
     levels,
+    once_period,
     packaged_defaults,
     periods,
     schedule,
@@ -231,12 +232,47 @@ def plan_cycles(
             _plan_one(
                 period,
                 final,
-                has_lead=obligation.via_phrase is not None or obligation.lead_agency_id is not None,
+                has_lead=_has_lead(obligation),
                 ladder=ladder,
                 cal=cal,
             )
         )
     return plans
+
+
+def plan_once(
+    obligation: Obligation, *, opens_at: dt.datetime, calendar: WorkCalendar | None = None
+) -> CyclePlan:
+    """A one-off report's only cycle, opened at ``opens_at`` (approval): the clause's
+    date (rolled to a working day), the lead's split as for any period, and the ladder
+    fitted to the time left: the opening notice now, then whichever stages lie ahead."""
+    rule = Deadline(**(obligation.deadline_override or obligation.deadline or {}))
+    if obligation.frequency != "once" or rule.kind != "date":
+        raise PlanError(
+            f"obligation {obligation.id}: a one-off report needs a dated deadline "
+            f"({obligation.frequency}, {rule.kind})"
+        )
+    cal = calendar or packaged_calendar()
+    final = evaluate(rule, "once", None, calendar=cal)
+    due, lead_due, warnings = final, None, []
+    if _has_lead(obligation):
+        levelled = levels(final, calendar=cal)
+        due, lead_due = levelled.agencies, levelled.lead
+        warnings += [w for w in (levelled.warning,) if w]
+    period = once_period(final.day.isoformat())
+    ladder = Ladder.from_data(obligation.ladder) if obligation.ladder else DEFAULT_LADDER
+    stages = schedule(ladder, opens_at, due, cal)
+    return CyclePlan(period, opens_at, due, lead_due, stages, tuple(warnings))
+
+
+def opened_at(plan: CyclePlan, at: dt.datetime, ladder: Ladder, cal: WorkCalendar) -> CyclePlan:
+    """``plan`` as a cycle opened at ``at`` instead of its own day (approved while its
+    period runs): the opening notice now, then the stages still ahead."""
+    return replace(plan, opens_at=at, stages=schedule(ladder, at, plan.due, cal))
+
+
+def _has_lead(obligation: Obligation) -> bool:
+    return obligation.via_phrase is not None or obligation.lead_agency_id is not None
 
 
 def _plan_one(
