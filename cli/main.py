@@ -13,8 +13,10 @@ from rich.console import Console
 
 from cli import render
 from cli.admin import admin_app
+from cli.cycles import cycles_app
 from cli.data import agencies_app, calendar_app, db_app
 from cli.demo import demo
+from cli.ingest import ingest
 from cli.notify import notify_app
 from cli.obligations import obligations_app
 from cli.portal import portal
@@ -33,6 +35,8 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(notify_app, name="notify")
 app.add_typer(admin_app, name="admin")
 app.add_typer(obligations_app, name="obligations")
+app.add_typer(cycles_app, name="cycles")
+app.command()(ingest)
 app.command()(portal)
 app.command()(up)
 app.command()(sync)

@@ -21,14 +21,34 @@ def _run_name() -> str:
 
 @flow(name="ingest", flow_run_name=_run_name)
 def ingest(path: str, actor: str = "ingest") -> dict[str, Any]:
-    """Parse and store one directive file (idempotent: the same text stores nothing)."""
+    """Parse and store one directive file (idempotent: the same text stores nothing).
+    ``path`` is read by the process that runs the flow: a file on the worker's machine."""
     from prefect.artifacts import create_markdown_artifact
 
+    log = get_run_logger()
+    summary, markdown = ingest_file(path, actor=actor)
+    create_markdown_artifact(
+        markdown=markdown,
+        key=f"ingest-{slug(summary['number'])}",
+        description=f"Nghĩa vụ báo cáo tìm thấy trong {summary['number']}",
+    )
+    log.info(
+        "%s (version %s): %s, %d obligations",
+        summary["number"],
+        summary["version"],
+        summary["outcome"],
+        len(summary["obligations"]),
+    )
+    return summary
+
+
+def ingest_file(path: str, *, actor: str = "ingest") -> tuple[dict[str, Any], str]:
+    """The flow's work without Prefect: store the directive; its summary (ids) and the
+    review's markdown. ``directives.readers.ReadError`` when the file cannot be read."""
     from directives.parse import parse_file
     from models.db import session_scope, settings
     from models.store import save_directive
 
-    log = get_run_logger()
     parsed = parse_file(path)
     with session_scope() as session:
         province = issuer_province(parsed.header.issuer) or settings().province
@@ -44,19 +64,7 @@ def ingest(path: str, actor: str = "ingest") -> dict[str, Any]:
             "withdrawn": saved.withdrawn,
         }
         markdown = review_markdown(number, saved.directive.subject, saved.obligations)
-    create_markdown_artifact(
-        markdown=markdown,
-        key=f"ingest-{slug(number)}",
-        description=f"Nghĩa vụ báo cáo tìm thấy trong {number}",
-    )
-    log.info(
-        "%s (version %s): %s, %d obligations",
-        number,
-        summary["version"],
-        saved.outcome,
-        len(saved.obligations),
-    )
-    return summary
+    return summary, markdown
 
 
 def issuer_province(issuer: str | None) -> str | None:

@@ -281,12 +281,12 @@ def party_flag_text(party: ObligationParty) -> str:
 
 def _party_problem(rv: Review, ob: Obligation, party: ObligationParty) -> Problem:
     role = str(party.role)
-    said = f"{ROLE_VI[role]} “{party.phrase}”: {party.note or PARTY_FLAG_VI.get(str(party.flag))}"
+    said = party_flag_text(party)
     if party.suggested_group:
         return Problem(
             "suggestion",
             ob.id,
-            f"{said}; nhận đề xuất {group_vi(party.suggested_group)}",
+            f"{said}: nhận đề xuất, hoặc chọn cơ quan báo cáo khác",
             field="suggestion",
             choices=(party.suggested_group,),
         )

@@ -5,7 +5,6 @@ through the CLI. Every refusal is checked to leave the database byte-for-byte as
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import sqlite3
@@ -16,20 +15,12 @@ from typing import Any
 
 import pytest
 
-from cli.obligations import (
-    LAST_MONTH,
-    MONTH_AFTER,
-    PERIOD_END,
-    DeadlineSyntaxError,
-    parse_deadline,
-)
-from directives.model import Deadline
 from tests.cli.conftest import cli_env, run_cli
 from tests.conftest import EXAMPLES
 
 # The administrator works on 10/1/2026 (models.clock reads HANBAOCAO_NOW).
 NOW = "2026-01-10T09:00:00+07:00"
-SYNC_NOTE = "The Prefect deployments follow at the next `hanbaocao sync` / `hanbaocao up`."
+SYNC_NOTE = "Các deployment Prefect được cập nhật ở lần `hanbaocao sync` / `hanbaocao up` tới."
 SEEDS = [
     ("seed-6966-ubnd-ktn-quang-ngai-2024.txt", "quang-ngai"),
     ("seed-1503-ubnd-ktth-kon-tum-2022.txt", "kon-tum"),
@@ -134,6 +125,14 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def entry(stdout: str, ob_id: int) -> str:
+    """One obligation's block in `list` (from its "#ID " line to the blank line), on
+    one line."""
+    blocks = [b for b in stdout.split("\n\n") if b.strip().startswith(f"#{ob_id} ")]
+    assert len(blocks) == 1, stdout
+    return one_line(blocks[0])
+
+
 # --- list ----------------------------------------------------------------------------------
 
 
@@ -141,29 +140,30 @@ def test_list_shows_the_seed_obligations_with_what_they_need(admin: Admin) -> No
     before = admin.snapshot()
     listed = admin("list")
     assert listed.returncode == 0, listed.stderr
-    assert "4 obligations" in listed.stdout
+    assert "4 nghĩa vụ" in listed.stdout
     ids = admin.ids
 
-    annual = row(listed.stdout, f"{ids['annual']}")
-    assert "6966/UBND-KTN" in annual and "hằng năm" in annual and "proposed" in annual
+    annual = entry(listed.stdout, ids["annual"])
+    assert "6966/UBND-KTN" in annual and "hằng năm" in annual and "đề xuất" in annual
     assert "Sở Xây dựng tỉnh Quảng Ngãi" in annual  # the lead (thông qua)
     assert "Ủy ban nhân dân tỉnh Quảng Ngãi" in annual  # the recipient
-    assert "group departments" in annual
+    assert "nhóm các sở, ban, ngành" in annual
     assert (
-        "addressee no longer exists: Chủ tịch UBND các huyện, thị xã, thành phố "
-        "→ suggested commune_committees"
+        "“Chủ tịch UBND các huyện, thị xã, thành phố” không còn tồn tại "
+        "→ đề xuất UBND các xã, phường"
     ) in annual
+    assert "commune_committees" not in listed.stdout  # names, not internal codes
 
-    untimed = row(listed.stdout, f"{ids['untimed']}")
+    untimed = entry(listed.stdout, ids["untimed"])
     assert "1503/UBND-KTTH" in untimed
-    assert "no timing stated — needs a schedule" in untimed
+    assert "chưa có lịch báo cáo (văn bản không nêu thời gian)" in untimed
     assert "Sở Tài chính tỉnh Quảng Ngãi" in untimed  # Sở KH&ĐT Kon Tum's successor today
     assert "Bộ Tài chính" in untimed  # Bộ KH&ĐT merged into it
 
-    on_request = row(listed.stdout, f"{ids['on_request']}")
+    on_request = entry(listed.stdout, ids["on_request"])
     assert "khi có yêu cầu" in on_request
-    assert "not periodic (khi có yêu cầu) — needs a schedule" in on_request
-    assert "recipient not in the registry: cơ quan cấp trên" in on_request
+    assert "chưa có lịch báo cáo (văn bản ghi “khi có yêu cầu”)" in on_request
+    assert "nơi nhận báo cáo “cơ quan cấp trên” không có trong danh mục cơ quan" in on_request
 
     # Showing what the registry says is not deciding: nothing was written.
     assert admin.snapshot() == before
@@ -171,10 +171,10 @@ def test_list_shows_the_seed_obligations_with_what_they_need(admin: Admin) -> No
 
 def test_list_filters(admin: Admin) -> None:
     only_1503 = admin("list", "--directive", "1503")
-    assert "1 obligation" in only_1503.stdout and "6966/UBND-KTN" not in only_1503.stdout
+    assert "1 nghĩa vụ" in only_1503.stdout and "6966/UBND-KTN" not in only_1503.stdout
     exact = admin("list", "--directive", "6966/UBND-KTN", "--status", "proposed")
-    assert "3 obligations" in exact.stdout and "1503/UBND-KTTH" not in exact.stdout
-    assert "0 obligations" in admin("list", "--status", "approved").stdout
+    assert "3 nghĩa vụ" in exact.stdout and "1503/UBND-KTTH" not in exact.stdout
+    assert "0 nghĩa vụ" in admin("list", "--status", "approved").stdout
     bad = admin("list", "--status", "maybe")
     assert bad.returncode == 2 and "maybe" in bad.stderr  # a usage error, from Typer
 
@@ -188,27 +188,30 @@ def test_untimed_obligation_is_scheduled_then_approved(admin: Admin) -> None:
     refused = admin("approve", ob)
     assert refused.returncode == 1
     message = one_line(refused.stderr)
-    assert "no periodic schedule (the text states no timing)" in message
+    assert "chưa có lịch báo cáo (văn bản không nêu thời gian)" in message
     assert f"`hanbaocao obligations edit {ob} --frequency annual --deadline 15/12`" in message
-    assert "Nothing was approved." in message and "Traceback" not in message
+    assert "Không nghĩa vụ nào được duyệt." in message and "Traceback" not in message
     assert admin.snapshot() == before
 
     edited = admin("edit", ob, "--frequency", "annual", "--deadline", "15/12", "--actor", "Trần B")
     assert edited.returncode == 0, edited.stderr
-    assert f"obligation {ob}: hằng năm, trước ngày 15/12" in edited.stdout
+    assert f"nghĩa vụ {ob}: hằng năm, trước ngày 15/12" in edited.stdout
     assert SYNC_NOTE in edited.stdout
 
     shown = admin("show", ob)
     assert shown.returncode == 0, shown.stderr
     # No lead in the clause: one deadline, the agencies' own; 15/12 is a working day.
-    assert "15/12/2026 17:00" in row(shown.stdout, "Năm 2026 (2026)")
-    assert "15/12/2027 17:00" in row(shown.stdout, "Năm 2027 (2027)")
-    assert "deadline source: set by the administrator" in shown.stdout
+    assert "15/12/2026 17:00" in row(shown.stdout, "Năm 2026")
+    assert "15/12/2027 17:00" in row(shown.stdout, "Năm 2027")
+    assert "Nguồn của hạn: do quản trị đặt" in shown.stdout
 
     approved = admin("approve", ob, "--actor", "Nguyễn Văn A")
     assert approved.returncode == 0, approved.stderr
-    assert f"obligation {ob} approved by Nguyễn Văn A" in approved.stdout
-    assert "next cycle Năm 2026, agencies due 15/12/2026 17:00" in approved.stdout
+    assert f"nghĩa vụ {ob}: đã duyệt (Nguyễn Văn A)" in approved.stdout
+    assert "kỳ tới Năm 2026, mở 16/11/2026 08:00, hạn cơ quan 15/12/2026 17:00" in one_line(
+        approved.stdout
+    )
+    assert "đã mở ngay" not in approved.stdout  # 2025's cycle is over: nothing runs now
     assert SYNC_NOTE in approved.stdout
 
     assert admin.status(ob) == "approved"
@@ -233,7 +236,7 @@ def test_untimed_obligation_is_scheduled_then_approved(admin: Admin) -> None:
 
     again = admin("approve", ob)
     assert again.returncode == 0
-    assert f"obligation {ob} is already approved: nothing to do" in again.stdout
+    assert f"nghĩa vụ {ob} đã được duyệt trước đó: không có gì thay đổi" in again.stdout
     assert SYNC_NOTE not in again.stdout
     assert len(admin.audit(ob)) == 3
 
@@ -248,24 +251,23 @@ def test_dissolved_addressee_needs_the_suggestion_accepted(admin: Admin) -> None
     assert refused.returncode == 1
     message = one_line(refused.stderr)
     assert "“Chủ tịch UBND các huyện, thị xã, thành phố”" in message
-    assert "replaced by commune_committees on 1/7/2025" in message
+    assert "không còn tồn tại → đề xuất UBND các xã, phường" in message
     assert f"`hanbaocao obligations approve {ob} --accept-suggestions`" in message
     assert admin.snapshot() == before  # not even the parties' resolution was kept
 
     approved = admin("approve", ob, "--accept-suggestions", "--actor", "Nguyễn Văn A")
     assert approved.returncode == 0, approved.stderr
     assert (
-        "“Chủ tịch UBND các huyện, thị xã, thành phố” → group commune_committees "
-        "(suggestion accepted)"
-    ) in approved.stdout
-    assert "agencies due 21/12/2026 17:00" in approved.stdout
+        "“Chủ tịch UBND các huyện, thị xã, thành phố” → UBND các xã, phường (nhận đề xuất)"
+    ) in one_line(approved.stdout)
+    assert "hạn cơ quan 21/12/2026 17:00" in one_line(approved.stdout)
 
     shown = admin("show", ob).stdout
     # The province default: agencies 20/12 (a Sunday in 2026) to Sở Xây dựng, which has
     # three working days to report to UBND tỉnh.
-    cycle = row(shown, "Năm 2026 (2026)")
+    cycle = row(shown, "Năm 2026")
     assert "21/12/2026 17:00" in cycle and "24/12/2026 17:00" in cycle
-    assert "group commune_committees" in shown
+    assert "nhóm UBND các xã, phường" in shown
 
     accepted = admin.rows("SELECT actor FROM audit_event WHERE action = 'party.accept_suggestion'")
     assert accepted == [("Nguyễn Văn A",)]
@@ -282,7 +284,7 @@ def test_several_ids_are_approved_all_or_nothing(admin: Admin) -> None:
     assert "--accept-suggestions" in refused.stderr  # the annual one's problem …
     assert admin.snapshot() == before  # … and the approvable one was not approved either
     missing = admin("approve", untimed, 999)
-    assert missing.returncode == 1 and "no obligation 999" in missing.stderr
+    assert missing.returncode == 1 and "không có nghĩa vụ số 999" in missing.stderr
     assert admin.snapshot() == before
 
     both = admin("approve", untimed, annual, "--accept-suggestions")
@@ -298,7 +300,7 @@ def test_reject_with_a_reason(admin: Admin) -> None:
     reason = "không phải báo cáo định kỳ"
     rejected = admin("reject", budget, on_request, "--reason", reason, "--actor", "Lê C")
     assert rejected.returncode == 0, rejected.stderr
-    assert f"obligation {budget} rejected by Lê C" in rejected.stdout
+    assert f"nghĩa vụ {budget}: đã từ chối (Lê C)" in rejected.stdout
     assert SYNC_NOTE in rejected.stdout
     assert admin.status(budget) == admin.status(on_request) == "rejected"
     (data,) = admin.rows(
@@ -308,10 +310,10 @@ def test_reject_with_a_reason(admin: Admin) -> None:
     assert json.loads(data) == {"from": "proposed", "to": "rejected", "note": reason}
 
     again = admin("reject", budget)
-    assert again.returncode == 0 and "already rejected: nothing to do" in again.stdout
+    assert again.returncode == 0 and "đã bị từ chối trước đó" in again.stdout
     listed = admin("list", "--status", "rejected")
-    assert "2 obligations" in listed.stdout
-    assert "needs a schedule" not in listed.stdout  # a rejected obligation needs nothing
+    assert "2 nghĩa vụ" in listed.stdout
+    assert "Cần" not in listed.stdout  # a rejected obligation needs nothing
 
 
 # --- edit ------------------------------------------------------------------------------------
@@ -336,13 +338,13 @@ def test_edit_recipient_lead_and_ladder(admin: Admin, tmp_path: Path) -> None:
     )  # fmt: skip
     assert edited.returncode == 0, edited.stderr
     assert "hằng quý, 10 ngày làm việc, sau khi kết thúc kỳ báo cáo" in edited.stdout
-    assert "recipient: Ủy ban nhân dân tỉnh Quảng Ngãi (qng-ubnd-tinh)" in edited.stdout
+    assert "nơi nhận báo cáo: Ủy ban nhân dân tỉnh Quảng Ngãi" in edited.stdout
 
     shown = admin("show", ob).stdout
     # Q1/2026 ends on Tuesday 31/3; ten working days later is 14/4.
-    assert "14/04/2026 17:00" in row(shown, "Quý I/2026 (2026-Q1)")
-    assert "set by admin on 10/1/2026" in shown
-    assert "reminder-2 (due-2, agency)" in shown
+    assert "14/04/2026 17:00" in row(shown, "Quý I/2026")
+    assert "do admin chọn ngày 10/1/2026" in shown
+    assert "reminder-2 (hạn-2, cơ quan)" in shown
 
     assert admin("approve", ob).returncode == 0
     ((recipient, stages),) = admin.rows(
@@ -374,8 +376,8 @@ def test_edit_lead_of_a_clause_without_one_says_what_it_changes(admin: Admin) ->
     ob = admin.ids["untimed"]
     edited = admin("edit", ob, "--frequency", "annual", "--lead", "qng-so-tai-chinh")
     assert edited.returncode == 0, edited.stderr
-    assert "lead: Sở Tài chính tỉnh Quảng Ngãi (qng-so-tai-chinh)" in edited.stdout
-    assert "the clause names no lead" in one_line(edited.stdout)
+    assert "cơ quan chủ trì tổng hợp: Sở Tài chính tỉnh Quảng Ngãi" in one_line(edited.stdout)
+    assert "văn bản không nêu cơ quan chủ trì" in one_line(edited.stdout)
     lead = admin.rows(
         "SELECT a.code FROM obligation o JOIN agency a ON a.id = o.lead_agency_id WHERE o.id = ?",
         ob,
@@ -388,37 +390,43 @@ NO_OPENING = "- {name: reminder-1, anchor: due, offset: -1, audience: agency}\n"
 
 # (arguments, words the one-line error must contain); {name} is an obligation's id.
 REFUSALS = [
-    (["show", "999"], "no obligation 999"),
-    (["reject", "999", "{budget}"], "no obligation 999"),
-    (["edit", "{untimed}"], "nothing to change"),
-    (["edit", "{untimed}", "--lead", "qng-so-tai-chnh"], "closest: qng-so-tai-chinh"),
-    (["edit", "{untimed}", "--recipient", "Sở Tài chính"], "no agency with code 'Sở Tài chính'"),
-    (["edit", "{untimed}", "--recipient", "kt-so-tai-chinh"], "today qng-so-tai-chinh"),
-    (["edit", "{untimed}", "--deadline", "15/12"], "give --frequency with the deadline"),
-    (["edit", "{untimed}", "--frequency", "annual", "--deadline", "sometime"], "no deadline in"),
-    (["edit", "{untimed}", "--frequency", "annual", "--deadline", "31/2"], "no such day"),
+    (["show", "999"], "không có nghĩa vụ số 999"),
+    (["reject", "999", "{budget}"], "không có nghĩa vụ số 999"),
+    (["edit", "{untimed}"], "không có gì để sửa"),
+    (["edit", "{untimed}", "--lead", "qng-so-tai-chnh"], "gần nhất: qng-so-tai-chinh"),
+    (["edit", "{untimed}", "--recipient", "Sở Tài chính"], "không có cơ quan mã “Sở Tài chính”"),
+    (
+        ["edit", "{untimed}", "--recipient", "kt-so-tai-chinh"],
+        "nay là Sở Tài chính tỉnh Quảng Ngãi (qng-so-tai-chinh)",
+    ),
+    (["edit", "{untimed}", "--deadline", "15/12"], "chọn tần suất cùng với hạn nộp"),
+    (
+        ["edit", "{untimed}", "--frequency", "annual", "--deadline", "sometime"],
+        "không thấy hạn nào",
+    ),
+    (["edit", "{untimed}", "--frequency", "annual", "--deadline", "31/2"], "không có ngày này"),
     (
         ["edit", "{untimed}", "--frequency", "annual", "--deadline", "15/12/2026"],
-        "a one-off date cannot recur annual",
+        "một ngày cụ thể không lặp lại hằng năm được",
     ),
     (
         ["edit", "{untimed}", "--frequency", "monthly", "--deadline", "20/12"],
-        "a monthly report cannot take day and month 12",
+        "không dùng được cho báo cáo hằng tháng: a monthly report cannot take day",
     ),
     (
         ["edit", "{untimed}", "--frequency", "weekly", "--deadline", "15"],
-        "a weekly report cannot fall on a day of the month",
+        "không dùng được cho báo cáo hằng tuần",
     ),
     (["edit", "{untimed}", "--ladder", "{bad_ladder}"], "bad stage name 'Bad Name'"),
-    (["edit", "{untimed}", "--ladder", "{no_opening}"], "no opening stage"),
-    (["edit", "{untimed}", "--ladder", "{missing}"], "cannot read"),
+    (["edit", "{untimed}", "--ladder", "{no_opening}"], "thiếu bước mở kỳ"),
+    (["edit", "{untimed}", "--ladder", "{missing}"], "không đọc được"),
     # A valid change before an invalid one in the same command is not kept either.
     (
         ["edit", "{untimed}", "--frequency", "annual", "--recipient", "no-such-agency"],
-        "no agency with code 'no-such-agency'",
+        "không có cơ quan mã “no-such-agency”",
     ),
-    (["edit", "{on_request}", "--accept-suggestion"], "has no suggestion to accept"),
-    (["approve", "{budget}"], "correct the registry"),
+    (["edit", "{on_request}", "--accept-suggestion"], "không có đề xuất nào để nhận"),
+    (["approve", "{budget}"], "edit {budget} --submitters CODE,…`"),
     (["approve", "{on_request}"], "edit {on_request} --recipient CODE`"),
 ]
 
@@ -437,82 +445,6 @@ def test_refusals_say_why_and_change_nothing(
     result = admin(*(arg.format(**values) for arg in args))
     assert result.returncode == 1, result.stdout + result.stderr
     assert expected.format(**values) in one_line(result.stderr)
-    assert result.stderr.startswith("error:") and "Traceback" not in result.stderr
+    assert result.stderr.startswith("lỗi:") and "Traceback" not in result.stderr
     assert SYNC_NOTE not in result.stdout
     assert admin.snapshot() == before
-
-
-# --- the deadline syntax -------------------------------------------------------------------
-
-# (rule as typed, (kind, day, month, time, offset_days, working_days, anchor))
-RULES = [
-    ("20/12", ("day_of_period", 20, 12, None, None, None, None)),
-    ("ngày 20/12", ("day_of_period", 20, 12, None, None, None, None)),
-    ("20/12 14:00", ("day_of_period", 20, 12, "14:00", None, None, None)),
-    ("20/12 8h", ("day_of_period", 20, 12, "08:00", None, None, None)),
-    ("15", ("day_of_period", 15, None, None, None, None, LAST_MONTH)),
-    ("ngày 15", ("day_of_period", 15, None, None, None, None, LAST_MONTH)),
-    ("10 next", ("day_of_period", 10, None, None, None, None, MONTH_AFTER)),
-    ("+5", ("relative", None, None, None, 5, False, PERIOD_END)),
-    ("+5wd", ("relative", None, None, None, 5, True, PERIOD_END)),
-    ("default", ("none", None, None, None, None, None, None)),
-    (
-        "trước ngày 15 của tháng cuối quý",
-        ("day_of_period", 15, None, None, None, None, "tháng cuối quý"),
-    ),
-    (
-        "chậm nhất ngày 15 tháng 01 năm kế tiếp",
-        ("day_of_period", 15, 1, None, None, None, "năm kế tiếp"),
-    ),
-    (
-        "trong thời hạn 05 ngày làm việc sau khi kết thúc quý",
-        ("relative", None, None, None, 5, True, "sau khi kết thúc quý"),
-    ),
-    ("15/12/2026", ("date", 15, 12, None, None, None, None)),  # refused later: cannot recur
-]
-
-
-@pytest.mark.parametrize(("typed", "expected"), RULES, ids=[r for r, _ in RULES])
-def test_deadline_syntax(typed: str, expected: tuple[Any, ...]) -> None:
-    d = parse_deadline(typed)
-    assert (d.kind, d.day, d.month, d.time, d.offset_days, d.working_days, d.anchor) == expected
-
-
-@pytest.mark.parametrize(
-    "typed",
-    [
-        "",
-        "31/2",
-        "32",
-        "0",
-        "20/13",
-        "20/12 25:00",
-        "sometime",
-        "trước ngày 10/6 và trước ngày 10/12",
-    ],
-)
-def test_deadline_syntax_refuses(typed: str) -> None:
-    with pytest.raises(DeadlineSyntaxError):
-        parse_deadline(typed)
-
-
-# (rule, frequency, period, the due day the calendar gives it): the anchors mean what
-# DEADLINE_RULES says they mean.
-PLACED = [
-    ("20/12", "annual", "2026", dt.date(2026, 12, 21)),  # 20/12/2026 is a Sunday
-    ("15", "quarterly", "2026-Q2", dt.date(2026, 6, 15)),
-    ("15", "monthly", "2026-09", dt.date(2026, 9, 15)),
-    ("10 next", "monthly", "2026-09", dt.date(2026, 10, 12)),  # 10/10 is a Saturday
-    ("+5wd", "quarterly", "2026-Q1", dt.date(2026, 4, 7)),
-    ("+5", "quarterly", "2026-Q3", dt.date(2026, 10, 5)),
-]
-
-
-@pytest.mark.parametrize(("typed", "frequency", "key", "due"), PLACED)
-def test_deadline_rules_evaluate(typed: str, frequency: str, key: str, due: dt.date) -> None:
-    from models.calendar import evaluate, parse_period_key
-    from models.workdays import packaged_calendar
-
-    rule: Deadline = parse_deadline(typed)
-    got = evaluate(rule, frequency, parse_period_key(key), calendar=packaged_calendar())
-    assert got.day == due
