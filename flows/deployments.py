@@ -1,5 +1,6 @@
-"""One Prefect deployment per approved obligation, plus the sweep's: declared here, applied
-only when changed.
+"""One Prefect deployment per approved obligation, plus the sweep's and the ingest's (no
+schedule: an operator runs it from the UI with the path of a directive file): declared
+here, applied only when changed.
 
 ``desired_specs`` turns the approved obligations into ``DeploymentSpec`` values (what each
 deployment should be); ``sync_deployments`` makes the server match them: it reads the
@@ -67,6 +68,7 @@ from sqlmodel import Session, col, select
 from directives.model import FREQUENCY_VI, Deadline
 from flows.artifacts import slug
 from flows.cycles import open_cycle, sweep
+from flows.ingest import ingest
 from models.agency import Agency
 from models.calendar import PERIODIC, UnsupportedDeadline, opening_rrule
 from models.db import TIMEZONE, session_scope
@@ -83,6 +85,8 @@ SWEEP_NAME = "hanbaocao-sweep"
 SWEEP_CRON = "*/15 * * * *"  # every 15 minutes, local time
 OPENING_SLUG = "opening"  # the slug of an obligation deployment's only schedule
 SWEEP_SLUG = "sweep"
+INGEST_KEY = "ingest"
+INGEST_NAME = "hanbaocao-ingest"
 PAGE = 200  # the server's maximum rows per read (PREFECT_SERVER_API_DEFAULT_LIMIT)
 DEFAULT_CONCURRENCY = 1  # writes in flight; see sync_deployments
 NAME_MAX = 80  # the UI's lists cut longer names
@@ -150,8 +154,8 @@ class DeploymentSpec:
     parameters: dict[str, Any] = field(hash=False)
     tags: tuple[str, ...]
     description: str
-    schedule: ScheduleSpec
-    schedule_slug: str
+    schedule: ScheduleSpec | None  # None: run by hand (the ingest)
+    schedule_slug: str | None
     parameter_schema: dict[str, Any] = field(hash=False, repr=False)
     work_pool_name: str | None = None
 
@@ -166,7 +170,8 @@ class DeploymentSpec:
             "parameters": self.parameters,
             "tags": sorted(self.tags),
             "description": self.description,
-            "schedule": [self.schedule.kind, self.schedule.text, self.schedule.timezone],
+            "schedule": self.schedule
+            and [self.schedule.kind, self.schedule.text, self.schedule.timezone],
             "slug": self.schedule_slug,
             "schema": self.parameter_schema,
             "pool": self.work_pool_name,
@@ -365,7 +370,8 @@ def _entrypoint(flow: Flow[..., Any]) -> str:
 
 @cache
 def _schema(flow_name: str) -> dict[str, Any]:
-    flow: Flow[..., Any] = open_cycle if flow_name == open_cycle.name else sweep
+    flows: dict[str, Flow[..., Any]] = {f.name: f for f in (open_cycle, sweep, ingest)}
+    flow = flows[flow_name]
     return parameter_schema(flow).model_dump(exclude_unset=True)
 
 
@@ -435,6 +441,28 @@ def sweep_spec(*, cron: str = SWEEP_CRON, work_pool_name: str | None = None) -> 
     )
 
 
+def ingest_spec(*, work_pool_name: str | None = None) -> DeploymentSpec:
+    """The ingest, run by hand: its ``path`` names a directive file on the worker's
+    machine (the UI asks for it)."""
+    return DeploymentSpec(
+        key=INGEST_KEY,
+        name=INGEST_NAME,
+        flow_name=ingest.name,
+        entrypoint=_entrypoint(ingest),
+        parameters={},
+        tags=(APP_TAG,),
+        description=(
+            "Nạp một văn bản: đường dẫn (path) tới tệp .txt, .md, .docx hoặc .pdf trên máy "
+            "chạy worker; các nghĩa vụ báo cáo tìm thấy chờ quản trị duyệt "
+            "(`hanbaocao obligations list` hoặc trang /admin)."
+        ),
+        schedule=None,
+        schedule_slug=None,
+        parameter_schema=_schema(ingest.name),
+        work_pool_name=work_pool_name,
+    )
+
+
 def desired_specs(
     session: Session,
     *,
@@ -443,7 +471,7 @@ def desired_specs(
     work_pool_name: str | None,
     sweep_cron: str | None = SWEEP_CRON,
 ) -> tuple[list[DeploymentSpec], list[Skipped]]:
-    """A spec per approved obligation (in id order) and the sweep's (unless
+    """A spec per approved obligation (in id order), the sweep's and the ingest's (unless
     ``sweep_cron`` is None); the approved obligations that cannot be scheduled."""
     rows = session.exec(
         select(Obligation, Directive)
@@ -475,6 +503,7 @@ def desired_specs(
             skipped.append(Skipped(ob.id, _name(directive, ob), str(exc)))
     if sweep_cron is not None:
         specs.append(sweep_spec(cron=sweep_cron, work_pool_name=work_pool_name))
+        specs.append(ingest_spec(work_pool_name=work_pool_name))
     return specs, skipped
 
 
@@ -559,12 +588,16 @@ def _key(deployment: Existing, flow_names: dict[UUID, str]) -> str | None:
     for tag in deployment.tags:
         if tag.startswith(OBLIGATION_TAG):
             return tag
-    return SWEEP_KEY if flow_names.get(deployment.flow_id) == sweep.name else None
+    return {sweep.name: SWEEP_KEY, ingest.name: INGEST_KEY}.get(
+        flow_names.get(deployment.flow_id, "")
+    )
 
 
 def _unchanged(spec: DeploymentSpec, deployment: Existing) -> bool:
     if deployment.version != spec.fingerprint:
         return False
+    if spec.schedule is None:
+        return not deployment.schedules
     ours = [s for s in deployment.schedules if s.slug == spec.schedule_slug]
     return len(ours) == len(deployment.schedules) == 1 and spec.schedule.matches(ours[0])
 
@@ -633,7 +666,9 @@ async def sync_deployments(
     keys = [spec.key for spec in specs]
     if len(set(keys)) != len(keys):
         raise ValueError("two specs for the same obligation")
-    flow_ids = await ensure_flows(client, {s.flow_name for s in specs}, look_up=[sweep.name])
+    flow_ids = await ensure_flows(
+        client, {s.flow_name for s in specs}, look_up=[sweep.name, ingest.name]
+    )
     todo = plan(specs, await read_app_deployments(client), flow_ids, prune=prune)
     report = SyncReport(unchanged=todo.unchanged)
     writer = _Writer(client, flow_ids, report)
@@ -702,14 +737,18 @@ class _Writer:
         return True
 
     async def _create(self, spec: DeploymentSpec) -> None:
-        schedule = DeploymentScheduleCreate(
-            schedule=spec.schedule.to_prefect(), slug=spec.schedule_slug
-        )
+        schedules = []
+        if spec.schedule is not None:
+            schedules.append(
+                DeploymentScheduleCreate(
+                    schedule=spec.schedule.to_prefect(), slug=spec.schedule_slug
+                )
+            )
         await self.client.create_deployment(
             flow_id=self.flow_ids[spec.flow_name],
             name=spec.name,
             version=spec.fingerprint,
-            schedules=[schedule],
+            schedules=schedules,
             parameters=spec.parameters,
             description=spec.description,
             tags=list(spec.tags),
@@ -721,9 +760,13 @@ class _Writer:
     async def _update(self, spec: DeploymentSpec, deployment: Existing) -> None:
         # With slugs on both sides the server patches the schedule in place (keeping its
         # active flag, which an operator may have turned off); otherwise it replaces them.
-        schedule = DeploymentScheduleUpdate(
-            schedule=spec.schedule.to_prefect(), slug=spec.schedule_slug
-        )
+        schedules = []
+        if spec.schedule is not None:
+            schedules.append(
+                DeploymentScheduleUpdate(
+                    schedule=spec.schedule.to_prefect(), slug=spec.schedule_slug
+                )
+            )
         await self.client.update_deployment(
             deployment.id,
             DeploymentUpdate(
@@ -734,7 +777,7 @@ class _Writer:
                 entrypoint=spec.entrypoint,
                 parameter_openapi_schema=spec.parameter_schema,
                 work_pool_name=spec.work_pool_name,
-                schedules=[schedule],
+                schedules=schedules,
             ),
         )
         await self._drop_other_schedules(spec, deployment)
@@ -816,6 +859,7 @@ __all__ = [
     "SyncReport",
     "desired_specs",
     "ensure_work_pool",
+    "ingest_spec",
     "obligation_spec",
     "sweep_spec",
     "sync",

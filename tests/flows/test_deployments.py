@@ -30,6 +30,8 @@ from sqlmodel import Session
 from directives.parse import parse_file
 from flows.deployments import (
     APP_TAG,
+    INGEST_KEY,
+    INGEST_NAME,
     NAME_MAX,
     PAGE,
     SWEEP_KEY,
@@ -116,6 +118,8 @@ def deployments() -> dict[str, DeploymentResponse]:
 
 
 def _key(d: DeploymentResponse | Existing) -> str:
+    if d.name == INGEST_NAME:
+        return INGEST_KEY
     return next((t for t in d.tags if t.startswith("obligation:")), SWEEP_KEY)
 
 
@@ -289,18 +293,24 @@ def test_first_sync_creates_one_deployment_per_approved_obligation(
             name,
             f"6966-UBND-KTN · Báo cáo dự toán kinh phí thực hiện Kế hoạch (hằng năm) №{budget.id}",
             SWEEP_NAME,
+            INGEST_NAME,
         ]
     )
     assert (report.updated, report.deleted, report.errors) == ([], [], [])
     assert [(s.obligation_id, s.reason) for s in skipped] == [
         (seeded["on_request"].id, "“on_request” has no periods: nothing to schedule")
     ]
-    # Three deployments, and the two flows unless an earlier test registered them.
-    assert [w for w in writes if w != "POST /api/flows/"] == ["POST /api/deployments/"] * 3
-    assert writes.count("POST /api/flows/") <= 2
+    # Four deployments, and the three flows unless an earlier test registered them.
+    assert [w for w in writes if w != "POST /api/flows/"] == ["POST /api/deployments/"] * 4
+    assert writes.count("POST /api/flows/") <= 3
 
     found = deployments()
-    assert set(found) == {f"obligation:{budget.id}", f"obligation:{report_ob.id}", SWEEP_KEY}
+    assert set(found) == {
+        f"obligation:{budget.id}",
+        f"obligation:{report_ob.id}",
+        SWEEP_KEY,
+        INGEST_KEY,
+    }
     d = found[f"obligation:{report_ob.id}"]
     assert d.name == name
     assert sorted(d.tags) == sorted(
@@ -347,6 +357,11 @@ def test_first_sync_creates_one_deployment_per_approved_obligation(
     assert isinstance(cron.schedule, CronSchedule)
     assert (cron.schedule.cron, cron.schedule.timezone) == ("*/15 * * * *", "Asia/Ho_Chi_Minh")
 
+    # The ingest runs by hand: no schedule, a path parameter the UI asks for.
+    loaded = found[INGEST_KEY]
+    assert (loaded.entrypoint, loaded.schedules) == ("flows.ingest.ingest", [])
+    assert loaded.parameter_openapi_schema["required"] == ["path"]
+
     # The name works where people type it: `prefect deployment run open-cycle/<name>`.
     async def by_name(client: PrefectClient) -> DeploymentResponse:
         return await client.read_deployment_by_name(f"open-cycle/{name}")
@@ -363,7 +378,7 @@ def test_second_sync_writes_nothing(
     again, writes = apply(specs_of(session))
 
     assert writes == []
-    assert again.unchanged == first.created and len(again.unchanged) == 3
+    assert again.unchanged == first.created and len(again.unchanged) == 4
     assert (again.created, again.updated, again.deleted) == ([], [], [])
     assert {k: (d.id, d.updated) for k, d in deployments().items()} == before
 
@@ -437,13 +452,13 @@ def test_rejected_and_withdrawn_obligations_lose_their_deployments(
 
     kept, writes = apply(specs_of(session), prune=False)
     assert (kept.deleted, writes) == ([], [])
-    assert len(deployments()) == 3
+    assert len(deployments()) == 4
 
     pruned, writes = apply(specs_of(session))
     gone = [before[f"obligation:{budget.id}"], before[f"obligation:{report_ob.id}"]]
     assert pruned.deleted == sorted(d.name for d in gone)
     assert sorted(writes) == sorted(f"DELETE /api/deployments/{d.id}" for d in gone)
-    assert set(deployments()) == {SWEEP_KEY}
+    assert set(deployments()) == {SWEEP_KEY, INGEST_KEY}
 
 
 def test_a_renamed_subject_moves_the_same_obligation(
@@ -463,7 +478,7 @@ def test_a_renamed_subject_moves_the_same_obligation(
     assert report.renamed == [(old.name, new_name)]
     assert (report.updated, report.deleted, report.created) == ([new_name], [], [])
     after = deployments()  # one deployment per key, or this raises
-    assert after[key].name == new_name and len(after) == 3
+    assert after[key].name == new_name and len(after) == 4
 
 
 def test_duplicates_of_an_obligation_are_pruned(
@@ -490,13 +505,13 @@ def test_a_failing_deployment_does_not_stop_the_others(
 ) -> None:
     specs, _ = desired_specs(session, start=START, province=PROVINCE, work_pool_name="no-such-pool")
     report, _ = apply(specs)
-    assert len(report.errors) == 3 and not report.ok
+    assert len(report.errors) == 4 and not report.ok
     assert {e.action for e in report.errors} == {"create"}
     assert "no-such-pool" in report.errors[0].error
 
     good = specs_of(session)
     report, _ = apply(good)
-    assert len(report.created) == 3 and report.ok
+    assert len(report.created) == 4 and report.ok
 
 
 def test_work_pool_is_ensured_once_and_used(
@@ -514,12 +529,12 @@ def test_work_pool_is_ensured_once_and_used(
     assert writes == ["POST /api/work_pools/"]
 
     report = sync(engine, start=START, province=PROVINCE, work_pool_name=pool)
-    assert str(report) == "3 created, 0 updated, 0 unchanged, 0 deleted, 1 skipped"
+    assert str(report) == "4 created, 0 updated, 0 unchanged, 0 deleted, 1 skipped"
     assert {d.work_pool_name for d in deployments().values()} == {pool}
 
     # Back to `serve`: the deployments leave the pool.
     report = sync(engine, start=START, province=PROVINCE)
-    assert len(report.updated) == 3
+    assert len(report.updated) == 4
     assert {d.work_pool_name for d in deployments().values()} == {None}
 
 
@@ -535,13 +550,13 @@ def sqlite_session(tmp_path: Path) -> Iterator[Session]:
 
 def test_more_deployments_than_one_read_returns(server: None, sqlite_session: Session) -> None:
     session = sqlite_session
-    count = PAGE + 1  # with the sweep's: two pages
+    count = PAGE + 1  # with the sweep's and the ingest's: two pages
     _synthetic(session, count)
     specs = specs_of(session)
-    assert len(specs) == count + 1
+    assert len(specs) == count + 2
 
     created, _ = apply(specs)
-    assert len(created.created) == count + 1 and created.ok
+    assert len(created.created) == count + 2 and created.ok
 
     async def server_view(client: PrefectClient) -> tuple[int, int]:
         tagged = {
@@ -554,11 +569,11 @@ def test_more_deployments_than_one_read_returns(server: None, sqlite_session: Se
         return len(one_read.json()), total.json()
 
     # The server's cap: one read would miss some.
-    assert _on_server(server_view) == (PAGE, count + 1)
+    assert _on_server(server_view) == (PAGE, count + 2)
     mine = _on_server(read_app_deployments)
-    assert len({d.id for d in mine}) == len(mine) == count + 1
+    assert len({d.id for d in mine}) == len(mine) == count + 2
     assert {_key(d) for d in mine} == {s.key for s in specs}
 
     again, writes = apply(specs)
-    assert writes == [] and len(again.unchanged) == count + 1
+    assert writes == [] and len(again.unchanged) == count + 2
     assert (again.created, again.deleted) == ([], [])

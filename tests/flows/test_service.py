@@ -237,14 +237,14 @@ def test_up_runs_the_service_and_stops_cleanly_on_ctrl_c(due: DueCycle, tmp_path
         forged = httpx.get(f"http://127.0.0.1:{up.portal_port}/submit/forged.token", timeout=10)
         assert forged.status_code == 403 and 'lang="vi"' in forged.text
         names = deployment_names(up.api_url)
-        assert "hanbaocao-sweep" in names and len(names) == 2, names
+        assert {"hanbaocao-sweep", "hanbaocao-ingest"} <= set(names) and len(names) == 3, names
         run_id = start_sweep(up.api_url, due.opens_at + dt.timedelta(minutes=5))
         assert final_state(up.api_url, run_id) == "COMPLETED"
         ids = eml_message_ids(data / "mail")
         assert len(ids) == due.rows and max(ids.values()) == 1
         synced = run_cli(tmp_path, "sync", "--port", str(up.port))
         assert synced.returncode == 0, synced.stdout + synced.stderr
-        assert "0 created, 0 updated, 2 unchanged, 0 deleted" in synced.stdout
+        assert "0 created, 0 updated, 3 unchanged, 0 deleted" in synced.stdout
 
         up.signal_group(signal.SIGINT)
         assert up.process.wait(timeout=60) == 0, up.log
