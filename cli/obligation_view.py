@@ -15,7 +15,7 @@ from directives.model import Deadline, describe_deadline
 
 if TYPE_CHECKING:
     from models.plan import CyclePlan
-    from models.review import Approved, Review, Started
+    from models.review import Review
     from models.tables import Directive, Obligation, ObligationParty
 
 STATUS_VI = {
@@ -271,49 +271,6 @@ def _history(rv: Review, ob: Obligation, rows: list[ObligationParty]) -> Table:
     for event in rv.session.exec(stmt.order_by(col(AuditEvent.at), col(AuditEvent.id))):
         table.add_row(local(event.at), Text(event.actor), event.action)
     return table
-
-
-# --- results -----------------------------------------------------------------------------
-
-
-def approved_lines(rv: Review, result: Approved) -> list[str]:
-    from models.calendar import period_label
-    from models.review import group_vi, local
-
-    ob = result.obligation
-    if result.already:
-        return [f"nghĩa vụ {ob.id} đã được duyệt trước đó: không có gì thay đổi"]
-    lines = [
-        f"nghĩa vụ {ob.id}: “{p.phrase}” → {group_vi(p.group_key or '')} (nhận đề xuất)"
-        for p in result.accepted
-    ]
-    lines.append(f"nghĩa vụ {ob.id}: đã duyệt ({rv.actor})")
-    lines += [f"nghĩa vụ {ob.id}: {line}" for line in started_lines(result.started)]
-    if result.next_plan is not None:
-        plan = result.next_plan
-        lines.append(
-            f"nghĩa vụ {ob.id}: kỳ tới {period_label(plan.period.key)}, mở "
-            f"{local(plan.opens_at)}, hạn cơ quan {local(plan.due.at)}"
-        )
-    return lines
-
-
-def started_lines(started: Started) -> list[str]:
-    from models.calendar import period_label
-    from models.review import local
-
-    if started.plan is not None:
-        plan = started.plan
-        late = " (muộn: hạn đã qua)" if started.late else ""
-        return [
-            f"đã mở ngay kỳ {period_label(plan.period.key)}{late}: hạn cơ quan "
-            f"{local(plan.due.at)}; {started.queued} thông báo mở kỳ đang chờ gửi"
-        ]
-    if started.skipped is not None:
-        return [
-            f"kỳ {period_label(started.skipped.period.key)} đã quá hạn: không mở, bắt đầu từ kỳ sau"
-        ]
-    return []
 
 
 # --- JSON --------------------------------------------------------------------------------

@@ -245,8 +245,7 @@ def approve(
     actor: ActorOption = None,
 ) -> None:
     """Duyệt nghĩa vụ: tất cả, hoặc không nghĩa vụ nào khi còn một nghĩa vụ thiếu."""
-    from cli.obligation_view import approved_lines
-    from models.review import Approved, ReviewError
+    from models.review import Approved, ReviewError, approved_lines
     from models.review import approve as approve_one
 
     lines: list[str] = []
@@ -332,9 +331,14 @@ def edit(
     actor: ActorOption = None,
 ) -> None:
     """Bổ sung những gì văn bản để ngỏ: lịch, cơ quan báo cáo, chủ trì, nơi nhận, nhắc hạn."""
-    from cli.obligation_view import started_lines
     from models import edits
-    from models.review import accept_suggestions, agency_by_code, get_obligation, parties
+    from models.review import (
+        accept_suggestions,
+        agency_by_code,
+        get_obligation,
+        parties,
+        started_lines,
+    )
 
     wanted = (frequency, deadline, lead, recipient, submitters, add_submitter, remove_submitter)
     if not any(wanted) and ladder is None and not accept_suggestion:

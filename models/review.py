@@ -477,3 +477,45 @@ def reject(rv: Review, ob: Obligation, reason: str | None) -> bool:
     except IllegalTransition as exc:
         raise refuse("illegal", ob.id, str(exc)) from None
     return True
+
+
+# --- what a decision says ---------------------------------------------------------------
+
+
+def approved_lines(rv: Review, result: Approved) -> list[str]:
+    """What an approval did, in sentences (the CLI prints them, the page shows them)."""
+    from models.calendar import period_label
+
+    ob = result.obligation
+    if result.already:
+        return [f"nghĩa vụ {ob.id} đã được duyệt trước đó: không có gì thay đổi"]
+    lines = [
+        f"nghĩa vụ {ob.id}: “{p.phrase}” → {group_vi(p.group_key or '')} (nhận đề xuất)"
+        for p in result.accepted
+    ]
+    lines.append(f"nghĩa vụ {ob.id}: đã duyệt ({rv.actor})")
+    lines += [f"nghĩa vụ {ob.id}: {line}" for line in started_lines(result.started)]
+    if result.next_plan is not None:
+        plan = result.next_plan
+        lines.append(
+            f"nghĩa vụ {ob.id}: kỳ tới {period_label(plan.period.key)}, mở "
+            f"{local(plan.opens_at)}, hạn cơ quan {local(plan.due.at)}"
+        )
+    return lines
+
+
+def started_lines(started: Started) -> list[str]:
+    from models.calendar import period_label
+
+    if started.plan is not None:
+        plan = started.plan
+        late = " (muộn: hạn đã qua)" if started.late else ""
+        return [
+            f"đã mở ngay kỳ {period_label(plan.period.key)}{late}: hạn cơ quan "
+            f"{local(plan.due.at)}; {started.queued} thông báo mở kỳ đang chờ gửi"
+        ]
+    if started.skipped is not None:
+        return [
+            f"kỳ {period_label(started.skipped.period.key)} đã quá hạn: không mở, bắt đầu từ kỳ sau"
+        ]
+    return []

@@ -14,16 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
-from functools import cache
-from pathlib import Path
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
-import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
@@ -34,16 +29,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models import clock as clocks
-from models.db import TZ, Settings, engine_for
+from models.db import Settings, engine_for
 from models.links import LinkSettings, secret_key
-from notifications.messages import format_size
+from portal.deps import Emitter, Portal, log
+from portal.pages import STATIC, error_page
 from portal.security import SecurityHeaders, redact
 from portal.storage import MB, Limits
-
-HERE = Path(__file__).parent
-TEMPLATES = HERE / "templates"
-STATIC = HERE / "static"
-log = logging.getLogger("hanbaocao.portal")
 
 
 class PortalSettings(BaseSettings):
@@ -58,75 +49,6 @@ class PortalSettings(BaseSettings):
     @property
     def limits(self) -> Limits:
         return Limits(max_bytes=int(self.upload_max_mb * MB), max_files=self.upload_max_files)
-
-
-class Emitter(Protocol):
-    """``flows.events.emit``'s shape."""
-
-    def __call__(
-        self, event: str, *, resource_id: str, name: str, payload: dict[str, Any]
-    ) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Portal:
-    """What every route needs; ``app.state.portal``."""
-
-    engine: Engine
-    data_dir: Path
-    key: bytes  # the links' secret (models.links.secret_key)
-    links: LinkSettings
-    limits: Limits
-    clock: Callable[[], datetime]
-    emit: Emitter
-
-
-def portal_of(request: Request) -> Portal:
-    found: Portal = request.app.state.portal
-    return found
-
-
-# --- pages -----------------------------------------------------------------------------------
-
-
-def _nfc(value: Any) -> Any:
-    # Every value a template prints: NFD text (macOS file names, copied text) would show
-    # with detached marks in some browsers and fail to match in searches.
-    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
-
-
-def local_time(moment: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    return moment.astimezone(TZ).strftime(fmt) if moment is not None else ""
-
-
-def local_date(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day is not None else ""
-
-
-@cache
-def templates() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(("html",), default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        finalize=_nfc,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["local"] = local_time
-    env.filters["day"] = local_date
-    env.filters["size"] = format_size
-    return env
-
-
-def page(name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    """A rendered template as a UTF-8 HTML response."""
-    html = templates().get_template(name).render(**context)
-    return HTMLResponse(html, status_code=status, media_type="text/html; charset=utf-8")
-
-
-def error_page(status: int, title: str, message: str, *, hint: str | None = None) -> HTMLResponse:
-    return page("submit/error.html", status=status, title=title, message=message, hint=hint)
 
 
 _ERRORS = {

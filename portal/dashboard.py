@@ -35,17 +35,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from models import clock
 from models.compliance import (
     Cell,
     Column,
@@ -54,21 +52,18 @@ from models.compliance import (
     Matrix,
     MatrixFilter,
     Tally,
-    compliance_matrix,
-    filter_choices,
 )
-from models.db import TZ, get_engine
+from models.db import TZ
 from notifications.exports import Cell as TableCell
 from notifications.exports import format_time, slug, table_files, text
 from notifications.messages import StatusRow, status_label
 from notifications.model import CSV_TYPE, XLSX_TYPE
+from portal.admin_pages import admin_page as _page
+from portal.admin_pages import error_response, no_store, origin_ok, read_form
 from portal.auth import AdminAuth, new_nonce
-from portal.security import CSRF_FIELD, csrf_ok, csrf_token
+from portal.deps import ADMIN_PREFIX, CSRF_COOKIE, SESSION_COOKIE, Dashboard, admin_of
 
-PREFIX = "/admin"
-SESSION_COOKIE = "hbc_admin"
-CSRF_COOKIE = "hbc_admin_csrf"
-MAX_FORM = 8 * 1024  # a login form is a few hundred bytes
+PREFIX = ADMIN_PREFIX
 HERE = Path(__file__).parent
 STYLE_SHEET = HERE / "static" / "dashboard.css"
 
@@ -419,126 +414,12 @@ def _cell_view(agency: str, column: str, entry: Entry) -> CellView:
     return CellView(CELL_CLASS[entry.cell], mark, f"{agency} — {column}: {', '.join(detail)}")
 
 
-class Dashboard:
-    """The router's state: where the data is, who may log in, how to reach Prefect."""
-
-    def __init__(
-        self,
-        *,
-        engine: Engine | None = None,
-        auth: AdminAuth | None = None,
-        prefect: PrefectRuns | None = None,
-        clock: Callable[[], dt.datetime] | None = None,
-    ) -> None:
-        self._engine = engine
-        self._clock = clock
-        self.auth = auth or AdminAuth()
-        self.prefect = prefect or PrefectRuns()
-
-    # The portal app (portal.app.create_app) carries its engine and clock on
-    # app.state.portal: the dashboard follows them, so one app has one database and one
-    # "now". On its own (tests, another app) it falls back to the defaults.
-
-    def engine(self, request: Request) -> Engine:
-        portal = getattr(request.app.state, "portal", None)
-        return self._engine or getattr(portal, "engine", None) or get_engine()
-
-    def now(self, request: Request) -> dt.datetime:
-        portal = getattr(request.app.state, "portal", None)
-        tick = self._clock or getattr(portal, "clock", None) or clock.now
-        moment: dt.datetime = tick()
-        return moment
-
-    def user(self, request: Request) -> str | None:
-        token = request.cookies.get(SESSION_COOKIE)
-        return self.auth.session_user(token, now=self.now(request))
-
-    def csrf(self, request: Request, nonce: str) -> str:
-        return csrf_token(self.auth.key, nonce, now=self.now(request))
-
-    def csrf_ok(self, request: Request, form: Mapping[str, str]) -> bool:
-        nonce = request.cookies.get(CSRF_COOKIE)
-        if not nonce:
-            return False
-        return csrf_ok(self.auth.key, nonce, form.get(CSRF_FIELD), now=self.now(request))
-
-    def load(self, request: Request, flt: MatrixFilter) -> tuple[Matrix, FilterChoices]:
-        with Session(self.engine(request)) as session:
-            matrix = compliance_matrix(session, now=self.now(request), filters=flt)
-            return matrix, filter_choices(session)
-
-    def cookie(self, response: Response, name: str, value: str, *, max_age: int | None) -> None:
-        response.set_cookie(
-            name,
-            value,
-            max_age=max_age,
-            path=PREFIX,
-            secure=self.auth.settings.secure_cookies,
-            httponly=True,
-            samesite="strict",
-        )
-
-
-def _no_store(response: Response) -> Response:
-    # Compliance data and forms with tokens: never kept by a browser or a proxy.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _page(name: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
-    """A page of the portal's frame (``base.html``, rendered by ``portal.app.page``:
-    autoescaped, NFC, strict about undefined names)."""
-    from portal.app import page  # late: portal.app includes this router
-
-    response = page(name, status=status, **context)
-    _no_store(response)
-    return response
-
-
-def _error(status: int, title: str, message: str, hint: str | None = None) -> Response:
-    from portal.app import error_page
-
-    return _no_store(error_page(status, title, message, hint=hint))
-
-
 def _bad_filter(exc: Exception) -> Response:
     hint = "Chọn lại văn bản, cơ quan tổng hợp và kỳ báo cáo trong danh sách."
-    return _error(400, "Bộ lọc không hợp lệ", str(exc), hint)
+    return error_response(400, "Bộ lọc không hợp lệ", str(exc), hint)
 
 
-def _origin_ok(request: Request, dash: Dashboard) -> bool:
-    """A POST from another site is refused even before the CSRF token is looked at (when
-    the browser says where it comes from)."""
-    origin = request.headers.get("origin")
-    # Absent, or "null" (browsers send that on form posts under Referrer-Policy:
-    # no-referrer, which portal.security sets): the CSRF token alone decides.
-    if origin is None or origin == "null":
-        return True
-    allowed = {_origin(str(request.base_url)), _origin(dash.auth.settings.public_url)}
-    return origin.rstrip("/") in allowed
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-async def _form(request: Request) -> dict[str, str] | None:
-    """An urlencoded form of at most ``MAX_FORM`` bytes; None for anything else."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != (
-        "application/x-www-form-urlencoded"
-    ):
-        return None
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM:
-            return None
-    try:
-        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return {k: v[0] for k, v in parsed.items()}
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
 def dashboard_router(
@@ -550,7 +431,8 @@ def dashboard_router(
     data_dir: Path | None = None,
     key: bytes | None = None,
 ) -> APIRouter:
-    """The dashboard's routes under ``/admin``. In ``portal.app.create_app``::
+    """The administrators' routes under ``/admin`` (this module's and the intake's,
+    ``portal.intake``), bound to one ``Dashboard``. In ``portal.app.create_app``::
 
         app.include_router(dashboard.dashboard_router(data_dir=db.data_dir, key=key))
 
@@ -558,147 +440,165 @@ def dashboard_router(
     the process's (``models.db.get_engine``, ``models.clock``); ``data_dir`` (where
     ``admin-users.json`` lives) and ``key`` (the server secret that signs sessions)
     to the settings' (``models.links.secret_key``). ``auth`` replaces both."""
+    from portal.intake import router as intake_router
+
     auth = auth or AdminAuth(data_dir=data_dir, key=key)
-    dash = Dashboard(engine=engine, auth=auth, prefect=prefect, clock=clock)
-    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    dash = Dashboard(engine=engine, auth=auth, prefect=prefect or PrefectRuns(), clock=clock)
     problem = dash.auth.problem()  # in development this prints the one-time password now
     if problem:
         _print_problem(problem)
 
-    def login_page(
-        request: Request, *, status: int = 200, error: str | None = None, user: str = ""
-    ) -> HTMLResponse:
-        nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
-        problem = dash.auth.problem()
-        context = {
-            "problem": problem,
-            "error": error,
-            "user_name": user,
-            "csrf": dash.csrf(request, nonce),
-            "next": _safe_next(request.query_params.get("next")),
-            "development": dash.auth.settings.development,
-        }
-        response = _page("dashboard/login.html", context, status=503 if problem else status)
-        dash.cookie(response, CSRF_COOKIE, nonce, max_age=None)
-        return response
+    def bind(request: Request) -> None:
+        request.state.admin = dash
 
-    @router.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request) -> Response:
-        if dash.user(request):
-            return RedirectResponse(PREFIX + "/", status_code=303)
-        return login_page(request)
+    bound = APIRouter(dependencies=[Depends(bind)])
+    bound.include_router(router)
+    bound.include_router(intake_router)
+    return bound
 
-    @router.post("/login", response_class=HTMLResponse)
-    async def login_submit(request: Request) -> Response:
-        form = await _form(request)
-        if form is None or not _origin_ok(request, dash):
-            return login_page(request, status=400, error="Yêu cầu không hợp lệ.")
-        if not dash.csrf_ok(request, form):
-            return login_page(
-                request, status=403, error="Phiên biểu mẫu đã hết hạn: vui lòng đăng nhập lại."
-            )
-        user, password = form.get("user", "").strip(), form.get("password", "")
-        client = request.client.host if request.client else "unknown"
-        if dash.auth.problem():
-            return login_page(request)
-        outcome = await run_in_threadpool(
-            dash.auth.login, user, password, client=client, now=dash.now(request)
+
+def login_page(
+    request: Request, *, status: int = 200, error: str | None = None, user: str = ""
+) -> HTMLResponse:
+    dash = admin_of(request)
+    nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
+    problem = dash.auth.problem()
+    context = {
+        "problem": problem,
+        "error": error,
+        "user_name": user,
+        "csrf": dash.csrf(request, nonce),
+        "next": _safe_next(request.query_params.get("next")),
+        "development": dash.auth.settings.development,
+    }
+    response = _page("dashboard/login.html", context, status=503 if problem else status)
+    dash.cookie(response, CSRF_COOKIE, nonce, max_age=None)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    if admin_of(request).user(request):
+        return RedirectResponse(PREFIX + "/", status_code=303)
+    return login_page(request)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_submit(request: Request) -> Response:
+    dash = admin_of(request)
+    form = await read_form(request)
+    if form is None or not origin_ok(request, dash):
+        return login_page(request, status=400, error="Yêu cầu không hợp lệ.")
+    if not dash.csrf_ok(request, form):
+        return login_page(
+            request, status=403, error="Phiên biểu mẫu đã hết hạn: vui lòng đăng nhập lại."
         )
-        if outcome.locked_for is not None:
-            minutes = max(1, round(outcome.locked_for.total_seconds() / 60))
-            response = login_page(
-                request,
-                status=429,
-                error=f"Đăng nhập sai quá nhiều lần: vui lòng thử lại sau {minutes} phút.",
-                user=user,
-            )
-            response.headers["Retry-After"] = str(int(outcome.locked_for.total_seconds()) + 1)
-            return response
-        if outcome.user is None:
-            return login_page(
-                request, status=401, error="Sai tên đăng nhập hoặc mật khẩu.", user=user
-            )
-        target = _safe_next(form.get("next"))
-        moved = RedirectResponse(target, status_code=303)
-        hours = dash.auth.settings.admin_session_hours
-        token = dash.auth.session_token(outcome.user, now=dash.now(request))
-        dash.cookie(moved, SESSION_COOKIE, token, max_age=int(hours * 3600))
-        dash.cookie(moved, CSRF_COOKIE, new_nonce(), max_age=None)  # a new one per session
-        return _no_store(moved)
-
-    @router.post("/logout")
-    async def logout(request: Request) -> Response:
-        form = await _form(request)
-        if form is None or not _origin_ok(request, dash) or not dash.csrf_ok(request, form):
-            return _error(403, "Yêu cầu không hợp lệ", "Biểu mẫu đã hết hạn: tải lại trang.")
-        response = RedirectResponse(PREFIX + "/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path=PREFIX)
-        return _no_store(response)
-
-    def to_login(request: Request) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"{PREFIX}/login?{urlencode({'next': target})}", status_code=303)
-
-    @router.get("", include_in_schema=False)
-    def bare() -> Response:
-        return RedirectResponse(PREFIX + "/", status_code=307)
-
-    @router.get("/", response_class=HTMLResponse)
-    def matrix_page(request: Request) -> Response:
-        user = dash.user(request)
-        if user is None:
-            return to_login(request)
-        try:
-            flt = read_filter(request.query_params)
-        except BadFilter as exc:
-            return _bad_filter(exc)
-        matrix, choices = dash.load(request, flt)
-        nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
-        query = filter_query(flt)
-        names = column_headers(matrix.columns)
-        context = {
-            "user": user,
-            "csrf": dash.csrf(request, nonce),
-            "matrix": matrix,
-            "choices": choices,
-            "flt": flt,
-            "ambiguous": {
-                c.cycle_id for c in matrix.columns if names[c.cycle_id] != f"{c.title} · {c.period}"
-            },
-            "rows": _row_views(matrix),
-            "links": dash.prefect.links(matrix.columns),
-            "legend": [(CELL_CLASS[c], CELL_MARK[c], label) for c, label in LEGEND],
-            "export_xlsx": f"{PREFIX}/export.xlsx" + (f"?{query}" if query else ""),
-            "export_csv": f"{PREFIX}/export.csv" + (f"?{query}" if query else ""),
-            "generated": format_time(matrix.now),
-            "percent": percent,
-            "local_date": local_date,
-            "cycle_state": CYCLE_STATE_VI,
-            "sweep_runs": f"{dash.prefect.settings.ui}/runs?"
-            + urlencode({"flow-run-search": "sweep"}),
-        }
-        response = _page("dashboard/matrix.html", context)
-        dash.cookie(response, CSRF_COOKIE, nonce, max_age=None)
+    user, password = form.get("user", "").strip(), form.get("password", "")
+    client = request.client.host if request.client else "unknown"
+    if dash.auth.problem():
+        return login_page(request)
+    outcome = await run_in_threadpool(
+        dash.auth.login, user, password, client=client, now=dash.now(request)
+    )
+    if outcome.locked_for is not None:
+        minutes = max(1, round(outcome.locked_for.total_seconds() / 60))
+        response = login_page(
+            request,
+            status=429,
+            error=f"Đăng nhập sai quá nhiều lần: vui lòng thử lại sau {minutes} phút.",
+            user=user,
+        )
+        response.headers["Retry-After"] = str(int(outcome.locked_for.total_seconds()) + 1)
         return response
+    if outcome.user is None:
+        return login_page(request, status=401, error="Sai tên đăng nhập hoặc mật khẩu.", user=user)
+    target = _safe_next(form.get("next"))
+    moved = RedirectResponse(target, status_code=303)
+    hours = dash.auth.settings.admin_session_hours
+    token = dash.auth.session_token(outcome.user, now=dash.now(request))
+    dash.cookie(moved, SESSION_COOKIE, token, max_age=int(hours * 3600))
+    dash.cookie(moved, CSRF_COOKIE, new_nonce(), max_age=None)  # a new one per session
+    return no_store(moved)
 
-    @router.get("/export.{fmt}")
-    def export(request: Request, fmt: str) -> Response:
-        if fmt not in ("xlsx", "csv"):
-            return _error(404, "Không tìm thấy trang", "Chỉ tải được tệp .xlsx hoặc .csv.")
-        if dash.user(request) is None:
-            return to_login(request)
-        try:
-            flt = read_filter(request.query_params)
-        except BadFilter as exc:
-            return _bad_filter(exc)
-        matrix, choices = dash.load(request, flt)
-        return _no_store(export_response(matrix, choices, fmt))
 
-    @router.get("/dashboard.css")
-    def style_sheet() -> Response:
-        return FileResponse(STYLE_SHEET, media_type="text/css; charset=utf-8")
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    dash = admin_of(request)
+    form = await read_form(request)
+    if form is None or not origin_ok(request, dash) or not dash.csrf_ok(request, form):
+        return error_response(403, "Yêu cầu không hợp lệ", "Biểu mẫu đã hết hạn: tải lại trang.")
+    response = RedirectResponse(PREFIX + "/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    return no_store(response)
 
-    return router
+
+def to_login(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{PREFIX}/login?{urlencode({'next': target})}", status_code=303)
+
+
+@router.get("", include_in_schema=False)
+def bare() -> Response:
+    return RedirectResponse(PREFIX + "/", status_code=307)
+
+
+@router.get("/", response_class=HTMLResponse)
+def matrix_page(request: Request) -> Response:
+    dash = admin_of(request)
+    user = dash.user(request)
+    if user is None:
+        return to_login(request)
+    try:
+        flt = read_filter(request.query_params)
+    except BadFilter as exc:
+        return _bad_filter(exc)
+    matrix, choices = dash.load(request, flt)
+    nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
+    query = filter_query(flt)
+    names = column_headers(matrix.columns)
+    context = {
+        "user": user,
+        "csrf": dash.csrf(request, nonce),
+        "matrix": matrix,
+        "choices": choices,
+        "flt": flt,
+        "ambiguous": {
+            c.cycle_id for c in matrix.columns if names[c.cycle_id] != f"{c.title} · {c.period}"
+        },
+        "rows": _row_views(matrix),
+        "links": dash.prefect.links(matrix.columns),
+        "legend": [(CELL_CLASS[c], CELL_MARK[c], label) for c, label in LEGEND],
+        "export_xlsx": f"{PREFIX}/export.xlsx" + (f"?{query}" if query else ""),
+        "export_csv": f"{PREFIX}/export.csv" + (f"?{query}" if query else ""),
+        "generated": format_time(matrix.now),
+        "percent": percent,
+        "local_date": local_date,
+        "cycle_state": CYCLE_STATE_VI,
+        "sweep_runs": f"{dash.prefect.settings.ui}/runs?" + urlencode({"flow-run-search": "sweep"}),
+    }
+    response = _page("dashboard/matrix.html", context)
+    dash.cookie(response, CSRF_COOKIE, nonce, max_age=None)
+    return response
+
+
+@router.get("/export.{fmt}")
+def export(request: Request, fmt: str) -> Response:
+    dash = admin_of(request)
+    if fmt not in ("xlsx", "csv"):
+        return error_response(404, "Không tìm thấy trang", "Chỉ tải được tệp .xlsx hoặc .csv.")
+    if dash.user(request) is None:
+        return to_login(request)
+    try:
+        flt = read_filter(request.query_params)
+    except BadFilter as exc:
+        return _bad_filter(exc)
+    matrix, choices = dash.load(request, flt)
+    return no_store(export_response(matrix, choices, fmt))
+
+
+@router.get("/dashboard.css")
+def style_sheet() -> Response:
+    return FileResponse(STYLE_SHEET, media_type="text/css; charset=utf-8")
 
 
 def export_response(matrix: Matrix, choices: FilterChoices, fmt: str) -> Response:

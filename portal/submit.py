@@ -50,7 +50,8 @@ from models.tables import (
 from models.workdays import packaged_calendar
 from notifications.messages import Receipt, ReceivedFile, render
 from notifications.notices import CycleFacts, Queued, context, cycle_facts, queue_message
-from portal.app import Portal, error_page, log, page, portal_of
+from portal.deps import Portal, log, portal_of
+from portal.pages import error_page, page
 from portal.security import CSRF_FIELD, csrf_ok, csrf_token, looks_like_token
 from portal.storage import KINDS, UploadForm, UploadRejected, read_upload, sniff
 
