@@ -42,11 +42,13 @@ def up(
     the deployments and a process worker."""
     from flows.service import ServiceError, UpOptions
     from flows.service import up as run_up
+    from portal.app import serving  # `up` composes flows, worker and portal here
 
+    options = UpOptions(
+        port=port, pool=pool, mail_sink=mail_sink, portal_port=portal_port, portal=serving
+    )
     try:
-        code = run_up(
-            UpOptions(port=port, pool=pool, mail_sink=mail_sink, portal_port=portal_port), out
-        )
+        code = run_up(options, out)
     except ServiceError as exc:
         fail(str(exc), code=1)
     raise typer.Exit(code)

@@ -53,12 +53,13 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import httpx
@@ -92,12 +93,22 @@ class Stopped(Exception):
     """SIGINT or SIGTERM arrived while the service was starting."""
 
 
+class PortalServer(Protocol):
+    """``portal.app.serving``'s shape: the portal in the background on ``port``, its URL."""
+
+    def __call__(self, *, port: int) -> AbstractContextManager[str]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class UpOptions:
+    """``portal``: how to serve the portal (the CLI, above both, passes
+    ``portal.app.serving``: flows never import the portal)."""
+
     port: int
     pool: str
     mail_sink: bool = True
     portal_port: int = 8000  # 0: no portal
+    portal: PortalServer | None = None
     drain_seconds: float = DRAIN_SECONDS
     health_timeout: float = HEALTH_TIMEOUT
 
@@ -531,14 +542,12 @@ def _start(
         say("[yellow]mail: HANBAOCAO_SMTP_URL is not set: email notices will fail[/]")
     if api.embedded and (orphans := asyncio.run(crash_orphans(options.pool))):
         say(f"{orphans} flow run(s) left running by a previous stop marked Crashed")
-    if options.portal_port:
+    if options.portal_port and options.portal is not None:
         # Links in messages must reach this portal unless a public address is set.
         public = os.environ.setdefault(
             "HANBAOCAO_PUBLIC_URL", f"http://127.0.0.1:{options.portal_port}"
         )
-        from portal.app import serving
-
-        url = stack.enter_context(serving(port=options.portal_port))
+        url = stack.enter_context(options.portal(port=options.portal_port))
         say(f"portal: {escape(url)} (links in messages: {escape(public)}; dashboard: /admin)")
     started = time.monotonic()
     report = sync_deployments(options.pool)

@@ -5,12 +5,12 @@ refused."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from portal.deps import Dashboard
+from portal.deps import ADMIN_PREFIX, Dashboard
 from portal.pages import error_page, page
 
 MAX_FORM = 8 * 1024  # a login form is a few hundred bytes
@@ -70,3 +70,9 @@ async def read_form(
     except (UnicodeDecodeError, ValueError):
         return None
     return {k: ",".join(v) if len(v) > 1 else v[0] for k, v in parsed.items()}
+
+
+def to_login(request: Request) -> Response:
+    """The login page, coming back here afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{ADMIN_PREFIX}/login?{urlencode({'next': target})}", status_code=303)

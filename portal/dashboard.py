@@ -59,7 +59,7 @@ from notifications.exports import format_time, slug, table_files, text
 from notifications.messages import StatusRow, status_label
 from notifications.model import CSV_TYPE, XLSX_TYPE
 from portal.admin_pages import admin_page as _page
-from portal.admin_pages import error_response, no_store, origin_ok, read_form
+from portal.admin_pages import error_response, no_store, origin_ok, read_form, to_login
 from portal.auth import AdminAuth, new_nonce
 from portal.deps import ADMIN_PREFIX, CSRF_COOKIE, SESSION_COOKIE, Dashboard, admin_of
 
@@ -530,11 +530,6 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse(PREFIX + "/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=PREFIX)
     return no_store(response)
-
-
-def to_login(request: Request) -> Response:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"{PREFIX}/login?{urlencode({'next': target})}", status_code=303)
 
 
 @router.get("", include_in_schema=False)

@@ -34,7 +34,14 @@ from directives.model import FREQUENCY_VI
 from models.db import settings
 from models.review import Problem, Review, ReviewError
 from models.tables import Directive, Obligation, ReportCycle
-from portal.admin_pages import admin_page, error_response, no_store, origin_ok, read_form
+from portal.admin_pages import (
+    admin_page,
+    error_response,
+    no_store,
+    origin_ok,
+    read_form,
+    to_login,
+)
 from portal.auth import new_nonce
 from portal.deps import ADMIN_PREFIX, CSRF_COOKIE, admin_of, admin_session
 from portal.review_view import (
@@ -48,12 +55,6 @@ router = APIRouter(prefix=ADMIN_PREFIX, include_in_schema=False)
 UPLOAD_LIMITS = Limits(max_bytes=32 * MB, max_files=1, max_fields=4)
 FORM_BYTES = 64 * 1024  # an obligation's form: a ladder in YAML at most
 FREQUENCIES = (*FREQUENCY_VI, "nine_months")
-
-
-def _to_login(request: Request) -> Response:
-    from portal.dashboard import to_login
-
-    return to_login(request)
 
 
 def _review(request: Request, session: Session, user: str) -> Review:
@@ -85,7 +86,7 @@ def _directives(request: Request, *, error: str | None = None, status: int = 200
     dash = admin_of(request)
     user = dash.user(request)
     if user is None:
-        return _to_login(request)
+        return to_login(request)
     nonce = _with_nonce(request)
     with admin_session(request) as session:
         rows = directive_rows(session)
@@ -100,7 +101,7 @@ async def upload(request: Request) -> Response:
     dash = admin_of(request)
     user = dash.user(request)
     if user is None:
-        return _to_login(request)
+        return to_login(request)
 
     def guard(fields: Mapping[str, str]) -> None:
         if not origin_ok(request, dash) or not dash.csrf_ok(request, fields):
@@ -186,7 +187,7 @@ def _review_page(
     dash = admin_of(request)
     user = dash.user(request)
     if user is None:
-        return _to_login(request)
+        return to_login(request)
     nonce = _with_nonce(request)
     with admin_session(request) as session:
         directive = session.get(Directive, directive_id)
@@ -217,7 +218,7 @@ async def decide(request: Request, obligation_id: int) -> Response:
     dash = admin_of(request)
     user = dash.user(request)
     if user is None:
-        return _to_login(request)
+        return to_login(request)
     form = await read_form(request, max_bytes=FORM_BYTES, max_fields=200)
     if form is None or not origin_ok(request, dash) or not dash.csrf_ok(request, form):
         return error_response(403, "Yêu cầu không hợp lệ", "Biểu mẫu đã hết hạn: tải lại trang.")
