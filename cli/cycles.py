@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 cycles_app = typer.Typer(help="Các kỳ báo cáo.", no_args_is_help=True)
 
-STATE_VI = {"scheduled": "chưa mở", "open": "đang mở", "closed": "đã đóng"}
 STATE_STYLE = {"open": "green", "closed": "dim"}
 
 
@@ -75,7 +74,7 @@ def _cycles(
 
 def _block(cycle: ReportCycle, ob: Obligation, directive: Directive, tally: Tally | None) -> Group:
     from models.calendar import period_label
-    from models.review import frequency_vi, local
+    from models.review import CYCLE_STATE_VI, frequency_vi, local
 
     state = str(cycle.state)
     head = Text.assemble(
@@ -84,7 +83,7 @@ def _block(cycle: ReportCycle, ob: Obligation, directive: Directive, tally: Tall
         " · ",
         period_label(cycle.period_key),
         " · ",
-        (STATE_VI.get(state, state), STATE_STYLE.get(state, "")),
+        (CYCLE_STATE_VI.get(state, state), STATE_STYLE.get(state, "")),
     )
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=2)

@@ -18,12 +18,6 @@ if TYPE_CHECKING:
     from models.review import Review
     from models.tables import Directive, Obligation, ObligationParty
 
-STATUS_VI = {
-    "proposed": "đề xuất",
-    "approved": "đã duyệt",
-    "rejected": "đã từ chối",
-    "withdrawn": "đã thay thế",
-}
 STATUS_STYLE = {"approved": "green", "rejected": "red", "withdrawn": "dim"}
 
 
@@ -52,6 +46,8 @@ def listed(rv: Review, status: str | None, number: str | None) -> list[tuple[Obl
 
 
 def status_text(status: str) -> Text:
+    from models.review import STATUS_VI
+
     return Text(STATUS_VI.get(status, status), style=STATUS_STYLE.get(status, ""))
 
 

@@ -60,6 +60,17 @@ GROUP_VI = {
     "units": "các cơ quan, đơn vị",
 }
 LATE_CHOICES = ("open", "next")  # a running period whose deadline has passed
+STATUS_VI = {
+    "proposed": "đề xuất",
+    "approved": "đã duyệt",
+    "rejected": "đã từ chối",
+    "withdrawn": "đã thay thế",
+}
+CYCLE_STATE_VI = {
+    "scheduled": "chưa mở",
+    "open": "đang mở",
+    "closed": "đã đóng",
+}  # a running period whose deadline has passed
 
 
 def frequency_vi(frequency: str) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from directives.model import describe_deadline
+from models.review import CYCLE_STATE_VI, STATUS_VI
 from models.tables import CycleState, Directive, Obligation, ReportCycle
 
 if TYPE_CHECKING:
@@ -25,13 +26,6 @@ FIELD_VI = {
     "recipient": "nơi nhận",
     "via": "chủ trì",
 }
-STATUS_VI = {
-    "proposed": "đề xuất",
-    "approved": "đã duyệt",
-    "rejected": "đã từ chối",
-    "withdrawn": "đã thay thế",
-}
-CYCLE_VI = {"scheduled": "chưa mở", "open": "đang mở", "closed": "đã đóng"}
 
 
 # --- the list ----------------------------------------------------------------------------
@@ -224,7 +218,7 @@ def _cycles(rv: Review, obligation_id: int) -> list[dict[str, str]]:
             "period": period_label(c.period_key),
             "due": local(c.due_at),
             "lead_due": local(c.lead_due_at) if c.lead_due_at else "—",
-            "state": CYCLE_VI.get(str(c.state), str(c.state)),
+            "state": CYCLE_STATE_VI.get(str(c.state), str(c.state)),
             "state_key": str(c.state),
         }
         for c in rv.session.exec(stmt.order_by(col(ReportCycle.due_at)))
