@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from directives.parse import parse_file
 from models import edits
 from models.calendar import period_label
+from models.deadline_rule import parse_deadline
 from models.review import Review, ReviewError, approve, parties, schedule_problem
 from models.store import save_directive
 from models.tables import (
@@ -194,3 +195,34 @@ def test_unknown_code_offers_the_closest(seeded: Session) -> None:
         edits.pick(rv, "qng-so-tai-chnh")
     (problem,) = refused.value.problems
     assert problem.code == "unknown_agency" and "qng-so-tai-chinh" in problem.choices
+
+
+def test_an_edit_opens_the_period_it_finds_running(seeded: Session) -> None:
+    ob = _annual(seeded)
+    january = dt.datetime(2026, 1, 10, 9, 0, tzinfo=VN)
+    assert approve(_review(seeded, january), ob, accept=True).started.plan is None
+    assert _cycles(seeded, ob) == []  # 2025's cycle is over; 2026's opens in November
+    rv = _review(seeded)  # 7/12/2026: the 2026 cycle should be open, and is not stored
+    edits.edit_schedule(rv, ob, None, parse_deadline("18/12"))
+    started = edits.after_edit(rv, ob, None)
+    assert started.plan is not None and started.plan.period.key == "2026"
+    (cycle,) = _cycles(seeded, ob)
+    assert _local(cycle.lead_due_at) == "18/12/2026 17:00"
+    assert edits.after_edit(rv, ob, None).plan is None  # once is enough
+
+
+def test_a_one_off_past_its_date_opens_only_when_told(seeded: Session) -> None:
+    (ob,) = _store(seeded, ONE_OFF)
+    seeded.commit()
+    after = dt.datetime(2026, 12, 22, 9, 0, tzinfo=VN)
+    with pytest.raises(ReviewError) as refused:
+        approve(_review(seeded, after), ob)
+    (problem,) = refused.value.problems
+    assert problem.code == "deadline_passed" and problem.choices == ("open",)
+    seeded.rollback()
+    ob = seeded.get(Obligation, ob.id)
+    assert ob is not None
+    result = approve(_review(seeded, after), ob, late="open")
+    assert result.started.late
+    (cycle,) = _cycles(seeded, ob)
+    assert cycle.state == CycleState.open and _local(cycle.opens_at) == "22/12/2026 09:00"
