@@ -248,7 +248,7 @@ def _print_cycles(console: Console, rv: Review, ob: Obligation) -> None:
 def _history(rv: Review, ob: Obligation, rows: list[ObligationParty]) -> Table:
     from sqlmodel import and_, col, or_, select
 
-    from models.review import local
+    from models.review import audit_text, local
     from models.tables import AuditEvent
 
     party_ids = [p.id for p in rows if p.id is not None]
@@ -265,7 +265,9 @@ def _history(rv: Review, ob: Obligation, rows: list[ObligationParty]) -> Table:
     for name in ("lúc", "ai", "việc"):
         table.add_column(name)
     for event in rv.session.exec(stmt.order_by(col(AuditEvent.at), col(AuditEvent.id))):
-        table.add_row(local(event.at), Text(event.actor), event.action)
+        table.add_row(
+            local(event.at), Text(event.actor), Text(audit_text(event.action, event.data))
+        )
     return table
 
 

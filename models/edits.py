@@ -286,11 +286,25 @@ def edit_ladder(rv: Review, ob: Obligation, stages: list[dict[str, Any]] | None)
 
 
 STAGE_VI = {"agency": "cơ quan", "lead": "chủ trì", "recipient": "nơi nhận"}
+STAGE_NAME_VI = {
+    "opened": "thông báo mở kỳ",
+    "due-day": "ngày đến hạn",
+    "overdue": "quá hạn",
+    "escalation-lead": "báo cơ quan chủ trì",
+    "escalation-recipient": "báo nơi nhận",
+}
+
+
+def stage_label(name: str) -> str:
+    """A ladder stage in words ("reminder-3" is "nhắc hạn"); an own stage keeps its name."""
+    if name.startswith("reminder-"):
+        return "nhắc hạn"
+    return STAGE_NAME_VI.get(name, name)
 
 
 def ladder_text(ob: Obligation) -> str:
     return ", ".join(
-        f"{s.name} ({'mở kỳ' if s.anchor == 'open' else 'hạn'}{s.offset:+d}, "
+        f"{stage_label(s.name)} ({'mở kỳ' if s.anchor == 'open' else 'hạn'}{s.offset:+d}, "
         f"{STAGE_VI[str(s.audience)]})"
         for s in ladder_of(ob).stages
     )

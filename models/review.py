@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -323,11 +324,49 @@ def needs(rv: Review, ob: Obligation, rows: list[ObligationParty]) -> list[str]:
 
 
 def accept_suggestions(rv: Review, rows: list[ObligationParty]) -> list[ObligationParty]:
-    """Take every suggested successor group; the parties it changed."""
+    """Take every suggested successor group; the parties it changed (their note now
+    says what was taken, by whom, in Vietnamese)."""
     taken = [p for p in rows if p.flag and p.suggested_group]
     for party in taken:
         accept_suggestion(rv.session, party, actor=rv.actor)
+        party.note = (
+            f"thay bằng nhóm {group_vi(party.group_key or '')} (đề xuất do {rv.actor} "
+            f"nhận ngày {d(rv.today)})"
+        )
+        rv.session.add(party)
     return taken
+
+
+ACTION_VI = {
+    "obligation.proposed": "đề xuất (nạp văn bản)",
+    "obligation.approved": "duyệt",
+    "obligation.rejected": "từ chối",
+    "obligation.withdrawn": "thay thế bởi phiên bản mới",
+    "obligation.set_schedule": "đặt lịch",
+    "obligation.set_lead": "đặt cơ quan chủ trì",
+    "obligation.set_recipient": "đặt nơi nhận",
+    "obligation.set_submitters": "sửa cơ quan báo cáo",
+    "obligation.set_ladder": "sửa thang nhắc hạn",
+    "party.accept_suggestion": "nhận đề xuất",
+}
+
+
+def audit_text(action: str, data: dict[str, Any]) -> str:
+    """An audit row in words, with its old → new where the row keeps both."""
+    said = ACTION_VI.get(action, action)
+    before, after = data.get("before"), data.get("after")
+    if action == "obligation.set_schedule" and isinstance(before, dict):
+        old = frequency_vi(str(before.get("frequency")))
+        return f"{said}: {old} → {frequency_vi(str(data.get('frequency')))}"
+    if action in ("obligation.set_lead", "obligation.set_recipient"):
+        return f"{said}: {data.get('before_name') or '—'} → {data.get('after_name') or '—'}"
+    if action == "obligation.set_submitters" and isinstance(before, list):
+        return f"{said}: {'; '.join(before) or '—'} → {'; '.join(after or []) or '—'}"
+    if action == "party.accept_suggestion":
+        return f"{said}: nhóm {group_vi(str(data.get('group_key')))}"
+    if data.get("note"):
+        return f"{said}: {data['note']}"
+    return said
 
 
 # --- the period running now ---------------------------------------------------------------

@@ -344,7 +344,7 @@ def test_edit_recipient_lead_and_ladder(admin: Admin, tmp_path: Path) -> None:
     # Q1/2026 ends on Tuesday 31/3; ten working days later is 14/4.
     assert "14/04/2026 17:00" in row(shown, "Quý I/2026")
     assert "do admin chọn ngày 10/1/2026" in shown
-    assert "reminder-2 (hạn-2, cơ quan)" in shown
+    assert "nhắc hạn (hạn-2, cơ quan)" in shown
 
     assert admin("approve", ob).returncode == 0
     ((recipient, stages),) = admin.rows(

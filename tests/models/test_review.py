@@ -14,7 +14,14 @@ from directives.parse import parse_file
 from models import edits
 from models.calendar import period_label
 from models.deadline_rule import parse_deadline
-from models.review import Review, ReviewError, approve, parties, schedule_problem
+from models.review import (
+    Review,
+    ReviewError,
+    approve,
+    audit_text,
+    parties,
+    schedule_problem,
+)
 from models.store import save_directive
 from models.tables import (
     AuditEvent,
@@ -187,6 +194,9 @@ def test_submitters_edited_with_old_and_new_in_the_audit(seeded: Session) -> Non
     first = events[0].data
     assert "nhóm các sở, ban, ngành" in first["before"]
     assert first["after"] == ["Sở Tài chính tỉnh Quảng Ngãi", "nhóm các sở, ban, ngành"]
+    said = audit_text(events[0].action, first)
+    assert said.startswith("sửa cơ quan báo cáo: nhóm các sở, ban, ngành")
+    assert said.endswith("→ Sở Tài chính tỉnh Quảng Ngãi; nhóm các sở, ban, ngành")
 
 
 def test_unknown_code_offers_the_closest(seeded: Session) -> None:
