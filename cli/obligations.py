@@ -33,6 +33,7 @@ from cli.data import require_current_schema
 from models.deadline_rule import DEADLINE_RULES
 
 if TYPE_CHECKING:  # SQLModel tables cost ~0.25 s to import; `parse` never needs them
+    from directives.model import Deadline
     from models.edits import Pick
     from models.review import Problem, Review
     from models.tables import Directive, Obligation, ObligationParty
@@ -399,7 +400,7 @@ def _accepted(party: ObligationParty) -> str:
     return f"“{party.phrase}” → {group_vi(party.group_key or '')} (nhận đề xuất)"
 
 
-def _deadline_option(text: str | None) -> Any:
+def _deadline_option(text: str | None) -> Deadline | None:
     from models.deadline_rule import DeadlineSyntaxError, parse_deadline
 
     if text is None:

@@ -19,7 +19,6 @@ module turns form fields into their arguments and their ``Problem``s into messag
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from directives.model import FREQUENCY_VI
 from models.db import settings
 from models.review import Problem, Review, ReviewError
-from models.tables import Directive, Obligation, ReportCycle
+from models.tables import Directive, Obligation
 from portal.admin_pages import (
     admin_page,
     error_response,
@@ -273,14 +272,3 @@ def preview(request: Request, obligation_id: int) -> Response:
         )
         session.rollback()
     return no_store(JSONResponse(data))
-
-
-def cycles_of(session: Session, obligation_id: int) -> list[ReportCycle]:
-    stmt = select(ReportCycle).where(ReportCycle.obligation_id == obligation_id)
-    return list(session.exec(stmt.order_by(col(ReportCycle.due_at))))
-
-
-def local(moment: dt.datetime | None) -> str:
-    from models.review import local as fmt
-
-    return fmt(moment) if moment else "—"
