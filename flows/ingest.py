@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
+from sqlalchemy.engine import Engine
 
 from models.tables import Obligation
 from notifications.exports import slug
@@ -16,17 +17,19 @@ from notifications.exports import slug
 def _run_name() -> str:
     from prefect.runtime import flow_run
 
-    return f"ingest · {Path(str(flow_run.parameters.get('path', '?'))).name}"
+    params = flow_run.parameters
+    return f"ingest · {params.get('name') or Path(str(params.get('path', '?'))).name}"
 
 
 @flow(name="ingest", flow_run_name=_run_name)
-def ingest(path: str, actor: str = "ingest") -> dict[str, Any]:
+def ingest(path: str, actor: str = "ingest", name: str | None = None) -> dict[str, Any]:
     """Parse and store one directive file (idempotent: the same text stores nothing).
-    ``path`` is read by the process that runs the flow: a file on the worker's machine."""
+    ``path`` is read by the process that runs the flow: a file on the worker's machine;
+    ``name``, the file's own name when ``path`` is not (an upload stored by its hash)."""
     from prefect.artifacts import create_markdown_artifact
 
     log = get_run_logger()
-    summary, markdown = ingest_file(path, actor=actor)
+    summary, markdown = ingest_file(path, actor=actor, name=name)
     create_markdown_artifact(
         markdown=markdown,
         key=f"ingest-{slug(summary['number'])}",
@@ -42,18 +45,23 @@ def ingest(path: str, actor: str = "ingest") -> dict[str, Any]:
     return summary
 
 
-def ingest_file(path: str, *, actor: str = "ingest") -> tuple[dict[str, Any], str]:
-    """The flow's work without Prefect: store the directive; its summary (ids) and the
-    review's markdown. ``directives.readers.ReadError`` when the file cannot be read."""
-    from directives.parse import parse_file
+def ingest_file(
+    path: str, *, actor: str = "ingest", name: str | None = None, engine: Engine | None = None
+) -> tuple[dict[str, Any], str]:
+    """The flow's work without Prefect: store the directive (in ``engine``'s database,
+    default the settings'); its summary (ids) and the review's markdown.
+    ``directives.readers.ReadError`` when the file cannot be read."""
+    from directives.parse import parse_text
+    from directives.readers import read_document
     from models.db import session_scope, settings
     from models.store import save_directive
 
-    parsed = parse_file(path)
-    with session_scope() as session:
+    source = read_document(path)
+    parsed = parse_text(source.text, source=name or path, notes=source.notes)
+    with session_scope(engine) as session:
         province = issuer_province(parsed.header.issuer) or settings().province
         saved = save_directive(session, parsed, actor=actor, issuer_province=province)
-        number = saved.directive.number or Path(path).name
+        number = saved.directive.number or name or Path(path).name
         summary = {
             "directive_id": saved.directive.id,
             "number": number,

@@ -13,7 +13,6 @@ in Asia/Ho_Chi_Minh (``dd/mm/yyyy HH:MM``). The interface speaks Vietnamese.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -31,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from models import clock as clocks
 from models.db import Settings, engine_for
 from models.links import LinkSettings, secret_key
-from portal.deps import Emitter, Portal, log
+from portal.deps import Emitter, Portal, log, prefect_configured
 from portal.pages import STATIC, error_page
 from portal.security import SecurityHeaders, redact
 from portal.storage import MB, Limits
@@ -147,21 +146,13 @@ def prefect_event(event: str, *, resource_id: str, name: str, payload: dict[str,
     """``flows.events.emit`` when a Prefect API is configured, else nothing; never raises:
     a report that was received stays received when Prefect is down."""
     try:
-        if not _prefect_configured():
+        if not prefect_configured():
             return
         from flows.events import emit
 
         emit(event, resource_id=resource_id, name=name, payload=payload)
     except Exception as exc:  # best effort by design: log and go on
         log.warning("event %s not emitted: %s: %s", event, type(exc).__name__, exc)
-
-
-def _prefect_configured() -> bool:
-    if os.environ.get("PREFECT_API_URL"):
-        return True
-    from prefect.settings import PREFECT_API_URL  # a profile may set it
-
-    return bool(PREFECT_API_URL.value())
 
 
 @contextmanager

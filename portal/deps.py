@@ -125,6 +125,17 @@ class Dashboard:
         )
 
 
+def prefect_configured() -> bool:
+    """A Prefect API is configured (environment or profile): flows and events go there."""
+    import os
+
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    from prefect.settings import PREFECT_API_URL  # a profile may set it
+
+    return bool(PREFECT_API_URL.value())
+
+
 def admin_of(request: Request) -> Dashboard:
     """The administrators' side this request is served by (set by the dashboard's
     router: ``portal.dashboard.dashboard_router``)."""

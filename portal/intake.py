@@ -26,6 +26,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
@@ -42,7 +43,7 @@ from portal.admin_pages import (
     to_login,
 )
 from portal.auth import new_nonce
-from portal.deps import ADMIN_PREFIX, CSRF_COOKIE, admin_of, admin_session
+from portal.deps import ADMIN_PREFIX, CSRF_COOKIE, admin_of, admin_session, prefect_configured
 from portal.review_view import (
     directive_rows,
     highlighted,
@@ -131,12 +132,11 @@ def _length(request: Request) -> int | None:
 
 
 def _ingest_upload(request: Request, form: UploadForm, user: str) -> int | str:
-    """Store the file by its hash, read it as a directive and save it: the directive's
-    id, or what to tell the administrator."""
-    from directives.parse import parse_text
-    from directives.readers import ReadError, read_document
-    from flows.ingest import issuer_province
-    from models.store import save_directive
+    """Store the file by its hash and ingest it — through the ingest flow when Prefect
+    is configured (the run shows there), else the same work here: the directive's id,
+    or what to tell the administrator."""
+    from directives.readers import ReadError
+    from flows.ingest import ingest, ingest_file
     from models.submissions import store_file
     from portal.storage import display_name
 
@@ -144,23 +144,23 @@ def _ingest_upload(request: Request, form: UploadForm, user: str) -> int | str:
         return "Chưa chọn tệp văn bản, hoặc tệp rỗng: chọn tệp .docx, .pdf, .txt hoặc .md."
     upload = form.files[0]
     data_dir = _data_dir(request)
-    stored = store_file(data_dir, upload.file, sha256=upload.sha256)
+    path = str(data_dir / store_file(data_dir, upload.file, sha256=upload.sha256).path)
     name = display_name(upload.name)
+    engine = admin_of(request).engine(request)
+    # The flow writes to the settings' database: only when it is this portal's.
+    in_prefect = prefect_configured() and engine.url == make_url(settings().url)
     try:
-        source = read_document(data_dir / stored.path)
+        if in_prefect:
+            summary = ingest(path, actor=user, name=name)
+        else:
+            summary, _ = ingest_file(path, actor=user, name=name, engine=engine)
     except ReadError as exc:
-        detail = str(exc).replace(str(data_dir / stored.path), f"“{name}”")
+        detail = str(exc).replace(path, f"“{name}”")
         return (
             "Không đọc được tệp này như một văn bản (.docx, .pdf có lớp chữ, .txt, .md): "
             f"đề nghị lưu lại thành .docx hoặc .pdf rồi tải lên lại. Chi tiết: {detail}"
         )
-    parsed = parse_text(source.text, source=name, notes=source.notes)
-    with admin_session(request) as session:
-        province = issuer_province(parsed.header.issuer) or settings().province
-        saved = save_directive(session, parsed, actor=user, issuer_province=province)
-        session.commit()
-        assert saved.directive.id is not None
-        return saved.directive.id
+    return int(summary["directive_id"])
 
 
 # --- the review page ---------------------------------------------------------------------
