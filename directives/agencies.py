@@ -22,6 +22,14 @@ _HEADS = (
     "|ngân hàng|thanh tra|tỉnh ủy|thành ủy|huyện ủy|đảng ủy|đơn vị|công an|bộ chỉ huy|trường|viện"
     "|tổ chức|doanh nghiệp|hội đồng|hội|liên đoàn|mặt trận|đoàn|quỹ|đài|bệnh viện|cấp|ngành"
     "|địa phương|cá nhân|cơ sở|tổ công tác|ủy ban|uỷ ban|phòng lđtbxh|lđtbxh|tòa án|viện kiểm sát"
+    "|chủ đầu tư|trạm|trưởng đoàn|thường trực|chánh thanh tra|tổng công ty|công ty|hợp tác xã"
+    "|tổ hợp tác|thương nhân|ban thường vụ|phó thủ tướng|đồng chí|học viện|đại học|quân khu"
+    "|binh chủng|nhà mạng|lãnh đạo(?! ,)|thủ trưởng|phó chủ tịch|giám đốc|kiểm toán|quốc hội"
+)
+# Places and institutions that name agencies only in the plural: "các xã", "các huyện".
+_PLURAL_ONLY = (
+    "xã|phường|huyện|quận|tỉnh|thị xã|thành phố|bệnh viện|trường học|trường|hộ|nhà trường"
+    "|chủ đầu tư"
 )
 # Heads that also start ordinary words: "ban hành", "phòng chống", "trường hợp", "bộ máy" …
 _NOT_AGENCY = (
@@ -30,8 +38,10 @@ _NOT_AGENCY = (
     r"|hội\s+nghị|hội\s+thảo|đoàn\s+kiểm\s+tra|quỹ\s+(?:bảo\s+hiểm|lương)|cơ\s+sở\s+(?:dữ\s+liệu|pháp\s+lý|vật\s+chất|tổng\s+hợp|để)"
     r"|đơn\s+vị\s+tính|vụ\s+việc|cục\s+bộ|sở\s+hữu|đài\s+thọ|bảo\s+hiểm\s+xã\s+hội(?!\s+(?:việt|quân|công|tỉnh|thành|huyện|cấp))"
 )
-_PLURAL = r"(?:các|những|toàn\s+bộ|mọi|tất\s+cả\s+các)\s+"
-HEAD_RE = re.compile(rf"(?!(?:{_PLURAL})?(?:{_NOT_AGENCY})\b)(?:{_PLURAL})?(?:{_HEADS})\b")
+_PLURAL = r"(?:các|những|toàn\s+bộ|mọi|tất\s+cả\s+các|\d{1,3})\s+"
+HEAD_RE = re.compile(
+    rf"(?!(?:{_PLURAL})?(?:{_NOT_AGENCY})\b)(?:(?:{_PLURAL})?(?:{_HEADS})|{_PLURAL}(?:{_PLURAL_ONLY}))\b"
+)
 
 # Fixed enumerations of the register: read as one phrase, never split.
 _FIXED = re.compile(

@@ -10,13 +10,30 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Frequency = Literal[
-    "annual", "semiannual", "quarterly", "monthly", "weekly", "once", "on_request", "event", "none"
+    "annual",
+    "nine_months",
+    "semiannual",
+    "quarterly",
+    "monthly",
+    "weekly",
+    "once",
+    "on_request",
+    "event",
+    "none",
 ]
 DeadlineKind = Literal["day_of_period", "date", "relative", "none"]
-PERIODIC: tuple[str, ...] = ("annual", "semiannual", "quarterly", "monthly", "weekly")
+PERIODIC: tuple[str, ...] = (
+    "annual",
+    "nine_months",
+    "semiannual",
+    "quarterly",
+    "monthly",
+    "weekly",
+)
 # How each frequency reads in Vietnamese ("định kỳ hằng năm báo cáo …").
 FREQUENCY_VI: dict[str, str] = {
     "annual": "hằng năm",
+    "nine_months": "9 tháng",
     "semiannual": "6 tháng",
     "quarterly": "hằng quý",
     "monthly": "hằng tháng",
@@ -48,15 +65,18 @@ class Deadline:
     month: int | None = None
     date: str | None = None  # ISO date when the text names a year
     time: str | None = None  # "14:00" when the text names a time of day
+    weekday: int | None = None  # 0 = Monday … 6 = Sunday: "trước 15 giờ thứ Năm hằng tuần"
     offset_days: int | None = None
     working_days: bool | None = None
     anchor: str | None = None
     raw: str | None = None
 
     def label(self) -> dict[str, Any]:
-        """The corpus label schema (no ``time``: the schema has no field for it)."""
+        """The corpus label schema (no ``time`` or ``weekday``: the schema has no field
+        for them; the weekday's words stay in ``anchor``)."""
         out = asdict(self)
         out.pop("time")
+        out.pop("weekday")
         return out
 
 
