@@ -56,7 +56,7 @@ _SUBJECT_STOP = (
     "|giải quyết|quyết định|phê duyệt|bố trí|khẩn trương|trước ngày|chậm nhất|nộp|chuẩn bị"
     "|căn cứ|xác nhận|lưu trữ|quản lý và|thống kê|giao|ký|kịp thời|trong thời hạn|là|có trách nhiệm"
     "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|nghiên cứu|hoàn thiện"
-    "|đẩy nhanh|khẩn trương|sớm|cung cấp|trực tiếp|tiến hành|chịu"
+    "|đẩy nhanh|khẩn trương|sớm|cung cấp|trực tiếp|tiến hành|chịu|cũng"
 )
 _OBJ_STOP_RE = re.compile(rf"(?:{_OBJECT_STOP})\b")
 _SUBJ_STOP_RE = re.compile(rf"\s(?:{_SUBJECT_STOP})\b|:|;|\.(?=\s|$)")
@@ -80,7 +80,7 @@ _REQUESTED = re.compile(
     r"(?:đề\s+nghị|yêu\s+cầu|giao|đôn\s+đốc|chỉ\s+đạo|có\s+trách\s+nhiệm|phải|khẩn\s+trương"
     r"|tổng\s+hợp,?|kịp\s+thời|thường\s+xuyên|chủ\s+động|định\s+kỳ)\b"
 )
-_DEST_LATER = re.compile(r"\b(?:gửi|cho|về|đến|tới|lên)\s+(?:về\s+)?(?=\S)")
+_DEST_LATER = re.compile(r"\b(?:gửi|cho|về|đến|tới|lên|với)\s+(?:về\s+)?(?=\S)")
 _VERBAL_REPORT = re.compile(
     r"\bgửi\s+báo\s+cáo|\bthực\s+hiện\s+(?:việc\s+|chế\s+độ\s+)?báo\s+cáo(?!\s+theo\s+quy\s+định)"
     r"|\bbáo\s+cáo\s+(?:đột\s+xuất|định\s+kỳ)|\b(?:tổng\s+hợp,?|có\s+trách\s+nhiệm|phải|kịp\s+thời)\s+báo\s+cáo"
@@ -584,7 +584,10 @@ _CONNECTIVE = re.compile(
     r"(?:theo\s+đó|do\s+vậy|do\s+đó|vì\s+vậy|về\s+việc\s+này|cụ\s+thể|đồng\s+thời|bên\s+cạnh\s+đó"
     r"|mới\s+đây|ngoài\s+ra|tuy\s+nhiên|trước\s+tình\s+hình\s+(?:trên|đó|này)|để\s[^,;.]{3,150}"
     r"|căn\s+cứ\s[^,;.]{3,150}"
-    r"|ngày\s+\d[^,;.]{0,40}|(?:trước|chậm\s+nhất|đến)\s+(?:ngày\s+)?\d[^,;]{0,50})\s*,\s*"
+    r"|ngày\s+\d[^,;.]{0,40}"
+    r"|(?:[^,;.:]{0,30}?\s)?(?:trước|chậm\s+nhất|đến)\s+(?:là\s+|vào\s+)?(?:ngày\s+)?\d[^,;]{0,50})"
+    r"\s*,\s*"
+    r"|(?:về|bước\s+\d+|đối\s+với)\b[^:;.]{0,300}:\s*"
 )
 _TIMING_ADVERB = re.compile(
     r"(?:(?:trong\s+)?quá\s+trình\s+(?:tổ\s+chức\s+)?thực\s+hiện\s*,?\s*"
@@ -784,7 +787,14 @@ def _one_off(view: str, deadlines: list[DeadlineMention]) -> bool:
         for d in deadlines
     ):
         return True
-    return not deadlines and bool(once_mentions(view)) and not frequency_mentions(view)
+    if frequency_mentions(view):
+        return False
+    return (not deadlines and bool(once_mentions(view))) or bool(_REQUEST_NOW.search(view))
+
+
+# A request made now ("Bộ X đề nghị các bộ báo cáo …", "được yêu cầu") with no period is
+# a one-off; "theo yêu cầu của X" is on request and "giao" a standing task.
+_REQUEST_NOW = re.compile(r"(?<!theo )(?<!có )\b(?:đề\s+nghị|yêu\s+cầu)\b(?!\s+(?:của|tại))")
 
 
 def _drop_inner(freqs: list[Mention], deadlines: list[DeadlineMention]) -> list[Mention]:
@@ -832,13 +842,17 @@ def _pair(
 
 
 def _local_deadline(m: Mention, deadlines: list[DeadlineMention]) -> DeadlineMention | None:
-    for d in deadlines:
-        if d.start <= m.start < d.end:
-            return d
-        if 0 <= m.start - d.end <= 40:
-            return d
-        if 0 <= d.start - m.end <= 4:
-            return d
+    """The deadline a frequency word owns: one around it, one right after it ("6 tháng
+    (gửi trước ngày 15/6)"), else one just before it ("trước ngày 15/12 đối với báo
+    cáo năm")."""
+    for rule in (
+        lambda d: d.start <= m.start < d.end,
+        lambda d: 0 <= d.start - m.end <= 8,
+        lambda d: 0 <= m.start - d.end <= 40,
+    ):
+        for d in deadlines:
+            if rule(d):
+                return d
     return None
 
 

@@ -50,7 +50,9 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
     ),
     (
         "quarterly",
-        rf"{_EVERY}\s+quý|báo cáo quý|định kỳ quý|quý một lần|\b(?:0?3|ba)\s+tháng\s+một\s+lần",
+        rf"{_EVERY}\s+quý|báo cáo quý|định kỳ quý|quý một lần|\b(?:0?3|ba)\s+tháng\s+một\s+lần"
+        r"|\bquý(?=\s*(?:,|và)\s*(?:sáu|0?6|0?9|chín|năm|cả năm|hằng năm|hàng năm)\b)"
+        r"|(?<=tháng, )quý\b(?!\s*[ivx\d])",
     ),
     ("nine_months", _NINE),
     ("semiannual", rf"{_SIX}|nửa năm|bán niên"),
@@ -62,12 +64,14 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
     ),
     (
         "on_request",
-        r"(?:theo|khi có|khi được|khi)\s+(?:yêu cầu|đề nghị)(?!\s+tại)|theo đề nghị của cơ quan",
+        r"(?:theo|khi có|khi được|khi)\s+(?:yêu cầu|đề nghị)(?!\s+tại)|theo đề nghị của cơ quan"
+        r"|(?:và|hoặc) yêu cầu của",
     ),
     (
         "event",
-        r"đột xuất|nếu(?! có\))|trường hợp (?!cần thiết)"
+        r"đột xuất|nếu(?! có\))|(?:trong |, |^)trường hợp (?!cần thiết)|trường hợp (?:có|phát)"
         r"|phát hiện thấy|khi (?:xảy ra|phát hiện|phát sinh|có (?!yêu cầu|đề nghị)\w+)"
+        r"|hoặc khi (?!có yêu cầu|được yêu cầu)|\bphát sinh\b"
         r"|ngay khi|ngay sau khi|sự cố|kịp thời (?:báo cáo )?(?:những |các )?"
         r"(?:vướng mắc|khó khăn|vấn đề|sai phạm|sai sót)",
     ),
