@@ -89,8 +89,10 @@ _VERBAL_REPORT = re.compile(
 # "báo cáo" used as a noun naming a document or a form: not an action.
 _NOMINAL_BEFORE = re.compile(
     r"(?:mẫu|chế độ|chế độ thông tin|thông tin|nhận được|số liệu|nội dung|tại|kèm theo|biểu"
-    r"|theo|của|các|hệ thống)\s+$"
+    r"|theo|của|các|hệ thống|thẩm định|phê duyệt|góp ý|tiếp nhận|số lượng)\s+$"
 )
+# "đã gửi báo cáo", "chưa báo cáo", "vừa báo cáo": what happened, not what is asked.
+_PAST = re.compile(r"(?:đã|chưa|vừa|mới|đã\s+có|đã\s+được)\s+(?:\S+\s+)?$")
 _NOMINAL_AFTER = re.compile(r"\s*(?:số\s+\d|thẩm\s+định|này\b|kèm\s+theo)")
 _ADVISORY = re.compile(r"tham\s+mưu\s+(?:cho\s+)?(?:\S+\s+){0,8}?$")
 _PREAMBLE = re.compile(
@@ -109,7 +111,8 @@ _PERIOD_DEFINITION = re.compile(
 )
 # "… vừa có văn bản gửi các bộ về việc báo cáo …": the subject of a letter, not a request.
 _SUBJECT_LINE = re.compile(
-    r"\b(?:về\s+việc|v/v)\s[^.;]*|\b(?:văn\s+bản|công\s+văn)(?:\s+số\s+\S+)?\s+gửi\b"
+    r"\b(?:về\s+việc|v/v)\s[^.;]*"
+    r"|\b(?:văn\s+bản|công\s+văn)(?:\s+số\s+[^\s,;]+)?\s+(?:gửi\b|về\s)[^.;]*"
 )
 _NEGATED = re.compile(
     r"\bkhông\s+(?:phải\s+|cần\s+|bắt\s+buộc\s+)?(?:thực\s+hiện\s+)?(?:chế\s+độ\s+|việc\s+)?"
@@ -236,7 +239,10 @@ def _reports_without_dest(view: str, text: str, verb_start: int, timed: bool, da
     if head:
         return dated  # "Báo cáo quý: trước ngày 12 …"; without a date, a list of kinds
     if timed and _is_verbal_report(view, verb_start):
-        return True
+        # "… báo cáo đột xuất" in a list of report kinds names no one who reports.
+        return dated or _agency_subject_before(view, text, verb_start) or bool(
+            _REQUESTED.search(view[max(0, verb_start - 100) : verb_start])
+        )
     if not view.startswith(("báo", "gửi"), verb_start):
         return False
     if dated and text[verb_start].islower():  # "Trước ngày 15 hằng tháng, báo cáo …"
@@ -262,9 +268,11 @@ def _agency_subject_before(view: str, text: str, verb_start: int) -> bool:
 
 
 def _nominal(view: str, start: int, end: int) -> bool:
+    before = view[max(0, start - 25) : start]
+    if _PAST.search(before) and not _REQUESTED.search(before):
+        return True
     if not view.startswith("báo", start):
         return False
-    before = view[max(0, start - 25) : start]
     after = view[end : end + 20]
     if _NOMINAL_BEFORE.search(before) and not re.match(r"\s+(?:đột\s+xuất|định\s+kỳ)", after):
         return True
