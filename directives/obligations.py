@@ -48,7 +48,7 @@ _OBJECT_STOP = (
 )
 # After an agency in subject position: the predicate begins.
 _SUBJECT_STOP = (
-    "chủ trì|phối hợp|tổng hợp|báo cáo|gửi|phản ánh|lập|xây dựng|thực hiện|có trách nhiệm"
+    "chủ trì|phối hợp|tổng hợp|báo cáo|gửi|phản ánh|(?<!công )lập|xây dựng|thực hiện|có trách nhiệm"
     "|chịu trách nhiệm|phải|kiểm tra|thẩm định|thẩm tra|hoàn thành|phát hiện|cung cấp|theo dõi"
     "|đôn đốc|nghiêm túc|triển khai|tổ chức thực hiện|tổ chức triển khai|rà soát|định kỳ|hằng"
     "|hàng|trình|tham mưu|đề xuất|hướng dẫn|chỉ đạo|giám sát|đánh giá|được|sẽ|cần|tiếp tục"
@@ -56,7 +56,8 @@ _SUBJECT_STOP = (
     "|giải quyết|quyết định|phê duyệt|bố trí|khẩn trương|trước ngày|chậm nhất|nộp|chuẩn bị"
     "|căn cứ|xác nhận|lưu trữ|quản lý và|thống kê|giao|ký|kịp thời|trong thời hạn|là|có trách nhiệm"
     "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|nghiên cứu|hoàn thiện"
-    "|đẩy nhanh|khẩn trương|sớm|cung cấp|trực tiếp|tiến hành|chịu|cũng"
+    "|đẩy nhanh|khẩn trương|sớm|cung cấp|trực tiếp|tiến hành|chịu|cũng|có văn bản|có ý kiến"
+    "|tổ chức (?:rà soát|kiểm tra|đánh giá|tuyên truyền|sơ kết|tổng kết|điều tra|thống kê)"
 )
 _OBJ_STOP_RE = re.compile(rf"(?:{_OBJECT_STOP})\b")
 _SUBJ_STOP_RE = re.compile(rf"\s(?:{_SUBJECT_STOP})\b|:|;|\.(?=\s|$)")
@@ -192,7 +193,9 @@ def _states_a_duty(view: str, actions: list[_Action], deadlines: list[DeadlineMe
     return True
 
 
-_NUMBERING = re.compile(r"\s*(?:(?:\d+(?:\.\d+)*\s*[.)]|[a-zđ]\s*[).]|[-–•+*])\s*){0,2}")
+_NUMBERING = re.compile(
+    r"\s*(?:(?:\d+(?:\.\d+)*\s*[.)]|[a-zđ]\s*[).]|\(\s*(?:\d+|[a-zđ])\s*\)|[-–•+*])\s*){0,2}"
+)
 
 
 def _strip_number(view: str) -> int:
@@ -581,9 +584,10 @@ def _include_paren(view: str, end: int) -> int:
 
 
 _INTRO = re.compile(
-    r"(?:(?:đã|vừa)\s+)?(?:có\s+(?:văn\s+bản|công\s+văn)(?:\s+số\s+\S+)?\s+)?"
+    r"(?:(?:cũng|đã|vừa)\s+)*(?:có\s+(?:văn\s+bản|công\s+văn)(?:\s+số\s+\S+)?\s+)?"
     r"(?:yêu\s+cầu|đề\s+nghị|giao(?:\s+(?:trách\s+nhiệm|nhiệm\s+vụ))?(?:\s+cho)?|chỉ\s+đạo)\s+"
 )
+_ASKS = re.compile(r"yêu\s+cầu|đề\s+nghị")
 # Who is told to have someone else report: "đề nghị Sở Y tế chỉ đạo các bệnh viện báo cáo".
 _RELAY = re.compile(r"\s*(?:chỉ\s+đạo|đôn\s+đốc|yêu\s+cầu|hướng\s+dẫn)\s+")
 # A leading connective, condition or timing before the subject: "Theo đó,", "Do vậy,",
@@ -595,7 +599,7 @@ _CONNECTIVE = re.compile(
     r"|ngày\s+\d[^,;.]{0,40}"
     r"|(?:[^,;.:]{0,30}?\s)?(?:trước|chậm\s+nhất|đến)\s+(?:là\s+|vào\s+)?(?:ngày\s+)?\d[^,;]{0,50})"
     r"\s*,\s*"
-    r"|(?:về|bước\s+\d+|đối\s+với)\b[^:;.]{0,300}:\s*"
+    r"|(?:về|bước\s+\d+|đối\s+với)\b(?:[^:;.]|\.(?=\S)){0,300}:\s*"
 )
 _TIMING_ADVERB = re.compile(
     r"(?:(?:trong\s+)?quá\s+trình\s+(?:tổ\s+chức\s+)?thực\s+hiện\s*,?\s*"
@@ -612,7 +616,9 @@ def _submitters(view: str, text: str) -> list[tuple[int, int]]:
         return []
     end = agency_end(view, text, start, subject=True)
     delegated = _INTRO.match(view, _skip_space(view, end))
-    if delegated and starts_agency(view, delegated.end()):
+    if delegated and (starts_agency(view, delegated.end()) or _ASKS.search(delegated.group())):
+        if not starts_agency(view, delegated.end()) and _ASKS.search(delegated.group()):
+            return []  # "UBND tỉnh yêu cầu kiểm điểm …": the requester does not report
         # "Ủy ban nhân dân tỉnh giao Sở Nội vụ …": the one given the task reports.
         start = delegated.end()
         end = agency_end(view, text, start, subject=True)
