@@ -813,7 +813,20 @@ _REQUEST_NOW = re.compile(r"(?<!theo )(?<!có )\b(?:đề\s+nghị|yêu\s+cầu)
 
 def _drop_inner(freqs: list[Mention], deadlines: list[DeadlineMention]) -> list[Mention]:
     """ "trước ngày 10/6 và 10/12 hằng năm" is semiannual: a frequency word inside a
-    deadline that implies another period belongs to the deadline."""
+    deadline that implies another period belongs to the deadline. And "báo cáo 9 tháng
+    trước ngày 20/9 hằng năm": a "hằng năm" that only scopes the date of the period
+    named right before it is no frequency of its own."""
+    for d in deadlines:
+        owner = next(
+            (
+                m
+                for m in freqs
+                if m.value in PERIODIC and 0 <= d.start - m.end <= 8 and m.value != d.periodic_hint
+            ),
+            None,
+        )
+        if owner is not None and d.periodic_hint:
+            d.periodic_hint = owner.value  # type: ignore[assignment]
     return [
         m
         for m in freqs

@@ -212,7 +212,34 @@ def deadline_mentions(folded: str, original: str) -> list[DeadlineMention]:
         found += [m for m in extra(folded, original) if not _overlaps(m, found)]
     found += _relative(folded, original, taken=found)
     found.sort(key=lambda m: m.start)
-    return found
+    return _twice_a_year(folded, original, found)
+
+
+def _twice_a_year(
+    folded: str, original: str, found: list[DeadlineMention]
+) -> list[DeadlineMention]:
+    """ "trước ngày 15 tháng 6 và trước ngày 15 tháng 12 hằng năm": two days of the year
+    joined by "và" are one semiannual deadline (the first encoded, both in ``raw``)."""
+    out: list[DeadlineMention] = []
+    for m in found:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and _day_of_year(prev)
+            and _day_of_year(m)
+            and prev.deadline.month != m.deadline.month
+            and re.fullmatch(r"\s*(?:,|và|;)\s*", folded[prev.end : m.start])
+        ):
+            prev.deadline.raw = _clean(original[prev.start : m.end])
+            out[-1] = DeadlineMention(prev.start, m.end, prev.deadline, "semiannual")
+            continue
+        out.append(m)
+    return out
+
+
+def _day_of_year(m: DeadlineMention) -> bool:
+    d = m.deadline
+    return d.kind == "day_of_period" and bool(d.month) and d.date is None and d.day is not None
 
 
 def _in_cutoff(folded: str, pos: int) -> bool:
