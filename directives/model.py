@@ -30,6 +30,9 @@ PERIODIC: tuple[str, ...] = (
     "monthly",
     "weekly",
 )
+# The flag of an obligation whose every deadline falls before the document's own date:
+# it recounts an earlier document's request and is not proposed for approval.
+RECITAL = "recital"
 # How each frequency reads in Vietnamese ("định kỳ hằng năm báo cáo …").
 FREQUENCY_VI: dict[str, str] = {
     "annual": "hằng năm",
@@ -196,6 +199,11 @@ class ParsedDirective:
     @property
     def obligations(self) -> list[tuple[Clause, Obligation]]:
         return [(c, ob) for c in self.clauses for ob in c.obligations]
+
+    @property
+    def live_obligations(self) -> list[tuple[Clause, Obligation]]:
+        """The obligations this directive sets, without its recitals of earlier ones."""
+        return [(c, ob) for c, ob in self.obligations if RECITAL not in ob.flags]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

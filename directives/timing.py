@@ -72,6 +72,8 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
         r"đột xuất|nếu(?! có\))|(?:trong |, |^)trường hợp (?!cần thiết)|trường hợp (?:có|phát)"
         r"|phát hiện thấy|khi (?:xảy ra|phát hiện|phát sinh|có (?!yêu cầu|đề nghị)\w+)"
         r"|hoặc khi (?!có yêu cầu|được yêu cầu)|\bphát sinh\b"
+        r"|(?:báo cáo|phản ánh|thông tin)(?:,\s*\w+(?:\s\w+)?)?\s+(?:về\s+)?(?:những\s+|các\s+)?"
+        r"(?:khó khăn|vướng mắc|sai phạm|sai sót)"
         r"|ngay khi|ngay sau khi|sự cố|kịp thời (?:báo cáo )?(?:những |các )?"
         r"(?:vướng mắc|khó khăn|vấn đề|sai phạm|sai sót)",
     ),
@@ -218,22 +220,40 @@ def deadline_mentions(folded: str, original: str) -> list[DeadlineMention]:
 def _twice_a_year(
     folded: str, original: str, found: list[DeadlineMention]
 ) -> list[DeadlineMention]:
-    """ "trước ngày 15 tháng 6 và trước ngày 15 tháng 12 hằng năm": two days of the year
-    joined by "và" are one semiannual deadline (the first encoded, both in ``raw``)."""
-    out: list[DeadlineMention] = []
+    """ "trước ngày 10/6 và 10/12 hằng năm", "trước ngày 15 tháng 6 và trước ngày 15 tháng
+    12 hằng năm": two days of the year in a row, where the clause names no period of its
+    own, are one semiannual deadline (the first encoded, both in ``raw``). With periods
+    named ("6 tháng, 9 tháng và hằng năm … trước ngày 15/6, 15/9 và 15/12") each day
+    stays a deadline of its own, for the period in the same place of its list."""
+    runs: list[list[DeadlineMention]] = []
     for m in found:
-        prev = out[-1] if out else None
+        prev = runs[-1][-1] if runs else None
         if (
             prev is not None
             and _day_of_year(prev)
             and _day_of_year(m)
             and prev.deadline.month != m.deadline.month
-            and re.fullmatch(r"\s*(?:,|và|;)\s*", folded[prev.end : m.start])
+            and re.fullmatch(r"\s*(?:,|và|;)\s*(?:trước\s+)?", folded[prev.end : m.start])
         ):
-            prev.deadline.raw = _clean(original[prev.start : m.end])
-            out[-1] = DeadlineMention(prev.start, m.end, prev.deadline, "semiannual")
-            continue
-        out.append(m)
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    named = [
+        f
+        for f in frequency_mentions(folded)
+        if f.value not in ("once", "on_request", "event")
+        and not any(r[0].start <= f.start < r[-1].end for r in runs if len(r) > 1)
+    ]
+    out: list[DeadlineMention] = []
+    for run in runs:
+        if len(run) == 2 and not named:
+            first, last = run
+            first.deadline.raw = _clean(original[first.start : last.end])
+            out.append(DeadlineMention(first.start, last.end, first.deadline, "semiannual"))
+        elif len(run) > 1:
+            out += [DeadlineMention(m.start, m.end, m.deadline) for m in run]
+        else:
+            out += run
     return out
 
 
@@ -270,13 +290,11 @@ def _absolute(folded: str, original: str) -> list[DeadlineMention]:
             anchor = None if every else _clean(original[am.start("anchor") : end])
         if not _valid(day, month, year):
             continue
-        second = _AND_DATE.match(folded, m.end()) if month and not year and not anchor else None
-        if second and _valid(second.group(1), second.group(2), None):
-            end = max(end, second.end())
-            am2 = _ANCHOR.match(folded, end)
-            if am2 and re.match(_EVERY, folded[am2.start("anchor") :]):
-                end = am2.end()
-            hint = "semiannual"
+        listed = (
+            _listed_dates(folded, original, m.end()) if month and not year and not anchor else []
+        )
+        if listed:
+            end = m.end()
         deadline = Deadline(
             kind="date" if year else "day_of_period",
             day=int(day),
@@ -286,7 +304,29 @@ def _absolute(folded: str, original: str) -> list[DeadlineMention]:
             anchor=anchor,
             raw=_clean(original[m.start() : end]),
         )
-        out.append(DeadlineMention(m.start(), end, deadline, hint))
+        out.append(DeadlineMention(m.start(), end, deadline, None if listed else hint))
+        out += listed
+    return out
+
+
+def _listed_dates(folded: str, original: str, pos: int) -> list[DeadlineMention]:
+    """The further days of a list: "trước ngày 15/6, 15/9 và 15/12 hằng năm"."""
+    out: list[DeadlineMention] = []
+    for m in iter(lambda: _AND_DATE.match(folded, out[-1].end if out else pos), None):
+        if not _valid(m.group(1), m.group(2), None):
+            break
+        end = m.end()
+        am = _ANCHOR.match(folded, end)
+        if am and re.match(_EVERY, folded[am.start("anchor") :]):
+            end = am.end()
+        start = m.start(1)
+        deadline = Deadline(
+            kind="day_of_period",
+            day=int(m.group(1)),
+            month=int(m.group(2)),
+            raw=_clean(original[start:end]),
+        )
+        out.append(DeadlineMention(start, end, deadline))
     return out
 
 

@@ -32,8 +32,9 @@ def test_6966_obligations() -> None:
     ]
     budget = next(ob for ob in annual if ob is not report)
     assert budget.submitters == ["các cơ quan, đơn vị và địa phương"]
-    assert budget.recipient == "UBND tỉnh"
-    assert budget.via == "các Sở: Kế hoạch và Đầu tư, Tài chính"
+    # "gửi X để tổng hợp, tham mưu Y": X receives, advising Y is no hop (the conventions).
+    assert budget.recipient == "các Sở: Kế hoạch và Đầu tư, Tài chính"
+    assert budget.via is None
     assert budget.subject == "dự toán kinh phí thực hiện Kế hoạch"
 
     (on_request,) = by_frequency["on_request"]
