@@ -56,6 +56,9 @@ _PERSON = re.compile(
 )
 
 
+_COMMITTEE = re.compile(r"(?:ủy\s+ban\s+nhân\s+dân|ubnd|hội\s+đồng\s+nhân\s+dân|hđnd)\b")
+
+
 def starts_agency(folded: str, pos: int) -> re.Match[str] | None:
     """The head match if an agency phrase starts at ``pos``."""
     return HEAD_RE.match(folded, pos)
@@ -108,8 +111,9 @@ def _separates(
         return False
     if _PERSON.match(folded, e):
         return True
-    if collective:  # "Các Tổng cục, Cục, Vụ, Thanh tra Bộ" names one collective
-        return False
+    if collective:  # "Các Tổng cục, Cục, Vụ, Thanh tra Bộ" names one collective …
+        # … but "các sở, ban, ngành, UBND các xã" goes on to the communes' committees.
+        return bool(_COMMITTEE.match(folded, e))
     if _proper(folded, original, e) or re.match(_PLURAL, folded[e:]):
         return True
     prev = cuts[-1][1] if cuts else start
