@@ -74,6 +74,8 @@ _SEND = re.compile(
     rf"|cung\s+cấp)"
     rf"(?:\s*,\s*(?:thông\s+tin|đề\s+xuất|kiến\s+nghị))?\s+{_ADV}{_TO}(?=\S)"
 )
+# Every action above contains one of these words (a cheap test before the grammar runs).
+_VERB_WORDS = ("báo cáo", "gửi", "nộp", "trình", "cung cấp", "phản ánh")
 # Verbs that report only with a destination: "trình UBND tỉnh", "cung cấp số liệu cho Sở X".
 _NEEDS_DEST = ("trình", "cung")
 # Someone asks for the report: "Sở Tài chính đề nghị các phòng báo cáo …".
@@ -142,8 +144,8 @@ def extract(text: str, view: str | None = None) -> list[Obligation]:
     ``view`` is ``fold(mask(text))`` when the caller has it already (a document's
     view, sliced per clause, saves recomputing it)."""
     view = fold(mask(text)) if view is None else view
-    if _is_preamble(view):
-        return []
+    if not any(verb in view for verb in _VERB_WORDS) or _is_preamble(view):
+        return []  # most clauses of a document report nothing: skip the timing grammar
     negated = [(m.start(), m.end()) for m in _NEGATED.finditer(view)]
     freqs = [m for m in frequency_mentions(view) if not _inside(m.start, negated)]
     deadlines = deadline_mentions(view, text)

@@ -79,6 +79,16 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
     ),
 ]
 _FREQ_RES = [(f, re.compile(p)) for f, p in _FREQ_PATTERNS]
+# Words without which a pattern cannot match: most clauses skip most patterns.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "weekly": ("tuần",),
+    "monthly": ("tháng",),
+    "quarterly": ("quý", "tháng"),
+    "nine_months": ("9", "chín"),
+    "semiannual": ("6", "sáu", "nửa năm", "bán niên"),
+    "annual": ("năm",),
+    "on_request": ("yêu cầu", "đề nghị"),
+}
 # A single report on a named period or an urgent request: "kết quả năm 2024", "quý
 # I/2020", "khẩn trương báo cáo", "hỏa tốc". Read as ``once`` only when nothing
 # periodic is said.
@@ -107,6 +117,8 @@ def frequency_mentions(folded: str) -> list[Mention]:
     """
     found: list[Mention] = []
     for freq, rx in _FREQ_RES:
+        if freq in _NEEDS and not any(word in folded for word in _NEEDS[freq]):
+            continue
         for m in rx.finditer(folded):
             if freq not in ("semiannual", "nine_months") or _months_are_period(folded, m):
                 found.append(Mention(m.start(), m.end(), freq))
@@ -154,10 +166,14 @@ _PERIOD_DAY = re.compile(rf"(?<!\w)ngày\s+{_D}\s+(?=(?:của\s+)?{_EVERY}\s+(?:
 _AND_DATE = re.compile(r"\s*(?:,|và)\s*(?:ngày\s+)?(\d{1,2})\s*/\s*(\d{1,2})(?!\s*/\s*\d)")
 # "trước 15 giờ thứ Năm hằng tuần", "vào Thứ 5 hàng tuần", "thứ Sáu hằng tuần".
 _WEEKDAYS = {"hai": 0, "ba": 1, "tư": 2, "năm": 3, "sáu": 4, "bảy": 5, "chủ nhật": 6}
-_WEEKDAY = re.compile(
-    rf"(?:(?P<lead>{_LEAD}|vào)\s+)?(?:(?P<h>\d{{1,2}})\s*(?:h|giờ)\s*(?P<mi>\d{{2}})?(?:\s*(?:phút|'|’))?\s*)?"
-    r"(?P<day>thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ\s+nhật)(?P<every>\s+(?:hằng|hàng|mỗi)\s+tuần)?"
+_DAY_WORD = re.compile(r"thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])\b|chủ\s+nhật")
+# What may stand before the day, read on a short window ending at it (a pattern that
+# starts with optional groups would be tried at every position of the clause).
+_BEFORE_DAY = re.compile(
+    rf"(?:(?P<lead>{_LEAD}|vào)\s+)?(?:(?P<h>\d{{1,2}})\s*(?:h|giờ)\s*(?P<mi>\d{{2}})?"
+    r"(?:\s*(?:phút|'|’))?\s*)?$"
 )
+_EVERY_WEEK = re.compile(r"\s+(?:hằng|hàng|mỗi)\s+tuần")
 # "định kỳ tháng 11 hằng năm", "trong tháng 12 hằng năm": the month of an annual report.
 _MONTH_OF_YEAR = re.compile(rf"(?:định\s+kỳ|trong|vào)\s+tháng\s+{_M}\s+(?=(?:{_EVERY})\s+năm)")
 
@@ -238,6 +254,8 @@ def _twice_a_year(
             runs[-1].append(m)
         else:
             runs.append([m])
+    if all(len(r) == 1 for r in runs):
+        return found
     named = [
         f
         for f in frequency_mentions(folded)
@@ -351,21 +369,28 @@ def _period_days(folded: str, original: str) -> list[DeadlineMention]:
 def _weekdays(folded: str, original: str) -> list[DeadlineMention]:
     """A weekday deadline keeps its day and time: "trước 15 giờ thứ Năm hằng tuần"."""
     out = []
-    for m in _WEEKDAY.finditer(folded):
-        named = original[m.start("day") + 4 : m.start("day") + 5]
-        if not (m.group("every") or (m.group("lead") and (m.group("h") or named.isupper()))):
+    for day in _DAY_WORD.finditer(folded):
+        window = max(0, day.start() - 40)
+        before = _BEFORE_DAY.search(folded, window, day.start())
+        every = _EVERY_WEEK.match(folded, day.end())
+        lead = before.group("lead") if before else None
+        hour = before.group("h") if before else None
+        named = original[day.start() + 4 : day.start() + 5]
+        if not (every or (lead and (hour or named.isupper()))):
             continue  # "lần thứ hai", "tháng thứ ba": ordinals, not days
-        word = " ".join(folded[m.start("day") : m.end("day")].split()[1:]) or "chủ nhật"
-        weekday = int(word) - 2 if word.isdigit() else _WEEKDAYS.get(word, 6)
-        hour = m.group("h")
+        start = before.start() if before and (lead or hour) else day.start()
+        end = every.end() if every else day.end()
+        word = " ".join(folded[day.start() : day.end()].split()[1:]) or "chủ nhật"
         deadline = Deadline(
             kind="day_of_period",
-            weekday=weekday,
-            time=f"{int(hour):02d}:{int(m.group('mi') or 0):02d}" if hour else None,
-            anchor=_clean(original[m.start("day") : m.end()]),
-            raw=_clean(original[m.start() : m.end()]),
+            weekday=int(word) - 2 if word.isdigit() else _WEEKDAYS.get(word, 6),
+            time=f"{int(hour):02d}:{int((before and before.group('mi')) or 0):02d}"
+            if hour
+            else None,
+            anchor=_clean(original[day.start() : end]),
+            raw=_clean(original[start:end]),
         )
-        out.append(DeadlineMention(m.start(), m.end(), deadline, "weekly"))
+        out.append(DeadlineMention(start, end, deadline, "weekly"))
     return out
 
 
@@ -416,8 +441,9 @@ def _relative(folded: str, original: str, taken: list[DeadlineMention]) -> list[
     for m in _REL_C.finditer(folded):
         if not any(o.start <= m.start() < o.end for o in taken):
             out.append(_rel(original, m.start(), m.end(), m.group(2), m.group(3), m.group(1)))
-    for rx in (_REL_A, _REL_D):
-        out += _relative_spans(rx, folded, original, [*out, *taken])
+    out += _relative_spans(_REL_A, folded, original, [*out, *taken])
+    if "từ" in folded or "sau khi" in folded:  # _REL_D needs its anchor
+        out += _relative_spans(_REL_D, folded, original, [*out, *taken])
     return out
 
 
