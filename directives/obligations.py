@@ -44,7 +44,7 @@ _OBJECT_STOP = (
     "|đúng|đầy đủ|thực hiện|phối hợp|làm cơ sở|tại|vào|từ|là|chậm|trực tiếp|thẩm định"
     "|những(?!\\s+(?:cơ quan|đơn vị|sở|ban|ngành|địa phương))|thứ|đến\\s+(?:ngày|hết|trước)"
     "|\\d+\\s+(?:tháng|ngày|năm|quý)"
-    "|một lần|phục vụ|việc|công tác|tiến độ"
+    "|một lần|phục vụ|việc|công tác|tiến độ|(?<!cấp )trên"
 )
 # After an agency in subject position: the predicate begins.
 _SUBJECT_STOP = (
@@ -315,8 +315,11 @@ def _is_verbal_report(view: str, start: int) -> bool:
     ) or not view.startswith("báo", start)
 
 
+_ACRONYM = re.compile(r"[A-ZĐ]{4,}\b")  # "VNMAC", "BHXH": a destination named by its initials
+
+
 def _dest_at(view: str, text: str, pos: int) -> tuple[int, int] | None:
-    if not starts_agency(view, pos):
+    if not starts_agency(view, pos) and not _ACRONYM.match(text, pos):
         return None
     end = agency_end(view, text, pos, subject=False)
     return (pos, end) if end > pos else None
@@ -327,6 +330,8 @@ def _dest_later(view: str, text: str, pos: int) -> tuple[int, int] | None:
     Giáo dục …", within the same sentence and before a second verb takes over."""
     stop = _segment_end(view, pos)
     for m in _DEST_LATER.finditer(view, pos, stop):
+        if view.endswith("giao ", 0, m.start()):
+            continue  # "nhiệm vụ … giao cho các sở": who was given the task
         dest = _dest_at(view, text, m.end())
         if dest and not _SECOND_SEND.search(view, pos, m.start()):
             return dest
@@ -550,12 +555,28 @@ def _route(
         hops.append(final)
         cursor = final[1]
     if not hops:
-        return dest, near
+        return dest, near or _late_via(view, text, after)
     compiler = dest
     if near and view[after : near[0]].strip().startswith("(") and not _explicit_via(view, after):
         close = view.find(")", near[1])
         compiler = (dest[0], close + 1 if close != -1 else near[1])
     return hops[-1], compiler
+
+
+_LATE_VIA = re.compile(r"\(\s*(?:thông\s+qua|qua)\s+")
+
+
+def _late_via(view: str, text: str, pos: int) -> tuple[int, int] | None:
+    """ "báo cáo UBND tỉnh xem xét, chỉ đạo giải quyết (qua Sở Công Thương)": the via in
+    brackets at the end of the sentence."""
+    m = _LATE_VIA.search(view, pos, _segment_end(view, pos))
+    if not m or _CHANNEL.match(view, m.end()):
+        return None
+    dest = _dest_at(view, text, m.end())
+    if dest is None:
+        return None
+    close = view.find(")", dest[0])
+    return (dest[0], min(dest[1], close)) if close != -1 else dest
 
 
 def _explicit_via(view: str, pos: int) -> bool:

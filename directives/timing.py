@@ -120,12 +120,18 @@ def frequency_mentions(folded: str) -> list[Mention]:
         if freq in _NEEDS and not any(word in folded for word in _NEEDS[freq]):
             continue
         for m in rx.finditer(folded):
+            if freq in PERIODIC_WORDS and _DATED_PERIOD.match(folded, m.end()):
+                continue  # "cả năm 2025", "6 tháng đầu năm 2025": one named period
             if freq not in ("semiannual", "nine_months") or _months_are_period(folded, m):
                 found.append(Mention(m.start(), m.end(), freq))
     found.sort(key=lambda m: m.start)
     if any(m.value == "on_request" for m in found):
         found = [m for m in found if not (m.value == "event" and _is_adhoc(folded, m))]
     return found
+
+
+PERIODIC_WORDS = ("annual", "nine_months", "semiannual", "quarterly", "monthly", "weekly")
+_DATED_PERIOD = re.compile(r"\s*(?:đầu\s+năm\s+|cuối\s+năm\s+|năm\s+|/\s*)?(?:19|20)\d\d\b")
 
 
 def once_mentions(folded: str) -> list[Mention]:
