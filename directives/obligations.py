@@ -395,7 +395,9 @@ def agency_end(view: str, text: str, pos: int, *, subject: bool) -> int:
     return _trim(view, pos, i)
 
 
-_NAMED_FOR = re.compile(r"(?:ban\s+chỉ\s+đạo|hội\s+đồng|ủy\s+ban|tổ\s+công\s+tác|ban)$")
+_NAMED_FOR = re.compile(
+    r"(?:ban\s+chỉ\s+đạo|hội\s+đồng|ủy\s+ban|tổ\s+công\s+tác|ban|cơ\s+quan\s+chuyên\s+môn)$"
+)
 _NAME_TAIL = re.compile(
     r"[^.;:()]{3,160}?\b(?:tỉnh|thành\s+phố|trung\s+ương|quốc\s+gia|cấp\s+\w+)\b"
 )
@@ -635,11 +637,12 @@ _RELAY = re.compile(r"\s*(?:chỉ\s+đạo|đôn\s+đốc|yêu\s+cầu|hướng\
 _CONNECTIVE = re.compile(
     r"(?:theo\s+đó|do\s+vậy|do\s+đó|vì\s+vậy|về\s+việc\s+này|cụ\s+thể|đồng\s+thời|bên\s+cạnh\s+đó"
     r"|mới\s+đây|ngoài\s+ra|tuy\s+nhiên|trước\s+tình\s+hình\s+(?:trên|đó|này)|để\s[^,;.]{3,150}"
-    r"|căn\s+cứ\s[^,;.]{3,150}"
+    r"|căn\s+cứ\s[^,;.]{3,150}|theo\s+(?!đó\b)[^,;.]{3,80}"
     r"|ngày\s+\d[^,;.]{0,40}"
     r"|(?:[^,;.:]{0,30}?\s)?(?:trước|chậm\s+nhất|đến)\s+(?:là\s+|vào\s+)?(?:ngày\s+)?\d[^,;]{0,50})"
     r"\s*,\s*"
     r"|(?:về|bước\s+\d+|đối\s+với)\b(?:[^:;.]|\.(?=\S)){0,300}:\s*"
+    r"|(?:trả\s+lời|hỏi|đáp)\s*:\s*"
 )
 _TIMING_ADVERB = re.compile(
     r"(?:(?:trong\s+)?quá\s+trình\s+(?:tổ\s+chức\s+)?thực\s+hiện\s*,?\s*"

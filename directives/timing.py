@@ -255,7 +255,9 @@ def _twice_a_year(
             and _day_of_year(prev)
             and _day_of_year(m)
             and prev.deadline.month != m.deadline.month
-            and re.fullmatch(r"\s*(?:,|và|;)\s*(?:trước\s+)?", folded[prev.end : m.start])
+            and re.fullmatch(
+                r"\s*(?:,|và|;)\s*(?:trước\s+)?(?:ngày\s+)?", folded[prev.end : m.start]
+            )
         ):
             runs[-1].append(m)
         else:

@@ -213,6 +213,14 @@ TIMING = [
         "Các sở báo cáo UBND tỉnh theo yêu cầu tại Công văn số 123/UBND-KT.",
         {"frequency": "none"},
     ),
+    (
+        "Các chủ đầu tư gửi báo cáo về Sở Tài chính trước ngày 10/7 và ngày 10/01 năm sau.",
+        {"frequency": "semiannual", "day": 10, "month": 7},
+    ),
+    (
+        "Các đơn vị gửi số liệu ước thực hiện cả năm 2026 về Sở Tài chính.",
+        {"frequency": "once"},
+    ),
 ]
 
 PARTIES = [
@@ -254,6 +262,26 @@ PARTIES = [
     (
         "Các đơn vị sự nghiệp công lập trực thuộc Sở báo cáo Sở trước ngày 10 hằng tháng.",
         ["Các đơn vị sự nghiệp công lập trực thuộc Sở"],
+    ),
+    # news and legal Q&A recounting a request
+    (
+        "UBND tỉnh Quảng Nam vừa có văn bản yêu cầu các sở, ngành, địa phương báo cáo tình hình "
+        "thiệt hại do mưa lũ trước ngày 20/11.",
+        ["các sở, ngành, địa phương"],
+    ),
+    (
+        "Theo Thông tư số 10/2022, định kỳ hằng năm, doanh nghiệp phải báo cáo Sở Lao động trước "
+        "ngày 15/12.",
+        ["doanh nghiệp"],
+    ),
+    (
+        "Trả lời: Định kỳ 6 tháng và hằng năm, doanh nghiệp báo cáo tình hình sử dụng lao động "
+        "với Sở Nội vụ.",
+        ["doanh nghiệp"],
+    ),
+    (
+        "Người sử dụng lao động có trách nhiệm báo cáo định kỳ 06 tháng và hằng năm với Sở Nội vụ.",
+        ["Người sử dụng lao động"],
     ),
     # agency kinds
     ("Trạm Khuyến nông báo cáo Phòng Nông nghiệp trước ngày 30/11/2026.", ["Trạm Khuyến nông"]),
@@ -322,6 +350,21 @@ ROUTES = [
         "Các xã báo cáo Sở Nội vụ (Ban Thi đua - Khen thưởng).",
         "Sở Nội vụ",
         "Ban Thi đua - Khen thưởng",
+    ),
+    (
+        "Doanh nghiệp báo cáo cơ quan chuyên môn về lao động thuộc UBND cấp tỉnh hằng năm.",
+        "cơ quan chuyên môn về lao động thuộc UBND cấp tỉnh",
+        None,
+    ),
+    (
+        "Nếu có vướng mắc, các xã kịp thời báo cáo UBND tỉnh xem xét, giải quyết (qua Sở Tư pháp).",
+        "UBND tỉnh",
+        "Sở Tư pháp",
+    ),
+    (
+        "Các đơn vị gửi báo cáo về VNMAC và Binh chủng Công binh trước ngày 25 hằng tháng.",
+        "VNMAC và Binh chủng Công binh",
+        None,
     ),
     # a channel is never a via; a second destination is not the recipient
     ("Các xã gửi báo cáo về Sở Nội vụ qua Hệ thống quản lý văn bản.", "Sở Nội vụ", None),
