@@ -83,6 +83,7 @@ def test_seed_is_stored_with_its_obligations(session: Session) -> None:
     session.expire_all()
     stored = session.exec(select(Obligation).order_by(col(Obligation.id))).all()
     assert [(o.clause_index, o.frequency, o.status) for o in stored] == [
+        (4, "event", S.proposed),  # "phối hợp với Sở Xây dựng … để báo cáo … các khó khăn"
         (7, "annual", S.proposed),
         (8, "on_request", S.proposed),
         (9, "annual", S.proposed),
@@ -92,7 +93,7 @@ def test_seed_is_stored_with_its_obligations(session: Session) -> None:
     assert last.deadline["kind"] == "none"
     assert last.evidence["frequency"][0]["text"] == "hàng năm"
     assert directive.source_text[last.clause_start : last.clause_end].startswith("Yêu cầu")
-    assert actions(session) == ["directive.created"] + ["obligation.proposed"] * 3
+    assert actions(session) == ["directive.created"] + ["obligation.proposed"] * 4
 
 
 def test_same_file_twice_writes_nothing(session: Session) -> None:
