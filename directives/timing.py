@@ -71,7 +71,7 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
         "event",
         r"đột xuất|nếu(?! có\))|(?:trong |, |^)trường hợp (?!cần thiết)|trường hợp (?:có|phát)"
         r"|phát hiện thấy|khi (?:xảy ra|phát hiện|phát sinh|có (?!yêu cầu|đề nghị)\w+)"
-        r"|hoặc khi (?!có yêu cầu|được yêu cầu)|\bphát sinh\b"
+        r"|hoặc khi (?!có yêu cầu|được yêu cầu)|\bphát sinh\b|\bxảy ra\b|bất thường|tình huống"
         r"|(?:báo cáo|phản ánh|thông tin)(?:,\s*\w+(?:\s\w+)?)?\s+(?:về\s+)?(?:những\s+|các\s+)?"
         r"(?:khó khăn|vướng mắc|sai phạm|sai sót)"
         r"|ngay khi|ngay sau khi|sự cố|kịp thời (?:báo cáo )?(?:những |các )?"

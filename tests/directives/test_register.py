@@ -195,6 +195,14 @@ TIMING = [
         {"frequency": "annual", "also": ["on_request"]},
     ),
     ("Các sở báo cáo theo chuyên đề khi có yêu cầu.", {"frequency": "on_request"}),
+    (
+        "Doanh nghiệp báo cáo ngay Sở Nội vụ các vụ tai nạn lao động xảy ra trên địa bàn.",
+        {"frequency": "event"},
+    ),
+    (
+        "Các đơn vị báo cáo UBND tỉnh những dấu hiệu bất thường trong quản lý ngân sách.",
+        {"frequency": "event"},
+    ),
     ("Các sở kịp thời báo cáo UBND tỉnh.", {"frequency": "none"}),
     (
         "Sở Công Thương theo dõi, báo cáo UBND tỉnh những vấn đề phát sinh vượt thẩm quyền.",
@@ -282,6 +290,10 @@ PARTIES = [
     (
         "Người sử dụng lao động có trách nhiệm báo cáo định kỳ 06 tháng và hằng năm với Sở Nội vụ.",
         ["Người sử dụng lao động"],
+    ),
+    (
+        "Ban Quản lý dự án đầu tư xây dựng tỉnh báo cáo Sở Xây dựng trước ngày 5 hằng tháng.",
+        ["Ban Quản lý dự án đầu tư xây dựng tỉnh"],
     ),
     # agency kinds
     ("Trạm Khuyến nông báo cáo Phòng Nông nghiệp trước ngày 30/11/2026.", ["Trạm Khuyến nông"]),
