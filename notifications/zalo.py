@@ -227,7 +227,7 @@ class ZaloNotifyBase(NotifyBase):  # type: ignore[misc]  # subclassing Any, see 
             return self._post(client, payload, pair.access_token)
         except TokenRejected:
             self.logger.info("%s access token rejected: refreshing it", self.service_name)
-        pair = self._refreshed(client, pair.access_token)
+        pair = self.refresh_with(client, pair.access_token)
         try:
             return self._post(client, payload, pair.access_token)
         except TokenRejected:
@@ -242,9 +242,12 @@ class ZaloNotifyBase(NotifyBase):  # type: ignore[misc]  # subclassing Any, see 
         if pair is None:
             raise no_tokens(self.oa_id)
         # Refresh ahead of time rather than spend a call on a token known to be dead.
-        return self._refreshed(client, pair.access_token) if pair.expired() else pair
+        return self.refresh_with(client, pair.access_token) if pair.expired() else pair
 
-    def _refreshed(self, client: httpx.Client, failed_access_token: str) -> TokenPair:
+    def refresh_with(self, client: httpx.Client, failed_access_token: str) -> TokenPair:
+        """A pair newer than ``failed_access_token`` (refreshed once, under the store's
+        lock, unless another sender already did)."""
+
         def spend(old: TokenPair) -> TokenPair:
             self.throttle()
             return self.request_pair(client, old.refresh_token)
