@@ -599,3 +599,123 @@ def test_long_text_is_cut_at_a_word_before_sending(fake: FakeZalo, tokens: Path)
     assert len(sent) <= ZALO_TEXT_LIMIT and sent.endswith("…")
     kept = sent[:-1]
     assert long.startswith(kept) and long[len(kept)] == " "
+
+
+# -- Apprise conventions ---------------------------------------------------------------
+
+PLUGIN_DIR = Path(__file__).parents[2] / "notifications" / "apprise_plugins"
+
+
+@pytest.mark.parametrize("schema", ["zalooa", "zns"])
+def test_apprise_command_line_loads_the_plugin_with_p(
+    fake: FakeZalo, tokens: Path, schema: str
+) -> None:
+    import subprocess
+    import sys
+
+    apprise_cli = Path(sys.executable).with_name("apprise")
+    recipient = USER if schema == "zalooa" else "0912345678"
+    body = MESSAGE.short if schema == "zalooa" else json.dumps(FIELDS, ensure_ascii=False)
+    done = subprocess.run(
+        [str(apprise_cli), "-P", str(PLUGIN_DIR), "-vv", "-t", MESSAGE.subject, "-b", body,
+         url_for(fake, tokens, schema, recipient)],
+        capture_output=True, text=True, timeout=60, cwd="/",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(fake.messages) == 1 and fake.violations == []
+    assert_no_secret(done.stdout + done.stderr, tokens)
+
+
+def test_apprise_yaml_config_with_named_fields(fake: FakeZalo, tokens: Path) -> None:
+    zalo.register()
+    config = apprise.AppriseConfig()
+    yaml = f"""
+urls:
+  - zalooa://:
+      app_id: {APP_ID}
+      secret_key: "{SECRET}"
+      oa_id: {OA_ID}
+      target: "{USER}"
+      api: {fake.base_url}
+      oauth: {fake.base_url}
+      tokens: {tokens}
+      type: transaction
+  - zns://:
+      app_id: {APP_ID}
+      secret_key: "{SECRET}"
+      oa_id: {OA_ID}
+      target: "0912345678"
+      template: "1001"
+      api: {fake.base_url}
+      oauth: {fake.base_url}
+      tokens: {tokens}
+"""
+    assert config.add_config(yaml, format="yaml")
+    notifier = apprise.Apprise()
+    notifier.add(config)
+    servers = list(notifier)
+    assert [type(s) for s in servers] == [zalo.NotifyZaloOA, zalo.NotifyZNS]
+    assert servers[0].notify(body=MESSAGE.short, title=MESSAGE.subject)
+    assert servers[1].notify(body=json.dumps(FIELDS, ensure_ascii=False), title="")
+    assert [m["schema"] for m in fake.messages] == ["zalooa", "zns"]
+    assert fake.violations == []
+
+
+def test_tokens_have_no_map_to_and_template_is_a_token() -> None:
+    for plugin in (zalo.NotifyZaloOA, zalo.NotifyZNS):
+        for name, token in plugin.template_tokens.items():
+            assert token.get("map_to", name) == name, name
+    assert zalo.NotifyZNS.template_tokens["template"]["required"]
+    assert zalo.NotifyZNS.template_args["template"] == {"alias_of": "template"}
+
+
+def test_cto_rto_and_verify_are_honoured(fake: FakeZalo, tokens: Path) -> None:
+    plugin = zalo.plugin_for(url_for(fake, tokens, "zalooa", USER, cto="2.5", rto="7"))
+    assert (plugin.timeouts.connect, plugin.timeouts.read) == (2.5, 7.0)
+    assert plugin.verify_certificate is True
+    unverified = zalo.plugin_for(url_for(fake, tokens, "zalooa", USER, verify="no"))
+    assert unverified.verify_certificate is False
+    assert "verify=no" in unverified.url()
+
+
+def test_a_slow_read_is_bounded_by_rto(fake: FakeZalo, tokens: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(DeliveryError) as caught:
+        zalo.deliver(url_for(fake, tokens, "zalooa", special_user(998), rto="0.5"), MESSAGE)
+    assert not caught.value.permanent
+    assert time.monotonic() - started < 20  # the fake would answer after 60 s
+
+
+def test_refresh_timeout_is_longer_than_a_send(fake: FakeZalo, tokens: Path) -> None:
+    from notifications.zalo_tokens import refresh_timeout
+
+    plugin = zalo.plugin_for(url_for(fake, tokens, "zalooa", USER, timeout="5"))
+    assert refresh_timeout(plugin.http_timeout) == 30.0 > plugin.http_timeout
+    assert refresh_timeout(20) == 60.0
+
+
+def test_a_lost_refresh_answer_holds_the_channel(fake: FakeZalo, tokens: Path) -> None:
+    fake.expire_access_tokens()
+    fake.drop_refresh_answers = 1
+    with pytest.raises(ChannelFault, match="mất câu trả lời"):
+        zalo.deliver(url_for(fake, tokens, "zalooa", USER), MESSAGE)
+    assert fake.messages == []
+    # The spent token is useless now: the next refresh is refused, and says what to do.
+    with pytest.raises(ChannelFault, match="hanbaocao zalo authorize"):
+        zalo.deliver(url_for(fake, tokens, "zalooa", USER), MESSAGE)
+    assert fake.refresh_refused == 1
+
+
+@pytest.mark.parametrize(
+    ("phone", "ok"),
+    [
+        ("0912345678", True),
+        ("+84 35 123 4567", True),
+        ("84(86)1234567", True),
+        ("0212345678", False),  # a landline
+        ("84951234567", False),  # 095: not a mobile prefix in use
+        ("091234567", False),  # too short
+    ],
+)
+def test_zns_takes_vietnamese_mobile_numbers_only(phone: str, ok: bool) -> None:
+    assert (zalo.normalise_phone(phone) is not None) is ok
