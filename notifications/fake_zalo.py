@@ -497,9 +497,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token-ttl", type=float, default=90_000.0)
     parser.add_argument("--tokens", help="seed this token file with a fresh pair")
     parser.add_argument("--oa-id", default="1234567890")
+    parser.add_argument(
+        "--consent",
+        action="store_true",
+        help="print a refresh token, as Zalo's consent screen gives one "
+        "(for `hanbaocao zalo authorize`)",
+    )
     args = parser.parse_args(argv)
     fake = FakeZalo(port=args.port, token_ttl=args.token_ttl, lifetime=args.seconds).start()
     print(f"fake Zalo listening on {fake.base_url} (port {fake.port})", flush=True)
+    if args.consent:
+        print(f"refresh token: {fake.issue_pair()['refresh_token']}", flush=True)
     if args.tokens:
         FileTokenStore(args.tokens).put(args.oa_id, pair_from_answer(fake.issue_pair()))
         common = f"api={fake.base_url}&oauth={fake.base_url}&tokens={args.tokens}"
