@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import logging
 import re
 import smtplib
@@ -184,9 +185,34 @@ def build_message(contact: SmtpContact, message: Message, *, now: datetime) -> M
     return mail
 
 
+# Mail clients clip longer HTML (Gmail at about 102 KB: the reader sees "[Message
+# clipped]" and half a table). Beyond this, the HTML part says where the full table is.
+MAX_HTML_BYTES = 100_000
+_HEAD_CHARS = 1500
+
+
+def fit_html(message: Message) -> str:
+    """``message.html``, or when it is over ``MAX_HTML_BYTES`` a short HTML part: the
+    beginning of the text, then the link (the dashboard / status page of the notice's
+    fields) and the attached sheets, where the whole table is."""
+    if len(message.html.encode()) <= MAX_HTML_BYTES:
+        return message.html
+    head = message.text[:_HEAD_CHARS].rsplit("\n", 1)[0]
+    parts = [f"<p>{html.escape(head).replace(chr(10), '<br>')}<br>…</p>"]
+    parts.append("<p><b>Nội dung đầy đủ quá dài để hiển thị trong thư.</b></p>")
+    link = message.field_map.get("link", "")
+    if link.startswith(("https://", "http://")):
+        url = html.escape(link, quote=True)
+        parts.append(f'<p>Xem bảng đầy đủ tại: <a href="{url}">{url}</a></p>')
+    if message.attachments:
+        names = ", ".join(html.escape(a.name) for a in message.attachments)
+        parts.append(f"<p>Bảng tính kèm theo thư: {names}.</p>")
+    return "<html><body>" + "".join(parts) + "</body></html>"
+
+
 def _alternative(message: Message) -> MIMEMultipart:
     mail = MIMEMultipart("alternative")
-    for body, subtype in ((message.text, "plain"), (message.html, "html")):
+    for body, subtype in ((message.text, "plain"), (fit_html(message), "html")):
         part = MIMEText(body, subtype, _UTF8)  # type: ignore[arg-type]  # a Charset works
         del part["MIME-Version"]  # belongs on the top level only (RFC 2045 §4)
         mail.attach(part)

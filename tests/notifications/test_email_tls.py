@@ -154,3 +154,40 @@ def test_encoded_words_are_at_most_75_characters(repeat: int) -> None:
     subject = raw.split("\r\nSubject:", 1)[1].split("\r\nFrom:", 1)[0]
     assert str(make_header(decode_header(subject.replace("\r\n", "")))) == message.subject
     assert all(len(line) <= 78 for line in raw.split("\r\n"))
+
+
+def test_a_huge_status_table_is_linked_and_attached_not_clipped(
+    sink: MailSink, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from notifications.messages import StatusRow, render
+    from notifications.model import XLSX_TYPE, Attachment
+    from notifications.zalo_params import with_fields
+    from tests.notifications.test_messages import LINK, make_ctx
+
+    rows = tuple(
+        StatusRow(f"UBND xã số {i} tỉnh Quảng Ngãi", "late", None, i % 5) for i in range(300)
+    )
+    ctx = make_ctx(status=rows, late_agencies=())
+    big = with_fields(render("consolidated-status", ctx), "consolidated-status", ctx)
+    assert len(big.html.encode()) > 100_000  # the case at hand
+    sheet = tmp_path / "tinh-hinh.xlsx"
+    sheet.write_bytes(b"PK\x03\x04 sheet")
+    big = replace(big, attachments=(Attachment("Tình hình nộp báo cáo.xlsx", XLSX_TYPE, sheet),))
+    transport = EmailTransport(cooldown=0)
+    try:
+        transport.send(sink.url(to=TO), big)
+    finally:
+        transport.close()
+    [mail] = sink.messages()
+    html_part = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert len(html_part.encode()) < 100_000
+    assert LINK.replace("&", "&amp;") in html_part and "Tình hình nộp báo cáo.xlsx" in html_part
+    assert mail.get_body(("plain",)).get_content().count("UBND xã số") == 300  # type: ignore[union-attr]
+
+
+def test_an_ordinary_message_keeps_its_html() -> None:
+    from notifications.email import fit_html
+
+    assert fit_html(MESSAGE) == MESSAGE.html
