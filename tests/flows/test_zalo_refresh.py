@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session
@@ -61,3 +62,30 @@ def test_sync_recognises_an_unchanged_refresh_deployment() -> None:
     )
     todo = plan([spec], [existing], {spec.flow_name: flow_id}, prune=True)
     assert todo.unchanged == [spec.name] and not (todo.create or todo.delete or todo.update)
+
+
+def test_the_flow_refreshes_and_fails_loudly_on_a_refusal(
+    app: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from sqlmodel import select
+
+    from models.db import session_scope
+    from models.tables import AuditEvent
+    from notifications.fake_zalo import FakeZalo
+    from notifications.zalo_tokens import FileTokenStore, TokenPair, pair_from_answer
+
+    with FakeZalo(app_id="app", secret_key="secret", lifetime=120) as fake:
+        tokens = tmp_path / "zalo_tokens.json"
+        base = f"api={fake.base_url}&oauth={fake.base_url}&tokens={tokens}"
+        monkeypatch.setenv("HANBAOCAO_ZNS_URL", f"zns://app:secret@4321?template=1001&{base}")
+        FileTokenStore(tokens).put("4321", pair_from_answer(fake.issue_pair()))
+        assert zalo_token_refresh() == {"4321": "ok"}
+        assert fake.refresh_calls == 1
+
+        FileTokenStore(tokens).put("4321", TokenPair("a", "spent", 4e9, 1.7e9))
+        with pytest.raises(RuntimeError, match="4321"):
+            zalo_token_refresh()
+    with session_scope() as session:
+        found = session.exec(select(AuditEvent).where(AuditEvent.action == "zalo.refresh_failed"))
+        [event] = found.all()
+    assert event.data["oa_id"] == "4321" and "-14014" in event.data["error"]
