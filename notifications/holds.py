@@ -81,10 +81,10 @@ def _reason(session: Session, channel: str) -> str:
 
 
 def hold_claimed(
-    session: Session, ids: list[int], *, reason: str, now: datetime, worker: str, tried: bool
+    session: Session, ids: list[int], *, reason: str, now: datetime, worker: str
 ) -> int:
-    """Put rows this worker claimed on hold. ``tried``: their message was attempted
-    (the claim's attempt counts); otherwise the claim is undone, attempt included."""
+    """Put rows this worker claimed on hold, undoing the claim's attempt count: waiting
+    for a fix must not spend a row's retry budget (each try is still an attempt row)."""
     stmt = (
         update(Notification)
         .where(col(Notification.id).in_(ids))
@@ -96,7 +96,7 @@ def hold_claimed(
             last_error=HELD_MARK + reason,
             claimed_by=None,
             claimed_at=now,
-            attempts=col(Notification.attempts) - (0 if tried else 1),
+            attempts=col(Notification.attempts) - 1,
         )
         .execution_options(synchronize_session=False)
     )

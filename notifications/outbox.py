@@ -356,7 +356,7 @@ class _Run:
         first = rows[0]
         transport = self.transports[first.channel]
         if first.channel in self.held:  # held earlier in this dispatch: do not try
-            self._hold(rows, self.held[first.channel], tried=False, report=report)
+            self._hold(rows, self.held[first.channel], report=report)
             return
         try:
             transport.send(resolve_url(first), _message_of(rows))
@@ -383,7 +383,7 @@ class _Run:
         channel, reason = rows[0].channel, str(exc)
         for row in rows:
             self._attempt(self.session, row, ok=False, error=reason, permanent=False)
-        self._hold(rows, reason, tried=True, report=report)
+        self._hold(rows, reason, report=report)
         self.held[channel] = reason
         report.channels_held[channel] = reason
         report.held += holds.hold_due(self.session, channel, reason=reason, now=self.now)
@@ -393,12 +393,10 @@ class _Run:
         self.session.commit()
         log.warning("channel %s held: %s", channel, reason)
 
-    def _hold(
-        self, rows: list[Notification], reason: str, *, tried: bool, report: DispatchReport
-    ) -> None:
+    def _hold(self, rows: list[Notification], reason: str, *, report: DispatchReport) -> None:
         ids = [row.id for row in rows if row.id is not None]
         report.held += holds.hold_claimed(
-            self.session, ids, reason=reason, now=self.now, worker=self.worker, tried=tried
+            self.session, ids, reason=reason, now=self.now, worker=self.worker
         )
         self.session.commit()
 

@@ -59,12 +59,16 @@ from apprise.common import NotifyType
 from apprise.url import PrivacyMode
 
 from notifications.model import ZALO_TEXT_LIMIT, DeliveryError, Message
+
+__all__ = ["fit_text", "normalise_phone"]  # re-exported: callers know them from here
 from notifications.zalo_errors import TokenRejected, check_answer
 from notifications.zalo_params import (
     OA_HEADER_LIMIT,
     STAGE_KEY,
     ZnsConfig,
+    fit_text,
     no_cr,
+    normalise_phone,
     template_data,
     transaction_payload,
 )
@@ -94,28 +98,6 @@ DEFAULT_TRANSACTION_TYPE = "transaction_internal"
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _USER_ID = re.compile(r"^\d{1,32}$")
 _KIND = re.compile(r"^transaction_[a-z]{1,32}$")
-# Vietnamese mobile numbers: 84, then a mobile prefix (03x, 05x, 07x, 08x, 09x as
-# allocated to Viettel, MobiFone, VinaPhone, Vietnamobile, Gmobile, Itel, Reddi), then
-# seven digits. Landlines (842x…) cannot receive ZNS.
-_PHONE = re.compile(r"^(?:\+?84|0)(?P<rest>(?:3[2-9]|5[25689]|7[06-9]|8[1-9]|9[0-46-9])\d{7})$")
-
-
-def fit_text(text: str, limit: int = ZALO_TEXT_LIMIT) -> str:
-    """``text`` within ``limit`` characters, cut at the last space when one is not too
-    far back (else mid-word), ending with "…"."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    space = max(head.rfind(" "), head.rfind("\n"))
-    if space > limit // 2:
-        head = head[:space]
-    return head.rstrip() + "…"
-
-
-def normalise_phone(phone: str) -> str | None:
-    """84xxxxxxxxx, or None when ``phone`` is not a Vietnamese mobile number."""
-    match = _PHONE.match(re.sub(r"[\s.()-]", "", phone))
-    return "84" + match.group("rest") if match else None
 
 
 class ZaloNotifyBase(NotifyBase):  # type: ignore[misc]  # subclassing Any, see above

@@ -43,7 +43,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from notifications.model import DeliveryError, Message
+from notifications.model import ZALO_TEXT_LIMIT, DeliveryError, Message
 
 if TYPE_CHECKING:
     from notifications.messages import NoticeContext
@@ -262,8 +262,6 @@ def transaction_payload(
 ) -> dict[str, Any]:
     """A ``/v3.0/oa/message/transaction`` body: header, text, a table of the fields and
     the link as a button (never inside the text's limit)."""
-    from notifications.zalo import fit_text
-
     header = one_line(header) or one_line(fields.get("report", "")) or "Thông báo hạn báo cáo"
     elements: list[dict[str, Any]] = [
         {"type": "header", "content": fit_text(header, OA_HEADER_LIMIT), "align": "left"},
@@ -292,6 +290,30 @@ def transaction_payload(
         "recipient": {"user_id": user_id},
         "message": {"attachment": {"type": "template", "payload": payload}},
     }
+
+
+# Vietnamese mobile numbers: 84, then a mobile prefix (03x, 05x, 07x, 08x, 09x as
+# allocated to Viettel, MobiFone, VinaPhone, Vietnamobile, Gmobile, Itel, Reddi), then
+# seven digits. Landlines (842x…) cannot receive ZNS.
+_PHONE = re.compile(r"^(?:\+?84|0)(?P<rest>(?:3[2-9]|5[25689]|7[06-9]|8[1-9]|9[0-46-9])\d{7})$")
+
+
+def fit_text(text: str, limit: int = ZALO_TEXT_LIMIT) -> str:
+    """``text`` within ``limit`` characters, cut at the last space when one is not too
+    far back (else mid-word), ending with "…"."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = max(head.rfind(" "), head.rfind("\n"))
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip() + "…"
+
+
+def normalise_phone(phone: str) -> str | None:
+    """84xxxxxxxxx, or None when ``phone`` is not a Vietnamese mobile number."""
+    match = _PHONE.match(re.sub(r"[\s.()-]", "", phone))
+    return "84" + match.group("rest") if match else None
 
 
 def no_cr(text: str) -> str:

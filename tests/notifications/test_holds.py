@@ -64,8 +64,8 @@ def test_535_holds_every_row_without_failing_any(
     assert {r.state for r in found} == {NotificationState.pending}
     assert all(r.next_attempt_at is None for r in found)
     assert all((r.last_error or "").startswith(holds.HELD_MARK) for r in found)
-    assert sum(r.attempts for r in found) == 1  # one login tried, not twelve
-    assert len(_attempts(session)) == 1
+    assert sum(r.attempts for r in found) == 0  # waiting spends no retry budget
+    assert len(_attempts(session)) == 1  # one login tried, not twelve
     [hold] = holds.holds(session)
     assert (hold.channel, hold.rows) == ("email", ROWS) and "535" in hold.reason
     actions = [e.action for e in session.exec(select(AuditEvent)).all()]
