@@ -24,7 +24,8 @@ _HEADS = (
     "|địa phương|cá nhân|cơ sở|tổ công tác|ủy ban|uỷ ban|phòng lđtbxh|lđtbxh|tòa án|viện kiểm sát"
     "|chủ đầu tư|trạm|trưởng đoàn|thường trực|chánh thanh tra|tổng công ty|công ty|hợp tác xã"
     "|tổ hợp tác|thương nhân|ban thường vụ|phó thủ tướng|đồng chí|học viện|đại học|quân khu"
-    "|binh chủng|nhà mạng|cán bộ|người sử dụng lao động|lãnh đạo(?! ,)|thủ trưởng|phó chủ tịch|giám đốc|kiểm toán|quốc hội"
+    "|binh chủng|nhà mạng|cán bộ|người sử dụng lao động|lãnh đạo|phó chủ tịch|kiểm toán"
+    "|quốc hội"
 )
 # Places and institutions that name agencies only in the plural: "các xã", "các huyện".
 _PLURAL_ONLY = (

@@ -48,7 +48,8 @@ _OBJECT_STOP = (
 )
 # After an agency in subject position: the predicate begins.
 _SUBJECT_STOP = (
-    "chủ trì|phối hợp|tổng hợp|báo cáo|gửi|phản ánh|(?<!công )lập|(?<!đầu tư )xây dựng|thực hiện|có trách nhiệm"
+    "chủ trì|phối hợp|tổng hợp|báo cáo|gửi|phản ánh|(?<!công )lập|(?<!đầu tư )xây dựng"
+    "|thực hiện|có trách nhiệm"
     "|chịu trách nhiệm|phải|kiểm tra|thẩm định|thẩm tra|hoàn thành|phát hiện|cung cấp|theo dõi"
     "|đôn đốc|nghiêm túc|triển khai|tổ chức thực hiện|tổ chức triển khai|rà soát|định kỳ|hằng"
     "|hàng|trình|tham mưu|đề xuất|hướng dẫn|chỉ đạo|giám sát|đánh giá|được|sẽ|cần|tiếp tục"
