@@ -295,6 +295,18 @@ PARTIES = [
         "Ban Quản lý dự án đầu tư xây dựng tỉnh báo cáo Sở Xây dựng trước ngày 5 hằng tháng.",
         ["Ban Quản lý dự án đầu tư xây dựng tỉnh"],
     ),
+    (
+        "Ban chỉ đạo phòng chống thiên tai tỉnh báo cáo UBND tỉnh trước ngày 15/12 hằng năm.",
+        ["Ban chỉ đạo phòng chống thiên tai tỉnh"],
+    ),
+    (
+        "Ngân hàng Chính sách xã hội chi nhánh tỉnh báo cáo UBND tỉnh trước ngày 5 hằng tháng.",
+        ["Ngân hàng Chính sách xã hội chi nhánh tỉnh"],
+    ),
+    (
+        "Ban quản lý dự án các công trình giao thông báo cáo Sở Xây dựng hằng quý.",
+        ["Ban quản lý dự án các công trình giao thông"],
+    ),
     # agency kinds
     ("Trạm Khuyến nông báo cáo Phòng Nông nghiệp trước ngày 30/11/2026.", ["Trạm Khuyến nông"]),
     ("Chủ đầu tư báo cáo Sở Xây dựng trước ngày 30/11/2026.", ["Chủ đầu tư"]),
