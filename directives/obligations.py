@@ -56,7 +56,7 @@ _SUBJECT_STOP = (
     "|(?<!ban )chỉ đạo|giám sát|đánh giá|được|sẽ|cần|tiếp tục"
     "|chủ động|tăng cường|bảo đảm|đảm bảo|ban hành|công bố|thông báo|cập nhật|tiếp nhận|xử lý"
     "|giải quyết|quyết định|phê duyệt|bố trí|khẩn trương|trước ngày|chậm nhất|nộp|chuẩn bị"
-    "|căn cứ|xác nhận|lưu trữ|quản lý và|thống kê|giao|ký|kịp thời|trong thời hạn|là|có trách nhiệm"
+    "|căn cứ|xác nhận|lưu trữ|quản lý và|thống kê|giao(?! thông)|ký|kịp thời|trong thời hạn|là|có trách nhiệm"
     "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|nghiên cứu|hoàn thiện"
     "|đẩy nhanh|khẩn trương|sớm|cung cấp|trực tiếp|tiến hành|chịu|cũng|có văn bản|có ý kiến"
     "|tổ chức (?:rà soát|kiểm tra|đánh giá|tuyên truyền|sơ kết|tổng kết|điều tra|thống kê)"
