@@ -54,7 +54,7 @@ _SUBJECT_STOP = (
     "|đôn đốc|nghiêm túc|triển khai|tổ chức thực hiện|tổ chức triển khai|rà soát|định kỳ|hằng"
     "|(?<!ngân )hàng|(?<!công )(?<!chương )(?<!quá )trình|tham mưu|đề xuất|hướng dẫn"
     "|(?<!ban )chỉ đạo|giám sát|đánh giá|được|sẽ|cần|tiếp tục"
-    "|chủ động|tăng cường|bảo đảm|đảm bảo|ban hành|công bố|thông báo|cập nhật|tiếp nhận|xử lý"
+    "|chủ động|tăng cường|bảo đảm|đảm bảo|ban hành|công bố|(?<!giao )thông báo|cập nhật|tiếp nhận|xử lý"
     "|giải quyết|quyết định|phê duyệt|bố trí|khẩn trương|trước ngày|chậm nhất|nộp|chuẩn bị"
     "|căn cứ|xác nhận|lưu trữ|quản lý và|thống kê|giao(?! thông)|ký|kịp thời|trong thời hạn|là|có trách nhiệm"
     "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|nghiên cứu|hoàn thiện"
