@@ -19,8 +19,10 @@ from cli.demo import demo
 from cli.ingest import ingest
 from cli.notify import notify_app
 from cli.obligations import obligations_app
+from cli.outbox import outbox_app
 from cli.portal import portal
 from cli.service import deploy, sync, up
+from cli.zalo import zalo_app
 
 app = typer.Typer(
     name="hanbaocao",
@@ -37,6 +39,8 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(obligations_app, name="obligations")
 app.add_typer(cycles_app, name="cycles")
 app.command()(ingest)
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(zalo_app, name="zalo")
 app.command()(portal)
 app.command()(up)
 app.command()(sync)

@@ -40,6 +40,7 @@ from notifications.messages import (
 )
 from notifications.model import Message
 from notifications.outbox import enqueue, payload_of
+from notifications.zalo_params import with_fields
 
 CONSOLIDATED = "consolidated-status"
 
@@ -159,7 +160,7 @@ def _queue_agency_step(
             days_late=max(-left, 0) or None,
             as_of=now,
         )
-        message = render(step.stage, ctx)
+        message = with_fields(render(step.stage, ctx), step.stage, ctx)
         queue_message(
             session, out, f, agency, step.stage, message, at=step.at, channels=channels[agency.id]
         )
@@ -182,7 +183,8 @@ def _queue_escalation(
         return out  # everyone handed in between the decision and now
     url = link("view", cycle_id=f.cycle.id, agency_id=to.id, expires=f.link_expiry)
     ctx = context(f, to.name, link=url, late_agencies=late, as_of=now)
-    queue_message(session, out, f, to, step.stage, render(step.stage, ctx), at=step.at)
+    message = with_fields(render(step.stage, ctx), step.stage, ctx)
+    queue_message(session, out, f, to, step.stage, message, at=step.at)
     return out
 
 
@@ -215,7 +217,7 @@ def queue_consolidated(
     url = link("view", cycle_id=f.cycle.id, agency_id=to.id, expires=f.link_expiry)
     via = {} if f.lead else {"via": to.name}  # the message is addressed to the via
     ctx = context(f, to.name, link=url, status=table, as_of=now, **via)
-    message = render(CONSOLIDATED, ctx)
+    message = with_fields(render(CONSOLIDATED, ctx), CONSOLIDATED, ctx)
     if exports_dir is not None:
         files = status_attachments(ctx, exports_dir / f"cycle-{f.cycle.id}")
         message = replace(message, attachments=files)
