@@ -57,6 +57,7 @@ _DAY_MONTH = re.compile(r"(\d{1,2})\s*/\s*(\d{1,2})")
 _DAY = re.compile(r"(\d{1,2})")
 _DAY_NEXT = re.compile(r"(\d{1,2})\s+next", re.IGNORECASE)
 _AFTER_END = re.compile(r"\+\s*(\d{1,3})\s*(wd)?", re.IGNORECASE)
+_DATES = re.compile(r"\d{1,2}\s*/\s*\d{1,2}|ngày\s+\d{1,2}\s+tháng", re.IGNORECASE)
 
 
 def parse_deadline(text: str) -> Deadline:
@@ -128,6 +129,13 @@ def _as_written(raw: str) -> Deadline:
             f"{what} trong “{raw}”: ghi DD/MM, DD, 'DD next', +N, +Nwd, DD/MM/YYYY hoặc "
             "'default' (có thể kèm HH:MM), hoặc như văn bản ghi, ví dụ "
             "'trước ngày 15 của tháng cuối quý'"
+        )
+    if len(_DATES.findall(raw)) > 1:
+        # The grammar reads "10/6 và 10/12" as one semiannual rule; a rule typed here is
+        # placed by the frequency chosen beside it, so one day must be named.
+        raise DeadlineSyntaxError(
+            f"“{raw}” ghi nhiều ngày: ghi một ngày, ví dụ 10/6 (với tần suất 6 tháng là "
+            "10/6 cho 6 tháng đầu năm và 10/12 cho 6 tháng cuối năm)"
         )
     rule = found[0].deadline
     rule.raw = raw
