@@ -10,14 +10,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Frequency = Literal[
-    "annual", "semiannual", "quarterly", "monthly", "weekly", "once", "on_request", "event", "none"
-]
+    "annual", "semiannual", "nine_months", "quarterly", "monthly", "weekly",
+    "once", "on_request", "event", "none",
+]  # fmt: skip
 DeadlineKind = Literal["day_of_period", "date", "relative", "none"]
-PERIODIC: tuple[str, ...] = ("annual", "semiannual", "quarterly", "monthly", "weekly")
+PERIODIC: tuple[str, ...] = (
+    "annual", "semiannual", "nine_months", "quarterly", "monthly", "weekly"
+)  # fmt: skip
 # How each frequency reads in Vietnamese ("định kỳ hằng năm báo cáo …").
 FREQUENCY_VI: dict[str, str] = {
     "annual": "hằng năm",
     "semiannual": "6 tháng",
+    "nine_months": "9 tháng",
     "quarterly": "hằng quý",
     "monthly": "hằng tháng",
     "weekly": "hằng tuần",

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from directives.model import PERIODIC
 from models.agency import Agency, AgencyContact, ContactChannel
 from models.db import TZ, get_engine, settings
 from models.submissions import Incoming, receive
@@ -79,28 +80,19 @@ def give_contacts(session: Session, *, zalo_ids: int = ZALO_AGENCIES) -> int:
 
 
 def approve_seeds(session: Session, *, province: str) -> dict[str, int]:
-    """The administrator's decisions on the seeds: the 6966 annual report (accepting the
-    communes for the dissolved district committees), 6966's budget estimate, and 1503's
-    untimed report given an annual schedule (15/12)."""
-    from directives.model import Deadline
-    from models.plan import accept_suggestion, resolve_parties, set_schedule
+    """The administrator's decisions on the seeds, approving only what the seeds say: the
+    6966 annual report (accepting the communes for the dissolved district committees).
+    Nothing is invented: an obligation whose text gives no schedule (1503/UBND-KTTH's
+    report to the ministry, 6966's event-driven reports) stays proposed for a human."""
+    from models.plan import accept_suggestion, resolve_parties
     from models.store import set_status
 
     chosen: dict[str, int] = {}
     for ob in session.exec(select(Obligation).order_by(col(Obligation.id))):
         if ob.status != ObligationStatus.proposed:
             continue
-        if ob.frequency not in ("annual", "semiannual", "quarterly", "monthly", "weekly"):
-            if ob.via_phrase is None and ob.recipient_phrase and "Bộ" in ob.recipient_phrase:
-                set_schedule(
-                    session,
-                    ob,
-                    frequency="annual",
-                    deadline=Deadline(kind="day_of_period", day=15, month=12),
-                    actor=ACTOR,
-                )
-            else:
-                continue
+        if ob.frequency not in PERIODIC:
+            continue  # no schedule in the text: left for an administrator to decide
         resolve_parties(session, ob, on=APPROVED_ON, province=province)
         parties = session.exec(
             select(ObligationParty).where(ObligationParty.obligation_id == ob.id)

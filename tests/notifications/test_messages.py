@@ -44,6 +44,7 @@ def make_ctx(**overrides: Any) -> NoticeContext:
         "period_key": "2026",
         "deadline": datetime(2025, 12, 22, 17, 0, tzinfo=ICT),
         "via": "Sở Xây dựng",
+        "lead_deadline": datetime(2025, 12, 25, 23, 59, 59, 999999, tzinfo=ICT),
         "link": LINK,
         "sender": "Văn phòng UBND tỉnh Quảng Ngãi",
         "working_days_left": 3,
