@@ -612,9 +612,9 @@ def lead_reminder(ctx: NoticeContext) -> Message:
     if ctx.link is not None:
         blocks.append(_Button("Xem tình hình nộp báo cáo", ctx.link))
     blocks.extend(_contact_para(ctx))
-    agencies_due = _Line("Hạn của các cơ quan: ", format_moment(ctx.deadline))
+    agencies_due = _Line("Hạn của các cơ quan: ", _deadline(ctx))
     extra = (agencies_due, _late_line(ctx)) if ctx.late_agencies else (agencies_due,)
-    short = _short(ctx, subject, lead, when, *extra, link=_VIEW)
+    short = _short(ctx, subject, lead, when + _provisional_note(ctx), *extra, link=_VIEW)
     return _render(_Doc(subject, lead, tuple(blocks), short, _clean(ctx.sender)))
 
 

@@ -276,3 +276,80 @@ def test_two_sweeps_at_once_decide_each_step_once(engine: Engine, annual: Obliga
             s, Notification, Notification.stage == "reminder-7", Notification.channel == "email"
         )
     assert emails == 109 and rows >= emails
+
+
+def test_nothing_goes_to_a_ministry(session: Session, annual: Obligation) -> None:
+    """1503/UBND-KTTH reports to Bộ Tài chính: an administrator may schedule it, but no
+    escalation nor closing status ever goes to the ministry."""
+    from directives.model import Deadline
+    from directives.parse import parse_file
+    from models.plan import resolve_parties, set_schedule
+    from notifications.notices import cycle_facts, queue_consolidated
+
+    save_directive(
+        session,
+        parse_file(EXAMPLES / "seed-1503-ubnd-ktth-kon-tum-2022.txt"),
+        actor="t",
+        issuer_province="kon-tum",
+    )
+    from models.tables import Directive
+
+    (ob,) = session.exec(
+        select(Obligation)
+        .join(Directive, col(Directive.id) == Obligation.directive_id)
+        .where(Directive.number == "1503/UBND-KTTH")
+    ).all()
+    set_schedule(
+        session,
+        ob,
+        frequency="annual",
+        deadline=Deadline("day_of_period", day=15, month=12),
+        actor="a",
+    )
+    resolve_parties(session, ob, on=dt.date(2026, 1, 10), province=PROVINCE)
+    set_status(session, ob.id or 0, status="approved", actor="a")
+    opened = open_cycle(session, ob, now=_at(2026, 11, 20), province=PROVINCE, period_key="2026")
+    queue_steps(session, opened.steps, now=_at(2026, 11, 20), calendar=CAL)
+    session.commit()
+    stages = {s.name: s.at for s in cycle_stages(ob, opened.cycle, CAL)}
+    steps = advance(session, now=stages["escalation-recipient"], calendar=CAL).steps
+    assert "escalation-recipient" in [s.stage for s in steps]
+    queued = queue_steps(session, steps, now=stages["escalation-recipient"], calendar=CAL)
+    facts = cycle_facts(session, opened.cycle.id or 0)
+    assert facts.recipient is not None and facts.recipient.name == "Bộ Tài chính"
+    closing, _ = queue_consolidated(
+        session, facts, now=stages["escalation-recipient"], calendar=CAL
+    )
+    session.commit()
+    assert any("escalation-recipient not sent" in m and "outside" in m for m in queued.skipped)
+    assert closing.total == 0 and "outside the province" in closing.skipped[0]
+    ministry = _count(session, Notification, Notification.agency_id == facts.recipient.id)
+    assert ministry == 0
+    # The opening notice cites the former issuer as it was.
+    text = session.exec(
+        select(Notification).where(
+            Notification.cycle_id == opened.cycle.id, Notification.stage == "opened"
+        )
+    ).first()
+    assert text is not None
+    assert "của UBND tỉnh Kon Tum (trước sắp xếp)" in text.payload["text"]
+
+
+def test_the_sender_and_contact_officer_are_configurable(
+    session: Session, annual: Obligation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notifications.notices import cycle_facts
+
+    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    facts = cycle_facts(session, opened.cycle.id or 0)
+    # Out of the box: Văn phòng UBND tỉnh signs, its registry contact is the one to call.
+    assert facts.sender == "Văn phòng Ủy ban nhân dân tỉnh Quảng Ngãi"
+    assert facts.contact is not None and facts.contact.email == "vp-ubnd-tinh@example.invalid"
+    assert facts.deadline.is_default and facts.deadline.words is None
+    monkeypatch.setenv("HANBAOCAO_SENDER", "lead")
+    monkeypatch.setenv("HANBAOCAO_CONTACT_NAME", "Trần Thị B")
+    monkeypatch.setenv("HANBAOCAO_CONTACT_PHONE", "0255 3000 111")
+    chased = cycle_facts(session, opened.cycle.id or 0)
+    assert chased.sender == "Sở Xây dựng tỉnh Quảng Ngãi"
+    assert chased.contact is not None and chased.contact.name == "Trần Thị B"
+    assert chased.contact.phone == "0255 3000 111"
