@@ -33,7 +33,9 @@ from models.workdays import load_yaml
 
 DEFAULT_PROVINCE = "default"
 DEFAULTS_RESOURCE = "deadline-defaults.yaml"
-END_OF_DAY = time.max  # 24:00, shown as "24 giờ 00" (a deadline day ends at midnight)
+# 24:00, shown as "24 giờ 00": stored as the day's last whole second, which every store and
+# feed (SQLite, PostgreSQL, iCalendar) keeps exactly; a report in that last second is late.
+END_OF_DAY = time(23, 59, 59)
 OFFICE_CLOSE = time(17, 0)
 CIVIL_CODE = (
     "Bộ luật Dân sự 2015, Điều 147–148: thời hạn kết thúc vào thời điểm kết thúc ngày cuối "

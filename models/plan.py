@@ -10,6 +10,7 @@ module only joins them to the stored rows.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,7 +32,7 @@ from models.calendar import (
     schedule,
 )
 from models.db import TZ, utcnow
-from models.registry import Resolution, list_agencies, resolve
+from models.registry import Resolution, list_agencies, partial_groups, resolve
 from models.store import audit
 from models.tables import (
     CycleState,
@@ -69,7 +70,7 @@ def resolve_parties(
     parties: list[ObligationParty] = []
     for role, phrase in _phrases(obligation):
         res = resolve(session, phrase, on=on, province=province, issuer_province=issuer)
-        parties.extend(_party_rows(obligation, role, phrase, res))
+        parties.extend(_party_rows(obligation, role, phrase, res, partial_groups(province)))
     obligation.lead_agency_id = _first_agency(parties, PartyRole.via)
     obligation.recipient_agency_id = _first_agency(parties, PartyRole.recipient)
     session.add_all(parties)
@@ -94,11 +95,18 @@ def _issuer_province(session: Session, ob: Obligation) -> str | None:
 
 
 def _party_rows(
-    ob: Obligation, role: PartyRole, phrase: str, res: Resolution
+    ob: Obligation,
+    role: PartyRole,
+    phrase: str,
+    res: Resolution,
+    partial: Mapping[str, str] | None = None,
 ) -> list[ObligationParty]:
+    """The rows of one phrase; a group the registry lists only in part says so in its note
+    (the administrator adds the missing agencies with ``add_submitter``)."""
     assert ob.id is not None
-    note = "; ".join(res.notes) or None
     group = _resolved_group(res)
+    caveat = (partial or {}).get(group or "")
+    note = "; ".join([*res.notes, *([caveat] if caveat else [])]) or None
     if res.flag or not res.agencies:
         return [
             ObligationParty(

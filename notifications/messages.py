@@ -231,7 +231,8 @@ def _lower_first(text: str) -> str:
 
 def _kind(ctx: NoticeContext) -> str:
     if ctx.directive_kind:
-        return _clean(ctx.directive_kind)
+        kind = _clean(ctx.directive_kind)  # the parser's "công văn": a citation capitalises it
+        return kind[:1].upper() + kind[1:]
     code = _clean(ctx.directive_number).rsplit("/", 1)[-1].split("-", 1)[0].upper()
     return DOC_KINDS.get(code, "Công văn")
 

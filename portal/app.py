@@ -96,7 +96,12 @@ def _nfc(value: Any) -> Any:
 
 
 def local_time(moment: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    return moment.astimezone(TZ).strftime(fmt) if moment is not None else ""
+    if moment is None:
+        return ""
+    local = moment.astimezone(TZ)
+    if (local.hour, local.minute, local.second) == (23, 59, 59):  # a day's end: 24:00
+        return local.strftime(fmt.replace("%H:%M", "24:00"))
+    return local.strftime(fmt)
 
 
 def local_date(day: date | None) -> str:

@@ -40,6 +40,7 @@ from models.calendar import (
     periods,
     schedule,
 )
+from models.deadline_rules import END_OF_DAY
 from models.workdays import RollPolicy, WorkCalendar
 
 D = date
@@ -60,7 +61,7 @@ def due(rule: Deadline, key: str | None, frequency: str | None = None, **kw: Any
 def local(y: int, m: int, d: int, hh: int | None = None, mm: int = 0) -> datetime:
     """A local moment; without an hour, the end of the day (24:00, Bộ luật Dân sự 147–148)."""
     if hh is None:
-        return datetime.combine(D(y, m, d), time.max, TZ)
+        return datetime.combine(D(y, m, d), END_OF_DAY, TZ)
     return datetime(y, m, d, hh, mm, tzinfo=TZ)
 
 
@@ -168,7 +169,7 @@ def test_annual_15_december() -> None:
     result = due(Deadline("day_of_period", day=15, month=12), "2026")
     assert result == Due(local(2026, 12, 15), D(2026, 12, 15), False, "clause", D(2026, 12, 14))
     # 24:00 in Vietnam is 17:00 UTC (stored as the day's last microsecond).
-    assert result.at_utc == datetime(2026, 12, 15, 17, 0, tzinfo=UTC) - timedelta(microseconds=1)
+    assert result.at_utc == datetime(2026, 12, 15, 16, 59, 59, tzinfo=UTC)
 
 
 def test_monthly_day_20() -> None:
@@ -525,7 +526,7 @@ def test_the_packaged_defaults_cite_their_basis() -> None:
             assert default.agency_source and default.lead_source, (province, frequency)
     monthly = DEFAULTS.lookup("quang-ngai", "monthly")
     assert (monthly.lead.day, monthly.lead_days) == (24, 3)
-    assert DEFAULTS.reading("quang-ngai").due_time == time.max
+    assert DEFAULTS.reading("quang-ngai").due_time == END_OF_DAY
     assert "Điều 147" in DEFAULTS.reading("quang-ngai").source
     assert DEFAULTS.lookup("nowhere", "weekly").province == "default"
 

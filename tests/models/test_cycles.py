@@ -353,3 +353,15 @@ def test_the_sender_and_contact_officer_are_configurable(
     assert chased.sender == "Sở Xây dựng tỉnh Quảng Ngãi"
     assert chased.contact is not None and chased.contact.name == "Trần Thị B"
     assert chased.contact.phone == "0255 3000 111"
+
+
+def test_a_partial_group_says_so_to_the_administrator(session: Session, annual: Obligation) -> None:
+    from models.tables import ObligationParty
+
+    groups = session.exec(
+        select(ObligationParty).where(
+            ObligationParty.obligation_id == annual.id,
+            ObligationParty.group_key == "departments",
+        )
+    ).all()
+    assert groups and all("chưa đầy đủ" in (p.note or "") for p in groups)

@@ -78,7 +78,7 @@ def test_6966_annual_report_cycles(seeded: Session) -> None:
 
     # Default annual deadline (no date in the clause): the chain ends before 25/12 (Sở Xây
     # dựng to UBND tỉnh by 24/12), the agencies 3 working days earlier; both at 24:00.
-    end = dt.time(23, 59, 59, 999999)
+    end = dt.time(23, 59, 59)
     assert [(c.period_key, _local(c.due_at), _local(c.lead_due_at)) for c in cycles] == [
         ("2025", (dt.date(2025, 12, 19), end), (dt.date(2025, 12, 24), end)),
         ("2026", (dt.date(2026, 12, 21), end), (dt.date(2026, 12, 24), end)),

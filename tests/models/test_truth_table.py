@@ -24,7 +24,7 @@ from models.calendar import (
     levels,
     parse_period_key,
 )
-from models.deadline_rules import DeadlineDefaults, ProvinceReading
+from models.deadline_rules import END_OF_DAY, DeadlineDefaults, ProvinceReading
 from models.workdays import WorkCalendar
 
 D = date
@@ -89,8 +89,8 @@ def due_at(
 
 
 def end_of(y: int, m: int, d: int) -> datetime:
-    """24:00 of a day, as stored: its last instant."""
-    return datetime.combine(D(y, m, d), time.max, TZ)
+    """24:00 of a day, as stored: its last second."""
+    return datetime.combine(D(y, m, d), END_OF_DAY, TZ)
 
 
 def on_time(submitted: datetime, deadline: datetime) -> bool:
@@ -112,7 +112,7 @@ def default_chain(key: str) -> tuple[date, date]:
 
 
 OFFICE = ProvinceReading(time(17, 0), False, "a province that sets office hours (test)")
-INCLUSIVE = ProvinceReading(time.max, True, "a province that reads trước inclusively (test)")
+INCLUSIVE = ProvinceReading(END_OF_DAY, True, "a province that reads trước inclusively (test)")
 VN = TZ
 
 FACTS: list[Fact] = [
@@ -389,7 +389,5 @@ def test_fact(fact: Fact) -> None:
     assert fact.check() == fact.expected, f"{fact.what} — source: {fact.source}"
 
 
-def test_end_of_day_is_the_last_instant_before_midnight() -> None:
-    assert end_of(2026, 12, 15) + timedelta(microseconds=1) == datetime(
-        2026, 12, 16, 0, 0, tzinfo=VN
-    )
+def test_end_of_day_is_the_last_second_before_midnight() -> None:
+    assert end_of(2026, 12, 15) + timedelta(seconds=1) == datetime(2026, 12, 16, 0, 0, tzinfo=VN)

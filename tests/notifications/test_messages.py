@@ -46,7 +46,7 @@ def make_ctx(**overrides: Any) -> NoticeContext:
         "period_key": "2026",
         "deadline": datetime(2025, 12, 22, 17, 0, tzinfo=ICT),
         "via": "Sở Xây dựng",
-        "lead_deadline": datetime(2025, 12, 25, 23, 59, 59, 999999, tzinfo=ICT),
+        "lead_deadline": datetime(2025, 12, 25, 23, 59, 59, tzinfo=ICT),
         "link": LINK,
         "sender": "Văn phòng UBND tỉnh Quảng Ngãi",
         "working_days_left": 3,
@@ -390,7 +390,7 @@ def test_bad_links_are_refused() -> None:
 
 # == The register an official would sign (issue 14) ========================================
 
-END_OF_DAY = datetime(2026, 12, 21, 23, 59, 59, 999999, tzinfo=ICT)
+END_OF_DAY = datetime(2026, 12, 21, 23, 59, 59, tzinfo=ICT)
 OFFICER = Contact("Nguyễn Văn A, Phòng Tổng hợp", "0255 3822 000", "tonghop@example.invalid")
 
 
@@ -401,7 +401,7 @@ def official_ctx(**overrides: Any) -> NoticeContext:
         "contact": OFFICER,
         "deadline": END_OF_DAY,
         "period_key": "2026",
-        "lead_deadline": datetime(2026, 12, 24, 23, 59, 59, 999999, tzinfo=ICT),
+        "lead_deadline": datetime(2026, 12, 24, 23, 59, 59, tzinfo=ICT),
     }
     values.update(overrides)
     return make_ctx(**values)
