@@ -281,10 +281,9 @@ def test_two_sweeps_at_once_decide_each_step_once(engine: Engine, annual: Obliga
 def test_nothing_goes_to_a_ministry(session: Session, annual: Obligation) -> None:
     """1503/UBND-KTTH reports to Bộ Tài chính: an administrator may schedule it, but no
     escalation nor closing status ever goes to the ministry."""
-    from directives.model import Deadline
     from directives.parse import parse_file
-    from models.plan import resolve_parties, set_schedule
     from notifications.notices import cycle_facts, queue_consolidated
+    from tests.models.test_compliance import schedule_1503
 
     save_directive(
         session,
@@ -292,22 +291,7 @@ def test_nothing_goes_to_a_ministry(session: Session, annual: Obligation) -> Non
         actor="t",
         issuer_province="kon-tum",
     )
-    from models.tables import Directive
-
-    (ob,) = session.exec(
-        select(Obligation)
-        .join(Directive, col(Directive.id) == Obligation.directive_id)
-        .where(Directive.number == "1503/UBND-KTTH")
-    ).all()
-    set_schedule(
-        session,
-        ob,
-        frequency="annual",
-        deadline=Deadline("day_of_period", day=15, month=12),
-        actor="a",
-    )
-    resolve_parties(session, ob, on=dt.date(2026, 1, 10), province=PROVINCE)
-    set_status(session, ob.id or 0, status="approved", actor="a")
+    ob = schedule_1503(session)  # as an administrator would: annual, by 15/12
     opened = open_cycle(session, ob, now=_at(2026, 11, 20), province=PROVINCE, period_key="2026")
     queue_steps(session, opened.steps, now=_at(2026, 11, 20), calendar=CAL)
     session.commit()
