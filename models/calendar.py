@@ -1024,6 +1024,15 @@ __all__ = [
 ]
 
 
+def local_text(moment: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A moment in local time; a day's end (a deadline without a stated time, stored as
+    its last second) reads 24:00, as Bộ luật Dân sự puts it, not 23:59."""
+    local = moment.astimezone(TZ)
+    if local.time() == END_OF_DAY:
+        return local.strftime(fmt.replace("%H:%M", "24:00"))
+    return local.strftime(fmt)
+
+
 _QUARTERS = ("I", "II", "III", "IV")
 
 

@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models import clock as clocks
-from models.db import TZ, Settings, engine_for
+from models.db import Settings, engine_for
 from models.links import LinkSettings, secret_key
 from notifications.messages import format_size
 from portal.security import SecurityHeaders, redact
@@ -96,12 +96,9 @@ def _nfc(value: Any) -> Any:
 
 
 def local_time(moment: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    if moment is None:
-        return ""
-    local = moment.astimezone(TZ)
-    if (local.hour, local.minute, local.second) == (23, 59, 59):  # a day's end: 24:00
-        return local.strftime(fmt.replace("%H:%M", "24:00"))
-    return local.strftime(fmt)
+    from models.calendar import local_text
+
+    return local_text(moment, fmt) if moment is not None else ""
 
 
 def local_date(day: date | None) -> str:

@@ -600,7 +600,7 @@ def test_the_csv_export_is_the_filtered_matrix(world: World, admin: TestClient) 
     ]
     everything = admin.get("/admin/export.csv")
     all_rows = list(csv.reader(io.StringIO(everything.content.decode("utf-8-sig"))))
-    assert len(all_rows) == 112 and len(all_rows[0]) == 2 + 4 + 4
+    assert len(all_rows) == 110 and len(all_rows[0]) == 2 + 4 + 4
     assert admin.get("/admin/export.pdf").status_code == 404
 
 
