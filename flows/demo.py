@@ -201,8 +201,20 @@ def _for_review(engine: Any) -> list[str]:
         )
         for ob, directive in rows:
             to = f", to {ob.recipient_phrase}" if ob.recipient_phrase else ""
-            out.append(f"{directive.number} #{ob.id} ({ob.frequency}{to}): no schedule in the text")
+            out.append(f"{directive.number} #{ob.id} ({ob.frequency}{to}): {_why(session, ob)}")
     return out
+
+
+def _why(session: Session, ob: Obligation) -> str:
+    if ob.frequency not in PERIODIC:
+        return "no schedule in the text"
+    flagged = session.exec(
+        select(ObligationParty).where(
+            ObligationParty.obligation_id == ob.id, col(ObligationParty.flag).is_not(None)
+        )
+    ).all()
+    named = "; ".join(f"“{p.phrase}” ({p.flag})" for p in flagged)
+    return f"who must report is not resolved: {named}" if named else "not resolved"
 
 
 def _left_out(engine: Any, obligation_id: int, province: str) -> list[str]:

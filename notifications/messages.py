@@ -263,8 +263,8 @@ def deadline_note(ctx: NoticeContext) -> str:
     notes = []
     if ctx.deadline_is_default:
         notes.append(
-            "hạn mặc định do quản trị viên hệ thống đặt, không phải hạn ghi trong văn bản "
-            "(văn bản không quy định hạn)"
+            "hạn mặc định do quản trị viên hệ thống đặt, không phải hạn ghi trong văn bản; "
+            "văn bản không quy định hạn"
         )
     elif ctx.deadline_words:
         notes.append(f"văn bản ghi: “{_clean(ctx.deadline_words)}”")
@@ -535,7 +535,10 @@ def _late_state(agency: LateAgency) -> str:
 
 
 def _late_table(ctx: NoticeContext) -> _Table:
-    rows = tuple((_clean(a.name), _days(a.days_late), _late_state(a)) for a in _late_sorted(ctx))
+    rows = tuple(
+        (_clean(a.name), _days(a.days_late) if a.days_late else "—", _late_state(a))
+        for a in _late_sorted(ctx)
+    )
     return _Table(("Cơ quan", "Quá hạn", "Tình trạng"), rows)
 
 
@@ -614,7 +617,8 @@ def lead_reminder(ctx: NoticeContext) -> Message:
         blocks.append(_Button("Xem tình hình nộp báo cáo", ctx.link))
     blocks.extend(_contact_para(ctx))
     agencies_due = _Line("Hạn của các cơ quan: ", _deadline(ctx))
-    extra = (agencies_due, _late_line(ctx)) if ctx.late_agencies else (agencies_due,)
+    missing_line = _Line("Chưa nộp: ", "; ".join(_clean(a.name) for a in _late_sorted(ctx)), 2)
+    extra = (agencies_due, missing_line) if ctx.late_agencies else (agencies_due,)
     short = _short(ctx, subject, lead, when + _provisional_note(ctx), *extra, link=_VIEW)
     return _render(_Doc(subject, lead, tuple(blocks), short, _clean(ctx.sender)))
 

@@ -310,8 +310,10 @@ def _queue_escalation(
             "the province's hierarchy"
         )
         return out
-    late = _late(status(session, f.cycle, now=now, calendar=calendar), f.cycle.due_at)
+    rows = status(session, f.cycle, now=now, calendar=calendar)
     reminder = step.anchor is StageAnchor.LEAD_DUE
+    # A reminder of the lead's own deadline lists who has not handed in yet, late or not.
+    late = _missing(rows) if reminder else _late(rows, f.cycle.due_at)
     if not late and not reminder:
         return out  # everyone handed in between the decision and now
     url = link("view", cycle_id=f.cycle.id, agency_id=to.id, expires=f.link_expiry)
@@ -327,6 +329,14 @@ def _late(rows: list[AgencyStatus], due_at: dt.datetime) -> tuple[LateAgency, ..
         LateAgency(r.agency, r.days_late, r.submitted_at)
         for r in rows
         if r.days_late > 0 and r.state != "excused"
+    )
+
+
+def _missing(rows: list[AgencyStatus]) -> tuple[LateAgency, ...]:
+    return tuple(
+        LateAgency(r.agency, r.days_late, None)
+        for r in rows
+        if r.submitted_at is None and r.state != "excused"
     )
 
 

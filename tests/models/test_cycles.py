@@ -183,6 +183,9 @@ def test_the_ladder_walks_once_and_catches_up_with_the_latest_stage(
     assert {r.agency_id for r in reminded} == {annual.lead_agency_id}
     assert "[Nhắc hạn tổng hợp]" in reminded[0].payload["subject"]
     assert "24/12/2026" in reminded[0].payload["subject"]
+    # On the agencies' deadline day nobody is late yet, but 108 have not handed in.
+    assert "108 cơ quan chưa nộp" in reminded[0].payload["text"]
+    assert "đã gửi đủ" not in reminded[0].payload["text"]
     assert advance(session, now=after_due, calendar=CAL).steps == []  # queued once
 
     overdue = advance(session, now=stages["overdue"], calendar=CAL)
