@@ -31,6 +31,8 @@ FLAG_TEXT = {
     "no_timing": "no timing stated — needs a schedule",
     "no_recipient": "no recipient stated — set one before approval",
     "no_submitter": "no submitter stated — set who reports",
+    "recital": "nhắc lại yêu cầu của văn bản trước (mọi thời hạn trước ngày ban hành)"
+    " — không đề xuất",
 }
 
 

@@ -38,6 +38,7 @@ SEEDS = ("seed-6966-ubnd-ktn-quang-ngai-2024.txt", "seed-1503-ubnd-ktth-kon-tum-
 APPROVED_ON = dt.date(2026, 1, 10)
 ACTOR = "demo-admin"
 ZALO_AGENCIES = 5  # agencies that also get a Zalo OA contact (the local fake)
+DEMO_ZALO_ID_BASE = 7_000_000_000_000
 
 
 @dataclass(slots=True)
@@ -76,8 +77,11 @@ def give_contacts(session: Session, *, zalo_ids: int = ZALO_AGENCIES) -> int:
         )
         if n < zalo_ids or agency.code.endswith("so-xay-dung"):
             session.add(
+                # Zalo user ids are digits (scoped to the OA): a made-up one per agency.
                 AgencyContact(
-                    agency_id=agency.id, channel=ContactChannel.zalo, address=f"user-{agency.code}"
+                    agency_id=agency.id,
+                    channel=ContactChannel.zalo,
+                    address=str(DEMO_ZALO_ID_BASE + agency.id),
                 )
             )
     session.flush()

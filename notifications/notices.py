@@ -52,6 +52,7 @@ from notifications.messages import (
 )
 from notifications.model import Message
 from notifications.outbox import enqueue, payload_of
+from notifications.zalo_params import with_fields
 
 CONSOLIDATED = "consolidated-status"
 # Bodies outside the province's hierarchy: never escalated to, never sent the status.
@@ -286,7 +287,7 @@ def _queue_agency_step(
             days_late=max(-left, 0) or None,
             as_of=now,
         )
-        message = render(step.stage, ctx)
+        message = with_fields(render(step.stage, ctx), step.stage, ctx)
         queue_message(
             session, out, f, agency, step.stage, message, at=step.at, channels=channels[agency.id]
         )
@@ -319,7 +320,7 @@ def _queue_escalation(
     url = link("view", cycle_id=f.cycle.id, agency_id=to.id, expires=f.link_expiry)
     sender = _office_sender(f)
     ctx = context(f, to.name, link=url, late_agencies=late, as_of=now, sender=sender)
-    message = render(step.stage, ctx)
+    message = with_fields(render(step.stage, ctx), step.stage, ctx)
     queue_message(session, out, f, to, step.stage, message, at=step.at, sender=sender)
     return out
 
@@ -368,7 +369,7 @@ def queue_consolidated(
     via = {} if f.lead else {"via": to.name}  # the message is addressed to the via
     sender = _office_sender(f)
     ctx = context(f, to.name, link=url, status=table, as_of=now, sender=sender, **via)
-    message = render(CONSOLIDATED, ctx)
+    message = with_fields(render(CONSOLIDATED, ctx), CONSOLIDATED, ctx)
     if exports_dir is not None:
         files = status_attachments(ctx, exports_dir / f"cycle-{f.cycle.id}")
         message = replace(message, attachments=files)

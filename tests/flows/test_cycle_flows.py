@@ -58,7 +58,7 @@ def test_ingest_stores_the_directive_and_publishes_a_review(app: MailSink) -> No
     summary = state.result()
     assert summary["number"] == "6966/UBND-KTN"
     assert summary["outcome"] == "created"
-    assert len(summary["obligations"]) == 3
+    assert len(summary["obligations"]) == 4
     assert _run(state.state_details.flow_run_id).name == f"ingest · {SEED.name}"
     (artifact,) = _artifact("ingest-6966-ubnd-ktn")
     assert artifact.type == "markdown"

@@ -371,17 +371,24 @@ def test_period_and_frequency_must_agree() -> None:
 def test_every_gold_corpus_deadline_evaluates_or_is_refused(
     gold_clauses: list[dict[str, Any]],
 ) -> None:
-    evaluated = 0
+    evaluated, refused = 0, []
     for clause in gold_clauses:
         label = clause["label"]
         if not label["is_obligation"] or label["frequency"] not in PERIODIC:
             continue
         rule = Deadline(**label["deadline"])
         period = period_containing(label["frequency"], D(2026, 6, 1))
-        result = evaluate(rule, label["frequency"], period, calendar=CAL, defaults=DEFAULTS)
+        try:
+            result = evaluate(rule, label["frequency"], period, calendar=CAL, defaults=DEFAULTS)
+        except UnsupportedDeadline:
+            # Weekdays (the label keeps "thứ Năm hằng tuần" in its anchor) and anchors the
+            # calendar does not know ("các tháng 3, 6, 9", "năm kế hoạch") are refused with
+            # a message for the administrator, never guessed.
+            refused.append(clause["id"])
+            continue
         assert CAL.is_working_day(result.day) and result.day >= period.start
         evaluated += 1
-    assert evaluated >= 25
+    assert evaluated >= 50 and len(refused) <= 0.15 * (evaluated + len(refused)), refused
 
 
 # == properties of deadlines ===============================================================
