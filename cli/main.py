@@ -16,6 +16,7 @@ from cli.admin import admin_app
 from cli.cycles import cycles_app
 from cli.data import agencies_app, calendar_app, db_app
 from cli.demo import demo
+from cli.holidays import holidays_app
 from cli.ingest import ingest
 from cli.notify import notify_app
 from cli.obligations import obligations_app
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(holidays_app, name="holidays")
 app.add_typer(notify_app, name="notify")
 app.add_typer(admin_app, name="admin")
 app.add_typer(obligations_app, name="obligations")

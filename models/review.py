@@ -87,7 +87,9 @@ def d(day: dt.date) -> str:
 
 
 def local(moment: dt.datetime) -> str:
-    return f"{moment.astimezone(TZ):%d/%m/%Y %H:%M}"
+    from models.calendar import local_text
+
+    return local_text(moment)  # a day's end reads 24:00
 
 
 @dataclass(frozen=True, slots=True)

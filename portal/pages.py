@@ -13,7 +13,6 @@ from typing import Any
 import jinja2
 from fastapi.responses import HTMLResponse
 
-from models.db import TZ
 from notifications.messages import format_size
 
 HERE = Path(__file__).parent
@@ -28,7 +27,9 @@ def _nfc(value: Any) -> Any:
 
 
 def local_time(moment: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    return moment.astimezone(TZ).strftime(fmt) if moment is not None else ""
+    from models.calendar import local_text
+
+    return local_text(moment, fmt) if moment is not None else ""
 
 
 def local_date(day: date | None) -> str:
