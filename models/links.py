@@ -117,10 +117,37 @@ def read_token(token: str, *, purpose: str, now: datetime, key: bytes | None = N
         claims = json.loads(_unb64(body))
     except (binascii.Error, ValueError):
         raise BadLink("malformed link") from None
-    expires = datetime.fromtimestamp(int(claims["e"]), UTC)
+    # Signed, but possibly not by this program's make_token (a leaked key, an old format):
+    # every claim must have the type and range we write, or the link is refused.
+    if not isinstance(claims, dict) or claims.get("p") not in PURPOSES:
+        raise BadLink("malformed link")
+    cycle_id, agency_id, expires = (
+        _row_id(claims.get("c")),
+        _row_id(claims.get("a")),
+        _epoch(claims.get("e")),
+    )
     if now >= expires:
         raise BadLink("this link has expired")
-    return LinkClaims(claims["p"], claims["c"], claims["a"], expires)
+    return LinkClaims(claims["p"], cycle_id, agency_id, expires)
+
+
+# Ids are INTEGER columns: PostgreSQL refuses a larger parameter (an error, not "no row").
+_MAX_ID = 2**31 - 1
+_MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, datetime's last second
+
+
+def _row_id(value: object) -> int | None:
+    """A claim naming a row: None or a positive int within a database id's range."""
+    if value is None or (type(value) is int and 0 < value <= _MAX_ID):
+        return value
+    raise BadLink("malformed link")
+
+
+def _epoch(value: object) -> datetime:
+    """An expiry claim: whole seconds within datetime's range."""
+    if type(value) is not int or not 0 <= value <= _MAX_EPOCH:
+        raise BadLink("malformed link")
+    return datetime.fromtimestamp(value, UTC)
 
 
 def link(
