@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import func, literal, update
+from sqlalchemy import case, func, literal, update
 from sqlmodel import Session, col, select
 
 from models.db import UTCDateTime
@@ -168,7 +168,8 @@ def receive(
     assert submission is not None  # _allocate found it
     cycle = session.get(ReportCycle, submission.cycle_id)
     assert cycle is not None  # CASCADE foreign key
-    late = at > cycle.due_at
+    # An excused agency owes nothing: what it sends anyway is kept, never "late".
+    late = at > cycle.due_at and submission.state != SubmissionState.excused
     first_number = last - len(files) + 1
     versions = tuple(
         SubmissionVersion(
@@ -207,15 +208,20 @@ def receive(
 def _allocate(session: Session, submission_id: int, count: int, at: dt.datetime) -> int:
     """Reserve ``count`` version numbers; the last one. The submission is marked
     submitted (first time: at ``at``) and its reminders stop, as ``mark_submitted`` does,
-    but in one statement so that two uploads can never read the same count."""
+    but in one statement so that two uploads can never read the same count. An excused
+    submission stays excused, without a submission time: the files are only kept."""
+    excused = col(Submission.state) == SubmissionState.excused
     stmt = (
         update(Submission)
         .where(col(Submission.id) == submission_id)
         .values(
             current_version=col(Submission.current_version) + count,
-            state=SubmissionState.submitted,
+            state=case((excused, col(Submission.state)), else_=literal(SubmissionState.submitted)),
             # The first report's time stays: a later version is an update, not the report.
-            submitted_at=func.coalesce(col(Submission.submitted_at), literal(at, UTCDateTime())),
+            submitted_at=case(
+                (excused, col(Submission.submitted_at)),
+                else_=func.coalesce(col(Submission.submitted_at), literal(at, UTCDateTime())),
+            ),
             next_action_at=None,
             next_action_stage=None,
         )
