@@ -12,7 +12,7 @@ with a BOM — without it Excel reads the file as the machine's legacy code page
 
 Every string is NFC (the registry and parsed directives may hold NFD text) on one line.
 No string becomes a formula: .xlsx string cells are typed as strings, and a .csv value
-starting with = + - @ gets a leading apostrophe (CSV injection).
+starting with = + - @ (header cells too) gets a leading apostrophe (CSV injection).
 
 Each file is written whole to a temporary file in the same directory and renamed over
 the target, so a reader (the mail transport, a download) sees the old file or the new
@@ -230,7 +230,7 @@ def _sheet_title(name: str) -> str:
 def _csv_bytes(head: tuple[str, ...], table: list[tuple[Cell, ...]]) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)  # the "excel" dialect: comma, CRLF, quotes when needed
-    writer.writerow(head)
+    writer.writerow([_csv_value(h) for h in head])  # a header is a cell like any other
     writer.writerows([_csv_value(v) for v in row] for row in table)
     return buffer.getvalue().encode("utf-8-sig")
 

@@ -122,6 +122,16 @@ def test_strings_never_become_formulas(tmp_path: Path) -> None:
     assert csv_rows(made.csv)[1] == ["'" + evil, "'-1"]
 
 
+def test_header_cells_never_become_formulas_either(tmp_path: Path) -> None:
+    # Dashboard headers carry directive numbers and periods: text from documents.
+    evil = "=cmd|' /C calc'!A0"
+    made = table_files("T", ["STT", evil, "+1", "@SUM(A1)", "-x"], [[1, 2, 3, 4, 5]], tmp_path, "h")
+    assert csv_rows(made.csv)[0] == ["STT", "'" + evil, "'+1", "'@SUM(A1)", "'-x"]
+    ws = openpyxl.load_workbook(made.xlsx).active
+    assert ws is not None
+    assert ws["B3"].value == evil and ws["B3"].data_type == "s"
+
+
 # == csv =====================================================================================
 
 
