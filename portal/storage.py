@@ -29,7 +29,7 @@ from typing import IO, Any
 from xml.etree import ElementTree
 
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 MB = 1024 * 1024
 SPOOL_IN_MEMORY = 1 * MB  # past this a spooled file rolls over to disk
@@ -277,6 +277,10 @@ async def read_upload(
                 raise UploadRejected(413, "too-large", _too_large(limits))
             reader.parser.write(chunk)
         reader.parser.finalize()
+        if reader.parser.state != MultipartState.END:
+            # python-multipart's finalize() does not check this: a body cut short (in a
+            # file, or before its closing boundary) would pass for a form of fewer parts.
+            raise MultipartParseError("the body ends before its closing boundary")
         if not reader.guarded:
             guard(reader.form.fields)
     except MultipartParseError:
