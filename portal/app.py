@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from models import clock as clocks
 from models.db import Settings, engine_for
 from models.links import LinkSettings, secret_key
+from portal.contents import ContentLimits
 from portal.deps import Emitter, Portal, log, prefect_configured
 from portal.pages import STATIC, error_page
 from portal.security import SecurityHeaders, redact
@@ -38,16 +39,28 @@ from portal.storage import MB, Limits
 
 class PortalSettings(BaseSettings):
     """HANBAOCAO_UPLOAD_MAX_MB: the most one upload may weigh, all its files together
-    (default 20); HANBAOCAO_UPLOAD_MAX_FILES: files per upload (default 10)."""
+    (default 20); HANBAOCAO_UPLOAD_MAX_FILES: files per upload (default 10);
+    HANBAOCAO_UPLOAD_ZIP_MAX_MEMBERS / HANBAOCAO_UPLOAD_ZIP_MAX_TOTAL_MB: entries in one
+    ZIP and what they may unpack to (defaults 1000 and 200)."""
 
     model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
 
     upload_max_mb: float = 20
     upload_max_files: int = 10
+    upload_zip_max_members: int = 1000
+    upload_zip_max_total_mb: float = 200
 
     @property
     def limits(self) -> Limits:
-        return Limits(max_bytes=int(self.upload_max_mb * MB), max_files=self.upload_max_files)
+        contents = ContentLimits(
+            zip_members=self.upload_zip_max_members,
+            zip_total=int(self.upload_zip_max_total_mb * MB),
+        )
+        return Limits(
+            max_bytes=int(self.upload_max_mb * MB),
+            max_files=self.upload_max_files,
+            contents=contents,
+        )
 
 
 _ERRORS = {

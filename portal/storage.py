@@ -31,6 +31,8 @@ from xml.etree import ElementTree
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
+from portal.contents import ContentLimits, Refused, check_archive, check_pdf
+
 MB = 1024 * 1024
 SPOOL_IN_MEMORY = 1 * MB  # past this a spooled file rolls over to disk
 FIELD_LIMIT = 16 * 1024  # bytes of one plain form field
@@ -60,6 +62,8 @@ class Limits:
     max_bytes: int  # all files of one upload together
     max_files: int = 10
     max_fields: int = 8
+    # What a ZIP may hold (portal.contents); frozen, so one shared default is safe.
+    contents: ContentLimits = ContentLimits()  # noqa: RUF009
 
     @property
     def max_body(self) -> int:
@@ -297,15 +301,23 @@ async def read_upload(
 # --- types from the content ------------------------------------------------------------------
 
 
-def sniff(f: SpooledFile) -> str:
-    """The file's kind ("pdf", "docx", "xlsx", "zip") from its bytes; ``UploadRejected``
-    (415) for anything else."""
+def sniff(f: SpooledFile, limits: ContentLimits | None = None) -> str:
+    """The file's kind ("pdf", "docx", "xlsx", "zip") from its bytes, once its content
+    passed ``portal.contents``' checks; ``UploadRejected`` (415) for anything else."""
     f.file.seek(0)
     head = f.file.read(8)
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith(b"PK\x03\x04"):
-        return _zip_kind(f)
+    try:
+        if head.startswith(b"%PDF-"):
+            check_pdf(f.file)
+            return "pdf"
+        if head.startswith(b"PK\x03\x04"):
+            return _zip_kind(f, limits or ContentLimits())
+    except Refused as refused:
+        raise UploadRejected(
+            415,
+            refused.code,
+            f"Tệp “{f.name}” {refused.reason}. Không tệp nào của lần nộp này được lưu.",
+        ) from None
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise UploadRejected(
             415,
@@ -323,11 +335,13 @@ def _wrong_type(name: str) -> str:
     )
 
 
-def _zip_kind(f: SpooledFile) -> str:
+def _zip_kind(f: SpooledFile, limits: ContentLimits) -> str:
     try:
         with zipfile.ZipFile(f.file) as archive:
             names = set(archive.namelist())
-            if "[Content_Types].xml" not in names:
+            package = "[Content_Types].xml" in names
+            check_archive(archive, limits, package=package)
+            if not package:
                 return "zip"
             with archive.open("[Content_Types].xml") as ct:
                 declared = ct.read(_CONTENT_TYPES_LIMIT)

@@ -291,7 +291,7 @@ def _accept(portal: Portal, submission_id: int, form: UploadForm) -> Received:
     if not form.files:
         raise UploadRejected(400, "no-file", "Chưa chọn tệp báo cáo nào để nộp.")
     for f in form.files:
-        f.kind = sniff(f)
+        f.kind = sniff(f, portal.limits.contents)
     note = clean_note(form.fields.get("note"))
     at = portal.clock()  # received when the last byte arrived, not when the page opened
     for attempt in range(1, RECORD_ATTEMPTS + 1):

@@ -1,0 +1,155 @@
+"""What an upload holds, checked without extracting: ZIP member names, count, unpacked
+size and types; macro-enabled Office files; PDFs with active content or HTML inside.
+Issue 16."""
+
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+import zlib
+from collections.abc import Callable
+
+import pytest
+
+from portal.contents import MB, ContentLimits
+from portal.storage import SpooledFile, UploadRejected, sniff
+from tests.portal.conftest import Harness, docx_bytes, exe_bytes, pdf_bytes, xlsx_bytes
+
+
+def _spooled(data: bytes, name: str = "ho-so.zip") -> SpooledFile:
+    f = SpooledFile("files", name)
+    f.write(data)
+    return f
+
+
+def _zip(members: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members:
+            z.writestr(zipfile.ZipInfo(name), data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _with_part(package: bytes, name: str, data: bytes) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(package))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            z.writestr(item, source.read(item))
+        z.writestr(name, data)
+    return out.getvalue()
+
+
+def _pdf(extra: bytes) -> bytes:
+    return b"%PDF-1.7\n1 0 obj\n" + extra + b"\nendobj\ntrailer\n<< >>\n%%EOF\n"
+
+
+def _compressed_js_pdf() -> bytes:
+    hidden = zlib.compress(b"<< /Type /Action /S /JavaScript /JS (app.alert(1)) >>")
+    return _pdf(b"<< /Type /ObjStm /Filter /FlateDecode >>\nstream\n" + hidden + b"\nendstream")
+
+
+def _refused(data: bytes, limits: ContentLimits | None = None) -> str:
+    with pytest.raises(UploadRejected) as refused:
+        sniff(_spooled(data), limits)
+    assert refused.value.status == 415
+    assert "ho-so.zip" in refused.value.message
+    return refused.value.code
+
+
+@pytest.mark.parametrize(
+    ("members", "code"),
+    [
+        ([("chay-thu.exe", exe_bytes())], "zip-type"),
+        ([("bao-cao.pdf", pdf_bytes()), ("mo-trang.js", b"alert(1)")], "zip-type"),
+        ([("trang.html", b"<script>x</script>")], "zip-type"),
+        ([("long-nhau.zip", b"PK\x05\x06" + bytes(18))], "zip-type"),
+        ([("khong-duoi", b"x")], "zip-type"),
+        ([("../../etc/cron.d/x.pdf", pdf_bytes())], "zip-name"),
+        ([("/etc/passwd.txt", b"x")], "zip-name"),
+        ([("C:/Windows/x.pdf", pdf_bytes())], "zip-name"),
+        ([("thu-muc\\..\\x.pdf", pdf_bytes())], "zip-name"),
+        ([("a/./b.pdf", pdf_bytes())], "zip-name"),
+        ([("ten\x07.pdf", pdf_bytes())], "zip-name"),
+        ([("bom.txt", bytes(3 * MB))], "zip-size"),  # 3 MB of zeros in a few KB
+    ],
+)
+def test_archives_holding_what_is_not_a_document_are_refused(
+    members: list[tuple[str, bytes]], code: str
+) -> None:
+    assert _refused(_zip(members)) == code
+
+
+def test_an_archive_of_documents_and_folders_is_taken() -> None:
+    data = _zip(
+        [
+            ("phu-luc/", b""),
+            ("phu-luc/Bảng số liệu.xlsx", xlsx_bytes()),
+            ("phu-luc/bao-cao.PDF", pdf_bytes()),
+            ("scan-01.jpg", b"\xff\xd8\xff" + bytes(100)),
+            ("ghi-chu.txt", "bản quét".encode()),
+        ]
+    )
+    assert sniff(_spooled(data)) == "zip"
+
+
+def test_150000_entries_are_refused_by_default() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for n in range(150_000):
+            z.writestr(f"{n}.txt", b"")
+    assert _refused(out.getvalue()) == "zip-members"
+
+
+def test_the_limits_are_configurable() -> None:
+    eleven = _zip([(f"{n}.pdf", pdf_bytes()) for n in range(11)])
+    assert _refused(eleven, ContentLimits(zip_members=10)) == "zip-members"
+    assert sniff(_spooled(eleven), ContentLimits(zip_members=11)) == "zip"
+    big = _zip([("a.txt", random.Random(16).randbytes(1_200_000))])  # incompressible
+    assert _refused(big, ContentLimits(zip_total=MB)) == "zip-size"
+    assert sniff(_spooled(big), ContentLimits(zip_total=2 * MB)) == "zip"
+
+
+@pytest.mark.parametrize("office", [xlsx_bytes, docx_bytes], ids=["xlsx", "docx"])
+@pytest.mark.parametrize("part", ["xl/vbaProject.bin", "word/vbaProject.bin", "VBAPROJECT.BIN"])
+def test_macro_enabled_office_files_are_refused_whatever_their_name(
+    office: Callable[[], bytes], part: str
+) -> None:
+    assert _refused(_with_part(office(), part, b"\xcc\x61" + bytes(500))) == "macro"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _pdf(b"<< /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>"),
+        _pdf(b"<< /OpenAction << /S /J#61vaScript /J#53 (app.alert(1)) >> >>"),
+        _pdf(b"<< /OpenAction << /S /Launch /F (cmd.exe) >> >>"),
+        _pdf(b"<< /AA << /O << /S /SubmitForm /F (http://x.invalid) >> >> >>"),
+        _compressed_js_pdf(),
+    ],
+    ids=["javascript", "hex-escaped", "launch", "submitform", "compressed"],
+)
+def test_pdfs_with_active_content_are_refused(data: bytes) -> None:
+    assert _refused(data) == "pdf-active"
+
+
+def test_a_pdf_html_polyglot_is_refused() -> None:
+    data = _pdf(b"<< >>\n<html><body><script>fetch('/admin')</script></body></html>")
+    assert _refused(data) == "pdf-html"
+
+
+def test_plain_documents_still_pass() -> None:
+    assert sniff(_spooled(pdf_bytes())) == "pdf"
+    assert sniff(_spooled(xlsx_bytes())) == "xlsx"
+    assert sniff(_spooled(docx_bytes())) == "docx"
+
+
+def test_the_portal_refuses_a_macro_workbook_and_records_nothing(portal: Harness) -> None:
+    macro = _with_part(xlsx_bytes(), "xl/vbaProject.bin", bytes(500))
+    response = portal.upload(
+        portal.url(), [("bao-cao.pdf", pdf_bytes()), ("Biểu số liệu.xlsx", macro)]
+    )
+    assert response.status_code == 415
+    assert "macro" in response.text and "Biểu số liệu.xlsx" in response.text
+    assert portal.written() == (0, 0, [])
