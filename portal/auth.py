@@ -18,9 +18,11 @@ exception is ``HANBAOCAO_ENV=development``: a random one-time password for ``adm
 generated when the dashboard starts, printed on stderr and held in memory only (never
 written anywhere), valid until the process ends.
 
-**Sessions.** A cookie ``payload.signature``: the payload names the user, the expiry and
-a fingerprint of the user's stored hash, so changing a password (or removing the user)
-ends every session of that user; the signature is an HMAC-SHA256 with the server's
+**Sessions.** A cookie ``payload.signature``: the payload names the user, the expiry,
+a fingerprint of the user's stored hash (changing a password, or removing the user,
+ends every session of that user) and a random session id whose row in the database
+(``models.guards.AdminSession``) must be live: logging out ends the row, so a cookie
+replayed after logout is refused. The signature is an HMAC-SHA256 with the server's
 secret (``models.links.secret_key``) under a salt of its own, so no agency link can ever
 pass for a session or the other way round. ``verify_…`` returns ``None`` on any failure.
 
@@ -29,10 +31,14 @@ forms to a random nonce in an HttpOnly, SameSite=Strict cookie (``new_nonce``), 
 into the form with ``portal.security.csrf_token``: a cross-site form can neither read
 the cookie nor compute the field.
 
-**Throttle.** Five failures within fifteen minutes from one client address, or for one
-user name, lock further attempts for the rest of the window; comparisons are
-constant-time, and an unknown user costs one scrypt like a known one, so timing tells
-nothing about which names exist.
+**Throttle.** Per (user name, client address), in the database so every portal
+process counts the same attempts (``models.guards``): five free tries, each claimed
+atomically before the password is checked, then a delay that doubles with each lockout
+(30 s up to the fifteen-minute window). A stranger guessing the administrator's name
+locks out only himself. The client address is the peer's, or ``X-Forwarded-For``'s
+when the peer is a configured trusted proxy (``portal.security.client_address``).
+Comparisons are constant-time, and an unknown user costs one scrypt like a known one,
+so timing tells nothing about which names exist.
 """
 
 from __future__ import annotations
@@ -46,14 +52,17 @@ import re
 import secrets
 import sys
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from models import guards
 from notifications.exports import atomic_write
 
 CREDENTIALS_FILE = "admin-users.json"
@@ -64,12 +73,14 @@ MIN_PASSWORD = 10
 # guesser. Stored with each hash, so it can be raised later without breaking old hashes.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _SESSION_SALT = "hanbaocao.admin-session"
+_MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, datetime's last second
 
 
 class AdminSettings(BaseSettings):
     """HANBAOCAO_ENV (``development`` allows the printed one-time password),
     HANBAOCAO_ADMIN_USER / HANBAOCAO_ADMIN_PASSWORD_HASH, HANBAOCAO_ADMIN_SESSION_HOURS,
-    HANBAOCAO_PUBLIC_URL (an https URL makes the cookies Secure)."""
+    HANBAOCAO_PUBLIC_URL (an https URL makes the cookies Secure),
+    HANBAOCAO_TRUSTED_PROXIES (see ``portal.security.client_address``)."""
 
     model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
 
@@ -80,6 +91,22 @@ class AdminSettings(BaseSettings):
     admin_login_attempts: int = 5
     admin_login_window_minutes: float = 15.0
     public_url: str = "http://127.0.0.1:8000"
+    # Addresses or networks (comma-separated) of reverse proxies whose X-Forwarded-For
+    # is believed; nobody's by default.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        from portal.security import trusted_networks
+
+        try:
+            trusted_networks(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"HANBAOCAO_TRUSTED_PROXIES: not addresses or networks ({exc})"
+            ) from None
+        return value
 
     @property
     def development(self) -> bool:
@@ -227,6 +254,7 @@ class AdminAuth:
         data_dir: Path | None = None,
         key: bytes | None = None,
         announce: Callable[[str], None] | None = None,
+        engine: Engine | None = None,
     ) -> None:
         self.settings = settings or AdminSettings()
         self._data_dir = data_dir
@@ -234,10 +262,8 @@ class AdminAuth:
         self._announce = announce or _print_stderr
         self._dev_hash: str | None = None
         self._lock = threading.Lock()
-        self.throttle = Throttle(
-            attempts=self.settings.admin_login_attempts,
-            window=timedelta(minutes=self.settings.admin_login_window_minutes),
-        )
+        self._engine = engine
+        self.window = timedelta(minutes=self.settings.admin_login_window_minutes)
 
     @property
     def data_dir(self) -> Path:
@@ -246,6 +272,16 @@ class AdminAuth:
 
             self._data_dir = db_settings().data_dir
         return self._data_dir
+
+    def engine(self, engine: Engine | None = None) -> Engine:
+        """``engine`` (the caller's: the dashboard's), else the one given, else the app's."""
+        if engine is not None:
+            return engine
+        if self._engine is None:
+            from models.db import get_engine
+
+            self._engine = get_engine()
+        return self._engine
 
     @property
     def key(self) -> bytes:
@@ -294,32 +330,50 @@ class AdminAuth:
                 )
             return self._dev_hash
 
-    def login(self, user: str, password: str, *, client: str, now: datetime) -> Login:
-        """Check a login, throttled per client address and per user name."""
-        keys = (f"client:{client}", f"user:{user.casefold()}")
-        locked = self.throttle.locked_for(keys, now=now)
-        if locked is not None:
-            return Login(None, locked)
-        try:
-            stored = self.users().get(user)
-        except CredentialsError:
-            stored = None
-        ok = verify_password(password, stored or _DECOY) and stored is not None
-        if ok:
-            self.throttle.forget(keys)
-            return Login(user)
-        self.throttle.fail(keys, now=now)
-        return Login(None)
+    def login(
+        self,
+        user: str,
+        password: str,
+        *,
+        client: str,
+        now: datetime,
+        engine: Engine | None = None,
+    ) -> Login:
+        """Check a login, throttled per (user name, client address): the attempt is
+        claimed before the password is checked (see ``models.guards``)."""
+        key = guards.throttle_key(user, client)
+        free = self.settings.admin_login_attempts
+        with Session(self.engine(engine)) as session:
+            locked = guards.claim_attempt(session, key, now=now, free=free, window=self.window)
+            if locked is not None:
+                return Login(None, locked)
+            try:
+                stored = self.users().get(user)
+            except CredentialsError:
+                stored = None
+            ok = verify_password(password, stored or _DECOY) and stored is not None
+            if ok:
+                guards.attempt_succeeded(session, key)
+                return Login(user)
+            guards.attempt_failed(session, key, now=now, free=free, window=self.window)
+            return Login(None)
 
     # -- sessions ---------------------------------------------------------------------------
 
-    def session_token(self, user: str, *, now: datetime) -> str:
+    def session_token(self, user: str, *, now: datetime, engine: Engine | None = None) -> str:
+        """A new server-side session for ``user`` and its cookie value."""
         expires = now + timedelta(hours=self.settings.admin_session_hours)
-        return make_session_token(user, fingerprint(self.users()[user]), expires, key=self.key)
+        print_ = fingerprint(self.users()[user])
+        with Session(self.engine(engine)) as session:
+            session_id = guards.start_session(session, user, now=now, expires=expires)
+            session.commit()
+        return make_session_token(user, print_, expires, key=self.key, session_id=session_id)
 
-    def session_user(self, token: str | None, *, now: datetime) -> str | None:
-        """The logged-in user of a cookie value, or None (bad, expired, or a user whose
-        password has changed since, or who no longer exists)."""
+    def session_user(
+        self, token: str | None, *, now: datetime, engine: Engine | None = None
+    ) -> str | None:
+        """The logged-in user of a cookie value, or None (bad, expired, logged out, or a
+        user whose password has changed since, or who no longer exists)."""
         claims = verify_session_token(token, now=now, key=self.key)
         if claims is None:
             return None
@@ -331,7 +385,19 @@ class AdminAuth:
             fingerprint(stored).encode(), claims.fingerprint.encode()
         ):
             return None
+        with Session(self.engine(engine)) as session:
+            if not guards.session_live(session, claims.session_id, claims.user, now=now):
+                return None
         return claims.user
+
+    def logout(self, token: str | None, *, now: datetime, engine: Engine | None = None) -> None:
+        """End the cookie's session on the server: the cookie is worthless from now on."""
+        claims = verify_session_token(token, now=now, key=self.key)
+        if claims is None:
+            return
+        with Session(self.engine(engine)) as session:
+            guards.end_session(session, claims.session_id, now=now)
+            session.commit()
 
 
 def _print_stderr(line: str) -> None:
@@ -346,14 +412,17 @@ class SessionClaims:
     user: str
     fingerprint: str
     expires: datetime
+    session_id: str  # the server-side row (models.guards.AdminSession) that must be live
 
 
 def _sign(key: bytes, salt: str, body: str) -> str:
     return _b64(hmac.new(key, f"{salt}|{body}".encode(), hashlib.sha256).digest())
 
 
-def make_session_token(user: str, print_: str, expires: datetime, *, key: bytes) -> str:
-    claims = {"u": user, "f": print_, "e": int(expires.timestamp())}
+def make_session_token(
+    user: str, print_: str, expires: datetime, *, key: bytes, session_id: str
+) -> str:
+    claims = {"u": user, "f": print_, "e": int(expires.timestamp()), "s": session_id}
     body = _b64(json.dumps(claims, separators=(",", ":")).encode())
     return f"{body}.{_sign(key, _SESSION_SALT, body)}"
 
@@ -369,56 +438,26 @@ def verify_session_token(token: str | None, *, now: datetime, key: bytes) -> Ses
         return None
     try:
         data = json.loads(_unb64(body))
-        claims = SessionClaims(
-            str(data["u"]), str(data["f"]), datetime.fromtimestamp(int(data["e"]), UTC)
-        )
-    except (ValueError, KeyError, TypeError, binascii.Error):
+    except (ValueError, binascii.Error):
+        return None
+    claims = _session_claims(data)
+    if claims is None:
         return None
     return claims if now < claims.expires else None
 
 
+def _session_claims(data: object) -> SessionClaims | None:
+    """Claims of the shape ``make_session_token`` writes; None for anything else (a
+    signed payload with lists, objects or numbers beyond datetime's range)."""
+    if not isinstance(data, dict):
+        return None
+    user, print_, expires, sid = data.get("u"), data.get("f"), data.get("e"), data.get("s")
+    if not (isinstance(user, str) and isinstance(print_, str) and isinstance(sid, str)):
+        return None
+    if type(expires) is not int or not 0 <= expires <= _MAX_EPOCH:
+        return None
+    return SessionClaims(user, print_, datetime.fromtimestamp(expires, UTC), sid)
+
+
 def new_nonce() -> str:
     return secrets.token_urlsafe(24)
-
-
-# == Throttle ===================================================================================
-
-
-class Throttle:
-    """At most ``attempts`` failures per key within ``window``; in memory, per process
-    (one dashboard process; a restart forgives, which the window would do anyway)."""
-
-    def __init__(self, *, attempts: int, window: timedelta) -> None:
-        self.attempts = attempts
-        self.window = window
-        self._failures: dict[str, deque[datetime]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: datetime) -> deque[datetime]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
-
-    def locked_for(self, keys: tuple[str, ...], *, now: datetime) -> timedelta | None:
-        with self._lock:
-            waits = [
-                times[0] + self.window - now
-                for times in (self._recent(k, now) for k in keys)
-                if len(times) >= self.attempts
-            ]
-        return max(waits) if waits else None
-
-    def fail(self, keys: tuple[str, ...], *, now: datetime) -> None:
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-            if len(self._failures) > 10_000:  # a scan of many names must not grow us forever
-                stale = now - self.window
-                for key in [k for k, v in self._failures.items() if not v or v[-1] <= stale]:
-                    del self._failures[key]
-
-    def forget(self, keys: tuple[str, ...]) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)

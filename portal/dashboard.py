@@ -62,6 +62,7 @@ from portal.admin_pages import admin_page as _page
 from portal.admin_pages import error_response, no_store, origin_ok, read_form, to_login
 from portal.auth import AdminAuth, new_nonce
 from portal.deps import ADMIN_PREFIX, CSRF_COOKIE, SESSION_COOKIE, Dashboard, admin_of
+from portal.security import client_address
 
 PREFIX = ADMIN_PREFIX
 HERE = Path(__file__).parent
@@ -494,11 +495,16 @@ async def login_submit(request: Request) -> Response:
             request, status=403, error="Phiên biểu mẫu đã hết hạn: vui lòng đăng nhập lại."
         )
     user, password = form.get("user", "").strip(), form.get("password", "")
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request, dash.auth.settings.trusted_proxies)
     if dash.auth.problem():
         return login_page(request)
     outcome = await run_in_threadpool(
-        dash.auth.login, user, password, client=client, now=dash.now(request)
+        dash.auth.login,
+        user,
+        password,
+        client=client,
+        now=dash.now(request),
+        engine=dash.engine(request),
     )
     if outcome.locked_for is not None:
         minutes = max(1, round(outcome.locked_for.total_seconds() / 60))
@@ -515,7 +521,9 @@ async def login_submit(request: Request) -> Response:
     target = _safe_next(form.get("next"))
     moved = RedirectResponse(target, status_code=303)
     hours = dash.auth.settings.admin_session_hours
-    token = dash.auth.session_token(outcome.user, now=dash.now(request))
+    token = await run_in_threadpool(
+        dash.auth.session_token, outcome.user, now=dash.now(request), engine=dash.engine(request)
+    )
     dash.cookie(moved, SESSION_COOKIE, token, max_age=int(hours * 3600))
     dash.cookie(moved, CSRF_COOKIE, new_nonce(), max_age=None)  # a new one per session
     return no_store(moved)
@@ -527,6 +535,12 @@ async def logout(request: Request) -> Response:
     form = await read_form(request)
     if form is None or not origin_ok(request, dash) or not dash.csrf_ok(request, form):
         return error_response(403, "Yêu cầu không hợp lệ", "Biểu mẫu đã hết hạn: tải lại trang.")
+    await run_in_threadpool(
+        dash.auth.logout,
+        request.cookies.get(SESSION_COOKIE),
+        now=dash.now(request),
+        engine=dash.engine(request),
+    )
     response = RedirectResponse(PREFIX + "/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=PREFIX)
     return no_store(response)

@@ -97,7 +97,7 @@ class Dashboard:
 
     def user(self, request: Request) -> str | None:
         token = request.cookies.get(SESSION_COOKIE)
-        return self.auth.session_user(token, now=self.now(request))
+        return self.auth.session_user(token, now=self.now(request), engine=self.engine(request))
 
     def csrf(self, request: Request, nonce: str) -> str:
         return csrf_token(self.auth.key, nonce, now=self.now(request))

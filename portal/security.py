@@ -25,11 +25,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import logging
 import re
 from datetime import datetime
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_FIELD = "csrf"
@@ -141,3 +143,39 @@ class RedactTokens(logging.Filter):
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
             record.args = (*args[:2], redact(args[2]), *args[3:])
         return True
+
+
+# --- the client's address ---------------------------------------------------------------------
+
+
+def trusted_networks(spec: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """``HANBAOCAO_TRUSTED_PROXIES``: addresses or networks, comma- or space-separated."""
+    found = []
+    for item in re.split(r"[,\s]+", spec.strip()):
+        if item:
+            found.append(ipaddress.ip_network(item, strict=False))
+    return found
+
+
+def _trusted(address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def client_address(request: Request, trusted_proxies: str = "") -> str:
+    """Who is asking: the peer's address, unless the peer is a trusted proxy; then the
+    right-most ``X-Forwarded-For`` entry that is not itself a trusted proxy (entries
+    further left are whatever the client chose to send). Without trusted proxies the
+    header is ignored: anyone can write it."""
+    peer = request.client.host if request.client else "unknown"
+    networks = trusted_networks(trusted_proxies)
+    if not networks or not _trusted(peer, networks):
+        return peer
+    chain = ",".join(request.headers.getlist("x-forwarded-for")).split(",")
+    for hop in reversed([h.strip() for h in chain if h.strip()]):
+        if not _trusted(hop, networks):
+            return hop[:64]
+    return peer

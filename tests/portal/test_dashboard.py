@@ -24,11 +24,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from models.agency import Agency
 from models.compliance import Column
 from models.db import make_engine
+from models.guards import AdminSession, LoginThrottle
 from models.schema import create_schema
 from portal.auth import (
     AdminAuth,
@@ -70,6 +71,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         names = {a.id: a.name for a in session.exec(select(Agency)) if a.id is not None}
     yield World(engine, s, names)
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_login_state_between_tests(world: World) -> Iterator[None]:
+    """The module shares one database: one test's sessions and failed logins (the
+    throttle lives in the database) must not carry over into the next."""
+    yield
+    with Session(world.engine) as session:
+        session.exec(delete(LoginThrottle))
+        session.exec(delete(AdminSession))
+        session.commit()
 
 
 class Prefect:
@@ -733,8 +745,10 @@ def test_the_router_takes_the_data_dir_and_key_of_the_app(world: World, data_dir
     client = TestClient(app, follow_redirects=False)
     assert login(client).status_code == 303
     token = client.cookies.get("hbc_admin")
-    assert token and AdminAuth(data_dir=data_dir, key=KEY).session_user(token, now=NOW) == USER
-    assert AdminAuth(data_dir=data_dir, key=b"x" * 32).session_user(token, now=NOW) is None
+    mine = AdminAuth(data_dir=data_dir, key=KEY, engine=world.engine)
+    assert token and mine.session_user(token, now=NOW) == USER
+    other = AdminAuth(data_dir=data_dir, key=b"x" * 32, engine=world.engine)
+    assert other.session_user(token, now=NOW) is None
 
 
 def test_a_broken_credentials_file_is_reported_without_its_path(

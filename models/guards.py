@@ -1,0 +1,211 @@
+"""What the portal must remember between requests, and between portal processes, to
+stay safe: administrators' sessions, failed-login counters, revoked links. In the
+database, so several portal processes (or a restart) agree.
+
+**Sessions.** A login creates an ``AdminSession`` row; the cookie carries its random id
+(signed, ``portal.auth``) and the row stores only the id's sha256. A session is live
+while its row exists, has not ended and has not expired: logging out ends the row, so
+a cookie replayed afterwards is refused although its signature is still good.
+
+**Login throttle.** One ``LoginThrottle`` row per (user name, client address). An
+attempt is *claimed* before the password is checked, with one conditional ``UPDATE …
+SET failures = failures + 1 WHERE failures < :free AND not locked``: forty parallel
+guesses get ``free`` tries, not whatever slips between a read and a write. The failure
+that uses the last free try locks the pair for a delay that doubles with each lockout
+(``LOCK_BASE`` up to the window); after it, one more try. A quiet window forgives
+everything; a success deletes the row. Keyed by the pair, a stranger guessing the
+administrator's name locks out only himself.
+
+**Revoked links.** A ``LinkRevocation`` for an agency or a cycle (or both) refuses every
+link for it issued before ``revoked_at`` (links carry their issue time, ``models.links``);
+links issued afterwards work again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import delete, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, select
+
+import models.tables  # noqa: F401  (report_cycle and agency, for the foreign keys)
+from models.db import UTCDateTime
+
+LOCK_BASE = dt.timedelta(seconds=30)
+
+
+class AdminSession(SQLModel, table=True):
+    __tablename__ = "admin_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 of the cookie's session id
+    user: str = Field(max_length=64, index=True)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+    ended_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginThrottle(SQLModel, table=True):
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=64)  # sha256 of user name + client
+    failures: int = 0
+    lockouts: int = 0
+    last_at: dt.datetime = Field(sa_type=UTCDateTime)
+    locked_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LinkRevocation(SQLModel, table=True):
+    __tablename__ = "link_revocation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int | None = Field(
+        default=None, foreign_key="agency.id", ondelete="RESTRICT", index=True
+    )
+    cycle_id: int | None = Field(
+        default=None, foreign_key="report_cycle.id", ondelete="CASCADE", index=True
+    )
+    revoked_at: dt.datetime = Field(sa_type=UTCDateTime)
+    actor: str = Field(max_length=255)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def start_session(session: Session, user: str, *, now: dt.datetime, expires: dt.datetime) -> str:
+    """A new session for ``user``; its id (for the cookie). The caller commits."""
+    session_id = secrets.token_urlsafe(32)
+    session.add(AdminSession(id=_digest(session_id), user=user, created_at=now, expires_at=expires))
+    return session_id
+
+
+def session_live(session: Session, session_id: str, user: str, *, now: dt.datetime) -> bool:
+    row = session.get(AdminSession, _digest(session_id))
+    return row is not None and row.user == user and row.ended_at is None and now < row.expires_at
+
+
+def end_session(session: Session, session_id: str, *, now: dt.datetime) -> None:
+    """Logout. Expired rows of anyone go too, so the table does not grow forever."""
+    session.exec(
+        update(AdminSession).where(col(AdminSession.id) == _digest(session_id)).values(ended_at=now)
+    )
+    session.exec(delete(AdminSession).where(col(AdminSession.expires_at) <= now))
+
+
+def end_user_sessions(session: Session, user: str, *, now: dt.datetime) -> int:
+    """Every live session of ``user`` ends (a password change); how many."""
+    result = session.exec(
+        update(AdminSession)
+        .where(col(AdminSession.user) == user, col(AdminSession.ended_at).is_(None))
+        .values(ended_at=now)
+    )
+    return int(result.rowcount)
+
+
+# --- login throttle ---------------------------------------------------------------------------
+
+
+def throttle_key(user: str, client: str) -> str:
+    return _digest(f"{user.casefold()}\x00{client}")
+
+
+def claim_attempt(
+    session: Session, key: str, *, now: dt.datetime, free: int, window: dt.timedelta
+) -> dt.timedelta | None:
+    """Take one attempt for ``key`` (committed at once); None when taken, else how long
+    until the next one may be."""
+    try:
+        with session.begin_nested():
+            session.add(LoginThrottle(key=key, last_at=now))
+    except IntegrityError:
+        pass  # the row exists: another attempt of this pair came first
+    unlocked = or_(
+        col(LoginThrottle.locked_until).is_(None), col(LoginThrottle.locked_until) <= now
+    )
+    # A quiet window forgives: failures and the lockout level start again.
+    session.exec(
+        update(LoginThrottle)
+        .where(col(LoginThrottle.key) == key, col(LoginThrottle.last_at) <= now - window, unlocked)
+        .values(failures=0, lockouts=0)
+    )
+    claimed = session.exec(
+        update(LoginThrottle)
+        .where(col(LoginThrottle.key) == key, col(LoginThrottle.failures) < free, unlocked)
+        .values(failures=col(LoginThrottle.failures) + 1, last_at=now)
+    )
+    session.commit()
+    if claimed.rowcount == 1:
+        return None
+    row = session.exec(select(LoginThrottle).where(LoginThrottle.key == key)).one()
+    if row.locked_until is not None and row.locked_until > now:
+        return row.locked_until - now
+    return LOCK_BASE  # the last free tries are being checked right now
+
+
+def attempt_failed(
+    session: Session, key: str, *, now: dt.datetime, free: int, window: dt.timedelta
+) -> None:
+    """A claimed attempt failed: if it used the last free try, lock the pair for a delay
+    that doubles with each lockout; one try is free again after it."""
+    row = session.exec(select(LoginThrottle).where(LoginThrottle.key == key)).first()
+    if row is None or row.failures < free:
+        return
+    delay = min(LOCK_BASE * (2**row.lockouts), window)
+    session.exec(
+        update(LoginThrottle)
+        .where(col(LoginThrottle.key) == key, col(LoginThrottle.failures) >= free)
+        .values(
+            locked_until=now + delay,
+            lockouts=col(LoginThrottle.lockouts) + 1,
+            failures=free - 1,
+            last_at=now,
+        )
+    )
+    session.commit()
+
+
+def attempt_succeeded(session: Session, key: str) -> None:
+    session.exec(delete(LoginThrottle).where(col(LoginThrottle.key) == key))
+    session.commit()
+
+
+# --- revoked links ----------------------------------------------------------------------------
+
+
+def revoke_links(
+    session: Session,
+    *,
+    agency_id: int | None = None,
+    cycle_id: int | None = None,
+    now: dt.datetime,
+    actor: str,
+) -> LinkRevocation:
+    """Links for the agency, the cycle, or the agency in the cycle, issued before ``now``
+    stop working. The caller commits."""
+    if agency_id is None and cycle_id is None:
+        raise ValueError("revoke_links: name an agency, a cycle or both")
+    row = LinkRevocation(agency_id=agency_id, cycle_id=cycle_id, revoked_at=now, actor=actor)
+    session.add(row)
+    return row
+
+
+def link_revoked(
+    session: Session, *, agency_id: int | None, cycle_id: int | None, issued: dt.datetime
+) -> bool:
+    """Whether a link for (agency, cycle) issued at ``issued`` has been revoked since."""
+    agency_matches = or_(
+        col(LinkRevocation.agency_id).is_(None), col(LinkRevocation.agency_id) == agency_id
+    )
+    cycle_matches = or_(
+        col(LinkRevocation.cycle_id).is_(None), col(LinkRevocation.cycle_id) == cycle_id
+    )
+    stmt = select(LinkRevocation.id).where(
+        agency_matches, cycle_matches, col(LinkRevocation.revoked_at) > issued
+    )
+    return session.exec(stmt.limit(1)).first() is not None
