@@ -19,7 +19,7 @@ from rich.console import Console
 
 from cli.data import fail
 
-admin_app = typer.Typer(help="Dashboard administrators: passwords.")
+admin_app = typer.Typer(help="Quản trị: mật khẩu bảng điều khiển, thu hồi đường dẫn.")
 out = Console()
 
 
@@ -65,3 +65,45 @@ def set_password(
     except (CredentialsError, OSError) as exc:
         fail(f"cannot store the password: {exc}")
     out.print(f"password set for {user} in {path} (mode 0600)", highlight=False)
+
+
+@admin_app.command("revoke-links")
+def revoke_links(
+    agency: Annotated[
+        int | None, typer.Option("--agency", help="Mã (id) cơ quan: mọi đường dẫn của cơ quan.")
+    ] = None,
+    cycle: Annotated[
+        int | None, typer.Option("--cycle", help="Mã (id) kỳ báo cáo: mọi đường dẫn của kỳ.")
+    ] = None,
+) -> None:
+    """Thu hồi đường dẫn cá nhân đã phát hành (của một cơ quan, một kỳ, hoặc cơ quan
+    trong kỳ): đường dẫn cấp trước lúc này không còn mở được; thông báo gửi sau đó mang
+    đường dẫn mới."""
+    from sqlmodel import Session
+
+    from cli.data import require_current_schema
+    from models import clock
+    from models.agency import Agency
+    from models.guards import revoke_links as revoke
+    from models.tables import ReportCycle
+
+    if agency is None and cycle is None:
+        fail("cần chỉ rõ --agency, --cycle hoặc cả hai: chưa thu hồi gì", code=2)
+    engine = require_current_schema()
+    now = clock.now()
+    with Session(engine) as session:
+        if agency is not None and session.get(Agency, agency) is None:
+            fail(f"không có cơ quan mã {agency}: chưa thu hồi gì", code=2)
+        if cycle is not None and session.get(ReportCycle, cycle) is None:
+            fail(f"không có kỳ báo cáo mã {cycle}: chưa thu hồi gì", code=2)
+        revoke(session, agency_id=agency, cycle_id=cycle, now=now, actor="cli")
+        session.commit()
+    scope = " và ".join(
+        part
+        for part in (
+            f"cơ quan mã {agency}" if agency is not None else "",
+            f"kỳ báo cáo mã {cycle}" if cycle is not None else "",
+        )
+        if part
+    )
+    out.print(f"Đã thu hồi mọi đường dẫn của {scope} cấp trước thời điểm này.", highlight=False)

@@ -104,13 +104,34 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def private_dir(path: Path) -> Path:
+    """``path`` created if need be, mode 0700 (the data directory holds the secret key,
+    the database with every live link, and the reports): only its owner may look in.
+    A directory we do not own is left as it is."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def _private_database(path: Path) -> None:
+    """The SQLite file and its companions mode 0600, created so before SQLite opens
+    them (SQLite gives its -wal and -shm files the database file's mode)."""
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if name.exists() and name.stat().st_uid == os.getuid() and name.stat().st_mode & 0o077:
+            name.chmod(0o600)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout, so two
-    processes (two Prefect workers) can share the file."""
+    processes (two Prefect workers) can share the file, and a private file in a private
+    directory (``private_dir``)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _private_database(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

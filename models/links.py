@@ -1,10 +1,13 @@
 """Personal links: a signed token for one (cycle, agency) and one purpose.
 
 ``token = payload "." signature``, both base64url; the payload is compact JSON
-(``{"p": purpose, "c": cycle, "a": agency, "e": expiry}``) and the signature an
+(``{"p": purpose, "c": cycle, "a": agency, "e": expiry, "i": issued}``) and the signature an
 HMAC-SHA256 over the purpose's salt and the payload with the server's secret. A token
 signed for one purpose (``submit``) is useless for another (``agency``, ``view``), for
-another cycle or agency (they are inside what is signed), and after its expiry.
+another cycle or agency (they are inside what is signed), and after its expiry. The
+issue time lets links be revoked (``models.guards.revoke_links``: links for an agency or
+a cycle issued before a moment stop working; a link without it counts as issued at
+the epoch, so a revocation catches every old link).
 
 The secret comes from ``HANBAOCAO_SECRET_KEY``; without it, one is generated once into
 ``<data dir>/secret.key`` (mode 0600) so links survive a restart. It never reaches
@@ -26,11 +29,14 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models import clock
+from models.db import private_dir
 from models.db import settings as db_settings
 
 PURPOSES = ("submit", "agency", "view")
 # A link stays valid this long after its cycle closes (late reports are still taken).
 DEFAULT_GRACE = timedelta(days=30)
+EPOCH = datetime.fromtimestamp(0, UTC)  # the issue time of a link that carries none
 
 
 class LinkSettings(BaseSettings):
@@ -52,6 +58,7 @@ class LinkClaims:
     cycle_id: int | None
     agency_id: int | None
     expires: datetime
+    issued: datetime = EPOCH
 
 
 def secret_key(cfg: LinkSettings | None = None) -> bytes:
@@ -65,7 +72,7 @@ def secret_key(cfg: LinkSettings | None = None) -> bytes:
 
 
 def _create_key(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -98,10 +105,19 @@ def make_token(
     agency_id: int | None,
     expires: datetime,
     key: bytes | None = None,
+    issued: datetime | None = None,
 ) -> str:
+    """A token; ``issued`` defaults to the project's clock (``models.clock``)."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown link purpose {purpose!r} (known: {', '.join(PURPOSES)})")
-    claims = {"p": purpose, "c": cycle_id, "a": agency_id, "e": int(expires.timestamp())}
+    at = issued or clock.now()
+    claims = {
+        "p": purpose,
+        "c": cycle_id,
+        "a": agency_id,
+        "e": int(expires.timestamp()),
+        "i": int(at.timestamp()),
+    }
     body = _b64(json.dumps(claims, separators=(",", ":")).encode())
     return f"{body}.{_sign(key or secret_key(), purpose, body)}"
 
@@ -126,9 +142,10 @@ def read_token(token: str, *, purpose: str, now: datetime, key: bytes | None = N
         _row_id(claims.get("a")),
         _epoch(claims.get("e")),
     )
+    issued = _epoch(claims.get("i", 0))
     if now >= expires:
         raise BadLink("this link has expired")
-    return LinkClaims(claims["p"], cycle_id, agency_id, expires)
+    return LinkClaims(claims["p"], cycle_id, agency_id, expires, issued)
 
 
 # Ids are INTEGER columns: PostgreSQL refuses a larger parameter (an error, not "no row").
@@ -157,10 +174,16 @@ def link(
     agency_id: int | None,
     expires: datetime,
     cfg: LinkSettings | None = None,
+    issued: datetime | None = None,
 ) -> str:
     """The full URL: ``<public url>/<purpose>/<token>``."""
     cfg = cfg or LinkSettings()
     token = make_token(
-        purpose, cycle_id=cycle_id, agency_id=agency_id, expires=expires, key=secret_key(cfg)
+        purpose,
+        cycle_id=cycle_id,
+        agency_id=agency_id,
+        expires=expires,
+        key=secret_key(cfg),
+        issued=issued,
     )
     return f"{cfg.public_url.rstrip('/')}/{purpose}/{token}"

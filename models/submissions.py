@@ -36,7 +36,7 @@ from typing import IO
 from sqlalchemy import case, func, literal, update
 from sqlmodel import Session, col, select
 
-from models.db import UTCDateTime
+from models.db import UTCDateTime, private_dir
 from models.store import audit
 from models.tables import ReportCycle, Submission, SubmissionState, SubmissionVersion
 
@@ -100,14 +100,14 @@ def store_file(data_dir: Path, content: IO[bytes], *, sha256: str | None = None)
     """Copy ``content`` (from its start) into the store; its digest names it. The copy is
     written beside its place and renamed into it; bytes already stored are kept as they
     are. ``sha256``, when given, must be the digest of what is read."""
-    scratch = data_dir / FILES_DIR / ".incoming"
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch = private_dir(data_dir / FILES_DIR / ".incoming")
     tmp = scratch / secrets.token_hex(16)
     digest = hashlib.sha256()
     size = 0
     try:
         content.seek(0)
-        with tmp.open("xb") as out:
+        # 0600 from the start: a report is for the office, not for the machine's users.
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             while chunk := content.read(_COPY_CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
@@ -120,7 +120,7 @@ def store_file(data_dir: Path, content: IO[bytes], *, sha256: str | None = None)
         rel = relative_path(found)
         final = data_dir / rel
         if not (final.exists() and final.stat().st_size == size):
-            final.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(final.parent)
             os.replace(tmp, final)  # atomic; a concurrent twin writes identical bytes
         return StoredFile(found, size, rel)
     finally:

@@ -63,6 +63,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models import guards
+from models.db import private_dir
 from notifications.exports import atomic_write
 
 CREDENTIALS_FILE = "admin-users.json"
@@ -225,7 +226,7 @@ def save_credentials(path: Path, user: str, encoded: str) -> None:
     users = load_credentials(path)
     users[check_user_name(user)] = check_hash(encoded)
     body = json.dumps({"users": dict(sorted(users.items()))}, indent=2) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     atomic_write(path, body.encode("utf-8"))  # mode 0600 from mkstemp, before a byte is written
 
 

@@ -36,6 +36,7 @@ from models.agency import Agency
 from models.calendar import period_label
 from models.db import TZ
 from models.feeds import agency_calendar
+from models.guards import link_revoked
 from models.links import DEFAULT_GRACE, BadLink, LinkClaims, link, make_token, read_token
 from models.submissions import Incoming, Received, receive, versions_between, versions_of
 from models.tables import (
@@ -106,7 +107,15 @@ def _claims(portal: Portal, token: str, purpose: str, now: dt.datetime) -> LinkC
         raise LinkRefused("invalid")
     if purpose == "submit" and claims.cycle_id is None:
         raise LinkRefused("invalid")
+    if _in_session(portal, _revoked, claims):
+        raise LinkRefused("invalid")
     return claims
+
+
+def _revoked(session: Session, claims: LinkClaims) -> bool:
+    return link_revoked(
+        session, agency_id=claims.agency_id, cycle_id=claims.cycle_id, issued=claims.issued
+    )
 
 
 def _link_expiry(cycle: ReportCycle) -> dt.datetime:
@@ -225,7 +234,7 @@ def submit_page(request: Request, token: str) -> HTMLResponse:
 async def submit_upload(request: Request, token: str, background: BackgroundTasks) -> Response:
     portal = portal_of(request)
     now = portal.clock()
-    claims = _claims(portal, token, "submit", now)
+    claims = await to_thread.run_sync(_claims, portal, token, "submit", now)  # reads the db
     sub = await to_thread.run_sync(partial(_in_session, portal, _submission, claims))
 
     def guard(fields: Mapping[str, str]) -> None:
@@ -336,6 +345,7 @@ def _queue_receipt(session: Session, portal: Portal, got: Received) -> None:
         agency_id=agency.id,
         expires=facts.link_expiry,
         cfg=portal.links,
+        issued=got.at,
     )
     ctx = context(
         facts, agency.name, link=url, receipt=receipt, days_late=_days_late(got), as_of=got.at
@@ -446,6 +456,7 @@ def _open_cycles(
                 agency_id=agency.id,
                 expires=_link_expiry(cycle),
                 key=portal.key,
+                issued=now,
             ),
         )
         for sub, cycle, ob, d in session.exec(stmt)
