@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     data_dir: Path = default_data_dir()
     database_url: str | None = None
     province: str = "quang-ngai"
+    # How long a SQLite write waits for another writer's lock before giving up (the
+    # portal then answers 503 "busy, try again"): bounded, so no request hangs for long.
+    sqlite_busy_seconds: float = 15.0
 
     @property
     def url(self) -> str:
@@ -124,15 +127,17 @@ def _private_database(path: Path) -> None:
             name.chmod(0o600)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, busy_seconds: float | None = None) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout, so two
-    processes (two Prefect workers) can share the file, and a private file in a private
-    directory (``private_dir``)."""
+    processes (two Prefect workers) can share the file (waiting ``busy_seconds``, by
+    default ``HANBAOCAO_SQLITE_BUSY_SECONDS``, for the other's write lock), and a
+    private file in a private directory (``private_dir``)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:" and not path.startswith("file:"):
             _private_database(Path(path))
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        busy = settings().sqlite_busy_seconds if busy_seconds is None else busy_seconds
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)

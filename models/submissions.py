@@ -28,7 +28,9 @@ import hashlib
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -125,6 +127,35 @@ def store_file(data_dir: Path, content: IO[bytes], *, sha256: str | None = None)
         return StoredFile(found, size, rel)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def discard_unreferenced(session: Session, data_dir: Path, digests: Sequence[str]) -> None:
+    """Remove the stored files of ``digests`` that no version refers to: what an upload
+    whose transaction failed stored (call it only for files that upload created)."""
+    referenced = set(
+        session.exec(
+            select(SubmissionVersion.sha256).where(col(SubmissionVersion.sha256).in_(digests))
+        )
+    )
+    for digest in set(digests) - referenced:
+        (data_dir / relative_path(digest)).unlink(missing_ok=True)
+
+
+def clean_incoming(data_dir: Path, *, older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
+    """At start: remove what crashed uploads left in ``files/.incoming`` (files not
+    touched for ``older_than``: another process may be writing a fresh one); how many.
+    File times are the file system's, so this compares with the machine's clock."""
+    scratch = data_dir / FILES_DIR / ".incoming"
+    if not scratch.is_dir():
+        return 0
+    limit = time.time() - older_than.total_seconds()
+    removed = 0
+    for entry in scratch.iterdir():
+        with suppress(FileNotFoundError):
+            if entry.is_file() and entry.stat().st_mtime < limit:
+                entry.unlink()
+                removed += 1
+    return removed
 
 
 def stored_file(data_dir: Path, version: SubmissionVersion) -> Path:

@@ -28,8 +28,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models import clock as clocks
-from models.db import Settings, engine_for
+from models.db import Settings, engine_for, private_dir
 from models.links import LinkSettings, secret_key
+from models.submissions import clean_incoming
 from portal.contents import ContentLimits
 from portal.deps import Emitter, Portal, log, prefect_configured
 from portal.pages import STATIC, error_page
@@ -129,6 +130,10 @@ def create_app(
     settings = settings or PortalSettings()
     db = db or Settings()
     links = links or LinkSettings()
+    private_dir(db.data_dir)
+    stale = clean_incoming(db.data_dir)  # what uploads cut off by a crash left behind
+    if stale:
+        log.warning("removed %d stale partial upload(s) from files/.incoming", stale)
     app = FastAPI(
         title="Hạn báo cáo — cổng nộp báo cáo",
         docs_url=None,  # no API explorer: these pages are for people, behind signed links

@@ -38,7 +38,15 @@ from models.db import TZ
 from models.feeds import agency_calendar
 from models.guards import link_revoked
 from models.links import DEFAULT_GRACE, BadLink, LinkClaims, link, make_token, read_token
-from models.submissions import Incoming, Received, receive, versions_between, versions_of
+from models.submissions import (
+    Incoming,
+    Received,
+    discard_unreferenced,
+    receive,
+    relative_path,
+    versions_between,
+    versions_of,
+)
 from models.tables import (
     CycleState,
     Directive,
@@ -63,6 +71,11 @@ router = APIRouter()
 NOTE_LIMIT = 2000  # characters
 RECORD_ATTEMPTS = 3
 ACCEPT = ".pdf,.docx,.xlsx,.zip"
+BUSY = (
+    "Hệ thống đang bận ghi dữ liệu nên chưa nhận được báo cáo; chưa có tệp nào được ghi "
+    "nhận. Đề nghị thử nộp lại sau ít phút."
+)
+BUSY_RETRY_SECONDS = 30
 
 
 class LinkRefused(Exception):
@@ -261,7 +274,10 @@ async def submit_upload(request: Request, token: str, background: BackgroundTask
     try:
         got = await to_thread.run_sync(partial(_accept, portal, sub.id or 0, form))
     except UploadRejected as exc:
-        return await _rejected(portal, token, claims, exc)
+        refused = await _rejected(portal, token, claims, exc)
+        if exc.status == 503:
+            refused.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        return refused
     finally:
         form.close()
     background.add_task(_announce, portal, got)
@@ -303,16 +319,27 @@ def _accept(portal: Portal, submission_id: int, form: UploadForm) -> Received:
         f.kind = sniff(f, portal.limits.contents)
     note = clean_note(form.fields.get("note"))
     at = portal.clock()  # received when the last byte arrived, not when the page opened
-    for attempt in range(1, RECORD_ATTEMPTS + 1):
-        try:
-            return _record(portal, submission_id, form, note, at)
-        except (IntegrityError, OperationalError):
-            # A version number taken under us, or SQLite's lock wait ran out: the whole
-            # transaction again (stored files are found again by their digest).
-            if attempt == RECORD_ATTEMPTS:
-                raise
-            time.sleep(0.05 * attempt)
-    raise AssertionError("unreachable")
+    # Files this upload is about to add to the store: removed again if it fails.
+    new = [f.sha256 for f in form.files if not (portal.data_dir / relative_path(f.sha256)).exists()]
+    try:
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                return _record(portal, submission_id, form, note, at)
+            except IntegrityError:
+                # A version number taken under us: the whole transaction again (stored
+                # files are found again by their digest).
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                time.sleep(0.05 * attempt)
+            except OperationalError as exc:
+                # SQLite's bounded lock wait ran out (it already waited: no second
+                # wait), or the database is unreachable: "busy, try again", never a hang.
+                log.warning("upload not recorded, database busy: %s", type(exc).__name__)
+                raise UploadRejected(503, "busy", BUSY) from None
+        raise AssertionError("unreachable")
+    except BaseException:
+        _in_session(portal, discard_unreferenced, portal.data_dir, new)
+        raise
 
 
 def _record(
