@@ -18,17 +18,24 @@ def portal(
     import uvicorn
 
     from cli.data import require_current_schema
-    from portal.app import create_app
-    from portal.security import RedactTokens
+    from portal.app import PortalSettings, create_app
+    from portal.auth import AdminSettings
+    from portal.security import RedactTokens, trusted_networks
+    from portal.slow import guarded_protocol
 
     engine = require_current_schema()
+    settings = PortalSettings()
+    # X-Forwarded-For only from the proxies the administrator named (none by default).
+    trusted = [str(n) for n in trusted_networks(AdminSettings().trusted_proxies)]
     # The access log would print each personal link's token: it gets the path redacted.
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())
     uvicorn.run(
-        create_app(engine=engine),
+        create_app(settings, engine=engine),
         host=host,
         port=port,
-        proxy_headers=True,
+        http=guarded_protocol(settings.header_timeout_seconds),
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
         server_header=False,
         # Agencies fill the form for a while; the default 5 s drops idle connections
         # just as a client reuses them for the POST (seen in bench/bench_portal.py).

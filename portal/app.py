@@ -35,6 +35,7 @@ from portal.contents import ContentLimits
 from portal.deps import Emitter, Portal, log, prefect_configured
 from portal.pages import STATIC, error_page
 from portal.security import SecurityHeaders, redact
+from portal.slow import BodyTimeout, Pace, UploadGate, guarded_protocol
 from portal.storage import MB, Limits
 
 
@@ -42,7 +43,10 @@ class PortalSettings(BaseSettings):
     """HANBAOCAO_UPLOAD_MAX_MB: the most one upload may weigh, all its files together
     (default 20); HANBAOCAO_UPLOAD_MAX_FILES: files per upload (default 10);
     HANBAOCAO_UPLOAD_ZIP_MAX_MEMBERS / HANBAOCAO_UPLOAD_ZIP_MAX_TOTAL_MB: entries in one
-    ZIP and what they may unpack to (defaults 1000 and 200)."""
+    ZIP and what they may unpack to (defaults 1000 and 200);
+    HANBAOCAO_UPLOAD_CONCURRENCY / _PER_AGENCY: uploads at once (20, 2);
+    HANBAOCAO_HEADER_TIMEOUT_SECONDS, HANBAOCAO_BODY_IDLE_SECONDS,
+    HANBAOCAO_BODY_GRACE_SECONDS, HANBAOCAO_BODY_MIN_RATE: slow clients (``portal.slow``)."""
 
     model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
 
@@ -50,6 +54,21 @@ class PortalSettings(BaseSettings):
     upload_max_files: int = 10
     upload_zip_max_members: int = 1000
     upload_zip_max_total_mb: float = 200
+    upload_concurrency: int = 20  # uploads at once, all agencies
+    upload_concurrency_per_agency: int = 2
+    header_timeout_seconds: float = 15
+    body_idle_seconds: float = 20
+    body_grace_seconds: float = 20
+    body_min_rate: float = 2048  # bytes per second, on average after the grace
+
+    @property
+    def pace(self) -> Pace:
+        return Pace(
+            header_timeout=self.header_timeout_seconds,
+            idle=self.body_idle_seconds,
+            grace=self.body_grace_seconds,
+            min_rate=self.body_min_rate,
+        )
 
     @property
     def limits(self) -> Limits:
@@ -148,7 +167,9 @@ def create_app(
         limits=settings.limits,
         clock=clock,
         emit=emit or prefect_event,
+        gate=UploadGate(settings.upload_concurrency, settings.upload_concurrency_per_agency),
     )
+    app.add_middleware(BodyTimeout, pace=settings.pace)  # inside LastResort: its 408 is no 500
     app.add_middleware(LastResort)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so it sees every response
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -185,10 +206,12 @@ def serving(host: str = "127.0.0.1", port: int = 8000, timeout: float = 30.0) ->
     from portal.security import RedactTokens
 
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())
+    settings = PortalSettings()
     config = uvicorn.Config(
-        create_app(),
+        create_app(settings),
         host=host,
         port=port,
+        http=guarded_protocol(settings.header_timeout_seconds),
         server_header=False,
         timeout_keep_alive=30,
         log_level="warning",

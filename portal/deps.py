@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,6 +28,7 @@ from models.db import get_engine
 from models.links import LinkSettings
 from portal.auth import AdminAuth
 from portal.security import CSRF_FIELD, csrf_ok, csrf_token
+from portal.slow import UploadGate
 from portal.storage import Limits
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class Portal:
     limits: Limits
     clock: Callable[[], datetime]
     emit: Emitter
+    gate: UploadGate = field(default_factory=UploadGate)  # uploads at once (portal.slow)
 
 
 def portal_of(request: Request) -> Portal:

@@ -76,6 +76,10 @@ BUSY = (
     "nhận. Đề nghị thử nộp lại sau ít phút."
 )
 BUSY_RETRY_SECONDS = 30
+TOO_MANY = (
+    "Đang có quá nhiều lượt nộp báo cáo cùng lúc (hoặc cơ quan đang có lượt nộp khác chưa "
+    "xong); chưa có tệp nào được ghi nhận. Đề nghị thử nộp lại sau ít phút."
+)
 
 
 class LinkRefused(Exception):
@@ -249,6 +253,24 @@ async def submit_upload(request: Request, token: str, background: BackgroundTask
     now = portal.clock()
     claims = await to_thread.run_sync(_claims, portal, token, "submit", now)  # reads the db
     sub = await to_thread.run_sync(partial(_in_session, portal, _submission, claims))
+    with portal.gate.admit(sub.agency_id) as admitted:
+        if not admitted:  # refused before a byte of the body is read
+            busy = UploadRejected(503, "too-many-uploads", TOO_MANY)
+            refused = _unread(request, await _rejected(portal, token, claims, busy))
+            refused.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+            return refused
+        return await _upload(request, portal, token, claims, sub, background)
+
+
+async def _upload(
+    request: Request,
+    portal: Portal,
+    token: str,
+    claims: LinkClaims,
+    sub: Submission,
+    background: BackgroundTasks,
+) -> Response:
+    now = portal.clock()
 
     def guard(fields: Mapping[str, str]) -> None:
         if not csrf_ok(portal.key, token, fields.get(CSRF_FIELD), now=now):

@@ -1,0 +1,172 @@
+"""Slow and greedy clients against a real uvicorn on 127.0.0.1 (a free port): 50
+connections sending one byte a second — half dripping their headers, half their body
+— are closed by the server by itself well within 60 s, while a normal page still
+answers in under a second; nothing is recorded. Uploads beyond the concurrency caps
+get a 503 before their body is read. Issue 16."""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.engine import Engine
+
+from portal.app import PortalSettings
+from portal.slow import guarded_protocol
+from tests.portal.conftest import (
+    BEFORE_DUE,
+    LIMIT_MB,
+    Clock,
+    Harness,
+    make_app,
+    multipart,
+    pdf_bytes,
+)
+
+SLOW = PortalSettings(
+    upload_max_mb=LIMIT_MB,
+    upload_max_files=5,
+    upload_concurrency=100,
+    upload_concurrency_per_agency=100,
+    header_timeout_seconds=3,
+    body_idle_seconds=5,
+    body_grace_seconds=5,
+    body_min_rate=64,
+)
+DEADLINE = 60.0  # seconds: the whole test gives up after this
+
+
+@dataclass
+class Live:
+    base: str
+    port: int
+    portal: Harness
+
+
+@pytest.fixture
+def live_slow(engine: Engine, seed: Any, tmp_path: Any) -> Iterator[Live]:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the server's timing, not the database's: once is enough")
+    from fastapi.testclient import TestClient
+
+    data_dir, clock, events = tmp_path / "data", Clock(BEFORE_DUE), []
+    app = make_app(engine, data_dir, clock, events, settings=SLOW)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        http=guarded_protocol(SLOW.header_timeout_seconds),
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_keep_alive=5,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    while not server.started:
+        assert time.monotonic() - started < 20, "uvicorn did not start"
+        time.sleep(0.02)
+    client = TestClient(app, base_url="http://portal.test")
+    try:
+        yield Live(
+            f"http://127.0.0.1:{port}",
+            port,
+            Harness(app, client, engine, data_dir, clock, seed, events),
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def _drip(port: int, head: bytes, body: bytes, closed: dict[int, float], n: int) -> None:
+    """Send ``head`` (then ``body``) one byte a second until the server closes."""
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        for byte in head + body:
+            if time.monotonic() - start > DEADLINE:
+                return
+            try:
+                s.sendall(bytes([byte]))
+            except OSError:  # reset or broken pipe: the server hung up
+                break
+            ready, _, _ = select.select([s], [], [], 1.0)
+            if ready:
+                break  # an answer (the 408 page) or the end of the connection
+        closed[n] = time.monotonic() - start
+
+
+@pytest.mark.slow
+def test_fifty_one_byte_a_second_clients_are_cut_off_and_pages_still_answer(
+    live_slow: Live,
+) -> None:
+    portal = live_slow.portal
+    url = portal.url()
+    body, content_type = multipart([("csrf", None, b"x"), ("files", "a.pdf", pdf_bytes())])
+    upload_head = (
+        f"POST {url} HTTP/1.1\r\nHost: portal.test\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    slow_head = f"GET {url} HTTP/1.1\r\nHost: portal.test\r\nX-Padding: {'x' * 200}\r\n\r\n"
+    closed: dict[int, float] = {}
+    threads = []
+    for n in range(50):
+        if n % 2:
+            args = (live_slow.port, upload_head, body, closed, n)  # whole headers, slow body
+        else:
+            args = (live_slow.port, slow_head.encode(), b"", closed, n)  # slowloris
+        threads.append(threading.Thread(target=_drip, args=args, daemon=True))
+    for t in threads:
+        t.start()
+    time.sleep(1.5)  # every slow client connected and dripping
+    timings = []
+    with httpx.Client(base_url=live_slow.base, timeout=10) as client:
+        for _ in range(3):
+            began = time.monotonic()
+            page = client.get(url)
+            timings.append(time.monotonic() - began)
+            assert page.status_code == 200
+    for t in threads:
+        t.join(timeout=DEADLINE)
+    assert sorted(closed) == list(range(50)), "some slow clients were never cut off"
+    assert max(closed.values()) < DEADLINE
+    assert min(timings) < 1.0, timings
+    assert portal.written() == (0, 0, [])
+
+
+def test_uploads_beyond_the_per_agency_cap_get_503_before_the_body(live_slow: Live) -> None:
+    """Two uploads of one agency in flight (its cap, once lowered to 1): the second is
+    refused at once, while the first is still sending."""
+    portal = live_slow.portal
+    portal.app.state.portal.gate.per_agency = 1
+    url = portal.url()
+    body, content_type = multipart(
+        [("csrf", None, portal.csrf(url).encode()), ("files", "a.pdf", pdf_bytes())]
+    )
+    head = (
+        f"POST {url} HTTP/1.1\r\nHost: portal.test\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", live_slow.port), timeout=10) as first:
+        first.sendall(head + body[:100])  # in flight: holds the agency's place
+        time.sleep(0.5)
+        with httpx.Client(base_url=live_slow.base, timeout=10) as client:
+            second = client.post(url, content=body, headers={"content-type": content_type})
+        assert second.status_code == 503
+        assert "quá nhiều lượt nộp" in second.text
+        assert int(second.headers["retry-after"]) > 0
+        first.sendall(body[100:])
+        answer = first.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 303"), answer[:80]
+    assert portal.written()[:2] == (1, 1)
