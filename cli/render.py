@@ -31,6 +31,7 @@ FLAG_TEXT = {
     "no_timing": "no timing stated — needs a schedule",
     "no_recipient": "no recipient stated — set one before approval",
     "no_submitter": "no submitter stated — set who reports",
+    "ocr_low_confidence": "read by OCR from a doubtful page — check it against the paper",
 }
 
 

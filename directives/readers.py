@@ -1,15 +1,18 @@
-"""Input readers: a directive file (plain text, Markdown, DOCX or PDF) to NFC text.
+"""Input readers: a directive file (plain text, Markdown, DOCX, PDF, a scan or photo,
+a legacy .doc) to NFC text.
 
-Pure functions, no network. The format is told by the file's content (magic bytes),
-not only by its name: archives hold misnamed files. Every failure the user can act on
-(a missing file, a scan without text, a password, a legacy .doc, a binary) becomes a
-``ReadError`` whose message says what to do; no other exception escapes
-``read_document``.
+No network. The format is told by the file's content (magic bytes), not only by its
+name: archives hold misnamed files. Scanned pages (a PDF page without a text layer, a
+JPEG/PNG/TIFF photo) are read by OCR (``directives.ocr``); a Word 97-2003 .doc is
+converted by LibreOffice (``directives.office``). Every failure the user can act on
+(a missing file, a missing tool, a password, a binary) becomes a ``ReadError`` whose
+message says what to do; no other exception escapes ``read_document``.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import re
 import stat
 import zipfile
@@ -20,7 +23,7 @@ from typing import Any
 
 from charset_normalizer import from_bytes
 
-from directives import legacy
+from directives import legacy, ocr, office
 from directives.text import nfc
 
 
@@ -32,13 +35,14 @@ class ReadError(Exception):
 @dataclass(frozen=True, slots=True)
 class SourceText:
     text: str  # NFC-normalised Unicode text; newlines normalised to \n
-    format: str  # "text" | "markdown" | "docx" | "pdf"
+    format: str  # "text" | "markdown" | "docx" | "pdf" | "image" | "doc"
     notes: tuple[str, ...] = ()  # e.g. "converted from the legacy TCVN3 (ABC) encoding"
+    ocr_pages: tuple[ocr.OcrPage, ...] = ()  # the pages OCR read, with their confidence
 
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 _MB = 1024 * 1024
-_GIVE = "give a .txt, .md, .docx or .pdf"
+_GIVE = "give a .txt, .md, .docx, .doc, .pdf or a scan (.jpg, .png, .tif)"
 _MARKDOWN = (".md", ".markdown")
 
 # --- the file ------------------------------------------------------------------------
@@ -62,10 +66,13 @@ def _read_document(path: Path, max_bytes: int) -> SourceText:
     data = _read_bytes(path, max_bytes)
     name = str(path)
     kind = _sniff(data, path)
-    if kind == "pdf":
-        text, notes = _pdf_text(data, name)
-    elif kind == "docx":
+    if kind in ("pdf", "image"):
+        pages, notes = _pdf_pages(data, name) if kind == "pdf" else _image_pages(data, name)
+        return _paged(pages, kind, [*_misnamed(path, kind), *notes], name)
+    if kind == "docx":
         text, notes = _docx_text(data, name, max_bytes), []
+    elif kind == "doc":
+        text, notes = _doc_text(data, name, max_bytes)
     else:
         source = _decode_text(data, name)
         fmt = "markdown" if path.suffix.lower() in _MARKDOWN else "text"
@@ -116,29 +123,28 @@ def _mb(size: int) -> str:
 # --- what the bytes are --------------------------------------------------------------
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
-_IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*")
+_IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"BM")
 # Other binaries need no list: their NUL and control bytes give them away.
 _BINARIES = (b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"\x7fELF")
 
 
 def _sniff(data: bytes, path: Path) -> str:
-    """ "pdf", "docx" or "text"; raises for formats we do not read."""
+    """ "pdf", "docx", "doc", "image" or "text"; raises for formats we do not read."""
     name = str(path)
     # Readers accept a PDF header after up to 1 KB of junk; only trust that in a .pdf.
     if data.startswith(b"%PDF-") or (path.suffix.lower() == ".pdf" and b"%PDF-" in data[:1024]):
         return "pdf"
     if data.startswith(_OLE2):
-        raise ReadError(_ole2_message(name, path.suffix.lower()))
+        if path.suffix.lower() in (".docx", ".xlsx", ".pptx", ".xls", ".ppt"):
+            raise ReadError(_ole2_message(name, path.suffix.lower()))
+        return "doc"
     if data.startswith(_ZIP):
         _check_docx_zip(data, name)
         return "docx"
     if data.startswith(b"{\\rtf"):
         raise ReadError(f"{name} is an RTF document: open it in Word and save it as .docx")
-    if data.startswith(_IMAGES):
-        raise ReadError(
-            f"{name} is an image, not a directive: run OCR on the scan "
-            f"(e.g. `ocrmypdf -l vie --image-dpi 300 scan.png out.pdf`), or {_GIVE}"
-        )
+    if data.startswith(_IMAGES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return "image"
     if data.startswith(_BINARIES):
         raise ReadError(_binary_message(name))
     return "text"
@@ -150,10 +156,7 @@ def _ole2_message(name: str, suffix: str) -> str:
             f"{name} is password-protected (encrypted): open it in Word, remove the "
             "password (File > Info > Protect Document) and save it again as .docx"
         )
-    return (
-        f"{name} is a legacy Word 97-2003 (.doc) file, which cannot be read: open it in "
-        "Word or LibreOffice and save it as .docx (File > Save As > Word Document)"
-    )
+    return f"{name} is an Excel or PowerPoint file, not a directive: {_GIVE}"
 
 
 def _binary_message(name: str) -> str:
@@ -162,7 +165,10 @@ def _binary_message(name: str) -> str:
 
 def _misnamed(path: Path, kind: str) -> list[str]:
     """A note when the extension says one format and the content another."""
-    expected = {".pdf": "pdf", ".docx": "docx", ".txt": "text", ".md": "text"}
+    expected = {
+        ".pdf": "pdf", ".docx": "docx", ".doc": "doc", ".txt": "text", ".md": "text",
+        ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image",
+    }  # fmt: skip
     named = expected.get(path.suffix.lower())
     if named is None or named == kind:
         return []
@@ -213,7 +219,7 @@ def _mostly_utf8(data: bytes) -> tuple[str, list[str]]:
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
     good = len(text) - len(text.encode("ascii", "ignore")) - bad  # non-ASCII characters
-    if good < 10 * bad:
+    if good < 2 * bad:  # mostly broken: some 8-bit encoding, not UTF-8
         return "", []
     return text, [f"{bad} byte sequence(s) are not valid UTF-8 and were replaced with \ufffd"]
 
@@ -322,8 +328,7 @@ _C1 = {b: bytes([b]).decode("cp1252", errors="ignore") for b in range(0x80, 0xA0
 
 def _finish(text: str, fmt: str, notes: list[str], name: str) -> SourceText:
     """Normalise newlines, convert text that still holds legacy bytes, NFC, check empty."""
-    text = _NEWLINES.sub("\n", text.removeprefix("\ufeff"))
-    text = _CONTROL.sub("", text).replace("\x1a", "").translate(_C1)
+    text = _normalised(text)
     guess = legacy.guess_legacy(text)  # e.g. a PDF printed from a .VnTime document
     if guess is not None:
         text, extra = _legacy_text(text, guess, name)
@@ -332,6 +337,12 @@ def _finish(text: str, fmt: str, notes: list[str], name: str) -> SourceText:
     if not text.strip():
         raise ReadError(f"{name} is empty: it holds no text, only whitespace")
     return SourceText(text, fmt, tuple(notes))
+
+
+def _normalised(text: str) -> str:
+    """Newlines, control characters and Latin-1-decoded punctuation put right."""
+    text = _NEWLINES.sub("\n", text.removeprefix("\ufeff"))
+    return _CONTROL.sub("", text).replace("\x1a", "").translate(_C1)
 
 
 # --- DOCX ---------------------------------------------------------------------------------
@@ -352,9 +363,19 @@ def _check_docx_zip(data: bytes, name: str) -> None:
 
 def _docx_damaged(name: str, exc: BaseException) -> str:
     return (
-        f"{name} is a damaged Word document ({type(exc).__name__}: {exc}). "
+        f"{name} is a damaged Word document ({_docx_fault(exc)}). "
         "Open it in Word and save it again as .docx, or supply the PDF"
     )
+
+
+def _docx_fault(exc: BaseException) -> str:
+    """What is wrong, in the user's words: no library class names."""
+    if isinstance(exc, zipfile.BadZipFile):
+        return f"its ZIP container is broken: {exc}"
+    position = getattr(exc, "position", None)  # lxml's XMLSyntaxError: (line, column)
+    if isinstance(position, tuple) and len(position) == 2:
+        return f"its text is not well-formed XML at line {position[0]}, column {position[1]}"
+    return "its text part is not a Word document body"
 
 
 def _docx_text(data: bytes, name: str, max_bytes: int) -> str:
@@ -513,26 +534,170 @@ def _roman(n: int) -> str:
     return "".join(out)
 
 
-# --- PDF ------------------------------------------------------------------------------------
+# --- legacy .doc ---------------------------------------------------------------------------
 
 
-def _pdf_text(data: bytes, name: str) -> tuple[str, list[str]]:
-    """Each page's text layer, pages joined with a newline."""
+def _doc_text(data: bytes, name: str, max_bytes: int) -> tuple[str, list[str]]:
+    """A Word 97-2003 document, converted to .docx by LibreOffice, then read as one."""
+    try:
+        converted = office.doc_to_docx(data)
+    except office.OfficeError as exc:
+        raise ReadError(f"{name} is a legacy Word 97-2003 (.doc) file: {exc}") from None
+    return _docx_text(converted, name, max_bytes), [
+        "converted from a legacy Word 97-2003 .doc by LibreOffice"
+    ]
+
+
+# --- PDF and scans ----------------------------------------------------------------------------
+
+# A page is a text layer (confidence None) or what OCR read (its mean word confidence).
+_Page = tuple[str, float | None]
+
+
+def _pdf_pages(data: bytes, name: str) -> tuple[list[_Page], list[str]]:
+    """Each page's text layer; pages without one (scanned) are read by OCR."""
+    texts, warnings = _pdf_layers(data, name)
+    if not texts:
+        raise ReadError(f"{name} is a PDF with no pages: supply the DOCX or a complete PDF")
+    blank = [n for n, text in enumerate(texts) if not text.strip()]
+    if blank and not ocr.tesseract_status().found:
+        return [(t, None) for t in texts], [*warnings, _no_ocr(name, blank, len(texts))]
+    pages: list[_Page] = [(text, None) for text in texts]
+    empty: list[str] = []
+    for index in blank:
+        try:
+            image = ocr.render_pdf_page(data, index)
+        except Exception as exc:  # pdfium refuses what pypdf half-read: say which page
+            raise ReadError(
+                f"{name}: page {index + 1} has no text layer and cannot be rendered for "
+                f"OCR ({type(exc).__name__}: {exc}); re-save the PDF or supply the DOCX"
+            ) from None
+        page = _ocr(image, name)
+        if page.words:
+            pages[index] = (page.text, page.confidence)
+        else:
+            empty.append(str(index + 1))
+    if empty and len(empty) < len(texts):
+        warnings.append(f"page(s) {', '.join(empty)} hold no text, not even for OCR")
+    return pages, warnings
+
+
+def _pdf_layers(data: bytes, name: str) -> tuple[list[str], list[str]]:
+    """The text layer of each page, and what pypdf warned about (a damaged file), as
+    notes: pypdf's warnings would otherwise print on the terminal before our output."""
     from pypdf import PdfReader  # imported here: only PDF input pays for it
 
+    with _captured("pypdf") as warnings:
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                _unlock(reader, name)
+            texts = [page.extract_text() or "" for page in reader.pages]
+        except ReadError:
+            raise
+        except Exception as exc:  # pypdf raises many types on damaged files
+            raise ReadError(
+                f"{name} is a damaged PDF ({type(exc).__name__}: {exc}). "
+                "Supply the DOCX, or re-save the PDF (e.g. print it to PDF again)"
+            ) from None
+    notes = [f"the PDF is damaged ({w}); its text may be incomplete" for w in warnings[:1]]
+    return texts, notes
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class _captured:
+    """Within the block, a library logger's warnings are collected, not printed."""
+
+    def __init__(self, logger: str) -> None:
+        self._logger = logging.getLogger(logger)
+        self._handler = _Collect()
+
+    def __enter__(self) -> list[str]:
+        self._propagate = self._logger.propagate
+        self._logger.addHandler(self._handler)
+        self._logger.propagate = False
+        return self._handler.messages
+
+    def __exit__(self, *_: object) -> None:
+        self._logger.removeHandler(self._handler)
+        self._logger.propagate = self._propagate
+
+
+def _no_ocr(name: str, blank: list[int], total: int) -> str:
+    """What to do when scanned pages cannot be read here."""
+    if len(blank) == total:
+        raise ReadError(_needs_ocr(name))
+    listed = ", ".join(str(n + 1) for n in blank[:10]) + (" …" if len(blank) > 10 else "")
+    return (
+        f"page(s) {listed} have no text layer (scanned) and were not read: "
+        f"{ocr.tesseract_status().detail}"
+    )
+
+
+def _needs_ocr(name: str) -> str:
+    return (
+        f"{name} is a scan (no text layer): reading it needs OCR, but "
+        f"{ocr.tesseract_status().detail}. Or supply the DOCX"
+    )
+
+
+def _image_pages(data: bytes, name: str) -> tuple[list[_Page], list[str]]:
+    """A photo or scan (JPEG, PNG, TIFF with one or more pages …) read by OCR."""
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    if not ocr.tesseract_status().found:
+        raise ReadError(_needs_ocr(name))
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            _unlock(reader, name)
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except ReadError:
-        raise
-    except Exception as exc:  # pypdf raises many types on damaged files
+        with Image.open(io.BytesIO(data)) as image:
+            frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ReadError(f"{name} is a damaged or unsupported image ({exc}): {_GIVE}") from None
+    except Image.DecompressionBombError:
+        raise ReadError(f"{name} is too large an image for a directive page") from None
+    return [_ocr_page(frame, name) for frame in frames], []
+
+
+def _ocr_page(image: Any, name: str) -> _Page:
+    page = _ocr(image, name)
+    return page.text, page.confidence
+
+
+def _ocr(image: Any, name: str) -> ocr.PageText:
+    try:
+        return ocr.read_image(image)
+    except ocr.OcrUnavailable as exc:
+        raise ReadError(str(exc)) from None
+    except RuntimeError as exc:  # pytesseract: Tesseract timed out on the page
+        raise ReadError(f"{name}: OCR gave up on a page ({exc}); try a cleaner scan") from None
+
+
+def _paged(pages: list[_Page], fmt: str, notes: list[str], name: str) -> SourceText:
+    """Pages joined with a newline; the OCR'd ones keep their span and confidence."""
+    texts = [nfc(_normalised(text)) for text, _ in pages]
+    spans: list[ocr.OcrPage] = []
+    at = 0
+    for number, (text, (_, confidence)) in enumerate(zip(texts, pages, strict=True), 1):
+        if confidence is not None:
+            spans.append(ocr.OcrPage(number, at, at + len(text), confidence))
+        at += len(text) + 1
+    if all(not text.strip() for text in texts):  # OCR ran (_no_ocr raises when it cannot)
         raise ReadError(
-            f"{name} is a damaged PDF ({type(exc).__name__}: {exc}). "
-            "Supply the DOCX, or re-save the PDF (e.g. print it to PDF again)"
-        ) from None
-    return "\n".join(pages), _page_notes(pages, name)
+            f"{name} has no text layer and OCR found no text on it: is it a blank page "
+            "or a picture? Supply the DOCX or a clearer scan"
+        )
+    joined = "\n".join(texts)
+    source = _finish(joined, fmt, [*notes, *ocr.notes(spans, len(pages))], name)
+    if source.text != joined:  # a legacy conversion moved the offsets: no page spans
+        return source
+    return replace(source, ocr_pages=tuple(spans))
 
 
 def _unlock(reader: Any, name: str) -> None:
@@ -547,18 +712,3 @@ def _unlock(reader: Any, name: str) -> None:
             "and save an unprotected copy (e.g. `qpdf --decrypt --password=... in.pdf "
             "out.pdf`), or supply the DOCX"
         )
-
-
-def _page_notes(pages: list[str], name: str) -> list[str]:
-    blank = [n for n, text in enumerate(pages, 1) if not text.strip()]
-    if not pages:
-        raise ReadError(f"{name} is a PDF with no pages: supply the DOCX or a complete PDF")
-    if len(blank) == len(pages):
-        raise ReadError(
-            f"{name} has no text layer (it is probably a scan): run OCR on it, e.g. "
-            "`ocrmypdf -l vie in.pdf out.pdf`, and give the result, or supply the DOCX"
-        )
-    if blank:
-        listed = ", ".join(map(str, blank[:10])) + (" …" if len(blank) > 10 else "")
-        return [f"page(s) {listed} have no text layer (scanned?): their content is missing"]
-    return []
