@@ -596,8 +596,9 @@ def _pdf_layers(data: bytes, name: str) -> tuple[list[str], list[str]]:
         except ReadError:
             raise
         except Exception as exc:  # pypdf raises many types on damaged files
+            detail = "; ".join(dict.fromkeys([*warnings[:2], str(exc) or type(exc).__name__]))
             raise ReadError(
-                f"{name} is a damaged PDF ({type(exc).__name__}: {exc}). "
+                f"{name} is a damaged or truncated PDF ({detail}). "
                 "Supply the DOCX, or re-save the PDF (e.g. print it to PDF again)"
             ) from None
     notes = [f"the PDF is damaged ({w}); its text may be incomplete" for w in warnings[:1]]
