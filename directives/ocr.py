@@ -22,6 +22,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -274,13 +275,63 @@ _NUMBER_LABEL = re.compile(r"^([ \t]*)(?:S[ốôóòồổỗộoơ06]|SỐ)[ \t
 
 def repair(text: str) -> str:
     """OCR text with the usual damage undone: noise lines and specks dropped, the
-    header's fixed words ("KT.", "Số:") restored. Applied to OCR output only."""
+    header's fixed words ("KT.", "Số:") restored, the tone marks of the administration's
+    fixed phrases put right. Applied to OCR output only."""
     text = _NOISE_LINE.sub("", text)
     text = _NOISE_LEAD.sub("", text)
     text = _NOISE_HEAD.sub("", text)
     text = _NOISE_TAIL.sub("", text)
     text = _AUTHORITY.sub(lambda m: f"{m[1]}{m[2]}. ", text)
-    return _NUMBER_LABEL.sub(lambda m: f"{m[1]}Số: ", text)
+    text = _NUMBER_LABEL.sub(lambda m: f"{m[1]}Số: ", text)
+    return _PHRASES.sub(_retoned, text)
+
+
+# Tesseract's commonest error in Vietnamese is a wrong tone mark (ế read as ể, ề as ế).
+# In these fixed phrases of the administration no other tone is a word ("Kể hoạch",
+# "bảo cáo" are not Vietnamese), so a phrase whose letters match but for tone marks is
+# put back as written here, keeping the case of what was read. Names of people are not
+# in the list: a wrong tone there cannot be told from a real name.
+_VOCABULARY = (
+    "Ủy ban nhân dân", "Chủ tịch", "Giám đốc", "Văn phòng", "Kế hoạch", "Đầu tư",
+    "Tài chính", "Xây dựng", "Nội vụ", "Tư pháp", "Công Thương", "Khoa học", "Công nghệ",
+    "Nông nghiệp", "Môi trường", "Tài nguyên", "Giáo dục", "Đào tạo", "Y tế", "Giao thông",
+    "vận tải", "Lao động", "Thương binh", "Xã hội", "Văn hóa", "Thể thao", "Du lịch",
+    "Thanh tra", "Ngoại vụ", "Dân tộc", "báo cáo", "định kỳ", "thực hiện", "trước ngày",
+    "hằng năm", "hàng năm", "hằng quý", "hàng quý", "hằng tháng", "hàng tháng", "thông qua",
+    "tổng hợp", "tham mưu", "Nơi nhận", "Kính gửi", "triển khai", "kết quả",
+)  # fmt: skip
+_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def _toneless(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    return nfc("".join(ch for ch in decomposed if ch not in _TONE_MARKS))
+
+
+def _any_tone(ch: str) -> str:
+    base = unicodedata.normalize("NFD", _toneless(ch.lower()))
+    forms = {nfc(base + tone) for tone in ("", *_TONE_MARKS)}
+    return "[" + re.escape("".join(sorted(forms | {f.upper() for f in forms}))) + "]"
+
+
+_PHRASES = re.compile(
+    "|".join(
+        r"(?<!\w)" + "".join(" " if ch == " " else _any_tone(ch) for ch in phrase) + r"(?!\w)"
+        for phrase in sorted(_VOCABULARY, key=len, reverse=True)
+    )
+)
+_BY_TONELESS = {_toneless(p.lower()): p for p in _VOCABULARY}
+
+
+def _retoned(match: re.Match[str]) -> str:
+    read = match.group()
+    phrase = _BY_TONELESS.get(_toneless(read.lower()))
+    if phrase is None:
+        return read
+    return "".join(
+        want.upper() if got.isupper() else want.lower()
+        for got, want in zip(read, phrase, strict=True)
+    )
 
 
 # --- PDF pages -------------------------------------------------------------------------
@@ -345,6 +396,25 @@ def notes(pages: list[OcrPage], total: int) -> list[str]:
         if p.confidence < LOW_CONFIDENCE
     ]
     return out
+
+
+def review_note(pages: tuple[OcrPage, ...]) -> str | None:
+    """The same, in Vietnamese, for the administrator's review (the ingest artifact)."""
+    if not pages:
+        return None
+    mean = statistics.fmean(p.confidence for p in pages)
+    low = [p.number for p in pages if p.confidence < LOW_CONFIDENCE]
+    numbers = _ranges([p.number for p in pages])
+    text = (
+        f"Văn bản được đọc bằng OCR (Tesseract, tiếng Việt) từ trang {numbers}, "
+        f"độ tin cậy trung bình {mean:.0f}%: đối chiếu tên, số và ngày với bản giấy."
+    )
+    if low:
+        text += (
+            f" Trang {_ranges(low)} đọc kém (dưới {LOW_CONFIDENCE:.0f}%): các nghĩa vụ ở đó "
+            f"mang cờ `{FLAG}`, cần rà soát."
+        )
+    return text
 
 
 def _ranges(numbers: list[int]) -> str:
