@@ -111,8 +111,20 @@ def read_image(image: Image.Image) -> PageText:
 def prepare(image: Image.Image) -> Image.Image:
     """The page as Tesseract reads it best: upright, grey, flat, clean, ~300 dpi, straight."""
     image = ImageOps.exif_transpose(image)
-    grey = _without_red(image).filter(ImageFilter.MedianFilter(3))  # speckle, at scan size
+    grey = _despeckled(_without_red(image))  # at scan size, where a speck is one pixel
     return deskew(_flattened(_enlarged(grey)))
+
+
+def _despeckled(grey: Image.Image) -> Image.Image:
+    """Lone dark pixels (dust, scanner noise) turned to paper: ink with at most one
+    inked neighbour in its 3×3 square. A median filter would do it too, but it also
+    erodes the tone marks of small letters (measured: it costs half the signers' names)."""
+    ink = grey.point(lambda v: 255 if v < 170 else 0)
+    crowd = ink.filter(ImageFilter.BoxBlur(1))  # 255 × the inked share of the 3×3 square
+    specks = ImageChops.multiply(ink, crowd.point(lambda v: 255 if v <= 60 else 0))
+    out = grey.copy()
+    out.paste(255, mask=specks)
+    return out
 
 
 def _without_red(image: Image.Image) -> Image.Image:
@@ -264,7 +276,7 @@ def _line_text(line: list[_Word], size: float) -> str:
 _NOISE_LINE = re.compile(r"^[\W_]{1,3}$|^[|!il1I.,'`~°*]{1,4}$", re.M)
 # Specks read before a bullet ("~- TT HĐND tỉnh") or after a line's last word.
 _NOISE_LEAD = re.compile(r"^[~_=¬—:;.,'`\"|*]+[ \t]*(?=[-–•+][ \t])", re.M)
-_NOISE_HEAD = re.compile(r"^[.,'`~_]+(?=[A-ZĐÀ-Ỹ])", re.M)
+_NOISE_HEAD = re.compile(r"^[.,'`~_„“”‘’\"*^¬]{1,3}(?=[A-ZĐÀ-Ỹ])", re.M)
 _NOISE_TAIL = re.compile(r"(?<=\S)[ \t]+[-_~.,'`|¬—]{1,2}[ \t]*$", re.M)
 # The usual OCR damage to the header's fixed words, put back so the header grammar
 # reads them: "KT CHỦ TỊCH" / "KT, CHỦ TỊCH" (the authority's period lost or turned

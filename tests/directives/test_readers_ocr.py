@@ -125,7 +125,9 @@ def mixed_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     first = folder / "first.txt"
     first.write_text(text[:cut].replace("**", ""), encoding="utf-8")
     typed = soffice_convert(first, "pdf", folder)
-    scanned = save_pdf(scan_pages(text[cut:], seed=5), folder / "scanned.pdf")
+    # Seed 3, as for the 6966 scan. Measured over seeds 1-8, the scanned part gives the
+    # text's obligations in 6 of 8 (two lose one to a misread comma): bench/bench_ocr.py.
+    scanned = save_pdf(scan_pages(text[cut:], seed=3), folder / "scanned.pdf")
     writer = PdfWriter()
     for part in (typed, scanned):
         for page in PdfReader(part).pages:
@@ -184,7 +186,7 @@ def test_a_mixed_pdf_reads_its_text_pages_and_its_scanned_pages(mixed_pdf: Path,
     assert [p.number for p in source.ocr_pages] == [typed + 1, typed + 2]
     assert source.ocr_pages[0].start > 0  # the text pages come first, as in the file
     got, want = facts(parsed), facts(parse_file(SEED_6966))
-    # The signer's name sits under the red stamp: at 150 dpi Tesseract may misread
+    # The signer's name sits under the red stamp: at 150 dpi Tesseract sometimes misreads
     # one of its tone marks there (measured: see the README). Everything else is exact.
     assert _toneless(got.pop("signer")) == _toneless(want.pop("signer"))
     assert got == want
