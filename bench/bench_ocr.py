@@ -1,5 +1,6 @@
 """OCR cost and accuracy: seconds per page of a fresh 150 dpi scan, and whether the scan
-gives what the text gives (number, date, signer, obligations' frequency/recipient/via).
+gives what the text gives (number, date, signer, subject, obligations' frequency,
+recipient and via).
 
     .venv/bin/python bench/bench_ocr.py [--seeds 1 2 3]
 
@@ -38,6 +39,7 @@ def facts(parsed: ParsedDirective) -> dict[str, object]:
         "number": h.number,
         "date": h.date,
         "signer": h.signer,
+        "subject": h.subject,
         "obligations": [(ob.frequency, ob.recipient, ob.via) for _, ob in parsed.obligations],
     }
 

@@ -282,12 +282,15 @@ _NOISE_TAIL = re.compile(r"(?<=\S)[ \t]+[-_~.,'`|¬—]{1,2}[ \t]*$", re.M)
 # reads them: "KT CHỦ TỊCH" / "KT, CHỦ TỊCH" (the authority's period lost or turned
 # into a comma), "Số 6966" / "Sô: 6966" / "S6: 6966" (the number's label).
 _AUTHORITY = re.compile(r"^([ \t]*)(TM|KT|TL|TUQ)[ \t]*[.,:;·]?[ \t]+(?=[A-ZĐÀ-Ỹ])", re.M)
+_SUBJECT_LABEL = re.compile(
+    r"^([ \t]*)V(?:[ \t]*[/|\\lI][ \t]*(?:[vVwWy][.:]?)?|[vVwW][.:]?)[ \t]+(?=[a-zà-ỹđ])", re.M
+)  # "VW triển khai", "V/ triển khai", "V|v. triển khai": the subject line's label
 _NUMBER_LABEL = re.compile(r"^([ \t]*)(?:S[ốôóòồổỗộoơ06]|SỐ)[ \t]*[:;.,]?[ \t]*(?=[0-9])", re.M)
 
 
 def repair(text: str) -> str:
     """OCR text with the usual damage undone: noise lines and specks dropped, the
-    header's fixed words ("KT.", "Số:") restored, the tone marks of the administration's
+    header's fixed words ("KT.", "Số:", "V/v") restored, the tone marks of the administration's
     fixed phrases put right. Applied to OCR output only."""
     text = _NOISE_LINE.sub("", text)
     text = _NOISE_LEAD.sub("", text)
@@ -295,6 +298,7 @@ def repair(text: str) -> str:
     text = _NOISE_TAIL.sub("", text)
     text = _AUTHORITY.sub(lambda m: f"{m[1]}{m[2]}. ", text)
     text = _NUMBER_LABEL.sub(lambda m: f"{m[1]}Số: ", text)
+    text = _SUBJECT_LABEL.sub(lambda m: f"{m[1]}V/v ", text)
     return _PHRASES.sub(_retoned, text)
 
 

@@ -61,6 +61,7 @@ def facts(parsed: ParsedDirective) -> dict[str, Any]:
         "number": h.number,
         "date": h.date,
         "signer": h.signer,
+        "subject": h.subject,
         "obligations": [(ob.frequency, ob.recipient, ob.via) for _, ob in parsed.obligations],
     }
 
@@ -314,6 +315,11 @@ def test_the_red_stamp_is_removed_and_the_print_under_it_kept() -> None:
         ("Số 6966 /UBND-KTN", "Số: 6966 /UBND-KTN"),
         ("Sô: 1503 /UBND-KTTH", "Số: 1503 /UBND-KTTH"),
         ("S6: 1503/UBND", "Số: 1503/UBND"),
+        ("V/W triển khai thực hiện", "V/v triển khai thực hiện"),
+        ("V/ triển khai", "V/v triển khai"),
+        ("VW triển khai", "V/v triển khai"),
+        ("V|v. triển khai", "V/v triển khai"),
+        ("V. TỔ CHỨC THỰC HIỆN", "V. TỔ CHỨC THỰC HIỆN"),
         ("~- TT HĐND tỉnh;", "- TT HĐND tỉnh;"),
         (".PHÓ CHỦ TỊCH", "PHÓ CHỦ TỊCH"),
         ("- Lưu: VT, KTN. -", "- Lưu: VT, KTN."),
