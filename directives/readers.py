@@ -507,7 +507,7 @@ def _no_ocr(name: str, blank: list[int], total: int) -> str:
 
 def _needs_ocr(name: str) -> str:
     return (
-        f"{name} is a scan (no text layer): reading it needs OCR, but "
+        f"{name} is a scanned page or photo (no text layer): reading it needs OCR, but "
         f"{ocr.tesseract_status().detail}. Or supply the DOCX"
     )
 

@@ -12,7 +12,7 @@ def test_the_review_says_the_text_came_from_ocr_and_how_surely() -> None:
     markdown = review_markdown("6966/UBND-KTN", "V/v triển khai", [], note=note)
     assert "> Văn bản được đọc bằng OCR (Tesseract, tiếng Việt) từ trang 1-2" in markdown
     assert "độ tin cậy trung bình 83%" in markdown
-    assert f"Trang 2 đọc kém (dưới 80%): các nghĩa vụ ở đó mang cờ `{FLAG}`" in markdown
+    assert f"Trang 2 đọc kém (dưới 90%): các nghĩa vụ ở đó mang cờ `{FLAG}`" in markdown
 
 
 def test_a_text_directive_has_no_ocr_note() -> None:
