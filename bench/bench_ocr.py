@@ -24,24 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from directives.model import ParsedDirective  # noqa: E402
 from directives.ocr import tesseract_status  # noqa: E402
 from directives.parse import parse_file, parse_source  # noqa: E402
 from directives.readers import read_document  # noqa: E402
-from tests.tools.scan import save_pdf, scan_pages  # noqa: E402
+from tests.tools.scan import facts, save_pdf, scan_pages  # noqa: E402
 
 SEEDS = sorted((ROOT / "examples").glob("seed-*.txt"))
-
-
-def facts(parsed: ParsedDirective) -> dict[str, object]:
-    h = parsed.header
-    return {
-        "number": h.number,
-        "date": h.date,
-        "signer": h.signer,
-        "subject": h.subject,
-        "obligations": [(ob.frequency, ob.recipient, ob.via) for _, ob in parsed.obligations],
-    }
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ from directives import ocr
 from directives.model import ParsedDirective
 from directives.parse import parse_file, parse_source, parse_text
 from directives.readers import ReadError, SourceText, read_document
-from tests.tools.scan import font_path, photo_pages, save_jpeg, save_pdf, scan_pages
+from tests.tools.scan import facts, font_path, photo_pages, save_jpeg, save_pdf, scan_pages
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_6966 = ROOT / "examples" / "seed-6966-ubnd-ktn-quang-ngai-2024.txt"
@@ -52,18 +52,6 @@ def need_ocr() -> None:
     if font_path() is None:
         message = "DejaVu Serif is missing (apt-get install fonts-dejavu-core)"
         pytest.fail(message) if REQUIRED else pytest.skip(message)
-
-
-def facts(parsed: ParsedDirective) -> dict[str, Any]:
-    """What the issue asks a scan to give exactly as the text does."""
-    h = parsed.header
-    return {
-        "number": h.number,
-        "date": h.date,
-        "signer": h.signer,
-        "subject": h.subject,
-        "obligations": [(ob.frequency, ob.recipient, ob.via) for _, ob in parsed.obligations],
-    }
 
 
 # --- scans made once per session ------------------------------------------------------------

@@ -18,8 +18,11 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+
+from directives.model import ParsedDirective
 
 _FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
@@ -182,6 +185,19 @@ def save_pdf(pages: list[Image.Image], path: Path, *, dpi: int = 150) -> Path:
     """An image-only PDF, one JPEG page per image (what a scanner writes)."""
     pages[0].save(path, save_all=True, append_images=pages[1:], resolution=dpi, quality=70)
     return path
+
+
+def facts(parsed: ParsedDirective) -> dict[str, Any]:
+    """What a scan must give exactly as its text does (issue 11): the header's number,
+    date, subject and signer, and each obligation's frequency, recipient and via."""
+    h = parsed.header
+    return {
+        "number": h.number,
+        "date": h.date,
+        "signer": h.signer,
+        "subject": h.subject,
+        "obligations": [(ob.frequency, ob.recipient, ob.via) for _, ob in parsed.obligations],
+    }
 
 
 def save_jpeg(page: Image.Image, path: Path) -> Path:
