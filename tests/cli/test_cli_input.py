@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from directives.ocr import tesseract_status
 from tests.cli.conftest import cli_env, run_cli
 from tests.conftest import EXAMPLES
 from tests.directives.test_readers import pdf, text_page
+from tests.directives.test_readers_ocr import need_ocr
 from tests.tools.scan import font_path
 
 ENV = cli_env(Path("/nonexistent-home"))
@@ -177,8 +177,7 @@ def test_utf8_with_a_few_bad_bytes_stays_utf8_and_says_so(tmp_path: Path) -> Non
 
 
 def test_parse_of_a_photo_says_it_was_read_by_ocr(tmp_path: Path) -> None:
-    if shutil.which("tesseract") is None or font_path() is None:
-        pytest.skip("needs tesseract-ocr tesseract-ocr-vie and fonts-dejavu-core")
+    need_ocr()  # skips without Tesseract, fails instead under HANBAOCAO_REQUIRE_OCR=1
     font = ImageFont.truetype(str(font_path()), 36)
     page = Image.new("RGB", (1700, 500), "white")
     draw = ImageDraw.Draw(page)
