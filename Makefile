@@ -28,6 +28,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parse.py
+	$(BIN)/python bench/bench_confidence.py
 	$(BIN)/python bench/bench_calendar.py
 	$(BIN)/python bench/bench_due.py
 	$(BIN)/python bench/bench_notify.py

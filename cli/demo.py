@@ -137,6 +137,23 @@ def _summary(result: DemoResult, mail_dir: Path, zalo_count: int, ui: str) -> No
         f"late: {result.late}; never handed in: {result.missing}."
     )
     out.print(f"Emails saved as .eml files in {mail_dir}; Zalo fake received {zalo_count}.")
+    lead_reminders = sum(
+        n
+        for (stage, channel, _), n in result.messages.items()
+        if stage.startswith("lead-") and channel == "email"
+    )
+    out.print(
+        f"The lead Sở: not a submitter ({'wrong: it is' if result.lead_submits else 'right'}); "
+        f"reminded {lead_reminders} times of its own deadline to UBND tỉnh. "
+        f"Not submitters: {'; '.join(result.left_out) or '—'}."
+    )
+    out.print(f"Messages to a ministry or central body: {result.outside}.")
+    for line in result.for_review:
+        out.print(f"Left for an administrator (not approved): {line}")
+    if result.opening_text:
+        excerpt = "\n".join(result.opening_text.split("\n\n")[:2])
+        out.print("One opening notice, as an agency reads it:", style="bold")
+        out.print(excerpt, highlight=False, markup=False)
     out.print(
         f"In the Prefect UI ({ui}): Deployments (one per approved obligation, and the sweep), "
         "Runs ('6966/UBND-KTN · Năm 2026', 'sweep · …'), Artifacts (the cycle's table "

@@ -18,10 +18,13 @@ from cli.admin import admin_app
 from cli.data import agencies_app, calendar_app, db_app
 from cli.demo import demo
 from cli.doctor import doctor
+from cli.holidays import holidays_app
 from cli.notify import notify_app
 from cli.obligations import obligations_app
+from cli.outbox import outbox_app
 from cli.portal import portal
 from cli.service import deploy, sync, up
+from cli.zalo import zalo_app
 
 app = typer.Typer(
     name="hanbaocao",
@@ -33,9 +36,12 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(agencies_app, name="agencies")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(holidays_app, name="holidays")
 app.add_typer(notify_app, name="notify")
 app.add_typer(admin_app, name="admin")
 app.add_typer(obligations_app, name="obligations")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(zalo_app, name="zalo")
 app.command()(portal)
 app.command()(up)
 app.command()(sync)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -14,6 +15,7 @@ if TYPE_CHECKING:  # SQLModel tables cost ~0.25 s to import; `parse` never needs
     from models.agency import AgencyContact
     from notifications.model import Message
 
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 notify_app = typer.Typer(help="Notifications: check an agency's channels.")
 out = Console()
 
@@ -77,7 +79,12 @@ def _try(contact: AgencyContact, agency_name: str, table: Table) -> int:
 
 
 def test_message(agency_name: str) -> Message:
+    """A test message; its Zalo fields fill the ZNS template's parameters (a test
+    period, today as the deadline, the portal's address as the link)."""
+    from models import clock
+    from models.links import LinkSettings
     from notifications.model import Message
+    from notifications.zalo_params import STAGE_KEY
 
     subject = f"[Thử nghiệm] Kênh nhận thông báo hạn báo cáo — {agency_name}"
     text = (
@@ -86,4 +93,15 @@ def test_message(agency_name: str) -> Message:
         "này nghĩa là kênh liên lạc đã được cấu hình đúng; không cần trả lời.\n\nTrân trọng."
     )
     html = "<p>" + text.replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
-    return Message(subject=subject, text=text, html=html, short=text)
+    today = clock.now().astimezone(LOCAL_TZ).date()
+    fields = {
+        "agency": agency_name,
+        "report": "Tin nhắn thử của hệ thống",
+        "period": "Thử nghiệm",
+        "deadline": f"{today.day:02d}/{today.month:02d}/{today.year}",
+        "days": "Không cần trả lời",
+        "stage": "Thử nghiệm",
+        "link": LinkSettings().public_url.rstrip("/") + "/",
+        STAGE_KEY: "test",
+    }
+    return Message(subject=subject, text=text, html=html, short=text, fields=tuple(fields.items()))

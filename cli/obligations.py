@@ -1019,9 +1019,9 @@ def _d(day: dt.date) -> str:
 
 
 def _local(moment: dt.datetime) -> str:
-    from models.db import TZ
+    from models.calendar import local_text
 
-    return f"{moment.astimezone(TZ):%d/%m/%Y %H:%M}"
+    return local_text(moment)  # a day's end reads 24:00
 
 
 def _status(status: str) -> Text:

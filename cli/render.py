@@ -31,7 +31,9 @@ FLAG_TEXT = {
     "no_timing": "no timing stated — needs a schedule",
     "no_recipient": "no recipient stated — set one before approval",
     "no_submitter": "no submitter stated — set who reports",
-    "ocr_low_confidence": "read by OCR from a doubtful page — check it against the paper",
+    "recital": "nhắc lại yêu cầu của văn bản trước (mọi thời hạn trước ngày ban hành)"
+    " — không đề xuất",
+    "ocr_low_confidence": "đọc bằng OCR từ trang kém rõ — đối chiếu với bản giấy",
 }
 
 

@@ -22,16 +22,27 @@ _HEADS = (
     "|ngân hàng|thanh tra|tỉnh ủy|thành ủy|huyện ủy|đảng ủy|đơn vị|công an|bộ chỉ huy|trường|viện"
     "|tổ chức|doanh nghiệp|hội đồng|hội|liên đoàn|mặt trận|đoàn|quỹ|đài|bệnh viện|cấp|ngành"
     "|địa phương|cá nhân|cơ sở|tổ công tác|ủy ban|uỷ ban|phòng lđtbxh|lđtbxh|tòa án|viện kiểm sát"
+    "|chủ đầu tư|trạm|trưởng đoàn|thường trực|chánh thanh tra|tổng công ty|công ty|hợp tác xã"
+    "|tổ hợp tác|thương nhân|ban thường vụ|phó thủ tướng|đồng chí|học viện|đại học|quân khu"
+    "|binh chủng|nhà mạng|cán bộ|người sử dụng lao động|lãnh đạo|phó chủ tịch|kiểm toán"
+    "|quốc hội"
+)
+# Places and institutions that name agencies only in the plural: "các xã", "các huyện".
+_PLURAL_ONLY = (
+    "xã|phường|huyện|quận|tỉnh|thị xã|thành phố|bệnh viện|trường học|trường|hộ|nhà trường"
+    "|chủ đầu tư"
 )
 # Heads that also start ordinary words: "ban hành", "phòng chống", "trường hợp", "bộ máy" …
 _NOT_AGENCY = (
     r"ban\s+hành|ban\s+đầu|phòng\s+(?:chống|ngừa|cháy|tránh|,\s*chống)|trường\s+hợp|bộ\s+(?:máy|phận|hồ\s+sơ|tiêu\s+chí|chỉ\s+số)"
-    r"|cấp\s+(?:phát|giấy|kinh\s+phí|bù|thẻ|lại|đổi|mới)|ngành\s+nghề|tổ\s+chức\s+(?:thực\s+hiện|triển\s+khai|kiểm\s+tra|đào\s+tạo|lập|xây\s+dựng|các|việc|hoạt\s+động)"
+    r"|cấp\s+(?:phát|giấy|kinh\s+phí|bù|thẻ|lại|đổi|mới)|ngành\s+nghề|tổ\s+chức\s+(?:thực\s+hiện|triển\s+khai|kiểm\s+tra|đào\s+tạo|lập|xây\s+dựng|các|việc|hoạt\s+động|đánh\s+giá|rà\s+soát|tuyên\s+truyền|sơ\s+kết|tổng\s+kết|hội|họp|tập\s+huấn|cho)"
     r"|hội\s+nghị|hội\s+thảo|đoàn\s+kiểm\s+tra|quỹ\s+(?:bảo\s+hiểm|lương)|cơ\s+sở\s+(?:dữ\s+liệu|pháp\s+lý|vật\s+chất|tổng\s+hợp|để)"
     r"|đơn\s+vị\s+tính|vụ\s+việc|cục\s+bộ|sở\s+hữu|đài\s+thọ|bảo\s+hiểm\s+xã\s+hội(?!\s+(?:việt|quân|công|tỉnh|thành|huyện|cấp))"
 )
-_PLURAL = r"(?:các|những|toàn\s+bộ|mọi|tất\s+cả\s+các)\s+"
-HEAD_RE = re.compile(rf"(?!(?:{_PLURAL})?(?:{_NOT_AGENCY})\b)(?:{_PLURAL})?(?:{_HEADS})\b")
+_PLURAL = r"(?:các|những|toàn\s+bộ|mọi|tất\s+cả\s+các|\d{1,3})\s+"
+HEAD_RE = re.compile(
+    rf"(?!(?:{_PLURAL})?(?:{_NOT_AGENCY})\b)(?:(?:{_PLURAL})?(?:{_HEADS})|{_PLURAL}(?:{_PLURAL_ONLY}))\b"
+)
 
 # Fixed enumerations of the register: read as one phrase, never split.
 _FIXED = re.compile(
@@ -44,6 +55,9 @@ _PERSON = re.compile(
     r"(?:chủ\s+tịch|thủ\s+trưởng|giám\s+đốc|hiệu\s+trưởng|bộ\s+trưởng|chánh\s+văn\s+phòng|trưởng\s+ban"
     r"|trưởng\s+phòng|người\s+đứng\s+đầu|tổng\s+giám\s+đốc)\b"
 )
+
+
+_COMMITTEE = re.compile(r"(?:ủy\s+ban\s+nhân\s+dân|ubnd|hội\s+đồng\s+nhân\s+dân|hđnd)\b")
 
 
 def starts_agency(folded: str, pos: int) -> re.Match[str] | None:
@@ -98,8 +112,9 @@ def _separates(
         return False
     if _PERSON.match(folded, e):
         return True
-    if collective:  # "Các Tổng cục, Cục, Vụ, Thanh tra Bộ" names one collective
-        return False
+    if collective:  # "Các Tổng cục, Cục, Vụ, Thanh tra Bộ" names one collective …
+        # … but "các sở, ban, ngành, UBND các xã" goes on to the communes' committees.
+        return bool(_COMMITTEE.match(folded, e))
     if _proper(folded, original, e) or re.match(_PLURAL, folded[e:]):
         return True
     prev = cuts[-1][1] if cuts else start

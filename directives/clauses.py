@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from directives.agencies import starts_agency
 from directives.model import Clause
-from directives.obligations import has_verb
+from directives.phrases import has_verb
 from directives.text import fold, mask, squash
 
 # Page furniture of Công báo PDF extractions: "CÔNG BÁO/Số 1053 + 1054/Ngày 10-8-2025",

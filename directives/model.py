@@ -10,13 +10,33 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Frequency = Literal[
-    "annual", "semiannual", "quarterly", "monthly", "weekly", "once", "on_request", "event", "none"
+    "annual",
+    "nine_months",
+    "semiannual",
+    "quarterly",
+    "monthly",
+    "weekly",
+    "once",
+    "on_request",
+    "event",
+    "none",
 ]
 DeadlineKind = Literal["day_of_period", "date", "relative", "none"]
-PERIODIC: tuple[str, ...] = ("annual", "semiannual", "quarterly", "monthly", "weekly")
+PERIODIC: tuple[str, ...] = (
+    "annual",
+    "nine_months",
+    "semiannual",
+    "quarterly",
+    "monthly",
+    "weekly",
+)
+# The flag of an obligation whose every deadline falls before the document's own date:
+# it recounts an earlier document's request and is not proposed for approval.
+RECITAL = "recital"
 # How each frequency reads in Vietnamese ("định kỳ hằng năm báo cáo …").
 FREQUENCY_VI: dict[str, str] = {
     "annual": "hằng năm",
+    "nine_months": "9 tháng",
     "semiannual": "6 tháng",
     "quarterly": "hằng quý",
     "monthly": "hằng tháng",
@@ -48,15 +68,18 @@ class Deadline:
     month: int | None = None
     date: str | None = None  # ISO date when the text names a year
     time: str | None = None  # "14:00" when the text names a time of day
+    weekday: int | None = None  # 0 = Monday … 6 = Sunday: "trước 15 giờ thứ Năm hằng tuần"
     offset_days: int | None = None
     working_days: bool | None = None
     anchor: str | None = None
     raw: str | None = None
 
     def label(self) -> dict[str, Any]:
-        """The corpus label schema (no ``time``: the schema has no field for it)."""
+        """The corpus label schema (no ``time`` or ``weekday``: the schema has no field
+        for them; the weekday's words stay in ``anchor``)."""
         out = asdict(self)
         out.pop("time")
+        out.pop("weekday")
         return out
 
 
@@ -176,6 +199,11 @@ class ParsedDirective:
     @property
     def obligations(self) -> list[tuple[Clause, Obligation]]:
         return [(c, ob) for c in self.clauses for ob in c.obligations]
+
+    @property
+    def live_obligations(self) -> list[tuple[Clause, Obligation]]:
+        """The obligations this directive sets, without its recitals of earlier ones."""
+        return [(c, ob) for c, ob in self.obligations if RECITAL not in ob.flags]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from directives import clauses as clause_splitter
 from directives.header import parse_header
-from directives.model import Clause, ParsedDirective
+from directives.model import RECITAL, Clause, ParsedDirective
 from directives.obligations import extract, label_clause
 from directives.ocr import flag_low_confidence
 from directives.readers import DEFAULT_MAX_BYTES, SourceText, read_document
@@ -33,6 +33,7 @@ def parse_text(
     found = clause_splitter.split(text, start, end, clean=masked)
     for clause in found:
         _fill(clause, stripped, view)
+        _mark_recitals(clause, header.date)
     return ParsedDirective(
         source=source, text=text, header=header, clauses=found, notes=list(notes)
     )
@@ -47,6 +48,15 @@ def _fill(clause: Clause, masked: str, view: str) -> None:
         if not ob.obligated:
             ob.flags.append("no_submitter")
         clause.obligations.append(ob)
+
+
+def _mark_recitals(clause: Clause, issued: str | None) -> None:
+    """A clause whose every dated deadline lies before the document's own date recounts
+    an earlier request ("Ngày 01/7/2013, Bộ Xây dựng … gửi trước ngày 31/8/2013")."""
+    dates = [ob.deadline.date for ob in clause.obligations]
+    if issued and dates and all(d is not None and d < issued for d in dates):
+        for ob in clause.obligations:
+            ob.flags.append(RECITAL)
 
 
 def parse_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDirective:

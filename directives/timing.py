@@ -12,41 +12,92 @@ import re
 from dataclasses import dataclass
 
 from directives.model import Deadline, Frequency
+from directives.text import fold
 
 # --- frequencies -------------------------------------------------------------------------
 
 _EVERY = r"(?:hàng|hằng|mỗi|từng)"
 _SIX = r"\b(?:0?6|sáu)\s+tháng"
-# "6 tháng" is a reporting period only where the register marks it as one: after
-# "định kỳ"/"báo cáo"/"kỳ", beside another period ("6 tháng, hằng năm"), or in the
-# "6 tháng đầu năm" form. "trong thời hạn 06 tháng" is a duration and is not.
-# "6 tháng" is a reporting period only where the register marks it as one: after
-# "định kỳ"/"báo cáo"/"kỳ", beside another period ("6 tháng, hằng năm"), or in the
-# "6 tháng đầu năm" form. "trong thời hạn 06 tháng" is a duration and is not. The
-# context is checked in code (``_six_months_is_period``): lookbehinds at every
-# position made this the parser's slowest pattern.
-_SIX_BEFORE = ("định kỳ ", "báo cáo ", "giám sát ", "sơ kết ", "quý, ", "quý và ", "kỳ ", "(")
+_NINE = r"\b(?:0?9|chín)\s+tháng"
+# "6 tháng" and "9 tháng" are reporting periods only where the register marks them as
+# one: after "định kỳ"/"báo cáo"/"kỳ", beside another period ("6 tháng, hằng năm"), in
+# the "6 tháng đầu năm" form or as "6 tháng một lần". "trong thời hạn 06 tháng" is a
+# duration and is not. The context is checked in code (``_months_are_period``):
+# lookbehinds at every position made this the parser's slowest pattern.
+_SIX_BEFORE = (
+    "định kỳ ",
+    "báo cáo ",
+    "giám sát ",
+    "sơ kết ",
+    "quý, ",
+    "quý và ",
+    "kỳ ",
+    "(",
+    "tháng, ",
+    "tháng và ",
+    "tháng; ",
+)
 _SIX_AFTER = re.compile(
-    rf"\s*(?:,|và|hoặc)\s*(?:\d|một|{_EVERY}|cả|năm|9 tháng)|\s+(?:đầu|cuối)\s+năm|\s*\("
+    rf"\s*(?:,|và|hoặc)\s*(?:\d|một|{_EVERY}|cả|năm|9 tháng|chín tháng)|\s+(?:đầu|cuối)\s+năm"
+    r"|\s*\(|\s+một\s+lần|\s*/\s*lần"
 )
 _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
-    ("weekly", rf"{_EVERY}\s+tuần|báo cáo tuần|định kỳ tuần"),
-    ("monthly", rf"{_EVERY}\s+tháng|báo cáo tháng|định kỳ tháng|tháng một lần"),
-    ("quarterly", rf"{_EVERY}\s+quý|báo cáo quý|định kỳ quý|quý một lần"),
+    ("weekly", rf"{_EVERY}\s+tuần|báo cáo tuần|định kỳ tuần|tuần một lần"),
+    (
+        "monthly",
+        rf"{_EVERY}\s+tháng|báo cáo tháng|định kỳ tháng(?!\s+\d)"
+        r"|(?<!\d )(?<!sáu )(?<!chín )(?<!ba )tháng một lần",
+    ),
+    (
+        "quarterly",
+        rf"{_EVERY}\s+quý|báo cáo quý|định kỳ quý|quý một lần|\b(?:0?3|ba)\s+tháng\s+một\s+lần"
+        r"|\bquý(?=\s*(?:,|và)\s*(?:sáu|0?6|0?9|chín|năm|cả năm|hằng năm|hàng năm)\b)"
+        r"|(?<=tháng, )quý\b(?!\s*[ivx\d])",
+    ),
+    ("nine_months", _NINE),
     ("semiannual", rf"{_SIX}|nửa năm|bán niên"),
     (
         "annual",
         rf"{_EVERY}\s+năm|cả năm|báo cáo năm|định kỳ năm|năm một lần|một lần\s*/\s*năm"
-        rf"|(?<=tháng, )một năm|(?<=quý, )năm\b(?!\s*\d)|(?<=quý và )năm\b(?!\s*\d)",
+        rf"|(?<=tháng, )một năm|(?<=quý, )năm\b(?!\s*\d)|(?<=quý và )năm\b(?!\s*\d)"
+        rf"|(?<=tháng, )năm\b(?!\s*\d)|(?<=tháng và )năm\b(?!\s*\d)|tổng kết năm",
     ),
-    ("on_request", r"(?:theo|khi có|khi được|khi)\s+yêu cầu|theo đề nghị của cơ quan"),
+    (
+        "on_request",
+        r"(?:theo|khi có|khi được|khi)\s+(?:yêu cầu|đề nghị)(?!\s+tại)|theo đề nghị của cơ quan"
+        r"|(?:và|hoặc) yêu cầu của",
+    ),
     (
         "event",
-        r"đột xuất|nếu (?:phát hiện|có(?=\s+\w))|trường hợp (?:phát hiện|có|phát sinh)"
-        r"|phát hiện thấy",
+        r"đột xuất|nếu(?! có\))|(?:trong |, |^)trường hợp (?!cần thiết)|trường hợp (?:có|phát)"
+        r"|phát hiện thấy|khi (?:xảy ra|phát hiện|phát sinh|có (?!yêu cầu|đề nghị)\w+)"
+        r"|hoặc khi (?!có yêu cầu|được yêu cầu)|\bphát sinh\b|\bxảy ra\b|bất thường|tình huống"
+        r"|(?:báo cáo|phản ánh|thông tin)(?:,\s*\w+(?:\s\w+)?)?\s+(?:về\s+)?(?:những\s+|các\s+)?"
+        r"(?:khó khăn|vướng mắc|sai phạm|sai sót)"
+        r"|ngay khi|ngay sau khi|sự cố|kịp thời (?:báo cáo )?(?:những |các )?"
+        r"(?:vướng mắc|khó khăn|vấn đề|sai phạm|sai sót)",
     ),
 ]
 _FREQ_RES = [(f, re.compile(p)) for f, p in _FREQ_PATTERNS]
+# Words without which a pattern cannot match: most clauses skip most patterns.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "weekly": ("tuần",),
+    "monthly": ("tháng",),
+    "quarterly": ("quý", "tháng"),
+    "nine_months": ("9", "chín"),
+    "semiannual": ("6", "sáu", "nửa năm", "bán niên"),
+    "annual": ("năm",),
+    "on_request": ("yêu cầu", "đề nghị"),
+}
+# A single report on a named period or an urgent request: "kết quả năm 2024", "quý
+# I/2020", "khẩn trương báo cáo", "hỏa tốc". Read as ``once`` only when nothing
+# periodic is said.
+_ONCE = re.compile(
+    r"khẩn trương|hỏa tốc|hoả tốc|\bngay\b(?! khi| sau khi)"
+    r"|(?:năm|quý\s+[ivx]+\s*/?|tháng\s+\d{1,2}\s*/)\s*(?:năm\s+)?(?:19|20)\d\d\b"
+    r"|giai đoạn (?:19|20)\d\d"
+)
+
 
 # Words that mark "kết quả thực hiện năm 2022": a year, never a frequency.
 
@@ -66,8 +117,12 @@ def frequency_mentions(folded: str) -> list[Mention]:
     """
     found: list[Mention] = []
     for freq, rx in _FREQ_RES:
+        if freq in _NEEDS and not any(word in folded for word in _NEEDS[freq]):
+            continue
         for m in rx.finditer(folded):
-            if freq != "semiannual" or _six_months_is_period(folded, m):
+            if freq in PERIODIC_WORDS and _DATED_PERIOD.match(folded, m.end()):
+                continue  # "cả năm 2025", "6 tháng đầu năm 2025": one named period
+            if freq not in ("semiannual", "nine_months") or _months_are_period(folded, m):
                 found.append(Mention(m.start(), m.end(), freq))
     found.sort(key=lambda m: m.start)
     if any(m.value == "on_request" for m in found):
@@ -75,8 +130,17 @@ def frequency_mentions(folded: str) -> list[Mention]:
     return found
 
 
-def _six_months_is_period(folded: str, m: re.Match[str]) -> bool:
-    if not m.group().startswith(("6", "06", "sáu")):
+PERIODIC_WORDS = ("annual", "nine_months", "semiannual", "quarterly", "monthly", "weekly")
+_DATED_PERIOD = re.compile(r"\s*(?:đầu\s+năm\s+|cuối\s+năm\s+|năm\s+|/\s*)?(?:19|20)\d\d\b")
+
+
+def once_mentions(folded: str) -> list[Mention]:
+    """Words that make an unscheduled report a one-off (see ``_ONCE``)."""
+    return [Mention(m.start(), m.end(), "once") for m in _ONCE.finditer(folded)]
+
+
+def _months_are_period(folded: str, m: re.Match[str]) -> bool:
+    if not m.group().startswith(("6", "06", "sáu", "9", "09", "chín")):
         return True  # "nửa năm", "bán niên"
     before = folded[max(0, m.start() - 10) : m.start()]
     return before.endswith(_SIX_BEFORE) or bool(_SIX_AFTER.match(folded, m.end()))
@@ -89,17 +153,35 @@ def _is_adhoc(folded: str, m: Mention) -> bool:
 # --- deadlines ----------------------------------------------------------------------------
 
 _LEAD = (
-    r"(?:trước|chậm nhất(?: là| vào)?|không (?:muộn|chậm) hơn|hạn chót(?: là)?|hạn cuối(?: là)?)"
+    r"(?:trước|chậm nhất(?: là| vào)?|không (?:muộn|chậm) hơn|hạn chót(?: là)?|hạn cuối(?: là)?"
+    r"|(?<!tính )(?<!kể )đến(?: hết)?)"
 )
 _D = r"(\d{1,2})"
 _M = r"(\d{1,2})"
 _Y = r"(\d{4})"
-_TIME = r"(?:(\d{1,2})\s*(?:h|giờ)\s*(\d{2})?(?:\s*phút)?\s*(?:,\s*)?)?"
+_TIME = r"(?:(\d{1,2})\s*(?:h|giờ)\s*(\d{2})?(?:\s*(?:phút|'|’))?\s*(?:,\s*)?)?"
+_SPELLED = r"(?:\s*\([^()\d]{2,20}\))?"  # "ngày 15 (mười lăm) tháng 12 (mười hai)"
 _DATE_NUM = rf"ngày\s+{_D}\s*[/.-]\s*{_M}(?:\s*[/.-]\s*{_Y})?"
-_DATE_WORDS = rf"ngày\s+{_D}\s+tháng\s+{_M}(?:\s+năm\s+{_Y})?"
+_DATE_WORDS = rf"ngày\s+{_D}{_SPELLED}\s+tháng\s+{_M}{_SPELLED}(?:\s+năm\s+{_Y})?"
 _DAY_ONLY = rf"ngày\s+{_D}(?!\s*(?:[/.-]\s*\d|tháng\s+\d|ngày|\d))"
 
 _ABS = re.compile(rf"{_LEAD}\s+{_TIME}(?:{_DATE_NUM}|{_DATE_WORDS}|{_DAY_ONLY})")
+# "Ngày 10 hằng tháng, …", "vào ngày 25 hàng quý": a day of the period with no lead word.
+_PERIOD_DAY = re.compile(rf"(?<!\w)ngày\s+{_D}\s+(?=(?:của\s+)?{_EVERY}\s+(?:tháng|quý|năm))")
+# "trước ngày 10/6 và 10/12 hằng năm": a second day/month after the first.
+_AND_DATE = re.compile(r"\s*(?:,|và)\s*(?:ngày\s+)?(\d{1,2})\s*/\s*(\d{1,2})(?!\s*/\s*\d)")
+# "trước 15 giờ thứ Năm hằng tuần", "vào Thứ 5 hàng tuần", "thứ Sáu hằng tuần".
+_WEEKDAYS = {"hai": 0, "ba": 1, "tư": 2, "năm": 3, "sáu": 4, "bảy": 5, "chủ nhật": 6}
+_DAY_WORD = re.compile(r"thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])\b|chủ\s+nhật")
+# What may stand before the day, read on a short window ending at it (a pattern that
+# starts with optional groups would be tried at every position of the clause).
+_BEFORE_DAY = re.compile(
+    rf"(?:(?P<lead>{_LEAD}|vào)\s+)?(?:(?P<h>\d{{1,2}})\s*(?:h|giờ)\s*(?P<mi>\d{{2}})?"
+    r"(?:\s*(?:phút|'|’))?\s*)?$"
+)
+_EVERY_WEEK = re.compile(r"\s+(?:hằng|hàng|mỗi)\s+tuần")
+# "định kỳ tháng 11 hằng năm", "trong tháng 12 hằng năm": the month of an annual report.
+_MONTH_OF_YEAR = re.compile(rf"(?:định\s+kỳ|trong|vào)\s+tháng\s+{_M}\s+(?=(?:{_EVERY})\s+năm)")
 
 # What a day-of-period deadline counts from: "hằng năm", "của tháng cuối quý",
 # "tháng tiếp theo sau tháng kỳ báo cáo", "năm kế tiếp của năm báo cáo" …
@@ -120,8 +202,16 @@ _REL_A = re.compile(
 _REL_B = re.compile(  # "chậm nhất sau khi kết thúc quý 15 ngày": anchor before the number
     rf"chậm\s+nhất\s+(sau\s+khi\s+[^,;.()\d]{{3,40}}?)\s+(\d{{1,3}}){_NUM_WORDS}\s+ngày(\s+làm\s+việc)?"
 )
+_REL_C = re.compile(  # "trước khi đưa công trình vào sử dụng 10 ngày": a lead time
+    rf"(trước\s+khi\s+[^,;.()\d]{{3,60}}?)\s+(?:ít\s+nhất\s+)?(\d{{1,3}}){_NUM_WORDS}\s+ngày(\s+làm\s+việc)?"
+)
+_REL_D = re.compile(  # "05 ngày làm việc kể từ ngày kết thúc quý": no lead word
+    rf"(?<![\d/])(\d{{1,3}}){_NUM_WORDS}\s+ngày(\s+làm\s+việc)?(?=\s*,?\s*(?:kể\s+từ|tính\s+từ|sau\s+khi))"
+)
 _REL_ANCHOR = re.compile(
-    r"\s*,?\s*(?P<anchor>(?:kể\s+từ|tính\s+từ)\s+[^,;.]{3,80}?"
+    r"\s*,?\s*(?P<anchor>trước\s+khi\s+[^,;.()]{3,60}?"
+    r"(?=\s*(?:,|;|\.|\(|$| các | phải | gửi | báo cáo ))"
+    r"|(?:kể\s+từ|tính\s+từ)\s+[^,;.]{3,80}?"
     r"(?=\s*(?:,|;|\.|$| các | phải | gửi | báo cáo ))"
     r"|sau\s+khi\s+[^,;.()]{3,60}?(?=\s*(?:,|;|\.|\(|$| các | gửi | báo cáo ))"
     r"|đầu\s+(?:quý|năm|tháng)[^,;.()]{0,30}?(?=\s*(?:,|;|\.|\(|$| và | các | gửi | báo cáo )))"
@@ -142,14 +232,65 @@ def deadline_mentions(folded: str, original: str) -> list[DeadlineMention]:
     """Every deadline phrase of the clause, in text order; ``original`` (same length)
     supplies the raw words."""
     found = [m for m in _absolute(folded, original) if not _in_cutoff(folded, m.start)]
+    for extra in (_period_days, _weekdays, _months_of_year):
+        found += [m for m in extra(folded, original) if not _overlaps(m, found)]
     found += _relative(folded, original, taken=found)
     found.sort(key=lambda m: m.start)
-    return found
+    return _twice_a_year(folded, original, found)
+
+
+def _twice_a_year(
+    folded: str, original: str, found: list[DeadlineMention]
+) -> list[DeadlineMention]:
+    """ "trước ngày 10/6 và 10/12 hằng năm", "trước ngày 15 tháng 6 và trước ngày 15 tháng
+    12 hằng năm": two days of the year in a row, where the clause names no period of its
+    own, are one semiannual deadline (the first encoded, both in ``raw``). With periods
+    named ("6 tháng, 9 tháng và hằng năm … trước ngày 15/6, 15/9 và 15/12") each day
+    stays a deadline of its own, for the period in the same place of its list."""
+    runs: list[list[DeadlineMention]] = []
+    for m in found:
+        prev = runs[-1][-1] if runs else None
+        if (
+            prev is not None
+            and _day_of_year(prev)
+            and _day_of_year(m)
+            and prev.deadline.month != m.deadline.month
+            and re.fullmatch(
+                r"\s*(?:,|và|;)\s*(?:trước\s+)?(?:ngày\s+)?", folded[prev.end : m.start]
+            )
+        ):
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    if all(len(r) == 1 for r in runs):
+        return found
+    named = [
+        f
+        for f in frequency_mentions(folded)
+        if f.value not in ("once", "on_request", "event")
+        and not any(r[0].start <= f.start < r[-1].end for r in runs if len(r) > 1)
+    ]
+    out: list[DeadlineMention] = []
+    for run in runs:
+        if len(run) == 2 and not named:
+            first, last = run
+            first.deadline.raw = _clean(original[first.start : last.end])
+            out.append(DeadlineMention(first.start, last.end, first.deadline, "semiannual"))
+        elif len(run) > 1:
+            out += [DeadlineMention(m.start, m.end, m.deadline) for m in run]
+        else:
+            out += run
+    return out
+
+
+def _day_of_year(m: DeadlineMention) -> bool:
+    d = m.deadline
+    return d.kind == "day_of_period" and bool(d.month) and d.date is None and d.day is not None
 
 
 def _in_cutoff(folded: str, pos: int) -> bool:
     window = folded[max(0, pos - 60) : pos]
-    return bool(_CUTOFF.search(window)) and "đến" in folded[pos - 8 : pos + 2]
+    return bool(_CUTOFF.search(window)) and "đến" in folded[max(0, pos - 8) : pos + 3]
 
 
 def _absolute(folded: str, original: str) -> list[DeadlineMention]:
@@ -175,6 +316,11 @@ def _absolute(folded: str, original: str) -> list[DeadlineMention]:
             anchor = None if every else _clean(original[am.start("anchor") : end])
         if not _valid(day, month, year):
             continue
+        listed = (
+            _listed_dates(folded, original, m.end()) if month and not year and not anchor else []
+        )
+        if listed:
+            end = m.end()
         deadline = Deadline(
             kind="date" if year else "day_of_period",
             day=int(day),
@@ -184,7 +330,89 @@ def _absolute(folded: str, original: str) -> list[DeadlineMention]:
             anchor=anchor,
             raw=_clean(original[m.start() : end]),
         )
-        out.append(DeadlineMention(m.start(), end, deadline, hint))
+        out.append(DeadlineMention(m.start(), end, deadline, None if listed else hint))
+        out += listed
+    return out
+
+
+def _listed_dates(folded: str, original: str, pos: int) -> list[DeadlineMention]:
+    """The further days of a list: "trước ngày 15/6, 15/9 và 15/12 hằng năm"."""
+    out: list[DeadlineMention] = []
+    for m in iter(lambda: _AND_DATE.match(folded, out[-1].end if out else pos), None):
+        if not _valid(m.group(1), m.group(2), None):
+            break
+        end = m.end()
+        am = _ANCHOR.match(folded, end)
+        if am and re.match(_EVERY, folded[am.start("anchor") :]):
+            end = am.end()
+        start = m.start(1)
+        deadline = Deadline(
+            kind="day_of_period",
+            day=int(m.group(1)),
+            month=int(m.group(2)),
+            raw=_clean(original[start:end]),
+        )
+        out.append(DeadlineMention(start, end, deadline))
+    return out
+
+
+def _overlaps(m: DeadlineMention, others: list[DeadlineMention]) -> bool:
+    return any(o.start < m.end and m.start < o.end for o in others)
+
+
+def _period_days(folded: str, original: str) -> list[DeadlineMention]:
+    out = []
+    for m in _PERIOD_DAY.finditer(folded):
+        am = _ANCHOR.match(folded, m.end())
+        if not am or not _valid(m.group(1), None, None):
+            continue
+        deadline = Deadline(
+            kind="day_of_period", day=int(m.group(1)), raw=_clean(original[m.start() : am.end()])
+        )
+        hint = _anchor_period(folded[am.start("anchor") : am.end("anchor")])
+        out.append(DeadlineMention(m.start(), am.end(), deadline, hint))
+    return out
+
+
+def _weekdays(folded: str, original: str) -> list[DeadlineMention]:
+    """A weekday deadline keeps its day and time: "trước 15 giờ thứ Năm hằng tuần"."""
+    out = []
+    for day in _DAY_WORD.finditer(folded):
+        window = max(0, day.start() - 40)
+        before = _BEFORE_DAY.search(folded, window, day.start())
+        every = _EVERY_WEEK.match(folded, day.end())
+        lead = before.group("lead") if before else None
+        hour = before.group("h") if before else None
+        named = original[day.start() + 4 : day.start() + 5]
+        if not (every or (lead and (hour or named.isupper()))):
+            continue  # "lần thứ hai", "tháng thứ ba": ordinals, not days
+        start = before.start() if before and (lead or hour) else day.start()
+        end = every.end() if every else day.end()
+        word = " ".join(folded[day.start() : day.end()].split()[1:]) or "chủ nhật"
+        deadline = Deadline(
+            kind="day_of_period",
+            weekday=int(word) - 2 if word.isdigit() else _WEEKDAYS.get(word, 6),
+            time=f"{int(hour):02d}:{int((before and before.group('mi')) or 0):02d}"
+            if hour
+            else None,
+            anchor=_clean(original[day.start() : end]),
+            raw=_clean(original[start:end]),
+        )
+        out.append(DeadlineMention(start, end, deadline, "weekly"))
+    return out
+
+
+def _months_of_year(folded: str, original: str) -> list[DeadlineMention]:
+    out = []
+    for m in _MONTH_OF_YEAR.finditer(folded):
+        if not _valid("1", m.group(1), None):
+            continue
+        am = _ANCHOR.match(folded, m.end())
+        end = am.end() if am else m.end()
+        deadline = Deadline(
+            kind="day_of_period", month=int(m.group(1)), raw=_clean(original[m.start() : end])
+        )
+        out.append(DeadlineMention(m.start(), end, deadline, "annual"))
     return out
 
 
@@ -218,7 +446,20 @@ def _relative(folded: str, original: str, taken: list[DeadlineMention]) -> list[
     out: list[DeadlineMention] = []
     for m in _REL_B.finditer(folded):
         out.append(_rel(original, m.start(), m.end(), m.group(2), m.group(3), m.group(1)))
-    for m in _REL_A.finditer(folded):
+    for m in _REL_C.finditer(folded):
+        if not any(o.start <= m.start() < o.end for o in taken):
+            out.append(_rel(original, m.start(), m.end(), m.group(2), m.group(3), m.group(1)))
+    out += _relative_spans(_REL_A, folded, original, [*out, *taken])
+    if "từ" in folded or "sau khi" in folded:  # _REL_D needs its anchor
+        out += _relative_spans(_REL_D, folded, original, [*out, *taken])
+    return out
+
+
+def _relative_spans(
+    rx: re.Pattern[str], folded: str, original: str, taken: list[DeadlineMention]
+) -> list[DeadlineMention]:
+    out: list[DeadlineMention] = []
+    for m in rx.finditer(folded):
         if any(o.start <= m.start() < o.end for o in [*out, *taken]):
             continue
         am = _REL_ANCHOR.match(folded, m.end())
@@ -240,14 +481,27 @@ def _rel(
     original: str, start: int, end: int, days: str, working: str | None, anchor: str | None
 ) -> DeadlineMention:
     anchor_clean = _clean(re.sub(r"^(?:kể|tính)\s+từ\s+", "", anchor)) if anchor else None
+    before = bool(anchor and fold(anchor).startswith("trước"))  # a lead time counts back
     deadline = Deadline(
         kind="relative",
-        offset_days=int(days),
+        offset_days=-int(days) if before else int(days),
         working_days=bool(working),
         anchor=anchor_clean,
         raw=_clean(original[start:end]),
     )
-    return DeadlineMention(start, end, deadline)
+    return DeadlineMention(start, end, deadline, _ended_period(anchor_clean))
+
+
+_ENDED = re.compile(r"kết\s+thúc\s+(?:kỳ\s+báo\s+cáo\s+)?(quý|năm|tháng|6\s+tháng|tuần)")
+
+
+def _ended_period(anchor: str | None) -> Frequency | None:
+    """ "05 ngày làm việc kể từ ngày kết thúc quý" is a quarterly report."""
+    m = _ENDED.search(fold(anchor)) if anchor else None
+    if not m:
+        return None
+    word = m.group(1).split()[-1]
+    return "semiannual" if m.group(1)[0] == "6" else _EVERY_HINT.get(word)
 
 
 def _clean(text: str) -> str:

@@ -265,6 +265,14 @@ def publish(cycle_ids: set[int], at: dt.datetime) -> None:
 def _emit_sweep_events(report: SweepReport, at: dt.datetime) -> None:
     from notifications.notices import cycle_facts
 
+    for channel, reason in (report.dispatch.get("channels_held") or {}).items():
+        events.emit(
+            events.CHANNEL_HELD,
+            resource_id=f"hanbaocao.channel.{channel}",
+            name=f"Kênh {channel} tạm giữ",
+            payload={"channel": channel, "reason": reason, "at": at.isoformat()},
+        )
+
     with session_scope() as session:
         for cycle_id in report.overdue:
             facts = cycle_facts(session, cycle_id)

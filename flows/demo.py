@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from directives.model import PERIODIC
 from models.agency import Agency, AgencyContact, ContactChannel
 from models.db import TZ, get_engine, settings
 from models.submissions import Incoming, receive
@@ -37,6 +38,7 @@ SEEDS = ("seed-6966-ubnd-ktn-quang-ngai-2024.txt", "seed-1503-ubnd-ktth-kon-tum-
 APPROVED_ON = dt.date(2026, 1, 10)
 ACTOR = "demo-admin"
 ZALO_AGENCIES = 5  # agencies that also get a Zalo OA contact (the local fake)
+DEMO_ZALO_ID_BASE = 7_000_000_000_000
 
 
 @dataclass(slots=True)
@@ -48,6 +50,11 @@ class DemoResult:
     late: int = 0
     missing: int = 0
     messages: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    left_out: list[str] = field(default_factory=list)  # not submitters: they receive
+    for_review: list[str] = field(default_factory=list)  # obligations left for a human
+    outside: int = 0  # messages to bodies outside the province (must stay 0)
+    lead_submits: bool = False  # the lead among the submitters (must stay False)
+    opening_text: str = ""  # one opening notice, as an agency reads it
 
     @property
     def on_time_rate(self) -> float:
@@ -70,8 +77,11 @@ def give_contacts(session: Session, *, zalo_ids: int = ZALO_AGENCIES) -> int:
         )
         if n < zalo_ids or agency.code.endswith("so-xay-dung"):
             session.add(
+                # Zalo user ids are digits (scoped to the OA): a made-up one per agency.
                 AgencyContact(
-                    agency_id=agency.id, channel=ContactChannel.zalo, address=f"user-{agency.code}"
+                    agency_id=agency.id,
+                    channel=ContactChannel.zalo,
+                    address=str(DEMO_ZALO_ID_BASE + agency.id),
                 )
             )
     session.flush()
@@ -79,28 +89,19 @@ def give_contacts(session: Session, *, zalo_ids: int = ZALO_AGENCIES) -> int:
 
 
 def approve_seeds(session: Session, *, province: str) -> dict[str, int]:
-    """The administrator's decisions on the seeds: the 6966 annual report (accepting the
-    communes for the dissolved district committees), 6966's budget estimate, and 1503's
-    untimed report given an annual schedule (15/12)."""
-    from directives.model import Deadline
-    from models.plan import accept_suggestion, resolve_parties, set_schedule
+    """The administrator's decisions on the seeds, approving only what the seeds say: the
+    6966 annual report (accepting the communes for the dissolved district committees).
+    Nothing is invented: an obligation whose text gives no schedule (1503/UBND-KTTH's
+    report to the ministry, 6966's event-driven reports) stays proposed for a human."""
+    from models.plan import accept_suggestion, resolve_parties
     from models.store import set_status
 
     chosen: dict[str, int] = {}
     for ob in session.exec(select(Obligation).order_by(col(Obligation.id))):
         if ob.status != ObligationStatus.proposed:
             continue
-        if ob.frequency not in ("annual", "semiannual", "quarterly", "monthly", "weekly"):
-            if ob.via_phrase is None and ob.recipient_phrase and "Bộ" in ob.recipient_phrase:
-                set_schedule(
-                    session,
-                    ob,
-                    frequency="annual",
-                    deadline=Deadline(kind="day_of_period", day=15, month=12),
-                    actor=ACTOR,
-                )
-            else:
-                continue
+        if ob.frequency not in PERIODIC:
+            continue  # no schedule in the text: left for an administrator to decide
         resolve_parties(session, ob, on=APPROVED_ON, province=province)
         parties = session.exec(
             select(ObligationParty).where(ObligationParty.obligation_id == ob.id)
@@ -138,6 +139,9 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
         session.commit()
     say(f"registry loaded: {count} agencies, contacts at the local mail sink and Zalo fake")
     say(f"approved: {', '.join(f'{k} (#{v})' for k, v in result.obligations.items())}")
+    result.for_review = _for_review(engine)
+    for line in result.for_review:
+        say(f"left for an administrator: {line}")
     report = sync(engine, start=APPROVED_ON, province=cfg.province)
     say(f"deployments: {report}")
 
@@ -148,6 +152,8 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
     opened = open_cycle(obligation_id=obligation_id, period_key="2026", now=_opening(obligation_id))
     result.cycle_id = opened["cycle_id"]
     say(f"opened 6966/UBND-KTN · Năm 2026: {opened['new_submissions']} agencies must report")
+    result.left_out = _left_out(engine, obligation_id, cfg.province)
+    say(f"not submitters (they consolidate or receive): {'; '.join(result.left_out)}")
     with Session(engine, expire_on_commit=False) as session:
         cycle = session.get(ReportCycle, result.cycle_id)
         assert cycle is not None
@@ -183,6 +189,46 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
             )
     _tally(engine, result)
     return result
+
+
+def _for_review(engine: Any) -> list[str]:
+    """The seeds' obligations the demo does not approve, and why."""
+    from models.tables import Directive
+
+    out = []
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Obligation, Directive)
+            .join(Directive, col(Directive.id) == Obligation.directive_id)
+            .where(Obligation.status == ObligationStatus.proposed)
+            .order_by(col(Obligation.id))
+        )
+        for ob, directive in rows:
+            to = f", to {ob.recipient_phrase}" if ob.recipient_phrase else ""
+            out.append(f"{directive.number} #{ob.id} ({ob.frequency}{to}): {_why(session, ob)}")
+    return out
+
+
+def _why(session: Session, ob: Obligation) -> str:
+    if ob.frequency not in PERIODIC:
+        return "no schedule in the text"
+    flagged = session.exec(
+        select(ObligationParty).where(
+            ObligationParty.obligation_id == ob.id, col(ObligationParty.flag).is_not(None)
+        )
+    ).all()
+    named = "; ".join(f"“{p.phrase}” ({p.flag})" for p in flagged)
+    return f"who must report is not resolved: {named}" if named else "not resolved"
+
+
+def _left_out(engine: Any, obligation_id: int, province: str) -> list[str]:
+    from models.plan import cycle_agencies
+
+    with Session(engine) as session:
+        ob = session.get(Obligation, obligation_id)
+        assert ob is not None
+        who = cycle_agencies(session, ob, on=APPROVED_ON, province=province)
+        return [a.name for a in who.left_out]
 
 
 def _opening(obligation_id: int) -> dt.datetime:
@@ -248,6 +294,34 @@ def _tally(engine: Any, result: DemoResult) -> None:
                 result.on_time += 1
             else:
                 result.late += 1
-        rows = session.exec(select(Notification.stage, Notification.channel, Notification.state))
-        for stage, channel, state in rows:
+        rows = session.exec(
+            select(Notification.stage, Notification.channel, Notification.state, Agency).join(
+                Agency, col(Agency.id) == Notification.agency_id
+            )
+        )
+        for stage, channel, state, agency in rows:
             result.messages[(stage, channel, str(state))] += 1
+            if agency.kind in ("ministry", "central") or agency.province == "vn":
+                result.outside += 1
+        lead_row = session.exec(
+            select(Submission).where(
+                Submission.cycle_id == cycle.id,
+                Submission.agency_id == _lead_id(session, result),
+            )
+        ).first()
+        result.lead_submits = lead_row is not None
+        opening = session.exec(
+            select(Notification)
+            .where(
+                Notification.cycle_id == cycle.id,
+                Notification.stage == "opened",
+                Notification.channel == "email",
+            )
+            .order_by(col(Notification.id))
+        ).first()
+        result.opening_text = str(opening.payload.get("text", "")) if opening else ""
+
+
+def _lead_id(session: Session, result: DemoResult) -> int | None:
+    ob = session.get(Obligation, result.obligations["6966-annual"])
+    return ob.lead_agency_id if ob else None

@@ -78,6 +78,7 @@ if TYPE_CHECKING:
 
 APP_TAG = "hanbaocao"
 OBLIGATION_TAG = "obligation:"
+ZALO_REFRESH_KEY = "zalo-token-refresh"  # also its tag: see flows/zalo_refresh.py
 SWEEP_KEY = "sweep"
 SWEEP_NAME = "hanbaocao-sweep"
 SWEEP_CRON = "*/15 * * * *"  # every 15 minutes, local time
@@ -475,6 +476,10 @@ def desired_specs(
             skipped.append(Skipped(ob.id, _name(directive, ob), str(exc)))
     if sweep_cron is not None:
         specs.append(sweep_spec(cron=sweep_cron, work_pool_name=work_pool_name))
+    from flows.zalo_refresh import refresh_spec, zalo_configured
+
+    if zalo_configured():
+        specs.append(refresh_spec(work_pool_name=work_pool_name))
     return specs, skipped
 
 
@@ -557,7 +562,7 @@ async def ensure_work_pool(client: PrefectClient, name: str, type: str = "proces
 def _key(deployment: Existing, flow_names: dict[UUID, str]) -> str | None:
     """Which spec an existing deployment stands for; None: not ours to manage."""
     for tag in deployment.tags:
-        if tag.startswith(OBLIGATION_TAG):
+        if tag.startswith(OBLIGATION_TAG) or tag == ZALO_REFRESH_KEY:
             return tag
     return SWEEP_KEY if flow_names.get(deployment.flow_id) == sweep.name else None
 

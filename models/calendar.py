@@ -9,7 +9,9 @@ Periods (Nghị định 09/2019/NĐ-CP, Điều 12)
     data cut-off window: the 15th of the month before the span's first month to the 14th
     of its last month. Weekly periods are ISO weeks whose cut-off is the week itself.
     Cycles are keyed by calendar span (``period_containing``); the cut-off window
-    (``cutoff_period``) answers "which period's figures does this day belong to".
+    (``cutoff_period``) answers "which period's figures does this day belong to". A
+    nine-month period ("2026-9M") spans January–September, cut-off 15/12 of the previous
+    year to 14/9.
 
 Deadlines
     ``evaluate`` turns the parser's ``Deadline`` into a ``Due`` for one period: the
@@ -30,30 +32,39 @@ import re
 import unicodedata
 from calendar import monthrange
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache, partial
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from directives.model import Deadline
+from directives.model import PERIODIC, Deadline
 from models.db import TIMEZONE, TZ
-from models.workdays import RollPolicy, WorkCalendar, load_yaml
+from models.deadline_rules import (
+    DEFAULT_PROVINCE,
+    END_OF_DAY,
+    DeadlineDefaults,
+    DefaultDeadline,
+    check_periodic,
+    is_before_exclusive,
+    packaged_defaults,
+)
+from models.workdays import RollPolicy, WorkCalendar
 
-DEFAULT_DUE_TIME = time(17, 0)  # end of the office day
+# A deadline without a stated time ends at 24:00 of its day (Bộ luật Dân sự 2015, Điều
+# 147–148); a province's reading may set office hours instead (models.deadline_rules).
+DEFAULT_DUE_TIME = END_OF_DAY
 DEFAULT_SEND_AT = time(8, 0)  # reminders go out when offices open
-DEFAULT_PROVINCE = "default"
-DEFAULTS_RESOURCE = "deadline-defaults.yaml"
 
-PERIODIC = ("annual", "semiannual", "quarterly", "monthly", "weekly")
-# Months per period; weekly periods are counted in ISO weeks instead.
-_MONTHS = {"annual": 12, "semiannual": 6, "quarterly": 3, "monthly": 1}
+# Months per period's span; weekly periods are counted in ISO weeks instead. A nine-month
+# period (January–September, one a year) spans 9 months but recurs every 12 (``_RECUR``).
+_MONTHS = {"annual": 12, "semiannual": 6, "nine_months": 9, "quarterly": 3, "monthly": 1}
+_RECUR = {**_MONTHS, "nine_months": 12}
 # Working days between a cycle's opening notice and the agencies' deadline.
 DEFAULT_OPEN_LEAD: Mapping[str, int] = {
     "annual": 20,
     "semiannual": 15,
+    "nine_months": 15,
     "quarterly": 10,
     "monthly": 5,
     "weekly": 2,
@@ -73,7 +84,7 @@ class UnsupportedDeadline(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    key: str  # "2026", "2026-H1", "2026-Q3", "2026-11", "2026-W47"
+    key: str  # "2026", "2026-H1", "2026-9M", "2026-Q3", "2026-11", "2026-W47"
     frequency: str
     start: date  # the calendar span the period covers
     end: date
@@ -108,6 +119,9 @@ def cutoff_period(frequency: str, day: date) -> Period:
     monthly period 2026-12, whose window runs 15/11–14/12."""
     if _periodic(frequency) == "weekly":
         return period_containing(frequency, day)
+    if frequency == "nine_months":
+        # 15/12–14/9; a day from 15/9 to 14/12 is in no window: the coming one is given.
+        return _period_at(frequency, day.year + (1 if (day.month, day.day) >= (9, 15) else 0))
     # Windows are the calendar spans moved back to the 15th of the month before.
     month = _month_index(day) + (1 if day.day >= 15 else 0)
     return _period_at(frequency, month // _MONTHS[frequency])
@@ -121,7 +135,8 @@ def periods(frequency: str, start_day: date, end_day: date) -> list[Period]:
 
 
 _KEY = re.compile(
-    r"(?P<year>\d{4})(?:-(?:H(?P<h>\d+)|Q(?P<q>\d+)|W(?P<w>\d+)|(?P<m>\d+)))?", re.ASCII
+    r"(?P<year>\d{4})(?:-(?:H(?P<h>\d+)|Q(?P<q>\d+)|W(?P<w>\d+)|(?P<n>9M)|(?P<m>\d+)))?",
+    re.ASCII,
 )
 YEARS = range(1900, 2201)  # the parser's range for dates, with room on both sides
 
@@ -130,12 +145,16 @@ def parse_period_key(key: str) -> Period:
     """The period a key names; ``ValueError`` saying what is wrong otherwise."""
     m = _KEY.fullmatch(key)
     if not m:
-        raise ValueError(f"bad period key {key!r}: use 2026, 2026-H1, 2026-Q3, 2026-11 or 2026-W47")
+        raise ValueError(
+            f"bad period key {key!r}: use 2026, 2026-H1, 2026-9M, 2026-Q3, 2026-11 or 2026-W47"
+        )
     year = int(m["year"])
     if year not in YEARS:
         raise ValueError(f"bad period key {key!r}: the year must be {YEARS[0]}–{YEARS[-1]}")
     if m["h"] is not None:
         return _period_at("semiannual", year * 2 + _in_range(key, m["h"], "half", 2) - 1)
+    if m["n"] is not None:
+        return _period_at("nine_months", year)
     if m["q"] is not None:
         return _period_at("quarterly", year * 4 + _in_range(key, m["q"], "quarter", 4) - 1)
     if m["m"] is not None:
@@ -161,10 +180,7 @@ def _iso_week(key: str, year: int, week: int) -> Period:
     return _period_at("weekly", _index_containing("weekly", monday))
 
 
-def _periodic(frequency: str) -> str:
-    if frequency not in PERIODIC:
-        raise ValueError(f"{frequency!r} has no periods (periodic: {', '.join(PERIODIC)})")
-    return frequency
+_periodic = check_periodic
 
 
 def _month_index(day: date) -> int:
@@ -183,6 +199,8 @@ def _month_end(index: int) -> date:
 def _index_containing(frequency: str, day: date) -> int:
     if frequency == "weekly":
         return (day.toordinal() - 1) // 7  # date.fromordinal(1) is a Monday
+    if frequency == "nine_months":
+        return day.year  # one a year, whatever the month
     return _month_index(day) // _MONTHS[frequency]
 
 
@@ -195,7 +213,8 @@ def _period_at(frequency: str, index: int) -> Period:
         end = monday + timedelta(days=6)
         return Period(f"{iso.year}-W{iso.week:02d}", frequency, monday, end, monday, end)
     months = _MONTHS[frequency]
-    first, last = index * months, index * months + months - 1
+    first = index * _RECUR[frequency]
+    last = first + months - 1
     start = _month_start(first)
     return Period(
         key=_key(frequency, start),
@@ -212,6 +231,8 @@ def _key(frequency: str, start: date) -> str:
         return f"{start.year:04d}"
     if frequency == "semiannual":
         return f"{start.year:04d}-H{(start.month - 1) // 6 + 1}"
+    if frequency == "nine_months":
+        return f"{start.year:04d}-9M"
     if frequency == "quarterly":
         return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
     return f"{start.year:04d}-{start.month:02d}"
@@ -242,6 +263,8 @@ _ORDINALS = {
 }
 _UNITS = {
     "quý": "quarterly",
+    "9 tháng": "nine_months",
+    "chín tháng": "nine_months",
     "6 tháng": "semiannual",
     "sáu tháng": "semiannual",
     "nửa năm": "semiannual",
@@ -250,7 +273,7 @@ _UNITS = {
     "kỳ báo cáo": None,  # the obligation's own period, whatever its length
     "kỳ": None,
 }
-_UNIT = r"(?P<unit>quý|6 tháng|sáu tháng|nửa năm|năm|kỳ báo cáo|kỳ)"
+_UNIT = r"(?P<unit>quý|9 tháng|chín tháng|6 tháng|sáu tháng|nửa năm|năm|kỳ báo cáo|kỳ)"
 _NEXT = r"(?: (?:sau|tiếp theo|kế tiếp))?(?: liền kề)?"
 # "tháng thứ ba của mỗi quý", "tháng cuối quý", "tháng đầu tiên của quý sau liền kề"
 _MONTH_OF_PERIOD = re.compile(
@@ -265,7 +288,7 @@ _MONTH_AFTER = re.compile(
 _YEAR_AFTER = re.compile(r"năm (?:kế tiếp|tiếp theo|sau)(?: (?:của|sau) năm báo cáo)?(?: liền kề)?")
 # Relative deadlines counted from the period's end: "sau khi kết thúc quý", "kể từ ngày
 # kết thúc năm báo cáo" (but not "kết thúc năm học"), "20 ngày đầu quý sau liền kề".
-_ANY_UNIT = r"(?P<unit>quý|6 tháng|sáu tháng|nửa năm|năm|tháng|kỳ báo cáo|kỳ)"
+_ANY_UNIT = r"(?P<unit>quý|9 tháng|chín tháng|6 tháng|sáu tháng|nửa năm|năm|tháng|kỳ báo cáo|kỳ)"
 _PERIOD_END = re.compile(rf"(?:kết thúc|hết) {_ANY_UNIT}(?= báo cáo| tài chính|$)")
 _NEXT_PERIOD_START = re.compile(rf"đầu {_ANY_UNIT} (?:sau|tiếp theo|kế tiếp)(?: liền kề)?")
 
@@ -363,7 +386,7 @@ def _first_month_from(period: Period, month: int, day: int) -> date:
     30/4 of the next year). A date inside the cut-off month stays in it: "6 tháng (trước
     ngày 10/6)" reports the first half with estimated figures, a practice Nghị định 09
     tolerates only where the clause says so; ``evaluate`` flags it."""
-    months = _MONTHS[period.frequency]
+    months = _RECUR[period.frequency]
     first = _month_index(period.cutoff_end)
     index = first + (month - 1 - first) % months
     return _on_month(index, day)
@@ -381,7 +404,7 @@ def _place_day(rule: Deadline, frequency: str, period: Period, day: int) -> date
     anchor = _month_anchor(rule.anchor, frequency)
     if anchor is None:
         raise UnsupportedDeadline(f"unknown anchor “{rule.anchor}”", rule)
-    base = start + (months if anchor.next_period else 0)
+    base = start + (_RECUR[frequency] if anchor.next_period else 0)
     month = months if anchor.month == -1 else anchor.month
     return _on_month(base + month - 1, day)
 
@@ -434,97 +457,15 @@ def _time_of(rule: Deadline, default: time) -> time:
     return time(int(m[1]), int(m[2] or 0))
 
 
-# == Defaults ===============================================================================
-
-
-@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: memo key below
-class DefaultDeadline:
-    """A province's default for one frequency: the agencies' deadline to the lead Sở and
-    the lead's to the recipient, ``lead_days`` working days later."""
-
-    province: str
-    frequency: str
-    agency: Deadline
-    agency_source: str
-    lead_days: int
-    lead_source: str
-
-    @property
-    def source(self) -> str:
-        """Where the default comes from, as ``Due.source`` shows it."""
-        if self.agency_source == self.lead_source:
-            return f"default: {self.agency_source}"
-        return f"default: agencies: {self.agency_source}; lead: {self.lead_source}"
-
-
-@dataclass(frozen=True, slots=True)
-class DeadlineDefaults:
-    table: Mapping[str, Mapping[str, DefaultDeadline]]
-    cutoff_source: str = ""
-    minimum_source: str = ""
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> DeadlineDefaults:
-        """The packaged defaults, or ``path``."""
-        if path is None:
-            text = resources.files("models.data").joinpath(DEFAULTS_RESOURCE).read_text("utf-8")
-        else:
-            text = path.read_text(encoding="utf-8")
-        return cls.from_data(load_yaml(text) or {})
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> DeadlineDefaults:
-        table = {
-            str(province): {
-                str(freq): _default_entry(str(province), str(freq), entry)
-                for freq, entry in (by_freq or {}).items()
-            }
-            for province, by_freq in (data.get("provinces") or {}).items()
-        }
-        missing = [f for f in PERIODIC if f not in table.get(DEFAULT_PROVINCE, {})]
-        if missing:
-            raise ValueError(f"deadline defaults: `{DEFAULT_PROVINCE}` lacks {', '.join(missing)}")
-        return cls(table, str(data.get("cutoff_source", "")), str(data.get("minimum_source", "")))
-
-    def lookup(self, province: str, frequency: str) -> DefaultDeadline:
-        """The province's default for a frequency, else the ``default`` one."""
-        own = self.table.get(province, {}).get(frequency)
-        found = own or self.table[DEFAULT_PROVINCE].get(_periodic(frequency))
-        assert found is not None  # from_data checked that `default` has every frequency
-        return found
-
-
-def _default_entry(province: str, frequency: str, entry: Mapping[str, Any]) -> DefaultDeadline:
-    _periodic(frequency)
-    agency, lead = entry.get("agency") or {}, entry.get("lead") or {}
-    try:
-        rule = Deadline(**dict(agency.get("deadline") or {}))
-    except TypeError as exc:
-        raise ValueError(f"deadline defaults {province}/{frequency}: {exc}") from None
-    if rule.kind not in ("day_of_period", "relative"):
-        raise ValueError(f"deadline defaults {province}/{frequency}: kind must be periodic")
-    lead_days = lead.get("working_days_after_agency")
-    if not isinstance(lead_days, int) or lead_days < 1:
-        raise ValueError(f"deadline defaults {province}/{frequency}: lead needs ≥ 1 working day")
-    sources = (str(agency.get("source") or "").strip(), str(lead.get("source") or "").strip())
-    if not all(sources):
-        raise ValueError(f"deadline defaults {province}/{frequency}: every default needs a source")
-    return DefaultDeadline(province, frequency, rule, sources[0], lead_days, sources[1])
-
-
-@lru_cache(maxsize=1)
-def packaged_defaults() -> DeadlineDefaults:
-    return DeadlineDefaults.load()
-
-
 # == Evaluation =============================================================================
 
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """A deadline. ``at`` defaults to the end of the office day (17:00): Bộ luật Dân sự
-    ends a period at 24:00, but a report goes to an office. For a province default,
-    ``nominal_date`` is the lead's computed day (the agencies' roll happened below it)."""
+    """A deadline. Without a stated time, ``at`` is the end of its day (24:00, stored as
+    ``END_OF_DAY``: Bộ luật Dân sự 2015, Điều 147–148) unless the province's reading sets
+    office hours. ``words`` are the clause's own ("trước ngày 15/12 hằng năm"), shown
+    beside the date; ``exclusive`` says "trước ngày X" was read as due by the end of X−1."""
 
     at: datetime  # aware, Asia/Ho_Chi_Minh
     nominal_date: date  # before rolling off a day off
@@ -532,6 +473,13 @@ class Due:
     source: str  # "clause" or "default: <source>"
     cutoff_end: date | None = None  # of the period, when there is one
     warning: str | None = None
+    words: str | None = None
+    exclusive: bool = False
+
+    @property
+    def is_default(self) -> bool:
+        """The administrator's default, not the directive's."""
+        return self.source.startswith("default")
 
     @property
     def day(self) -> date:
@@ -552,26 +500,33 @@ def evaluate(
     event_date: date | None = None,
     roll: RollPolicy = RollPolicy.FORWARD,
     province: str = DEFAULT_PROVINCE,
-    due_time: time = DEFAULT_DUE_TIME,
+    due_time: time | None = None,
 ) -> Due:
     """The deadline, to the obligation's recipient, of ``period``'s report.
 
-    A rule without a deadline takes the province's default: the lead Sở's consolidated
-    report, ``lead_days`` working days after the agencies' default deadline, itself at
-    least one working day after the cut-off (Nghị định 09, Điều 8 khoản 5 điểm b); feed
-    the result to ``levels(..., lead_days=default.lead_days)`` for both levels.
+    A rule without a deadline takes the province's default: the end of the chain (the
+    lead Sở's consolidated report), rolled back to a working day; feed the result to
+    ``levels(..., lead_days=default.lead_days)`` for both levels. "Trước ngày X" is due
+    by the end of X−1 unless the province reads it inclusively; ``due_time`` (default:
+    the province's reading, 24:00) applies when the rule states no time.
     Raises ``UnsupportedDeadline`` for a rule it cannot read without guessing.
     """
     _check_period(frequency, period)
+    table = defaults or packaged_defaults()
+    reading = table.reading(province)
+    at = due_time or reading.due_time
     if rule.kind == "none":
         if frequency not in PERIODIC:
             raise UnsupportedDeadline(
                 f"no deadline stated, and a {frequency} report has no default"
             )
-        table = defaults or packaged_defaults()
-        return _default_due(table.lookup(province, frequency), period, calendar, roll, due_time)
+        return _default_due(table.lookup(province, frequency), period, calendar, at)
     nominal = _nominal_day(rule, frequency, period, event_date, calendar)
-    return _make_due(nominal, _time_of(rule, due_time), "clause", period, calendar, roll)
+    exclusive = is_before_exclusive(rule, reading)
+    if exclusive:
+        nominal -= timedelta(days=1)
+    due = _make_due(nominal, _time_of(rule, at), "clause", period, calendar, roll)
+    return replace(due, words=rule.raw, exclusive=exclusive)
 
 
 def _check_period(frequency: str, period: Period | None) -> None:
@@ -628,19 +583,19 @@ def earliest_deadline(period: Period, calendar: WorkCalendar) -> date:
 
 @lru_cache(maxsize=1 << 16)  # most obligations state no deadline and share these
 def _default_due(
-    default: DefaultDeadline,
-    period: Period | None,
-    cal: WorkCalendar,
-    roll: RollPolicy,
-    due_time: time,
+    default: DefaultDeadline, period: Period | None, cal: WorkCalendar, due_time: time
 ) -> Due:
     if period is None:
         raise UnsupportedDeadline(f"a {default.frequency} default needs a period")
-    nominal = _nominal_day(default.agency, default.frequency, period, None, cal)
-    # Defaults are ours, not a clause's: they must meet Nghị định 09, so push them later.
-    agency_day = max(cal.roll(nominal, roll), earliest_deadline(period, cal))
-    lead_day = cal.add_working_days(agency_day, default.lead_days)
-    return Due(_local(lead_day, due_time), lead_day, False, default.source, period.cutoff_end)
+    nominal = _nominal_day(default.lead, default.frequency, period, None, cal)
+    # The chain must end before the default's day: back to a working day, never later.
+    # Still at least ``lead_days`` + 1 working days after the cut-off, so that both
+    # levels can meet Nghị định 09 (Điều 8 khoản 5 điểm b).
+    floor = cal.add_working_days(earliest_deadline(period, cal), default.lead_days)
+    lead_day = max(cal.roll_backward(nominal), floor)
+    return Due(
+        _local(lead_day, due_time), nominal, lead_day != nominal, default.source, period.cutoff_end
+    )
 
 
 # == Levels (Nghị định 09, Điều 8 khoản 5 điểm b) ===========================================
@@ -709,6 +664,7 @@ class Audience(StrEnum):
 class StageAnchor(StrEnum):
     OPEN = "open"  # the day the cycle opens
     DUE = "due"  # the agencies' deadline
+    LEAD_DUE = "lead_due"  # the lead Sở's own deadline to the recipient
 
 
 _STAGE_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -737,6 +693,9 @@ class Ladder:
     def from_data(cls, data: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Ladder:
         rows = data.get("stages", []) if isinstance(data, Mapping) else data
         stages = tuple(_stage(row) for row in rows)
+        for s in stages:
+            if s.anchor is StageAnchor.LEAD_DUE and s.audience is not Audience.LEAD:
+                raise ValueError(f"ladder: stage {s.name}: the lead's deadline concerns the lead")
         names = [s.name for s in stages]
         if len(set(names)) != len(names):
             raise ValueError(f"ladder: stage names must be unique: {names}")
@@ -778,7 +737,12 @@ DEFAULT_LADDER = Ladder(
         LadderStage("reminder-1", StageAnchor.DUE, -1, Audience.AGENCY),
         LadderStage("due-day", StageAnchor.DUE, 0, Audience.AGENCY),
         LadderStage("overdue", StageAnchor.DUE, 1, Audience.AGENCY),
-        LadderStage("escalation-lead", StageAnchor.DUE, 3, Audience.LEAD),
+        # The lead hears of the late agencies the working day after their deadline, so that
+        # it can still chase them before its own deadline, of which it is reminded too.
+        LadderStage("lead-reminder-3", StageAnchor.LEAD_DUE, -3, Audience.LEAD),
+        LadderStage("escalation-lead", StageAnchor.DUE, 1, Audience.LEAD),
+        LadderStage("lead-reminder-1", StageAnchor.LEAD_DUE, -1, Audience.LEAD),
+        LadderStage("lead-due-day", StageAnchor.LEAD_DUE, 0, Audience.LEAD),
         LadderStage("escalation-recipient", StageAnchor.DUE, 7, Audience.RECIPIENT),
     )
 )
@@ -801,6 +765,8 @@ def schedule(
     due: Due | datetime,
     calendar: WorkCalendar,
     send_at: time = DEFAULT_SEND_AT,
+    *,
+    lead_due: Due | datetime | None = None,
 ) -> list[ScheduledStage]:
     """When each stage of the ladder goes out, at ``send_at`` on working days.
 
@@ -808,20 +774,30 @@ def schedule(
     one message per audience per day: stages that meet on a day fold into one, the later
     stage winning, except that the opening notice always wins (it carries the link and is
     the agency's first word of the cycle); ``also`` names the folded ones. On the opening
-    day, ``at`` may precede ``opened_at``: send at once.
+    day, ``at`` may precede ``opened_at``: send at once. Stages anchored on the lead's
+    deadline are left out when there is none (``lead_due``).
     """
     open_day = calendar.roll_forward(_local_day(opened_at))
     due_day = calendar.roll_forward(_local_day(due))
-    return list(_schedule(ladder, open_day, due_day, calendar, send_at))
+    lead_day = calendar.roll_forward(_local_day(lead_due)) if lead_due is not None else None
+    return list(_schedule(ladder, open_day, due_day, lead_day, calendar, send_at))
 
 
 @lru_cache(maxsize=1 << 14)  # cycles of one frequency share their open and due days
 def _schedule(
-    ladder: Ladder, open_day: date, due_day: date, calendar: WorkCalendar, send_at: time
+    ladder: Ladder,
+    open_day: date,
+    due_day: date,
+    lead_day: date | None,
+    calendar: WorkCalendar,
+    send_at: time,
 ) -> tuple[ScheduledStage, ...]:
     groups: dict[tuple[date, Audience], list[int]] = {}
+    bases = {StageAnchor.OPEN: open_day, StageAnchor.DUE: due_day, StageAnchor.LEAD_DUE: lead_day}
     for position, stage in enumerate(ladder.stages):
-        base = open_day if stage.anchor is StageAnchor.OPEN else due_day
+        base = bases[stage.anchor]
+        if base is None:
+            continue  # no lead deadline: no lead reminders
         day = calendar.add_working_days(base, stage.offset)
         if day < open_day:
             if not stage.is_opening:
@@ -909,10 +885,9 @@ def nominal_open_day(
     deadline less the opening lead (see ``_nominal_shift``), never before the period
     starts. It is not later than ``cycle_open_date`` unless public holidays intervene."""
     if rule.kind == "none":
-        table = defaults or packaged_defaults()
-        agency = _calendar_nominal(table.lookup(province, frequency).agency, frequency, period)
-    else:
-        agency = _nominal_shift(frequency, _calendar_nominal(rule, frequency, period), -lead_days)
+        default = (defaults or packaged_defaults()).lookup(province, frequency)
+        rule, lead_days = default.lead, default.lead_days
+    agency = _nominal_shift(frequency, _calendar_nominal(rule, frequency, period), -lead_days)
     opened = _nominal_shift(frequency, agency, -lead_time_days[frequency])
     return max(opened, period.start)
 
@@ -981,7 +956,7 @@ def _rrule(frequency: str, first: date, send_at: time) -> str:
         return f"FREQ=WEEKLY;BYDAY={_WEEKDAYS[first.weekday()]};{at}"
     if frequency == "monthly":
         return f"FREQ=MONTHLY;BYMONTHDAY={first.day};{at}"
-    step = _MONTHS[frequency]
+    step = _RECUR[frequency]
     months = ",".join(str((first.month - 1) % step + 1 + k) for k in range(0, 12, step))
     return f"FREQ=YEARLY;BYMONTH={months};BYMONTHDAY={first.day};{at}"
 
@@ -1049,12 +1024,21 @@ __all__ = [
 ]
 
 
+def local_text(moment: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A moment in local time; a day's end (a deadline without a stated time, stored as
+    its last second) reads 24:00, as Bộ luật Dân sự puts it, not 23:59."""
+    local = moment.astimezone(TZ)
+    if local.time() == END_OF_DAY:
+        return local.strftime(fmt.replace("%H:%M", "24:00"))
+    return local.strftime(fmt)
+
+
 _QUARTERS = ("I", "II", "III", "IV")
 
 
 def period_label(period_key: str) -> str:
-    """ "Năm 2026", "6 tháng đầu năm 2026", "Quý III/2026", "Tháng 11/2026", "Tuần 47/2026";
-    ``ValueError`` naming the accepted forms for anything else."""
+    """ "Năm 2026", "6 tháng đầu năm 2026", "9 tháng năm 2026", "Quý III/2026",
+    "Tháng 11/2026", "Tuần 47/2026"; ``ValueError`` naming the accepted forms for anything else."""
     period = parse_period_key(period_key)
     year = period_key[:4]
     if period.frequency == "annual":
@@ -1062,6 +1046,8 @@ def period_label(period_key: str) -> str:
     if period.frequency == "semiannual":
         half = "đầu" if period_key.endswith("H1") else "cuối"
         return f"6 tháng {half} năm {year}"
+    if period.frequency == "nine_months":
+        return f"9 tháng năm {year}"
     if period.frequency == "quarterly":
         return f"Quý {_QUARTERS[int(period_key[-1]) - 1]}/{year}"
     if period.frequency == "monthly":

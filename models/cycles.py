@@ -15,6 +15,11 @@ Catch-up: a sweep that did not run for days sends, per agency, only the latest
 agency stage that has passed (one message per agency, not a burst of stale
 reminders); escalations to the lead and the recipient are per cycle and each goes
 out once.
+
+The lead Sở's reminders of its own deadline (stages anchored on ``lead_due``) do not
+ride on the agencies' rows, since they are owed even when every agency has handed in:
+``lead_steps`` decides them per open cycle, the latest one passed and not yet queued
+(the outbox row is the record; two sweeps deciding it at once queue it once).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from models.calendar import (
     Ladder,
     Period,
     ScheduledStage,
+    StageAnchor,
     parse_period_key,
     period_for_opening,
     schedule,
@@ -46,6 +52,7 @@ from models.plan import PlanError, cycle_agencies, cycle_row, plan_cycles
 from models.store import audit, due_query
 from models.tables import (
     CycleState,
+    Notification,
     Obligation,
     ObligationStatus,
     ReportCycle,
@@ -69,6 +76,7 @@ class Step:
     audience: Audience
     at: dt.datetime
     agency_ids: tuple[int, ...]
+    anchor: StageAnchor = StageAnchor.DUE  # LEAD_DUE: a reminder of the lead's own deadline
 
 
 @dataclass(slots=True)
@@ -95,8 +103,22 @@ def ladder_of(obligation: Obligation) -> Ladder:
 def cycle_stages(
     obligation: Obligation, cycle: ReportCycle, calendar: WorkCalendar | None = None
 ) -> list[ScheduledStage]:
-    """The cycle's ladder on working days, from its stored opening and deadline."""
-    return schedule(ladder_of(obligation), cycle.opens_at, cycle.due_at, calendar or _cal())
+    """The cycle's ladder on working days, from its stored opening and deadlines."""
+    return schedule(
+        ladder_of(obligation),
+        cycle.opens_at,
+        cycle.due_at,
+        calendar or _cal(),
+        lead_due=cycle.lead_due_at,
+    )
+
+
+def row_stages(
+    obligation: Obligation, cycle: ReportCycle, calendar: WorkCalendar | None = None
+) -> list[ScheduledStage]:
+    """The stages the agencies' rows walk: all but the lead's own reminders."""
+    stages = cycle_stages(obligation, cycle, calendar)
+    return [s for s in stages if s.stage.anchor is not StageAnchor.LEAD_DUE]
 
 
 def _cal() -> WorkCalendar:
@@ -151,7 +173,7 @@ def open_cycle(
         session.add(cycle)
     who = cycle_agencies(session, obligation, on=plan.opens_at.date(), province=province)
     have = set(session.exec(select(Submission.agency_id).where(Submission.cycle_id == cycle.id)))
-    stages = cycle_stages(obligation, cycle, cal)
+    stages = row_stages(obligation, cycle, cal)
     new = [a for a in who.agencies if a.id not in have]
     assert cycle.id is not None
     for agency in new:
@@ -206,7 +228,50 @@ def advance(
     one conditional UPDATE per (cycle, stage) group."""
     stmt = due_query(now=now, limit=limit).with_only_columns(*_DUE_COLUMNS)
     rows = session.connection().execute(stmt).all()
-    return _advance_rows(session, rows, now=now, calendar=calendar or _cal())
+    cal = calendar or _cal()
+    out = _advance_rows(session, rows, now=now, calendar=cal)
+    out.steps = _merge([*out.steps, *lead_steps(session, now=now, calendar=cal)])
+    return out
+
+
+def lead_steps(session: Session, *, now: dt.datetime, calendar: WorkCalendar) -> list[Step]:
+    """Per open cycle with a lead Sở and a lead deadline still ahead: the latest reminder
+    of that deadline that has passed, unless it is already queued."""
+    stmt = (
+        select(ReportCycle, Obligation)
+        .join(Obligation, col(Obligation.id) == ReportCycle.obligation_id)
+        .where(
+            ReportCycle.state == CycleState.open,
+            col(ReportCycle.opens_at) <= now,
+            col(ReportCycle.lead_due_at) >= now,
+            col(Obligation.lead_agency_id).is_not(None),
+        )
+    )
+    steps = []
+    for cycle, obligation in session.exec(stmt):
+        passed = [
+            s
+            for s in cycle_stages(obligation, cycle, calendar)
+            if s.stage.anchor is StageAnchor.LEAD_DUE and s.at <= now
+        ]
+        if not passed or cycle.id is None:
+            continue
+        latest = passed[-1]
+        if _queued(session, cycle.id, latest.name):
+            continue
+        steps.append(
+            Step(cycle.id, latest.name, Audience.LEAD, latest.at, (), StageAnchor.LEAD_DUE)
+        )
+    return steps
+
+
+def _queued(session: Session, cycle_id: int, stage: str) -> bool:
+    found = session.exec(
+        select(Notification.id).where(
+            Notification.cycle_id == cycle_id, Notification.stage == stage
+        )
+    ).first()
+    return found is not None
 
 
 _DUE_COLUMNS = (
@@ -235,7 +300,7 @@ def _advance_rows(
     cycles = _cycles(session, {g.cycle_id for g in groups})
     for group, members in sorted(groups.items(), key=lambda kv: (kv[0].cycle_id, kv[0].at)):
         cycle, obligation = cycles[group.cycle_id]
-        stages = cycle_stages(obligation, cycle, calendar)
+        stages = row_stages(obligation, cycle, calendar)
         passed = [s for s in stages if group.at <= s.at <= now]
         coming = next((s for s in stages if s.at > now), None)
         won, newly_late = _move(
@@ -274,7 +339,7 @@ def _merge(steps: Iterable[Step]) -> list[Step]:
         if key in merged:
             prev = merged[key]
             ids = tuple(sorted(set(prev.agency_ids) | set(s.agency_ids)))
-            merged[key] = Step(s.cycle_id, s.stage, s.audience, max(prev.at, s.at), ids)
+            merged[key] = Step(s.cycle_id, s.stage, s.audience, max(prev.at, s.at), ids, s.anchor)
         else:
             merged[key] = s
     return sorted(merged.values(), key=lambda s: (s.cycle_id, s.at, s.stage))

@@ -10,13 +10,14 @@ module only joins them to the stored rows.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from directives.model import PERIODIC, Deadline
-from models.agency import Agency
+from models.agency import Agency, AgencyKind
 from models.calendar import (
     DEFAULT_LADDER,
     Due,
@@ -31,7 +32,7 @@ from models.calendar import (
     schedule,
 )
 from models.db import TZ, utcnow
-from models.registry import Resolution, list_agencies, resolve
+from models.registry import Resolution, list_agencies, partial_groups, resolve
 from models.store import audit
 from models.tables import (
     CycleState,
@@ -43,7 +44,7 @@ from models.tables import (
     ReportCycle,
     Submission,
 )
-from models.workdays import WorkCalendar, packaged_calendar
+from models.workdays import OverrideDay, WorkCalendar, packaged_calendar
 
 OPENING_TIME = dt.time(8, 0)
 
@@ -69,7 +70,7 @@ def resolve_parties(
     parties: list[ObligationParty] = []
     for role, phrase in _phrases(obligation):
         res = resolve(session, phrase, on=on, province=province, issuer_province=issuer)
-        parties.extend(_party_rows(obligation, role, phrase, res))
+        parties.extend(_party_rows(obligation, role, phrase, res, partial_groups(province)))
     obligation.lead_agency_id = _first_agency(parties, PartyRole.via)
     obligation.recipient_agency_id = _first_agency(parties, PartyRole.recipient)
     session.add_all(parties)
@@ -94,11 +95,18 @@ def _issuer_province(session: Session, ob: Obligation) -> str | None:
 
 
 def _party_rows(
-    ob: Obligation, role: PartyRole, phrase: str, res: Resolution
+    ob: Obligation,
+    role: PartyRole,
+    phrase: str,
+    res: Resolution,
+    partial: Mapping[str, str] | None = None,
 ) -> list[ObligationParty]:
+    """The rows of one phrase; a group the registry lists only in part says so in its note
+    (the administrator adds the missing agencies with ``add_submitter``)."""
     assert ob.id is not None
-    note = "; ".join(res.notes) or None
     group = _resolved_group(res)
+    caveat = (partial or {}).get(group or "")
+    note = "; ".join([*res.notes, *([caveat] if caveat else [])]) or None
     if res.flag or not res.agencies:
         return [
             ObligationParty(
@@ -189,7 +197,8 @@ def _deadline_dict(deadline: Deadline) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class CyclePlan:
-    """One period's cycle: when it opens, the agencies' deadline, the lead's deadline."""
+    """One period's cycle: when it opens, the agencies' deadline, the lead's deadline,
+    and the provisional days off ("dự kiến") that those deadlines depend on."""
 
     period: Period
     opens_at: dt.datetime
@@ -197,6 +206,7 @@ class CyclePlan:
     lead_due: Due | None  # the lead's consolidated report to the recipient
     stages: list[ScheduledStage]
     warnings: tuple[str, ...] = ()
+    provisional: tuple[OverrideDay, ...] = ()
 
     @property
     def closes_at(self) -> dt.datetime:
@@ -222,42 +232,83 @@ def plan_cycles(
     rule = Deadline(**(obligation.deadline_override or obligation.deadline or {}))
     ladder = Ladder.from_data(obligation.ladder) if obligation.ladder else DEFAULT_LADDER
     defaults = packaged_defaults()
+    has_lead = obligation.via_phrase is not None or obligation.lead_agency_id is not None
+    lead_days = defaults.lookup(province, frequency).lead_days if rule.kind == "none" else 3
     plans = []
     for period in periods(frequency, start, end):
-        final = evaluate(
-            rule, frequency, period, calendar=cal, defaults=defaults, province=province
-        )
-        plans.append(
-            _plan_one(
-                period,
-                final,
-                has_lead=obligation.via_phrase is not None or obligation.lead_agency_id is not None,
-                ladder=ladder,
-                cal=cal,
+
+        def one(c: WorkCalendar, period: Period = period) -> CyclePlan:
+            final = evaluate(
+                rule, frequency, period, calendar=c, defaults=defaults, province=province
             )
-        )
+            return _plan_one(
+                period, final, has_lead=has_lead, lead_days=lead_days, ladder=ladder, cal=c
+            )
+
+        plan = one(cal)
+        plans.append(_with_provisional(plan, one(cal.confirmed_only()), cal))
     return plans
 
 
 def _plan_one(
-    period: Period, final: Due, *, has_lead: bool, ladder: Ladder, cal: WorkCalendar
+    period: Period,
+    final: Due,
+    *,
+    has_lead: bool,
+    lead_days: int,
+    ladder: Ladder,
+    cal: WorkCalendar,
 ) -> CyclePlan:
     warnings = [w for w in (final.warning,) if w]
     due, lead_due = final, None
     if has_lead:
-        levelled = levels(final, calendar=cal)
+        levelled = levels(final, lead_days=lead_days, calendar=cal)
         due, lead_due = levelled.agencies, levelled.lead
         warnings += [w for w in (levelled.warning,) if w]
     open_day = cycle_open_date(period, due, calendar=cal)
     opens_at = dt.datetime.combine(open_day, OPENING_TIME, tzinfo=TZ)
-    stages = schedule(ladder, opens_at, due, cal)
+    stages = schedule(ladder, opens_at, due, cal, lead_due=lead_due)
     return CyclePlan(period, opens_at, due, lead_due, stages, tuple(warnings))
+
+
+def _with_provisional(plan: CyclePlan, strict: CyclePlan, cal: WorkCalendar) -> CyclePlan:
+    """``plan`` naming the provisional days its deadlines depend on: those that would
+    move if the provisional days were working days (``strict``)."""
+    pairs = [(plan.due.day, strict.due.day)]
+    if plan.lead_due is not None and strict.lead_due is not None:
+        pairs.append((plan.lead_due.day, strict.lead_due.day))
+    moved = [(a, b) for a, b in pairs if a != b]
+    if not moved:
+        return plan
+    lo = min(min(pair) for pair in moved)
+    hi = max(max(pair) for pair in moved)
+    found = cal.provisional_between(lo, hi) or cal.provisional_between(plan.period.cutoff_end, hi)
+    return replace(plan, provisional=tuple(found))
 
 
 @dataclass(slots=True)
 class CycleAgencies:
     agencies: list[Agency] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # parties that name nobody on the day
+    left_out: list[Agency] = field(default_factory=list)  # the lead / recipient's office
+
+
+def receiving_agencies(session: Session, obligation: Obligation) -> set[int]:
+    """Who receives or consolidates the report, hence does not submit it to itself: the
+    lead Sở, the recipient, and the recipient's own office (Văn phòng UBND tỉnh for
+    UBND tỉnh), which prepares what the recipient receives."""
+    out = {i for i in (obligation.lead_agency_id, obligation.recipient_agency_id) if i}
+    recipient = (
+        session.get(Agency, obligation.recipient_agency_id)
+        if obligation.recipient_agency_id
+        else None
+    )
+    if recipient is not None and recipient.kind == AgencyKind.provincial_committee:
+        offices = select(Agency.id).where(
+            Agency.kind == AgencyKind.committee_office, Agency.province == recipient.province
+        )
+        out.update(i for i in session.exec(offices) if i is not None)
+    return out
 
 
 def cycle_agencies(
@@ -265,9 +316,12 @@ def cycle_agencies(
 ) -> CycleAgencies:
     """Who submits in a cycle opening on ``on``: a group's members that day, a named
     agency's successor that day. A flagged party names nobody and is reported, never
-    silently dropped."""
+    silently dropped. A group leaves out the agencies that receive or consolidate the
+    report (``receiving_agencies``: the lead does not report to itself); an agency named
+    on its own, or added back by an administrator (``add_submitter``), stays."""
     out = CycleAgencies()
     issuer = _issuer_province(session, obligation)
+    receiving = receiving_agencies(session, obligation)
     seen: set[int] = set()
     stmt = select(ObligationParty).where(
         ObligationParty.obligation_id == obligation.id, ObligationParty.role == PartyRole.submitter
@@ -278,6 +332,9 @@ def cycle_agencies(
             continue
         if party.group_key:
             found = list_agencies(session, on=on, group=party.group_key, province=province)
+            kept = [a for a in found if a.id not in receiving]
+            out.left_out.extend(a for a in found if a.id in receiving and a not in out.left_out)
+            found = kept
         else:
             found = resolve(
                 session, party.phrase, on=on, province=province, issuer_province=issuer
@@ -286,7 +343,40 @@ def cycle_agencies(
             if agency.id is not None and agency.id not in seen:
                 seen.add(agency.id)
                 out.agencies.append(agency)
+    out.left_out = [a for a in out.left_out if a.id not in seen]
     return out
+
+
+def add_submitter(session: Session, obligation: Obligation, agency: Agency, *, actor: str) -> None:
+    """An administrator adds an agency to the submitters by name (the lead Sở, say, that
+    a group left out because it consolidates the report); idempotent."""
+    assert obligation.id is not None and agency.id is not None
+    existing = session.exec(
+        select(ObligationParty).where(
+            ObligationParty.obligation_id == obligation.id,
+            ObligationParty.role == PartyRole.submitter,
+            ObligationParty.agency_id == agency.id,
+        )
+    ).first()
+    if existing is not None:
+        return
+    party = ObligationParty(
+        obligation_id=obligation.id,
+        role=PartyRole.submitter,
+        phrase=agency.name,
+        agency_id=agency.id,
+        note="added by an administrator",
+    )
+    session.add(party)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="party.add_submitter",
+        entity="obligation_party",
+        entity_id=party.id,
+        data={"obligation": obligation.id, "agency": agency.id},
+    )
 
 
 def ensure_cycles(

@@ -50,6 +50,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -147,6 +148,9 @@ class RegistryFile:
     source: str
     agencies: tuple[AgencySpec, ...]
     group_successions: tuple[GroupSuccessionSpec, ...] = ()
+    # Groups the file knows to be incomplete, with what is missing ("departments": the
+    # sector bodies and public-service units under UBND tỉnh are not listed).
+    partial_groups: Mapping[str, str] = field(default_factory=dict)
 
 
 # --- reading files into raw records ------------------------------------------------------------
@@ -318,6 +322,7 @@ _DOCUMENT_KEYS = {
     "sections",
     "agencies",
     "group_successions",
+    "partial_groups",
 }
 _SECTION_KEYS = {"title", "sources", "notes", "defaults", "agencies", "group_successions"}
 _AGENCY_KEYS = {
@@ -438,10 +443,34 @@ def _validate(document: Raw, source: str, problems: _Problems, province: str) ->
                 agencies.append(spec)
         moves.extend(_group_moves(fields))
     _check_references(agencies, problems)
+    partial = _partial_groups(top)
     report = problems.report()
     if report:
         raise RegistryError(report, source)
-    return RegistryFile(source, tuple(agencies), tuple(moves))
+    return RegistryFile(source, tuple(agencies), tuple(moves), partial)
+
+
+def _partial_groups(top: _Fields) -> dict[str, str]:
+    raw = top.raw.get("partial_groups") or {}
+    if not isinstance(raw, Mapping):
+        top.fail("partial_groups", "partial_groups maps a group key to what it lacks")
+        return {}
+    out = {}
+    for key, note in raw.items():
+        if key in (LINE, LINES):
+            continue
+        if not _GROUP_KEY.match(str(key)) or not str(note or "").strip():
+            top.fail("partial_groups", f"partial group {key!r} needs a snake_case key and a note")
+            continue
+        out[str(key)] = " ".join(str(note).split())
+    return out
+
+
+@lru_cache(maxsize=8)
+def partial_groups(province: str = "quang-ngai") -> Mapping[str, str]:
+    """The shipped registry's incomplete groups and what each lacks ({} without a file)."""
+    path = shipped_registry(province)
+    return load_registry(path).partial_groups if path.is_file() else {}
 
 
 def _defaults(section: _Fields) -> Raw:

@@ -214,7 +214,8 @@ def _pk(row: Directive | Obligation) -> int:
 
 def _rows(parsed: ParsedDirective) -> list[tuple[int, Clause, ParsedObligation]]:
     positions = {id(c): i for i, c in enumerate(parsed.clauses)}
-    return [(positions[id(c)], c, ob) for c, ob in parsed.obligations]
+    # Recitals of an earlier document's request are shown by `parse`, never proposed.
+    return [(positions[id(c)], c, ob) for c, ob in parsed.live_obligations]
 
 
 def _add_obligation(

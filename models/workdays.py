@@ -7,6 +7,17 @@ swaps, and the library lags behind them and never models a make-up working Satur
 ``models/data/holiday-overrides.yaml`` adds days off and working days per year, each with
 the decision it rests on.
 
+Not every day off is law yet. A day is *provisional* ("dự kiến") when no law in force or
+published decision fixes it: the library's Tết days and the day beside 2/9 of a year whose
+swap decision the override file does not list under ``decided:``, a library holiday the
+file lists under ``not_in_force:`` (24/11, Ngày Văn hóa Việt Nam), and any override entry
+marked ``provisional: true``. Provisional days stay off (the library's best guess), but
+``provisional_days`` names them with their source, so that every deadline that depends
+on one can say "dự kiến" (``WorkCalendar.confirmed_only`` answers "and without them?"). An
+administrator confirms a day in the data folder's own ``holiday-overrides.yaml`` (same
+format: a ``decided:`` entry, or an ``off:`` entry without ``provisional``), which is read
+on top of the packaged file.
+
 Every question is answered from one precomputed span of years: a prefix count of working
 days per calendar day and the sorted list of working days. Adding, counting and rolling are
 then a couple of index look-ups, which is what lets a sweep generate ten years of cycles
@@ -70,36 +81,91 @@ class OverrideDay:
     day: date
     name: str
     source: str
+    provisional: bool = False
+
+
+# The library's days that a yearly decision fixes (Bộ luật Lao động 2019, Điều 112 khoản 1
+# and 3: the Prime Minister decides the exact Tết days and the day beside 2/9).
+DECIDED_TOPICS = ("tet", "quoc-khanh")
+
+
+def _topic(day: date, name: str) -> str | None:
+    if "Tết Nguyên Đán" in name or name == "29 Tết":
+        return "tet"
+    if "Quốc khánh" in name and (day.month, day.day) != (9, 2):
+        return "quoc-khanh"  # 2/9 itself is law; the adjacent day is decided yearly
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class HolidayOverrides:
-    """Days off and make-up working days decreed on top of ``holidays.VN``."""
+    """Days off and make-up working days decreed on top of ``holidays.VN``, which of the
+    library's yearly days are decided (``decided``: year → topic → source) and which of its
+    holidays no law backs (``not_in_force``: name → source)."""
 
     off: Mapping[date, OverrideDay] = field(default_factory=dict)
     work: Mapping[date, OverrideDay] = field(default_factory=dict)
+    decided: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
+    not_in_force: Mapping[str, str] = field(default_factory=dict)
+    decided_through: int | None = None  # every year up to it is history, hence decided
 
     @classmethod
-    def load(cls, path: Path | None = None) -> HolidayOverrides:
-        """The packaged override file, or ``path``."""
+    def load(cls, path: Path | None = None, *, local: Path | None = None) -> HolidayOverrides:
+        """The packaged override file (or ``path``), with ``local`` (an administrator's
+        confirmations, same format) read on top when it exists."""
         if path is None:
             text = resources.files("models.data").joinpath(OVERRIDES_RESOURCE).read_text("utf-8")
         else:
             text = path.read_text(encoding="utf-8")
-        return cls.from_data(load_yaml(text) or {})
+        base = cls.from_data(load_yaml(text) or {})
+        if local is None or not local.is_file():
+            return base
+        return base.merged(cls.from_data(load_yaml(local.read_text(encoding="utf-8")) or {}))
 
     @classmethod
     def from_data(cls, data: Mapping[Any, Any]) -> HolidayOverrides:
         off: dict[date, OverrideDay] = {}
         work: dict[date, OverrideDay] = {}
+        decided: dict[int, dict[str, str]] = {}
+        not_in_force = {str(k): _source(v, k) for k, v in (data.get("not_in_force") or {}).items()}
         for year, entries in data.items():
+            if year in ("not_in_force", "decided_through"):
+                continue
             for kind, target in (("off", off), ("work", work)):
                 for raw in (entries or {}).get(kind) or []:
                     entry = _override_day(int(year), raw)
                     target[entry.day] = entry
+            for topic, source in ((entries or {}).get("decided") or {}).items():
+                if topic not in DECIDED_TOPICS:
+                    raise ValueError(f"holiday overrides {year}: decided: unknown {topic!r}")
+                decided.setdefault(int(year), {})[str(topic)] = _source(source, topic)
         if clash := sorted(set(off) & set(work)):
             raise ValueError(f"holiday overrides: {clash[0]} is both a day off and a working day")
-        return cls(off=off, work=work)
+        through = data.get("decided_through")
+        if through is not None and (isinstance(through, bool) or not isinstance(through, int)):
+            raise ValueError(f"holiday overrides: decided_through must be a year, not {through!r}")
+        return cls(off, work, decided, not_in_force, through)
+
+    def merged(self, top: HolidayOverrides) -> HolidayOverrides:
+        """``top``'s entries win (a confirmation replaces a provisional entry)."""
+        decided = {y: dict(t) for y, t in self.decided.items()}
+        for year, topics in top.decided.items():
+            decided.setdefault(year, {}).update(topics)
+        off = {d: o for d, o in self.off.items() if d not in top.work} | dict(top.off)
+        work = {d: o for d, o in self.work.items() if d not in top.off} | dict(top.work)
+        through = max(
+            (y for y in (self.decided_through, top.decided_through) if y is not None),
+            default=None,
+        )
+        not_in_force = {**self.not_in_force, **top.not_in_force}
+        return HolidayOverrides(off, work, decided, not_in_force, through)
+
+
+def _source(value: Any, what: Any) -> str:
+    source = str(value or "").strip()
+    if not source:
+        raise ValueError(f"holiday overrides: {what} needs a source")
+    return source
 
 
 def _override_day(year: int, raw: Mapping[str, Any]) -> OverrideDay:
@@ -112,7 +178,10 @@ def _override_day(year: int, raw: Mapping[str, Any]) -> OverrideDay:
     name, source = str(raw.get("name") or "").strip(), str(raw.get("source") or "").strip()
     if not name or not source:
         raise ValueError(f"holiday overrides {day}: every entry needs a name and a source")
-    return OverrideDay(day, name, source)
+    provisional = raw.get("provisional", False)
+    if not isinstance(provisional, bool):
+        raise ValueError(f"holiday overrides {day}: provisional is true or false")
+    return OverrideDay(day, name, source, provisional)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,18 +206,59 @@ class _Span:
 class WorkCalendar:
     """Working days for the whole country (Vietnam has no provincial public holidays)."""
 
-    def __init__(self, overrides: HolidayOverrides | None = None) -> None:
+    def __init__(
+        self, overrides: HolidayOverrides | None = None, *, confirmed_only: bool = False
+    ) -> None:
         self.overrides = HolidayOverrides.load() if overrides is None else overrides
+        # True: provisional days are working days (what a deadline would be without them).
+        self.is_confirmed_only = confirmed_only
         self._names: dict[int, dict[date, str]] = {}  # per-year cache of days off with names
+        self._provisional: dict[int, dict[date, OverrideDay]] = {}
         self._lock = threading.Lock()
         self._span: _Span | None = None
+        self._confirmed: WorkCalendar | None = None
+
+    # -- provisional days ----------------------------------------------------------------
+
+    def provisional_days(self, year: int) -> dict[date, OverrideDay]:
+        """The year's days off that no law in force or published decision fixes, each
+        with the reason it is only "dự kiến"."""
+        cached = self._provisional.get(year)
+        if cached is None:
+            cached = _provisional_of(self.overrides, year)
+            self._provisional[year] = cached
+        return cached
+
+    def provisional_between(self, a: date, b: date) -> list[OverrideDay]:
+        """Provisional days off in ``[min(a, b), max(a, b)]``, in order."""
+        lo, hi = min(a, b), max(a, b)
+        found = [
+            entry
+            for year in range(lo.year, hi.year + 1)
+            for day, entry in self.provisional_days(year).items()
+            if lo <= day <= hi
+        ]
+        return sorted(found, key=lambda e: e.day)
+
+    def confirmed_only(self) -> WorkCalendar:
+        """This calendar with every provisional day off counted as a working day: a
+        deadline that differs on it depends on a day that is only "dự kiến"."""
+        if self.is_confirmed_only:
+            return self
+        if self._confirmed is None:
+            self._confirmed = WorkCalendar(self.overrides, confirmed_only=True)
+        return self._confirmed
 
     # -- questions about one day ---------------------------------------------------------
 
     def is_working_day(self, d: date) -> bool:
         if d in self.overrides.work:
             return True
-        return d.weekday() not in WEEKEND and d not in self._holidays(d.year)
+        if d.weekday() in WEEKEND:
+            return False
+        if self.is_confirmed_only and d in self.provisional_days(d.year):
+            return True
+        return d not in self._holidays(d.year)
 
     def holiday_name(self, d: date) -> str | None:
         """The Vietnamese name of a public holiday or decreed day off; None for a working
@@ -263,6 +373,37 @@ class WorkCalendar:
         return cached
 
 
+def _provisional_of(overrides: HolidayOverrides, year: int) -> dict[date, OverrideDay]:
+    library = holidays.country_holidays("VN", years=year, language="vi")
+    history = overrides.decided_through is not None and year <= overrides.decided_through
+    decided = DECIDED_TOPICS if history else overrides.decided.get(year, {})
+    out: dict[date, OverrideDay] = {}
+    for day, raw_name in sorted(library.items()):
+        name = str(raw_name)
+        if day in overrides.work or (day in overrides.off and not overrides.off[day].provisional):
+            continue
+        if name in overrides.not_in_force:
+            out[day] = OverrideDay(day, name, overrides.not_in_force[name], True)
+        elif (topic := _topic(day, name)) is not None and topic not in decided:
+            out[day] = OverrideDay(day, name, _UNDECIDED[topic].format(year=year), True)
+    for day, entry in overrides.off.items():
+        if day.year == year and entry.provisional:
+            out[day] = entry
+    return dict(sorted(out.items()))
+
+
+_UNDECIDED = {
+    "tet": (
+        "Chưa có quyết định của Thủ tướng Chính phủ về lịch nghỉ Tết Nguyên đán {year}; "
+        "ngày nghỉ dự kiến theo thư viện holidays (Bộ luật Lao động 2019, Điều 112)."
+    ),
+    "quoc-khanh": (
+        "Chưa có quyết định của Thủ tướng Chính phủ về ngày nghỉ liền kề 2/9/{year}; "
+        "ngày nghỉ dự kiến theo thư viện holidays (Bộ luật Lao động 2019, Điều 112)."
+    ),
+}
+
+
 def _compute_span(calendar: WorkCalendar, first_year: int, last_year: int) -> _Span:
     first = date(first_year, 1, 1).toordinal()
     last = date(last_year, 12, 31).toordinal()
@@ -279,6 +420,13 @@ def _compute_span(calendar: WorkCalendar, first_year: int, last_year: int) -> _S
 
 @lru_cache(maxsize=1)
 def packaged_calendar() -> WorkCalendar:
-    """One calendar for the process, on the packaged override file: share it, since the
-    calendar module's caches are per calendar."""
-    return WorkCalendar()
+    """One calendar for the process, on the packaged override file and the data folder's
+    own confirmations: share it, since the calendar module's caches are per calendar."""
+    return WorkCalendar(HolidayOverrides.load(local=local_overrides_path()))
+
+
+def local_overrides_path() -> Path:
+    """Where an administrator confirms provisional days (or adds decided ones)."""
+    from models.db import settings
+
+    return settings().data_dir / OVERRIDES_RESOURCE

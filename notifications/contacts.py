@@ -47,9 +47,15 @@ def contact_url(contact: AgencyContact, settings: ChannelSettings | None = None)
     cfg = settings or ChannelSettings()
     if contact.channel == ContactChannel.email:
         return _mailto(address, cfg)
-    if contact.channel == ContactChannel.zalo:
+    if contact.channel == ContactChannel.zalo and not _is_phone(address):
         return _zalo(cfg.zalo_oa_url, "HANBAOCAO_ZALO_OA_URL", address)
+    # ZNS, or a Zalo contact known only by phone: an OA message needs a user id (the
+    # officer must have followed the OA), a phone is reached by an approved ZNS template.
     return _zalo(cfg.zns_url, "HANBAOCAO_ZNS_URL", address, template=cfg.zns_template)
+
+
+def _is_phone(address: str) -> bool:
+    return len(address) == 11 and address.startswith("84") and address.isdigit()
 
 
 def _mailto(address: str, cfg: ChannelSettings) -> str:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import logging
+import re
 import smtplib
 import socket
 import ssl
@@ -45,7 +47,7 @@ from zoneinfo import ZoneInfo
 
 from apprise.plugins import email as apprise_email
 
-from notifications.model import Attachment, DeliveryError, Message
+from notifications.model import Attachment, ChannelFault, DeliveryError, Message
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,9 @@ _UTF8 = Charset("utf-8")
 _UTF8.header_encoding = BASE64
 _UTF8.body_encoding = QP
 # SMTP's line ends; smtplib does not fix bare LFs in a bytes message.
-_WIRE = compat32.clone(linesep="\r\n")
+# Lines of at most 76: a folded RFC 2047 word (after its line's leading space) then stays
+# within the 75 characters RFC 2047 allows; some clients show longer words raw.
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=76)
 
 PoolKey = tuple[str, int, str, str | None]  # host, port, secure mode, user
 
@@ -90,6 +94,7 @@ class SmtpContact:
     connect_timeout: float
     read_timeout: float
     verify_certificate: bool
+    reply_to: tuple[Address, ...] = ()  # the contact officer (``reply=`` in the URL)
 
     @property
     def pool_key(self) -> PoolKey:
@@ -126,6 +131,7 @@ def _contact_of(plugin: Any, results: dict[str, Any]) -> SmtpContact:
         connect_timeout=float(results.get("cto") or DEFAULT_TIMEOUT),
         read_timeout=float(results.get("rto") or DEFAULT_TIMEOUT),
         verify_certificate=bool(plugin.verify_certificate),
+        reply_to=tuple(_address(plugin.names.get(addr), addr) for addr in sorted(plugin.reply_to)),
     )
 
 
@@ -170,14 +176,43 @@ def build_message(contact: SmtpContact, message: Message, *, now: datetime) -> M
     mail["To"] = ", ".join(_format(a) for a in contact.recipients)
     mail["Date"] = format_datetime(now.astimezone(LOCAL_TZ))
     mail["Message-ID"] = message_id(contact, message, contents)
-    # RFC 3834: out-of-office robots must not answer a reminder.
+    if contact.reply_to:  # answers go to the officer in charge, not the robot's mailbox
+        mail["Reply-To"] = ", ".join(_format(a) for a in contact.reply_to)
+    # RFC 3834: out-of-office robots must not answer a reminder; Exchange/Outlook
+    # follow their own header for the same.
     mail["Auto-Submitted"] = "auto-generated"
+    mail["X-Auto-Response-Suppress"] = "All"
     return mail
+
+
+# Mail clients clip longer HTML (Gmail at about 102 KB: the reader sees "[Message
+# clipped]" and half a table). Beyond this, the HTML part says where the full table is.
+MAX_HTML_BYTES = 100_000
+_HEAD_CHARS = 1500
+
+
+def fit_html(message: Message) -> str:
+    """``message.html``, or when it is over ``MAX_HTML_BYTES`` a short HTML part: the
+    beginning of the text, then the link (the dashboard / status page of the notice's
+    fields) and the attached sheets, where the whole table is."""
+    if len(message.html.encode()) <= MAX_HTML_BYTES:
+        return message.html
+    head = message.text[:_HEAD_CHARS].rsplit("\n", 1)[0]
+    parts = [f"<p>{html.escape(head).replace(chr(10), '<br>')}<br>…</p>"]
+    parts.append("<p><b>Nội dung đầy đủ quá dài để hiển thị trong thư.</b></p>")
+    link = message.field_map.get("link", "")
+    if link.startswith(("https://", "http://")):
+        url = html.escape(link, quote=True)
+        parts.append(f'<p>Xem bảng đầy đủ tại: <a href="{url}">{url}</a></p>')
+    if message.attachments:
+        names = ", ".join(html.escape(a.name) for a in message.attachments)
+        parts.append(f"<p>Bảng tính kèm theo thư: {names}.</p>")
+    return "<html><body>" + "".join(parts) + "</body></html>"
 
 
 def _alternative(message: Message) -> MIMEMultipart:
     mail = MIMEMultipart("alternative")
-    for body, subtype in ((message.text, "plain"), (message.html, "html")):
+    for body, subtype in ((message.text, "plain"), (fit_html(message), "html")):
         part = MIMEText(body, subtype, _UTF8)  # type: ignore[arg-type]  # a Charset works
         del part["MIME-Version"]  # belongs on the top level only (RFC 2045 §4)
         mail.attach(part)
@@ -258,7 +293,43 @@ def render(contact: SmtpContact, message: Message, *, now: datetime) -> bytes:
 
 
 def _format(address: Address) -> str:
-    return formataddr((address.display_name, address.addr_spec), charset=_UTF8)
+    """``name <addr>``; a non-ASCII name as RFC 2047 words of at most 75 characters
+    each (``formataddr`` would make one word of any length: a long agency name breaks
+    the limit and some clients show the raw ``=?utf-8?b?…?=``)."""
+    name = address.display_name
+    if not name or name.isascii():
+        return formataddr((name, address.addr_spec))
+    return f"{' '.join(encoded_words(name))} <{address.addr_spec}>"
+
+
+MAX_WORD = 75  # RFC 2047 §2
+_WORD_BYTES = (MAX_WORD - len("=?utf-8?b??=")) // 4 * 3  # payload bytes per word
+
+
+def encoded_words(text: str) -> list[str]:
+    """``text`` as base64 RFC 2047 words of at most 75 characters, split after a space
+    (the space travels inside the word): readers drop the whitespace BETWEEN encoded
+    words, so a word boundary inside a name would glue or split its words."""
+    chunks: list[str] = []
+    for piece in re.findall(r"\S+\s*|\s+", text):
+        if chunks and len((chunks[-1] + piece).encode()) <= _WORD_BYTES:
+            chunks[-1] += piece
+            continue
+        while len(piece.encode()) > _WORD_BYTES:  # one very long word: split by character
+            cut = _fit_bytes(piece, _WORD_BYTES)
+            chunks.append(piece[:cut])
+            piece = piece[cut:]
+        chunks.append(piece)
+    return [f"=?utf-8?b?{base64.b64encode(c.encode()).decode()}?=" for c in chunks if c]
+
+
+def _fit_bytes(text: str, limit: int) -> int:
+    used = 0
+    for index, char in enumerate(text):
+        used += len(char.encode())
+        if used > limit:
+            return index
+    return len(text)
 
 
 def message_id(
@@ -342,7 +413,7 @@ class EmailTransport:
         try:
             conn = _connect(contact)
         except DeliveryError as exc:
-            if not exc.permanent:
+            if not (exc.permanent or isinstance(exc, ChannelFault)):
                 self._down[contact.pool_key] = (time.monotonic() + self._cooldown, str(exc))
             raise
         self._down.pop(contact.pool_key, None)
@@ -377,7 +448,11 @@ def _connect(contact: SmtpContact) -> smtplib.SMTP:
         if conn.sock is not None:
             conn.sock.settimeout(contact.read_timeout)
         conn.ehlo()
-        if contact.mode == SecureMailMode.STARTTLS:
+        # mailtos:// demands STARTTLS; a plain mailto:// still upgrades when the server
+        # offers it, so that passwords and reports do not cross the network in clear.
+        if contact.mode == SecureMailMode.STARTTLS or (
+            contact.mode == SecureMailMode.INSECURE and conn.has_extn("starttls")
+        ):
             conn.starttls(context=_tls_context(contact))
             conn.ehlo()
         if contact.user and contact.password:
@@ -396,7 +471,7 @@ def _login(conn: smtplib.SMTP, user: str, password: str) -> None:
         conn.login(user, password)
         return
     if "plain" not in conn.esmtp_features.get("auth", "").lower().split():
-        raise DeliveryError("non-ASCII login needs AUTH PLAIN, not offered", permanent=True)
+        raise ChannelFault("máy chủ thư không hỗ trợ AUTH PLAIN cho tên/mật khẩu có dấu")
     token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
     code, reply = conn.docmd("AUTH", f"PLAIN {token}")
     if code != 235:
@@ -471,23 +546,42 @@ def _codes(refused: dict[str, tuple[int, bytes]]) -> str:
     return "; ".join(f"{r}: {c} {m.decode(errors='replace')}" for r, (c, m) in refused.items())
 
 
+# Replies that mean the channel's own configuration is wrong, not the message: 530
+# authentication required, 534 mechanism too weak, 535 credentials refused, 538
+# encryption required.
+CONFIG_REPLIES = frozenset({530, 534, 535, 538})
+FIX_THEN_RETRY = "sửa HANBAOCAO_SMTP_URL rồi chạy `hanbaocao outbox retry`"
+
+
 def classify(exc: BaseException) -> DeliveryError:
-    """Permanent: the server answered 5xx (recipient or sender rejected, 535 bad login,
-    message refused) — retrying the same message changes nothing. Transient: refused
-    or timed-out connections, disconnects, 4xx ("try again later")."""
+    """``ChannelFault`` (hold the channel): the login is refused or the server's
+    certificate does not verify — every message would fail alike until an operator
+    fixes the configuration. Permanent: other 5xx answers (recipient or sender
+    rejected, message refused) — retrying the same message changes nothing.
+    Transient: refused or timed-out connections, disconnects, 4xx ("try later")."""
+    if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code in CONFIG_REPLIES:
+        text = _reply_text(exc)
+        return ChannelFault(
+            f"máy chủ thư từ chối đăng nhập ({exc.smtp_code} {text}): {FIX_THEN_RETRY}"
+        )
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ChannelFault(
+            f"chứng chỉ TLS của máy chủ thư không hợp lệ ({exc.verify_message}): {FIX_THEN_RETRY}"
+        )
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         permanent = bool(codes) and all(500 <= c < 600 for c in codes)
         return DeliveryError(f"recipients refused: {_codes(exc.recipients)}", permanent=permanent)
     if isinstance(exc, smtplib.SMTPResponseException):
-        text = (
-            exc.smtp_error.decode(errors="replace")
-            if isinstance(exc.smtp_error, bytes)
-            else exc.smtp_error
-        )
+        text = _reply_text(exc)
         return DeliveryError(f"{exc.smtp_code} {text}", permanent=500 <= exc.smtp_code < 600)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return DeliveryError(f"server lacks a required extension: {exc}", permanent=True)
     if isinstance(exc, TimeoutError | socket.timeout):
         return DeliveryError(f"timed out: {exc}", permanent=False)
     return DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False)
+
+
+def _reply_text(exc: smtplib.SMTPResponseException) -> str:
+    error = exc.smtp_error
+    return error.decode(errors="replace") if isinstance(error, bytes) else str(error)

@@ -113,12 +113,41 @@ class StatusRow:
             raise ValueError(f"status of {self.agency!r}: unknown state {self.state!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """The officer an addressee can call about the message: named in every message."""
+
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+    def line(self) -> str:
+        parts = [_clean(self.name)]
+        if self.phone:
+            parts.append(f"điện thoại {_clean(self.phone)}")
+        if self.email:
+            parts.append(f"thư điện tử {_clean(self.email)}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionalDay:
+    """A day off a deadline depends on that no law or published decision fixes yet."""
+
+    day: date
+    name: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NoticeContext:
     """Everything a message says. ``agency`` is the submitting agency (the addressee of
     the agency stages and of a receipt); escalations go to ``via`` and ``recipient``.
     ``frequency`` and ``cutoff`` default to what the period key implies. Day counts are
-    working days, as the ladder counts them."""
+    working days, as the ladder counts them. ``issuer`` is the directive's issuing body
+    (``issuer_former``: it no longer exists since the 2025 mergers); ``deadline_words``
+    the clause's own words for the deadline, ``deadline_is_default`` when the date is
+    the administrator's default instead, ``provisional`` the not-yet-decreed days off it
+    depends on; ``lead_deadline`` the lead Sở's own deadline to the recipient."""
 
     agency: str
     directive_number: str
@@ -140,10 +169,18 @@ class NoticeContext:
     receipt: Receipt | None = None
     status: tuple[StatusRow, ...] = ()
     as_of: datetime | None = None
+    issuer: str | None = None
+    issuer_former: bool = False
+    contact: Contact | None = None
+    deadline_words: str | None = None
+    deadline_is_default: bool = False
+    provisional: tuple[ProvisionalDay, ...] = ()
+    lead_deadline: datetime | None = None
 
     def __post_init__(self) -> None:
         _aware("deadline", self.deadline)
         _aware("as_of", self.as_of)
+        _aware("lead_deadline", self.lead_deadline)
         period_label(self.period_key)  # a bad key fails here, not half-way through a send
         if self.link is not None:
             _check_link(self.link)
@@ -164,10 +201,11 @@ def format_date(day: date) -> str:
 
 def format_moment(moment: datetime) -> str:
     """ "17 giờ 00, Thứ Hai, ngày 22/12/2025", in local time: 2025-12-21T20:00Z is already
-    Monday 22/12 in Vietnam, and that is the day the reader must act on."""
+    Monday 22/12 in Vietnam, and that is the day the reader must act on. The end of a day
+    (a deadline without a stated time, stored as its last instant) reads "24 giờ 00"."""
     local = moment.astimezone(TZ)
     weekday = WEEKDAYS_VI[local.weekday()]
-    return f"{local.hour:02d} giờ {local.minute:02d}, {weekday}, ngày {format_date(local.date())}"
+    return f"{_clock(local)}, {weekday}, ngày {format_date(local.date())}"
 
 
 def format_size(size: int) -> str:
@@ -193,7 +231,8 @@ def _lower_first(text: str) -> str:
 
 def _kind(ctx: NoticeContext) -> str:
     if ctx.directive_kind:
-        return _clean(ctx.directive_kind)
+        kind = _clean(ctx.directive_kind)  # the parser's "công văn": a citation capitalises it
+        return kind[:1].upper() + kind[1:]
     code = _clean(ctx.directive_number).rsplit("/", 1)[-1].split("-", 1)[0].upper()
     return DOC_KINDS.get(code, "Công văn")
 
@@ -208,9 +247,35 @@ def _directive_short(ctx: NoticeContext) -> str:
 
 
 def _directive_full(ctx: NoticeContext) -> str:
-    """ "Công văn số 6966/UBND-KTN ngày 24/12/2024", as letters cite it."""
+    """ "Công văn số 6966/UBND-KTN ngày 24/12/2024 của UBND tỉnh Quảng Ngãi", as letters
+    cite it; "… của UBND tỉnh Kon Tum (trước sắp xếp)" when the issuer no longer exists."""
     number = _clean(ctx.directive_number)
-    return f"{_kind(ctx)} số {number} ngày {format_date(ctx.directive_date)}"
+    cited = f"{_kind(ctx)} số {number} ngày {format_date(ctx.directive_date)}"
+    if ctx.issuer:
+        cited += f" của {_clean(ctx.issuer)}" + (" (trước sắp xếp)" if ctx.issuer_former else "")
+    return cited
+
+
+def deadline_note(ctx: NoticeContext) -> str:
+    """What the reader must know about the date: the directive's own words, or that it
+    is the administrator's default; and "dự kiến" when it depends on a day off that is
+    not decreed yet. Empty when there is nothing to say."""
+    notes = []
+    if ctx.deadline_is_default:
+        notes.append(
+            "hạn mặc định do quản trị viên hệ thống đặt, không phải hạn ghi trong văn bản; "
+            "văn bản không quy định hạn"
+        )
+    elif ctx.deadline_words:
+        notes.append(f"văn bản ghi: “{_clean(ctx.deadline_words)}”")
+    if ctx.provisional:
+        days = "; ".join(f"{format_date(p.day)} ({_clean(p.name)})" for p in ctx.provisional)
+        notes.append(f"dự kiến: phụ thuộc ngày nghỉ chưa có văn bản chính thức: {days}")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _deadline(ctx: NoticeContext) -> str:
+    return format_moment(ctx.deadline) + deadline_note(ctx)
 
 
 def _cutoff(ctx: NoticeContext) -> str:
@@ -299,10 +364,16 @@ def _facts(ctx: NoticeContext) -> _Facts:
             ("Chế độ báo cáo", _frequency(ctx)),
             ("Kỳ báo cáo", _period(ctx)),
             ("Thời gian chốt số liệu", _cutoff(ctx)),
-            ("Nơi nhận báo cáo", _destination(ctx)),
-            ("Hạn nộp", format_moment(ctx.deadline)),
+            ("Cơ quan nhận báo cáo", _destination(ctx)),
+            ("Hạn nộp", _deadline(ctx)),
         )
     )
+
+
+def _contact_para(ctx: NoticeContext) -> tuple[_Para, ...]:
+    if ctx.contact is None:
+        return ()
+    return (_Para(f"Đầu mối liên hệ: {ctx.contact.line()}."),)
 
 
 def _need_link(ctx: NoticeContext) -> str:
@@ -327,6 +398,8 @@ def _short(
     ]
     if ctx.link is not None:
         lines.append(_Line(link, ctx.link))
+    if ctx.contact is not None:
+        lines.append(_Line("Liên hệ: ", ctx.contact.line(), 3))
     lines.append(_Line("", _clean(ctx.sender), 5))
     return tuple(lines)
 
@@ -334,11 +407,16 @@ def _short(
 # == Stages =================================================================================
 
 
-def _agency_doc(ctx: NoticeContext, subject: str, lead: str, deadline_note: str) -> _Doc:
+def _agency_doc(ctx: NoticeContext, subject: str, lead: str, suffix: str) -> _Doc:
     """The shape every message to a submitting agency shares."""
     link = _need_link(ctx)
-    deadline = format_moment(ctx.deadline) + deadline_note
-    blocks = (_Para(lead), _facts(ctx), _Button("Nộp báo cáo", link))
+    deadline = format_moment(ctx.deadline) + suffix + deadline_note(ctx)
+    blocks: tuple[_Block, ...] = (
+        _Para(lead),
+        _facts(ctx),
+        _Button("Nộp báo cáo", link),
+        *_contact_para(ctx),
+    )
     short = _short(ctx, subject, _clean(ctx.agency), deadline)
     return _Doc(subject, _clean(ctx.agency), blocks, short, _clean(ctx.sender))
 
@@ -346,10 +424,10 @@ def _agency_doc(ctx: NoticeContext, subject: str, lead: str, deadline_note: str)
 def cycle_opened(ctx: NoticeContext) -> Message:
     subject = f"[Mở kỳ báo cáo] {_topic(ctx)} — hạn {format_date(ctx.deadline.astimezone(TZ))}"
     lead = (
-        f"Thực hiện {_directive_full(ctx)}, kỳ báo cáo {_lower_first(_period(ctx))} đã bắt đầu. "
-        f"{_clean(ctx.sender)} trân trọng đề nghị quý cơ quan xây dựng báo cáo theo nội dung "
-        f"dưới đây và gửi qua đường dẫn riêng của quý cơ quan trước "
-        f"{format_moment(ctx.deadline)}."
+        f"Thực hiện {_directive_full(ctx)}, {_clean(ctx.sender)} thông báo mở kỳ báo cáo "
+        f"{_lower_first(_period(ctx))} và đề nghị {_clean(ctx.agency)} xây dựng báo cáo theo "
+        "nội dung dưới đây, gửi qua đường dẫn riêng của cơ quan chậm nhất "
+        f"{_deadline(ctx)}."
     )
     return _render(_agency_doc(ctx, subject, lead, ""))
 
@@ -363,8 +441,8 @@ def reminder(ctx: NoticeContext, working_days_left: int | None = None) -> Messag
     lead = (
         f"{_clean(ctx.sender)} trân trọng nhắc: hạn gửi báo cáo {_lower_first(_period(ctx))} "
         f"theo {_directive_full(ctx)} còn {_days(left)} "
-        f"(hạn nộp: {format_moment(ctx.deadline)}). "
-        "Đề nghị quý cơ quan hoàn thiện và gửi báo cáo đúng thời hạn."
+        f"(hạn nộp: {_deadline(ctx)}). "
+        f"Đề nghị {_clean(ctx.agency)} hoàn thiện và gửi báo cáo đúng thời hạn."
     )
     return _render(_agency_doc(ctx, subject, lead, f" (còn {_days(left)})"))
 
@@ -373,14 +451,17 @@ def due_today(ctx: NoticeContext) -> Message:
     subject = f"[Đến hạn hôm nay] {_topic(ctx)} — hạn {_clock(ctx.deadline)} hôm nay"
     lead = (
         f"Hôm nay là hạn cuối gửi báo cáo {_lower_first(_period(ctx))} theo "
-        f"{_directive_full(ctx)} (hạn nộp: {format_moment(ctx.deadline)}). "
-        f"{_clean(ctx.sender)} trân trọng đề nghị quý cơ quan gửi báo cáo trước thời hạn trên."
+        f"{_directive_full(ctx)} (hạn nộp: {_deadline(ctx)}). "
+        f"{_clean(ctx.sender)} trân trọng đề nghị {_clean(ctx.agency)} gửi báo cáo trong "
+        "thời hạn trên."
     )
     return _render(_agency_doc(ctx, subject, lead, " (hôm nay)"))
 
 
 def _clock(moment: datetime) -> str:
     local = moment.astimezone(TZ)
+    if (local.hour, local.minute, local.second) == (23, 59, 59):
+        return "24 giờ 00"  # the end of the day (Bộ luật Dân sự 2015, Điều 147–148)
     return f"{local.hour:02d} giờ {local.minute:02d}"
 
 
@@ -388,11 +469,11 @@ def overdue(ctx: NoticeContext) -> Message:
     late = f" {_days(ctx.days_late)}" if ctx.days_late else ""
     subject = f"[Quá hạn] {_topic(ctx)} — quá hạn{late}"
     lead = (
-        f"Đến nay, quý cơ quan chưa gửi báo cáo {_lower_first(_period(ctx))} theo "
+        f"Đến nay, {_clean(ctx.agency)} chưa gửi báo cáo {_lower_first(_period(ctx))} theo "
         f"{_directive_full(ctx)}; báo cáo đã quá hạn{late} "
-        f"(hạn nộp: {format_moment(ctx.deadline)}). Đề nghị quý cơ quan khẩn trương gửi "
-        f"báo cáo. Trường hợp tiếp tục chậm, danh sách cơ quan chậm báo cáo sẽ được gửi "
-        f"{_escalates_to(ctx)} theo quy định."
+        f"(hạn nộp: {_deadline(ctx)}). Đề nghị {_clean(ctx.agency)} khẩn trương gửi "
+        f"báo cáo. Danh sách cơ quan chưa gửi báo cáo sẽ được tổng hợp gửi "
+        f"{_escalates_to(ctx)}."
     )
     return _render(_agency_doc(ctx, subject, lead, f" (đã quá hạn{late})"))
 
@@ -409,9 +490,10 @@ def receipt(ctx: NoticeContext) -> Message:
     subject = f"[Xác nhận đã nhận] {_topic(ctx)} — phiên bản {got.version}"
     lead = (
         f"{_clean(ctx.sender)} xác nhận đã nhận báo cáo {_lower_first(_period(ctx))} của "
-        f"quý cơ quan theo {_directive_full(ctx)} lúc {format_moment(got.received_at)} "
-        f"(phiên bản {got.version}; {_timeliness(ctx, got)}). Quý cơ quan có thể gửi bản "
-        "cập nhật qua đường dẫn dưới đây; bản mới được lưu thành phiên bản tiếp theo."
+        f"{_clean(ctx.agency)} theo {_directive_full(ctx)} lúc {format_moment(got.received_at)} "
+        f"(phiên bản {got.version}; {_timeliness(ctx, got)}). Trường hợp cần bổ sung, "
+        "đề nghị gửi bản cập nhật qua đường dẫn dưới đây; bản mới được lưu thành phiên bản "
+        "tiếp theo."
     )
     doc = _agency_doc(ctx, subject, lead, "")
     files = _Table(("Tên tệp", "Dung lượng", "SHA-256"), tuple(_file_row(f) for f in got.files))
@@ -453,7 +535,10 @@ def _late_state(agency: LateAgency) -> str:
 
 
 def _late_table(ctx: NoticeContext) -> _Table:
-    rows = tuple((_clean(a.name), _days(a.days_late), _late_state(a)) for a in _late_sorted(ctx))
+    rows = tuple(
+        (_clean(a.name), _days(a.days_late) if a.days_late else "—", _late_state(a))
+        for a in _late_sorted(ctx)
+    )
     return _Table(("Cơ quan", "Quá hạn", "Tình trạng"), rows)
 
 
@@ -477,7 +562,8 @@ def _escalation_doc(ctx: NoticeContext, to: str, tag: str, paras: Sequence[str])
     blocks: list[_Block] = [_Para(paras[0]), _late_table(ctx), *map(_Para, paras[1:]), _facts(ctx)]
     if ctx.link is not None:  # for the lead and the recipient: the cycle's dashboard
         blocks.append(_Button("Xem tình hình nộp báo cáo", ctx.link))
-    short = _short(ctx, subject, to, format_moment(ctx.deadline), _late_line(ctx), link=_VIEW)
+    blocks.extend(_contact_para(ctx))
+    short = _short(ctx, subject, to, _deadline(ctx), _late_line(ctx), link=_VIEW)
     return _Doc(subject, to, tuple(blocks), short, _clean(ctx.sender))
 
 
@@ -491,12 +577,56 @@ def escalation_lead(ctx: NoticeContext) -> Message:
     lead = _need_via(ctx)
     paras = (
         f"Theo {_directive_full(ctx)}, các cơ quan gửi báo cáo {_lower_first(_period(ctx))} "
-        f"về {lead} để tổng hợp, báo cáo {_clean(ctx.recipient)}; hạn nộp: "
-        f"{format_moment(ctx.deadline)}. Đến nay, {_late_summary(ctx)}, cụ thể như sau:",
+        f"về {lead} để tổng hợp, báo cáo {_clean(ctx.recipient)}; hạn nộp của các cơ quan: "
+        f"{_deadline(ctx)}. Đến nay, {_late_summary(ctx)}, cụ thể như sau:",
         f"{_clean(ctx.sender)} trân trọng đề nghị {lead} đôn đốc các cơ quan trên khẩn trương "
-        f"gửi báo cáo; tổng hợp, báo cáo {_clean(ctx.recipient)} theo quy định.",
+        f"gửi báo cáo; tổng hợp, báo cáo {_clean(ctx.recipient)}{_lead_deadline(ctx)}.",
     )
     return _render(_escalation_doc(ctx, lead, "Đôn đốc báo cáo", paras))
+
+
+def _lead_deadline(ctx: NoticeContext) -> str:
+    if ctx.lead_deadline is None:
+        return ""
+    return f" chậm nhất {format_moment(ctx.lead_deadline)}"
+
+
+def lead_reminder(ctx: NoticeContext) -> Message:
+    """To the lead Sở: its own deadline to the recipient, with who is still missing."""
+    lead = _need_via(ctx)
+    if ctx.lead_deadline is None:
+        raise ValueError("lead reminder: the lead's own deadline is unknown")
+    when = format_moment(ctx.lead_deadline)
+    subject = f"[Nhắc hạn tổng hợp] {_topic(ctx)} — hạn báo cáo {_clean(ctx.recipient)} {when}"
+    missing = (
+        f"Đến nay, {_late_summary(ctx)}, cụ thể như sau:"
+        if ctx.late_agencies
+        else "Đến nay, các cơ quan đã gửi đủ báo cáo."
+    )
+    paras = (
+        f"Theo {_directive_full(ctx)}, {lead} tổng hợp báo cáo {_lower_first(_period(ctx))} "
+        f"của các cơ quan, báo cáo {_clean(ctx.recipient)}. {_clean(ctx.sender)} trân trọng "
+        f"nhắc hạn gửi báo cáo tổng hợp: chậm nhất {when}{_provisional_note(ctx)}. "
+        f"Hạn nộp của các cơ quan: {_deadline(ctx)}. {missing}",
+    )
+    blocks: list[_Block] = [_Para(paras[0])]
+    if ctx.late_agencies:
+        blocks.append(_late_table(ctx))
+    blocks.append(_facts(ctx))
+    if ctx.link is not None:
+        blocks.append(_Button("Xem tình hình nộp báo cáo", ctx.link))
+    blocks.extend(_contact_para(ctx))
+    agencies_due = _Line("Hạn của các cơ quan: ", _deadline(ctx))
+    missing_line = _Line("Chưa nộp: ", "; ".join(_clean(a.name) for a in _late_sorted(ctx)), 2)
+    extra = (agencies_due, missing_line) if ctx.late_agencies else (agencies_due,)
+    short = _short(ctx, subject, lead, when + _provisional_note(ctx), *extra, link=_VIEW)
+    return _render(_Doc(subject, lead, tuple(blocks), short, _clean(ctx.sender)))
+
+
+def _provisional_note(ctx: NoticeContext) -> str:
+    if not ctx.provisional:
+        return ""
+    return " (dự kiến)"
 
 
 def escalation_recipient(ctx: NoticeContext) -> Message:
@@ -505,7 +635,7 @@ def escalation_recipient(ctx: NoticeContext) -> Message:
     paras = (
         f"{_clean(ctx.sender)} kính báo cáo tình hình thực hiện chế độ báo cáo "
         f"{_lower_first(_period(ctx))} theo {_directive_full(ctx)}{via}: hạn nộp "
-        f"{format_moment(ctx.deadline)}; đến nay, {_late_summary(ctx)}, cụ thể như sau:",
+        f"{_deadline(ctx)}; đến nay, {_late_summary(ctx)}, cụ thể như sau:",
         f"Kính đề nghị {to} xem xét, chỉ đạo các cơ quan trên khẩn trương thực hiện.",
     )
     return _render(_escalation_doc(ctx, to, "Tình hình chậm báo cáo", paras))
@@ -566,6 +696,7 @@ def consolidated_status(ctx: NoticeContext) -> Message:
     blocks: list[_Block] = [_Para(intro), _Facts(_counts(ctx)), _status_table(ctx), _facts(ctx)]
     if ctx.link is not None:
         blocks.append(_Button("Xem tình hình nộp báo cáo", ctx.link))
+    blocks.extend(_contact_para(ctx))
     counts = ", ".join(f"{k.lower()} {v}" for k, v in _counts(ctx))
     count_line = _Line("Số liệu: ", counts)
     short = _short(ctx, subject, lead, format_moment(ctx.deadline), count_line, link=_VIEW)
@@ -579,11 +710,13 @@ _STAGES: dict[str, Callable[[NoticeContext], Message]] = {
     "due-day": due_today,
     "overdue": overdue,
     "escalation-lead": escalation_lead,
+    "lead-reminder": lead_reminder,
     "escalation-recipient": escalation_recipient,
     "receipt": receipt,
     "consolidated-status": consolidated_status,
 }
 _REMINDER = re.compile(r"reminder-(\d+)")
+_LEAD_STAGE = re.compile(r"lead-(?:reminder-\d+|due-day)")
 
 
 def render(stage_name: str, ctx: NoticeContext) -> Message:
@@ -592,6 +725,8 @@ def render(stage_name: str, ctx: NoticeContext) -> Message:
     own count of working days left wins over N, which a custom ladder may round."""
     if stage_name in _STAGES:
         return _STAGES[stage_name](ctx)
+    if _LEAD_STAGE.fullmatch(stage_name):
+        return lead_reminder(ctx)
     m = _REMINDER.fullmatch(stage_name)
     if m:
         left = ctx.working_days_left
@@ -771,7 +906,7 @@ def digest(messages: list[Message], *, agency: str, sender: str) -> Message:
         return messages[0]
     count = len(messages)
     subject = f"[Nhắc việc] {count} nội dung báo cáo cần thực hiện — {_clean(agency)}"
-    intro = f"{_clean(sender)} trân trọng gửi quý cơ quan {count} nội dung sau:"
+    intro = f"{_clean(sender)} trân trọng gửi {_clean(agency)} {count} nội dung sau:"
     sections = [f"{i}. {m.subject}\n\n{_text_body(m.text)}" for i, m in enumerate(messages, 1)]
     doc = _Doc(subject, _clean(agency), (_Para(intro),), (), _clean(sender))
     text = _text(doc).replace(intro, intro + "\n\n" + "\n\n".join(sections), 1)
@@ -817,13 +952,16 @@ def _digest_short(messages: Sequence[Message], agency: str, sender: str) -> str:
 __all__ = [
     "FREQUENCY_VI",
     "WEEKDAYS_VI",
+    "Contact",
     "LateAgency",
     "NoticeContext",
+    "ProvisionalDay",
     "Receipt",
     "ReceivedFile",
     "StatusRow",
     "consolidated_status",
     "cycle_opened",
+    "deadline_note",
     "digest",
     "due_today",
     "escalation_lead",
@@ -831,6 +969,7 @@ __all__ = [
     "format_date",
     "format_moment",
     "format_size",
+    "lead_reminder",
     "overdue",
     "period_label",
     "receipt",

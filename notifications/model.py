@@ -46,14 +46,20 @@ class Attachment:
 @dataclass(frozen=True, slots=True)
 class Message:
     """One rendered message to one agency: an email's subject, plain-text and HTML
-    parts, the short text form for Zalo (within ``ZALO_TEXT_LIMIT``), and files that
-    go with the email only."""
+    parts, the short text form for Zalo (within ``ZALO_TEXT_LIMIT``), files that go
+    with the email only, and the facts as typed fields for Zalo's templates
+    (``notifications.zalo_params``; pairs, so that a Message stays hashable)."""
 
     subject: str
     text: str
     html: str
     short: str
     attachments: tuple[Attachment, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def field_map(self) -> dict[str, str]:
+        return dict(self.fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +81,16 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class ChannelFault(DeliveryError):
+    """The channel itself cannot send (bad SMTP login or certificate, Zalo balance used
+    up, the OA's tokens refused): every message over it would fail the same way until
+    an operator fixes it. The dispatcher holds the channel's rows and alerts instead of
+    failing them one by one, and sends them once the channel works again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False)
 
 
 class Transport(Protocol):

@@ -9,6 +9,14 @@ in ``failed_notifications`` and the cycle's artifact instead of vanishing.
 Rows carry the rendered message, never a contact URL: the dispatcher resolves
 addresses from the registry and the server's settings at send time
 (``contacts.contact_resolver``), which keeps secrets out of the database.
+
+Who signs: the recipient's office (Văn phòng UBND tỉnh) by default, or the lead Sở for
+the agencies' messages when the directive gives it the chasing (``HANBAOCAO_SENDER=lead``);
+escalations and the closing status always come from the office. Every message names a
+contact officer (``HANBAOCAO_CONTACT_NAME`` / ``_PHONE`` / ``_EMAIL``, else the sender's
+registry contact). Escalations and the closing status never go to a body outside the
+province's hierarchy (a ministry, a central body): the province reports upward by its
+own letters, not by this system's reminders.
 """
 
 from __future__ import annotations
@@ -20,28 +28,55 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlmodel import Session, col, select
 
-from models.agency import Agency, AgencyContact, ContactChannel
-from models.calendar import Audience
+from models.agency import Agency, AgencyContact, AgencyKind, ContactChannel
+from models.calendar import Audience, StageAnchor, parse_period_key
 from models.cycles import AgencyStatus, Step, status
-from models.db import TZ
+from models.db import TZ, settings
 from models.links import DEFAULT_GRACE, link
+from models.plan import PlanError, plan_cycles
 from models.tables import Directive, Obligation, ReportCycle
 from models.workdays import WorkCalendar
 from notifications.exports import status_attachments
 from notifications.messages import (
     DEFAULT_RECIPIENT,
     DEFAULT_SENDER,
+    Contact,
     LateAgency,
     NoticeContext,
+    ProvisionalDay,
     StatusRow,
     render,
 )
 from notifications.model import Message
 from notifications.outbox import enqueue, payload_of
+from notifications.zalo_params import with_fields
 
 CONSOLIDATED = "consolidated-status"
+# Bodies outside the province's hierarchy: never escalated to, never sent the status.
+OUTSIDE = (AgencyKind.ministry, AgencyKind.central)
+
+
+class SenderSettings(BaseSettings):
+    """Who signs the messages and whom to call (HANBAOCAO_SENDER, HANBAOCAO_CONTACT_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
+
+    sender: str = "office"  # "office": Văn phòng UBND tỉnh; "lead": the lead Sở
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineFacts:
+    """What the messages say beside the dates (from the cycle's plan)."""
+
+    words: str | None = None
+    is_default: bool = False
+    provisional: tuple[ProvisionalDay, ...] = ()
 
 
 @dataclass(slots=True)
@@ -70,6 +105,10 @@ class CycleFacts:
     directive: Directive
     lead: Agency | None
     recipient: Agency | None
+    office: Agency | None = None  # the recipient's office, which signs by default
+    deadline: DeadlineFacts = DeadlineFacts()
+    sender: str = DEFAULT_SENDER  # who signs the agencies' messages
+    contact: Contact | None = None
 
     @property
     def title(self) -> str:
@@ -95,12 +134,90 @@ def cycle_facts(session: Session, cycle_id: int) -> CycleFacts:
         if obligation.recipient_agency_id
         else None
     )
-    return CycleFacts(cycle, obligation, directive, lead, recipient)
+    office = _office(session, recipient)
+    config = SenderSettings()
+    signer = lead if config.sender == "lead" and lead is not None else office
+    return CycleFacts(
+        cycle,
+        obligation,
+        directive,
+        lead,
+        recipient,
+        office,
+        _deadline_facts(obligation, cycle),
+        signer.name if signer else DEFAULT_SENDER,
+        _contact(session, config, signer),
+    )
+
+
+def _office(session: Session, recipient: Agency | None) -> Agency | None:
+    """Văn phòng UBND tỉnh of the recipient's province (of the app's, without one)."""
+    province = recipient.province if recipient is not None else settings().province
+    stmt = select(Agency).where(
+        Agency.kind == AgencyKind.committee_office, Agency.province == province
+    )
+    return session.exec(stmt.order_by(col(Agency.id))).first()
+
+
+def _contact(session: Session, config: SenderSettings, signer: Agency | None) -> Contact | None:
+    """The configured contact officer, else the signer's registry contacts."""
+    email = config.contact_email
+    phone = config.contact_phone
+    name = config.contact_name
+    if signer is not None and signer.id is not None:
+        rows = session.exec(
+            select(AgencyContact)
+            .where(AgencyContact.agency_id == signer.id)
+            .order_by(col(AgencyContact.id))
+        ).all()
+        email = email or next((r.address for r in rows if r.channel == "email"), None)
+        phone = phone or next(
+            (r.address for r in rows if r.channel != "email" and r.address.isdigit()), None
+        )
+        label = next((r.label for r in rows if r.label), "")
+        name = name or (f"{label}, {signer.name}" if label else signer.name)
+    if not (name or email or phone):
+        return None
+    return Contact(name or DEFAULT_SENDER, phone, email)
+
+
+def _deadline_facts(obligation: Obligation, cycle: ReportCycle) -> DeadlineFacts:
+    """The plan of the cycle's period, for what the dates rest on."""
+    try:
+        period = parse_period_key(cycle.period_key)
+        (plan,) = plan_cycles(
+            obligation, start=period.start, end=period.start, province=settings().province
+        )
+    except (PlanError, ValueError):
+        return DeadlineFacts()
+    final = plan.lead_due or plan.due
+    return DeadlineFacts(
+        words=final.words if not final.is_default else None,
+        is_default=final.is_default,
+        provisional=tuple(ProvisionalDay(p.day, p.name) for p in plan.provisional),
+    )
+
+
+def issuer_name(directive: Directive) -> str | None:
+    """ "UBND tỉnh Quảng Ngãi", as a citation names the issuer."""
+    if not directive.issuer:
+        return None
+    name = " ".join(directive.issuer.split())
+    for long in ("Ủy ban nhân dân", "Uỷ ban nhân dân", "ỦY BAN NHÂN DÂN"):
+        if name.startswith(long):
+            return "UBND" + name[len(long) :]
+    return name
+
+
+def outside_province(agency: Agency) -> bool:
+    """A ministry or central body: outside the province's hierarchy."""
+    return agency.kind in OUTSIDE or agency.province == "vn"
 
 
 def context(facts: CycleFacts, agency: str, **extra: Any) -> NoticeContext:
     """The facts every message of the cycle states, addressed to ``agency``."""
     d, ob, cycle = facts.directive, facts.obligation, facts.cycle
+    extra.setdefault("sender", facts.sender)
     return NoticeContext(
         agency=agency,
         directive_number=facts.title,
@@ -114,8 +231,19 @@ def context(facts: CycleFacts, agency: str, **extra: Any) -> NoticeContext:
         via=facts.lead.name if facts.lead else None,
         frequency=ob.frequency,
         cutoff=(cycle.window_start, cycle.window_end),
+        issuer=issuer_name(d),
+        issuer_former=bool(d.issuer_province and d.issuer_province != settings().province),
+        contact=facts.contact,
+        deadline_words=facts.deadline.words,
+        deadline_is_default=facts.deadline.is_default,
+        provisional=facts.deadline.provisional,
+        lead_deadline=cycle.lead_due_at,
         **extra,
     )
+
+
+def _office_sender(facts: CycleFacts) -> str:
+    return facts.office.name if facts.office is not None else DEFAULT_SENDER
 
 
 def queue_steps(
@@ -159,7 +287,7 @@ def _queue_agency_step(
             days_late=max(-left, 0) or None,
             as_of=now,
         )
-        message = render(step.stage, ctx)
+        message = with_fields(render(step.stage, ctx), step.stage, ctx)
         queue_message(
             session, out, f, agency, step.stage, message, at=step.at, channels=channels[agency.id]
         )
@@ -177,12 +305,23 @@ def _queue_escalation(
             f"{f.title} {f.cycle.period_key}: {step.stage} skipped — the obligation has no {who}"
         )
         return out
-    late = _late(status(session, f.cycle, now=now, calendar=calendar), f.cycle.due_at)
-    if not late:
+    if outside_province(to):
+        out.skipped.append(
+            f"{f.title} {f.cycle.period_key}: {step.stage} not sent — {to.name} is outside "
+            "the province's hierarchy"
+        )
+        return out
+    rows = status(session, f.cycle, now=now, calendar=calendar)
+    reminder = step.anchor is StageAnchor.LEAD_DUE
+    # A reminder of the lead's own deadline lists who has not handed in yet, late or not.
+    late = _missing(rows) if reminder else _late(rows, f.cycle.due_at)
+    if not late and not reminder:
         return out  # everyone handed in between the decision and now
     url = link("view", cycle_id=f.cycle.id, agency_id=to.id, expires=f.link_expiry)
-    ctx = context(f, to.name, link=url, late_agencies=late, as_of=now)
-    queue_message(session, out, f, to, step.stage, render(step.stage, ctx), at=step.at)
+    sender = _office_sender(f)
+    ctx = context(f, to.name, link=url, late_agencies=late, as_of=now, sender=sender)
+    message = with_fields(render(step.stage, ctx), step.stage, ctx)
+    queue_message(session, out, f, to, step.stage, message, at=step.at, sender=sender)
     return out
 
 
@@ -191,6 +330,14 @@ def _late(rows: list[AgencyStatus], due_at: dt.datetime) -> tuple[LateAgency, ..
         LateAgency(r.agency, r.days_late, r.submitted_at)
         for r in rows
         if r.days_late > 0 and r.state != "excused"
+    )
+
+
+def _missing(rows: list[AgencyStatus]) -> tuple[LateAgency, ...]:
+    return tuple(
+        LateAgency(r.agency, r.days_late, None)
+        for r in rows
+        if r.submitted_at is None and r.state != "excused"
     )
 
 
@@ -211,15 +358,22 @@ def queue_consolidated(
     if to is None:
         out.skipped.append(f"{f.title} {f.cycle.period_key}: no lead and no recipient to close to")
         return out, rows
+    if outside_province(to):
+        out.skipped.append(
+            f"{f.title} {f.cycle.period_key}: closing status not sent — {to.name} is outside "
+            "the province's hierarchy"
+        )
+        return out, rows
     table = tuple(StatusRow(r.agency, r.state, r.submitted_at, r.days_late) for r in rows)
     url = link("view", cycle_id=f.cycle.id, agency_id=to.id, expires=f.link_expiry)
     via = {} if f.lead else {"via": to.name}  # the message is addressed to the via
-    ctx = context(f, to.name, link=url, status=table, as_of=now, **via)
-    message = render(CONSOLIDATED, ctx)
+    sender = _office_sender(f)
+    ctx = context(f, to.name, link=url, status=table, as_of=now, sender=sender, **via)
+    message = with_fields(render(CONSOLIDATED, ctx), CONSOLIDATED, ctx)
     if exports_dir is not None:
         files = status_attachments(ctx, exports_dir / f"cycle-{f.cycle.id}")
         message = replace(message, attachments=files)
-    queue_message(session, out, f, to, CONSOLIDATED, message, at=now)
+    queue_message(session, out, f, to, CONSOLIDATED, message, at=now, sender=sender)
     return out, rows
 
 
@@ -233,11 +387,12 @@ def queue_message(
     *,
     at: dt.datetime,
     channels: list[str] | None = None,
+    sender: str | None = None,
 ) -> None:
     """Queue ``message`` to ``agency`` once per channel it has a contact on (``channels``
     when the caller looked them up for many agencies at once)."""
     assert f.cycle.id is not None and agency.id is not None
-    payload = payload_of(message, agency=agency.name, sender=DEFAULT_SENDER)
+    payload = payload_of(message, agency=agency.name, sender=sender or f.sender)
     if channels is None:
         channels = channels_of(session, [agency.id])[agency.id]
     for channel in channels:

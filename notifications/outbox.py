@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,8 @@ from models.db import utcnow
 from models.store import audit, claim_notifications
 from models.tables import Notification, NotificationAttempt, NotificationState
 from models.workdays import WorkCalendar
-from notifications.model import Attachment, DeliveryError, Message, Transport
+from notifications import holds
+from notifications.model import Attachment, ChannelFault, DeliveryError, Message, Transport
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ class DispatchReport:
     failed: int = 0
     skipped_outside_hours: int = 0
     taken_by_others: int = 0  # claims lost to a concurrent dispatcher
+    held: int = 0  # rows put on hold (their channel cannot send: see notifications.holds)
     next_open_at: datetime | None = None
+    channels_held: dict[str, str] = field(default_factory=dict)  # newly held: reason
+    channels_released: list[str] = field(default_factory=list)  # came back by a probe
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -194,8 +198,9 @@ def dispatch(
     # One session for the whole dispatch: a session (and pool checkout) per message
     # would cost more than the message's own commit.
     with session_factory() as session:
-        groups = _due_groups(session, now, transports, batch)
         run = _Run(session, now, worker, transports, policy)
+        run.check_holds(resolve_url, report)
+        groups = _due_groups(session, now, transports, batch)
         for chunk in _chunks(groups, CLAIM_CHUNK):
             claimed = run.claim(chunk)
             report.taken_by_others += len(chunk) - len(claimed)
@@ -296,6 +301,35 @@ class _Run:
         self.worker = worker
         self.transports = transports
         self.policy = policy
+        self.held: dict[str, str] = {}  # channel -> why it cannot send (this dispatch)
+
+    def check_holds(self, resolve_url: UrlResolver, report: DispatchReport) -> None:
+        """Before the due rows: try each held channel again once its probe is due (a
+        success releases its rows, due now); hold the due rows of those still held."""
+        session, now = self.session, self.now
+        for hold in holds.holds(session, list(self.transports)):
+            if hold.probe_due(now) and self._probe(hold.channel, resolve_url, report):
+                holds.release(session, now=now, actor=self.worker, channel=hold.channel)
+                report.channels_released.append(hold.channel)
+            else:
+                self.held.setdefault(hold.channel, hold.reason)
+                report.held += holds.hold_due(session, hold.channel, reason=hold.reason, now=now)
+            session.commit()
+
+    def _probe(self, channel: str, resolve_url: UrlResolver, report: DispatchReport) -> bool:
+        """Send the channel's oldest held row; True unless the channel is still stuck."""
+        nid = holds.oldest_held(self.session, channel)
+        if nid is None or not holds.claim_probe(
+            self.session, nid, worker=self.worker, now=self.now
+        ):
+            self.session.commit()
+            return False  # another worker's probe took it: let that one decide
+        self.session.commit()
+        row = self.session.get(Notification, nid)
+        assert row is not None
+        self.session.expunge(row)
+        self.send([row], resolve_url, report)
+        return channel not in self.held
 
     def claim(self, ids: list[int]) -> list[Notification]:
         """Claim what is still claimable and COMMIT before returning: only then is it
@@ -321,8 +355,13 @@ class _Run:
         row then records the outcome (its own attempt row, its own retry schedule)."""
         first = rows[0]
         transport = self.transports[first.channel]
+        if first.channel in self.held:  # held earlier in this dispatch: do not try
+            self._hold(rows, self.held[first.channel], report=report)
+            return
         try:
             transport.send(resolve_url(first), _message_of(rows))
+        except ChannelFault as exc:
+            self._channel_fault(rows, exc, report)
         except DeliveryError as exc:
             for row in rows:
                 self._record_failure(row, exc, transport, report)
@@ -334,6 +373,32 @@ class _Run:
         else:
             for row in rows:
                 self._record_sent(row, report)
+
+    def _channel_fault(
+        self, rows: list[Notification], exc: ChannelFault, report: DispatchReport
+    ) -> None:
+        """The channel cannot send: hold these rows (their attempt recorded) and every
+        due row of the channel, and say so once (audit + the report, which the sweep
+        turns into a Prefect event for the operator)."""
+        channel, reason = rows[0].channel, str(exc)
+        for row in rows:
+            self._attempt(self.session, row, ok=False, error=reason, permanent=False)
+        self._hold(rows, reason, report=report)
+        self.held[channel] = reason
+        report.channels_held[channel] = reason
+        report.held += holds.hold_due(self.session, channel, reason=reason, now=self.now)
+        holds.record_hold(
+            self.session, channel=channel, reason=reason, now=self.now, actor=self.worker
+        )
+        self.session.commit()
+        log.warning("channel %s held: %s", channel, reason)
+
+    def _hold(self, rows: list[Notification], reason: str, *, report: DispatchReport) -> None:
+        ids = [row.id for row in rows if row.id is not None]
+        report.held += holds.hold_claimed(
+            self.session, ids, reason=reason, now=self.now, worker=self.worker
+        )
+        self.session.commit()
 
     def _record_sent(self, row: Notification, report: DispatchReport) -> None:
         # Committed at once: this commit is what ends the at-least-once window.
@@ -420,12 +485,15 @@ def _message_of(rows: list[Notification]) -> Message:
 
     payload = rows[0].payload
     agency = str(payload.get("agency") or f"cơ quan {rows[0].agency_id}")
-    return digest(messages, agency=agency, sender=str(payload.get("sender") or ""))
+    combined = digest(messages, agency=agency, sender=str(payload.get("sender") or ""))
+    # A template (ZNS) says one notice: the latest one's facts speak for the digest.
+    latest = next((m.fields for m in reversed(messages) if m.fields), ())
+    return replace(combined, fields=latest)
 
 
 # The payload keys that hold the message itself; the rest (url, agency, sender) are the
 # dispatcher's.
-MESSAGE_KEYS = frozenset({"subject", "text", "html", "short", "attachments"})
+MESSAGE_KEYS = frozenset({"subject", "text", "html", "short", "attachments", "fields"})
 
 
 def payload_of(message: Message, **extra: Any) -> dict[str, Any]:
@@ -443,6 +511,8 @@ def payload_of(message: Message, **extra: Any) -> dict[str, Any]:
         "html": message.html,
         "short": message.short,
     }
+    if message.fields:
+        payload["fields"] = dict(message.fields)
     if message.attachments:
         payload["attachments"] = [
             {"name": a.name, "content_type": a.content_type, "path": str(a.path.absolute())}
@@ -460,6 +530,7 @@ def _message(payload: Mapping[str, Any]) -> Message:
         html=str(payload.get("html", "")),
         short=str(payload.get("short", "")),
         attachments=tuple(_attachment(item) for item in payload.get("attachments") or ()),
+        fields=tuple((str(k), str(v)) for k, v in (payload.get("fields") or {}).items()),
     )
 
 

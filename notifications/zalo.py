@@ -16,28 +16,40 @@ OA id, never in the URL; the app secret is a private token, shown as ``****`` by
                    https://business.openapi.zalo.me for zns)
       oauth=URL    OAuth base for the token refresh (default https://oauth.zaloapp.com)
       tokens=PATH  token file (default $HANBAOCAO_DATA_DIR/zalo_tokens.json)
-      timeout=S    seconds per HTTP call (default 10)
+      timeout=S    seconds per HTTP call (default 10); cto= / rto= (Apprise's connect
+                   and read timeouts) override it; the token refresh gets 3× (≥ 30 s)
+      verify=no    do not check the TLS certificate (Apprise's convention)
+      type=cs      zalooa: consultation text instead of the transaction message
+      kind=NAME    zalooa: transaction template_type (default transaction_internal)
+      params=PATH  zns: the template parameters file (``notifications.zalo_params``)
 
-Phones are accepted as 84xxxxxxxxx, +84xxxxxxxxx or 0xxxxxxxxx and sent as 84xxxxxxxxx.
+Recipients: a Zalo user id is digits; a phone is a Vietnamese mobile number, accepted
+as 84xxxxxxxxx, +84xxxxxxxxx or 0xxxxxxxxx and sent as 84xxxxxxxxx.
 
-Message mapping:
-  zalooa  text = ``Message.short`` (Apprise: title + body), cut at a word boundary
-          with "…" beyond 2,000 characters.
-  zns     template_data = {"title": ``Message.subject``, "content": ``Message.short``}
-          (Apprise: title, body). The ZNS template must be approved with exactly
-          these two parameters.
+Message mapping (the facts come from ``Message.fields``, see ``zalo_params``):
+  zalooa  ``/v3.0/oa/message/transaction``: header = subject, text = ``Message.short``,
+          a table of agency/period/deadline/status, the link as a button. ``type=cs``
+          sends ``Message.short`` as text to ``/v3.0/oa/message/cs`` (only reaches users
+          who wrote to the OA recently: otherwise -213/-230).
+  zns     template_data = the approved template's typed parameters, built from the
+          fields; lengths checked before sending (the failing parameter is named).
+
+Apprise: ``apprise -P notifications/apprise_plugins -vv -b '…' 'zalooa://…'`` loads
+the plugin (see that folder). Apprise's ``send(body, title)``: zalooa sends title and
+body; zns takes the fields as a JSON object in the body.
 
 Two entry points: Apprise's ``send()`` (bool, failures logged) after ``register()``,
 and ``deliver(url, message)`` / ``ZaloTransport`` which raise ``DeliveryError`` saying
-whether the failure is permanent, for the dispatcher.
+whether the failure is permanent (``ChannelFault``: the whole channel is stuck).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import apprise.plugins
@@ -47,12 +59,27 @@ from apprise.common import NotifyType
 from apprise.url import PrivacyMode
 
 from notifications.model import ZALO_TEXT_LIMIT, DeliveryError, Message
+
+__all__ = ["fit_text", "normalise_phone"]  # re-exported: callers know them from here
+from notifications.zalo_errors import TokenRejected, check_answer
+from notifications.zalo_params import (
+    OA_HEADER_LIMIT,
+    STAGE_KEY,
+    ZnsConfig,
+    fit_text,
+    no_cr,
+    normalise_phone,
+    template_data,
+    transaction_payload,
+)
 from notifications.zalo_tokens import (
     OAUTH_API,
     FileTokenStore,
     TokenPair,
     TokenStore,
     default_tokens_path,
+    no_tokens,
+    refresh_timeout,
     request_new_pair,
 )
 
@@ -65,120 +92,12 @@ N_MGR: Any = apprise.plugins.N_MGR
 OA_API = "https://openapi.zalo.me"
 ZNS_API = "https://business.openapi.zalo.me"
 DEFAULT_TIMEOUT = 10.0
-
-# Invalid or expired access token: refresh the pair, then retry the send once.
-TOKEN_ERRORS = frozenset({-216, -124})
-
-# Recorded and never retried: retrying cannot change the answer.
-PERMANENT_ERRORS: dict[int, str] = {
-    -108: "invalid phone number",
-    -109: "invalid ZNS template id",
-    -117: "the OA or app may not use this ZNS template",
-    -118: "the user has no active Zalo account",
-    -131: "ZNS template not approved",
-    -139: "the user refused this kind of ZNS message",
-    -141: "the user refused messages from this Official Account",
-    -201: "invalid parameter",
-    -213: "the user does not follow the Official Account",
-    -230: "the user has not interacted with the Official Account recently",
-    -1121: "a template parameter is too long",
-    -1122: "a template parameter is missing",
-}
-
-# Quotas and balance: transient, retried after this many seconds.
-QUOTA_ERRORS: dict[int, float] = {
-    -32: 60.0,  # request rate limit
-    -115: 3600.0,  # ZNS balance exhausted: someone must top it up
-    -144: 3600.0,  # OA daily ZNS quota
-    -147: 3600.0,  # template daily quota
-}
+OA_KINDS = ("transaction", "cs")
+DEFAULT_TRANSACTION_TYPE = "transaction_internal"
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_PHONE = re.compile(r"^(?:\+?84|0)(?P<rest>\d{9})$")
-
-
-class _TokenRejected(Exception):
-    """Zalo refused the access token (-216, -124 or HTTP 401)."""
-
-
-def fit_text(text: str, limit: int = ZALO_TEXT_LIMIT) -> str:
-    """``text`` within ``limit`` characters, cut at the last space when one is not too
-    far back (else mid-word), ending with "…"."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    space = max(head.rfind(" "), head.rfind("\n"))
-    if space > limit // 2:
-        head = head[:space]
-    return head.rstrip() + "…"
-
-
-def normalise_phone(phone: str) -> str | None:
-    """84xxxxxxxxx, or None when ``phone`` is not a Vietnamese mobile number."""
-    match = _PHONE.match(re.sub(r"[\s.-]", "", phone))
-    return "84" + match.group("rest") if match else None
-
-
-def check_answer(response: httpx.Response) -> dict[str, Any]:
-    """Zalo's JSON answer when it says success; raises otherwise. Zalo answers HTTP 200
-    with ``error != 0`` for most failures, so the body decides, not the status."""
-    status = response.status_code
-    if status == 401:
-        raise _TokenRejected
-    if status == 429:
-        raise DeliveryError(
-            "Zalo: rate limited (HTTP 429)", permanent=False, retry_after=_retry_after(response)
-        )
-    if status >= 500 or status == 408:
-        raise DeliveryError(f"Zalo: HTTP {status}", permanent=False)
-    answer = _json_object(response)
-    code = _error_code(answer)
-    if code == 0 and status < 300:
-        return answer
-    raise _error_for(code, str(answer.get("message", ""))[:200], status)
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        raise DeliveryError(
-            f"Zalo: answer is not a JSON object (HTTP {response.status_code})", permanent=False
-        )
-    return answer
-
-
-def _error_code(answer: dict[str, Any]) -> int:
-    try:
-        return int(answer.get("error", 0))
-    except (TypeError, ValueError):
-        return -1  # unreadable code: treated as an unknown (transient) error
-
-
-def _error_for(code: int, text: str, status: int) -> Exception:
-    if code in TOKEN_ERRORS:
-        return _TokenRejected()
-    if code in PERMANENT_ERRORS:
-        return DeliveryError(
-            f"Zalo error {code}: {PERMANENT_ERRORS[code]} ({text})", permanent=True
-        )
-    if code in QUOTA_ERRORS:
-        return DeliveryError(
-            f"Zalo error {code}: quota ({text})", permanent=False, retry_after=QUOTA_ERRORS[code]
-        )
-    if code == 0:  # a 4xx without a Zalo code: the request itself is wrong
-        return DeliveryError(f"Zalo: HTTP {status}", permanent=True)
-    # Unknown codes are retried: losing a deadline reminder is worse than a retry.
-    return DeliveryError(f"Zalo error {code} (unknown, retried): {text}", permanent=False)
-
-
-def _retry_after(response: httpx.Response, default: float = 60.0) -> float:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", default)))
-    except ValueError:
-        return default
+_USER_ID = re.compile(r"^\d{1,32}$")
+_KIND = re.compile(r"^transaction_[a-z]{1,32}$")
 
 
 class ZaloNotifyBase(NotifyBase):  # type: ignore[misc]  # subclassing Any, see above
@@ -191,25 +110,20 @@ class ZaloNotifyBase(NotifyBase):  # type: ignore[misc]  # subclassing Any, see 
     # Apprise's default 5.5 s would make a token refresh cost 11 s.
     request_rate_per_sec = 0.2
     default_api: ClassVar[str] = OA_API
-    endpoint: ClassVar[str] = ""
 
+    # Token names are the constructor's argument names (no map_to): Apprise YAML
+    # configuration may name them (``app_id: …``) and they reach __init__ as they are.
     template_tokens: ClassVar[dict[str, dict[str, Any]]] = dict(
         NotifyBase.template_tokens,
         **{
-            "app_id": {"name": "App ID", "type": "string", "map_to": "user", "required": True},
+            "app_id": {"name": "App ID", "type": "string", "required": True},
             "secret_key": {
                 "name": "App Secret Key",
                 "type": "string",
                 "private": True,
-                "map_to": "password",
                 "required": True,
             },
-            "oa_id": {
-                "name": "Official Account ID",
-                "type": "string",
-                "map_to": "host",
-                "required": True,
-            },
+            "oa_id": {"name": "Official Account ID", "type": "string", "required": True},
             "target": {"name": "Recipient", "type": "string", "required": True},
         },
     )
@@ -241,17 +155,27 @@ class ZaloNotifyBase(NotifyBase):  # type: ignore[misc]  # subclassing Any, see 
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not (oa_id and _ID.match(oa_id)):
-            raise TypeError(f"{self.service_name}: invalid OA id")
+        if not (oa_id and _ID.match(str(oa_id))):
+            raise TypeError(f"{self.service_name}: mã OA không hợp lệ")
         if not (app_id and secret_key):
-            raise TypeError(f"{self.service_name}: app id and secret key required")
-        self.oa_id, self.zalo_app_id, self.secret_key = oa_id, app_id, secret_key
-        self.target = self._valid_target(target)
+            raise TypeError(f"{self.service_name}: cần app id và secret key")
+        self.oa_id, self.zalo_app_id, self.secret_key = str(oa_id), str(app_id), str(secret_key)
+        self.target = self._valid_target(str(target or ""))
         self.api = _base_url(api or self.default_api)
         self.oauth = _base_url(oauth or OAUTH_API)
         self.tokens = tokens
         self.http_timeout = _timeout(timeout)
+        # Apprise's cto=/rto= win over timeout= when given (URLBase has parsed them).
+        self.timeouts = httpx.Timeout(
+            self.http_timeout,
+            connect=float(kwargs["cto"]) if "cto" in kwargs else self.http_timeout,
+            read=float(kwargs["rto"]) if "rto" in kwargs else self.http_timeout,
+        )
         self.token_store: TokenStore = FileTokenStore(tokens or default_tokens_path())
+
+    @property
+    def endpoint(self) -> str:
+        raise NotImplementedError
 
     def _valid_target(self, target: str) -> str:
         raise NotImplementedError
@@ -269,7 +193,7 @@ class ZaloNotifyBase(NotifyBase):  # type: ignore[misc]  # subclassing Any, see 
     ) -> bool:
         """Apprise's contract: True on success, False (logged) otherwise."""
         try:
-            with http_client(None) as client:
+            with http_client(None, verify=self.verify_certificate) as client:
                 self.deliver_payload(self.payload_for_apprise(body, title), client)
         except DeliveryError as exc:
             kind = "permanent" if exc.permanent else "transient"
@@ -283,39 +207,46 @@ class ZaloNotifyBase(NotifyBase):  # type: ignore[misc]  # subclassing Any, see 
         pair = self._usable_pair(client)
         try:
             return self._post(client, payload, pair.access_token)
-        except _TokenRejected:
+        except TokenRejected:
             self.logger.info("%s access token rejected: refreshing it", self.service_name)
-        pair = self._refreshed(client, pair.access_token)
+        pair = self.refresh_with(client, pair.access_token)
         try:
             return self._post(client, payload, pair.access_token)
-        except _TokenRejected:
+        except TokenRejected:
             raise DeliveryError(
-                "Zalo rejected a freshly refreshed access token: re-authorise the OA",
+                "Zalo từ chối cả token vừa làm mới: cần cấp quyền lại cho OA "
+                f"(hanbaocao zalo authorize --oa {self.oa_id})",
                 permanent=True,
             ) from None
 
     def _usable_pair(self, client: httpx.Client) -> TokenPair:
         pair = self.token_store.get(self.oa_id)
         if pair is None:
-            raise DeliveryError(
-                f"no Zalo tokens stored for OA {self.oa_id}: authorise the OA", permanent=True
-            )
+            raise no_tokens(self.oa_id)
         # Refresh ahead of time rather than spend a call on a token known to be dead.
-        return self._refreshed(client, pair.access_token) if pair.expired() else pair
+        return self.refresh_with(client, pair.access_token) if pair.expired() else pair
 
-    def _refreshed(self, client: httpx.Client, failed_access_token: str) -> TokenPair:
+    def refresh_with(self, client: httpx.Client, failed_access_token: str) -> TokenPair:
+        """A pair newer than ``failed_access_token`` (refreshed once, under the store's
+        lock, unless another sender already did)."""
+
         def spend(old: TokenPair) -> TokenPair:
             self.throttle()
-            return request_new_pair(
-                client,
-                oauth_base=self.oauth,
-                app_id=self.zalo_app_id,
-                secret_key=self.secret_key,
-                refresh_token=old.refresh_token,
-                timeout=self.http_timeout,
-            )
+            return self.request_pair(client, old.refresh_token)
 
         return self.token_store.refresh(self.oa_id, failed_access_token, spend)
+
+    def request_pair(self, client: httpx.Client, refresh_token: str) -> TokenPair:
+        """Spend ``refresh_token`` for a new pair (not stored: the caller does)."""
+        return request_new_pair(
+            client,
+            oauth_base=self.oauth,
+            app_id=self.zalo_app_id,
+            secret_key=self.secret_key,
+            refresh_token=refresh_token,
+            timeout=refresh_timeout(self.http_timeout),
+            oa_id=self.oa_id,
+        )
 
     def _post(self, client: httpx.Client, payload: dict[str, Any], token: str) -> dict[str, Any]:
         self.throttle()
@@ -324,11 +255,11 @@ class ZaloNotifyBase(NotifyBase):  # type: ignore[misc]  # subclassing Any, see 
                 self.api + self.endpoint,
                 json=payload,
                 headers={"access_token": token},
-                timeout=self.http_timeout,
+                timeout=self.timeouts,
             )
         except httpx.TimeoutException:
             raise DeliveryError(
-                f"Zalo: no answer within {self.http_timeout:g} s", permanent=False
+                f"Zalo: không có trả lời trong {self.http_timeout:g} giây", permanent=False
             ) from None
         except httpx.HTTPError as exc:
             raise DeliveryError(f"Zalo: {type(exc).__name__}", permanent=False) from None
@@ -363,6 +294,9 @@ class ZaloNotifyBase(NotifyBase):  # type: ignore[misc]  # subclassing Any, see 
     def __len__(self) -> int:
         return 1  # one recipient per URL
 
+    # The query arguments each schema reads from its URL.
+    url_args: ClassVar[tuple[str, ...]] = ("api", "oauth", "tokens", "timeout")
+
     @classmethod
     def parse_zalo_url(cls, url: str) -> dict[str, Any] | None:
         results: dict[str, Any] | None = NotifyBase.parse_url(url, verify_host=False)
@@ -373,39 +307,87 @@ class ZaloNotifyBase(NotifyBase):  # type: ignore[misc]  # subclassing Any, see 
         results["app_id"] = cls.unquote(results["user"] or "")
         results["secret_key"] = cls.unquote(results["password"] or "")
         results["target"] = targets[0] if targets else ""
-        for name in ("api", "oauth", "tokens", "timeout", "template"):
+        for name in cls.url_args:
             if results["qsd"].get(name):
                 results[name] = results["qsd"][name]
         return results
 
 
 class NotifyZaloOA(ZaloNotifyBase):
-    """Zalo Official Account "customer service" text message to a user id."""
+    """Zalo Official Account message to a user id: a transaction message (default) or a
+    consultation text (``type=cs``)."""
 
     service_name = "Zalo Official Account"
     secure_protocol = "zalooa"
     default_api = OA_API
-    endpoint = "/v3.0/oa/message/cs"
     body_maxlen = ZALO_TEXT_LIMIT
-    title_maxlen = 0  # no title field: Apprise folds the title into the body
+    title_maxlen = OA_HEADER_LIMIT  # the transaction message's header
     templates = ("{schema}://{app_id}:{secret_key}@{oa_id}/{target}",)
+    template_args: ClassVar[dict[str, dict[str, Any]]] = dict(
+        ZaloNotifyBase.template_args,
+        **{
+            "type": {
+                "name": "Message type",
+                "type": "choice:string",
+                "values": OA_KINDS,
+                "default": "transaction",
+            },
+            "kind": {
+                "name": "Transaction template type",
+                "type": "string",
+                "default": DEFAULT_TRANSACTION_TYPE,
+            },
+        },
+    )
+    url_args = (*ZaloNotifyBase.url_args, "type", "kind")
+
+    def __init__(
+        self, *args: Any, type: str | None = None, kind: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.message_type = (type or "transaction").lower()
+        if self.message_type not in OA_KINDS:
+            raise TypeError("Zalo OA: type= phải là transaction hoặc cs")
+        self.transaction_type = kind or DEFAULT_TRANSACTION_TYPE
+        if not _KIND.match(self.transaction_type):
+            raise TypeError("Zalo OA: kind= phải có dạng transaction_…")
+
+    @property
+    def endpoint(self) -> str:
+        return f"/v3.0/oa/message/{self.message_type}"
 
     def _valid_target(self, target: str) -> str:
-        if not (target and _ID.match(target)):
-            raise TypeError("Zalo OA: invalid user id")
+        if not _USER_ID.match(target):
+            raise TypeError("Zalo OA: user id phải là một dãy chữ số")
         return target
 
     def payload_for_message(self, message: Message) -> dict[str, Any]:
-        return self._payload(message.short)
+        if self.message_type == "cs":
+            return self._text_payload(message.short)
+        return self._transaction(message.subject, message.short, message.field_map)
 
     def payload_for_apprise(self, body: str, title: str) -> dict[str, Any]:
-        return self._payload(f"{title}\n{body}" if title else body)
+        if self.message_type == "cs":
+            return self._text_payload(f"{title}\n{body}" if title.strip() else body)
+        return self._transaction(title, body, {})
 
-    def _payload(self, text: str) -> dict[str, Any]:
+    def _transaction(self, header: str, text: str, fields: Mapping[str, str]) -> dict[str, Any]:
+        return transaction_payload(self.target, header, text, fields, self.transaction_type)
+
+    def _text_payload(self, text: str) -> dict[str, Any]:
+        text = no_cr(text).strip()
         fitted = fit_text(text)
         if fitted != text:
             self.logger.warning("Zalo OA text of %d characters cut to %d", len(text), len(fitted))
         return {"recipient": {"user_id": self.target}, "message": {"text": fitted}}
+
+    def _own_params(self) -> dict[str, str]:
+        params = super()._own_params()
+        if self.message_type != "transaction":
+            params["type"] = self.message_type
+        if self.transaction_type != DEFAULT_TRANSACTION_TYPE:
+            params["kind"] = self.transaction_type
+        return params
 
     @staticmethod
     def parse_url(url: str) -> dict[str, Any] | None:
@@ -413,47 +395,82 @@ class NotifyZaloOA(ZaloNotifyBase):
 
 
 class NotifyZNS(ZaloNotifyBase):
-    """Zalo Notification Service: an approved template sent to a phone number."""
+    """Zalo Notification Service: an approved template sent to a mobile number."""
 
     service_name = "Zalo ZNS"
     secure_protocol = "zns"
     default_api = ZNS_API
-    endpoint = "/message/template"
     templates = ("{schema}://{app_id}:{secret_key}@{oa_id}/{target}?template={template}",)
-    template_args: ClassVar[dict[str, dict[str, Any]]] = dict(
-        ZaloNotifyBase.template_args,
+    # The template id is a required token; ``?template=`` is how the URL gives it.
+    template_tokens: ClassVar[dict[str, dict[str, Any]]] = dict(
+        ZaloNotifyBase.template_tokens,
         **{"template": {"name": "ZNS template id", "type": "string", "required": True}},
     )
+    template_args: ClassVar[dict[str, dict[str, Any]]] = dict(
+        ZaloNotifyBase.template_args,
+        **{
+            "template": {"alias_of": "template"},
+            "params": {"name": "Template parameters file", "type": "string"},
+        },
+    )
+    url_args = (*ZaloNotifyBase.url_args, "template", "params")
 
-    def __init__(self, *args: Any, template: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, template: str | None = None, params: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        if not (template and _ID.match(template)):
-            raise TypeError("Zalo ZNS: a template id (?template=) is required")
-        self.template_id = template
+        if not (template and _ID.match(str(template))):
+            raise TypeError("Zalo ZNS: cần mã mẫu ZNS (?template=)")
+        self.template_id = str(template)
+        self.params_path = params
+        self.config = ZnsConfig.load(self.template_id, params)
+
+    @property
+    def endpoint(self) -> str:
+        return "/message/template"
 
     def _valid_target(self, target: str) -> str:
-        phone = normalise_phone(target or "")
+        phone = normalise_phone(target)
         if phone is None:
-            raise TypeError("Zalo ZNS: the phone number must be 84xxxxxxxxx")
+            raise TypeError("Zalo ZNS: cần số di động Việt Nam (84 + 9 chữ số)")
         return phone
 
     def payload_for_message(self, message: Message) -> dict[str, Any]:
-        return self._payload(message.subject, message.short)
+        return self._payload(message.field_map)
 
     def payload_for_apprise(self, body: str, title: str) -> dict[str, Any]:
-        return self._payload(title, body)
+        try:
+            fields = json.loads(body)
+        except ValueError:
+            fields = None
+        if not isinstance(fields, dict):
+            raise DeliveryError(
+                "Zalo ZNS: nội dung phải là JSON các trường (agency, report, period, "
+                "deadline, days, stage, link)",
+                permanent=True,
+            )
+        return self._payload({str(k): str(v) for k, v in fields.items()})
 
-    def _payload(self, title: str, content: str) -> dict[str, Any]:
+    def _payload(self, fields: Mapping[str, str]) -> dict[str, Any]:
+        if not fields:
+            raise DeliveryError(
+                "Zalo ZNS: tin không có các trường của mẫu (chỉ gửi được thông báo hạn)",
+                permanent=True,
+            )
+        spec = self.config.for_stage(fields.get(STAGE_KEY))
         return {
             "phone": self.target,
-            "template_id": self.template_id,
-            "template_data": {"title": title, "content": content},
+            "template_id": spec.template_id,
+            "template_data": template_data(spec, fields),
             # Our id for Zalo's delivery callbacks; unique per attempt.
             "tracking_id": uuid.uuid4().hex,
         }
 
     def _own_params(self) -> dict[str, str]:
-        return {"template": self.template_id, **super()._own_params()}
+        params = {"template": self.template_id, **super()._own_params()}
+        if self.params_path:
+            params["params"] = self.params_path
+        return params
 
     @staticmethod
     def parse_url(url: str) -> dict[str, Any] | None:
@@ -465,7 +482,7 @@ PLUGINS: dict[str, type[ZaloNotifyBase]] = {"zalooa": NotifyZaloOA, "zns": Notif
 
 def _base_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
-        raise TypeError("Zalo: api/oauth must be http(s) URLs")
+        raise TypeError("Zalo: api/oauth phải là URL http(s)")
     return value.rstrip("/")
 
 
@@ -473,9 +490,9 @@ def _timeout(value: float | str | None) -> float:
     try:
         seconds = DEFAULT_TIMEOUT if value is None else float(value)
     except ValueError:
-        raise TypeError("Zalo: timeout must be a number of seconds") from None
+        raise TypeError("Zalo: timeout phải là số giây") from None
     if not 0 < seconds <= 120:
-        raise TypeError("Zalo: timeout must be within (0, 120] seconds")
+        raise TypeError("Zalo: timeout phải trong khoảng (0, 120] giây")
     return seconds
 
 
@@ -509,17 +526,17 @@ def plugin_for(url: str) -> ZaloNotifyBase:
         raise DeliveryError("unreadable Zalo URL", permanent=True)
     try:
         return plugin_class(**results)
-    except TypeError as exc:  # our messages never include the secret
-        raise DeliveryError(f"invalid Zalo URL: {exc}", permanent=True) from None
+    except (TypeError, ValueError) as exc:  # our messages never include the secret
+        raise DeliveryError(f"URL Zalo không hợp lệ: {exc}", permanent=True) from None
 
 
 @contextlib.contextmanager
-def http_client(shared: httpx.Client | None) -> Iterator[httpx.Client]:
+def http_client(shared: httpx.Client | None, *, verify: bool = True) -> Iterator[httpx.Client]:
     """``shared`` as is, or a client for this one send."""
     if shared is not None:
         yield shared
         return
-    with httpx.Client(timeout=DEFAULT_TIMEOUT) as client:
+    with httpx.Client(timeout=DEFAULT_TIMEOUT, verify=verify) as client:
         yield client
 
 
@@ -535,12 +552,14 @@ def deliver(
     plugin = plugin_for(url)
     if store is not None:
         plugin.token_store = store
-    with http_client(client) as http:
-        plugin.deliver_payload(plugin.payload_for_message(message), http)
+    payload = plugin.payload_for_message(message)  # a bad parameter costs no token
+    with http_client(client, verify=plugin.verify_certificate) as http:
+        plugin.deliver_payload(payload, http)
 
 
 class ZaloTransport:
-    """The dispatcher's Zalo channel (both schemas), over one shared HTTP client."""
+    """The dispatcher's Zalo channel (both schemas), over shared HTTP clients (one per
+    ``verify=`` setting: certificate checking is a property of the client)."""
 
     channel = "zalo"
 
@@ -548,10 +567,19 @@ class ZaloTransport:
         self, *, store: TokenStore | None = None, client: httpx.Client | None = None
     ) -> None:
         self._store = store
-        self._client = client or httpx.Client(timeout=DEFAULT_TIMEOUT)
+        self._clients: dict[bool, httpx.Client] = {} if client is None else {True: client}
+
+    def _client(self, verify: bool) -> httpx.Client:
+        if verify not in self._clients:
+            self._clients[verify] = httpx.Client(timeout=DEFAULT_TIMEOUT, verify=verify)
+        return self._clients[verify]
 
     def send(self, url: str, message: Message) -> None:
-        deliver(url, message, store=self._store, client=self._client)
+        plugin = plugin_for(url)
+        if self._store is not None:
+            plugin.token_store = self._store
+        payload = plugin.payload_for_message(message)
+        plugin.deliver_payload(payload, self._client(plugin.verify_certificate))
 
     def mask(self, url: str) -> str:
         try:
@@ -561,4 +589,6 @@ class ZaloTransport:
             return url.partition("://")[0] + "://(invalid URL)"
 
     def close(self) -> None:
-        self._client.close()
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()

@@ -9,7 +9,12 @@ instead of spending the (now dead) refresh token a second time.
 
 File format (``zalo_tokens.json``, mode 0600, keyed by OA id)::
 
-    {"<oa_id>": {"access_token": "…", "refresh_token": "…", "expires_at": 1767225600.0}}
+    {"<oa_id>": {"access_token": "…", "refresh_token": "…", "expires_at": 1767225600.0,
+                 "issued_at": 1767135600.0}}
+
+A refresh token lives three months and is spent by its first use: an OA idle for that
+long dies, hence the weekly refresh (``flows/zalo_refresh.py``). Any refusal of a
+refresh is a ``ChannelFault``: the OA's messages are held and the operator alerted.
 
 Secrets never appear in logs or exception messages; ``fingerprint`` names a token.
 """
@@ -31,7 +36,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from notifications.model import DeliveryError
+from notifications.model import ChannelFault, DeliveryError
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +45,11 @@ REFRESH_PATH = "/v4/oa/access_token"
 TOKENS_FILENAME = "zalo_tokens.json"
 # Refresh a little before the announced expiry: clocks drift and a send takes time.
 EXPIRY_MARGIN_S = 300.0
+REFRESH_TOKEN_LIFETIME_S = 90 * 86400.0  # "3 months", as Zalo documents it
+# A refresh spends the refresh token: losing its answer to an impatient timeout costs
+# the OA. It gets far more time than a send.
+MIN_REFRESH_TIMEOUT_S = 30.0
+REAUTHORISE = "cấp quyền lại: hanbaocao zalo authorize --oa {oa} --refresh-token …"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +60,34 @@ class TokenPair:
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
     expires_at: float
+    issued_at: float | None = None  # when Zalo issued the pair (None: stored before we kept it)
 
     def expired(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.expires_at - EXPIRY_MARGIN_S
 
+    @property
+    def refresh_expires_at(self) -> float | None:
+        return None if self.issued_at is None else self.issued_at + REFRESH_TOKEN_LIFETIME_S
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "access_token": self.access_token,
             "refresh_token": self.refresh_token,
             "expires_at": self.expires_at,
         }
+        if self.issued_at is not None:
+            data["issued_at"] = self.issued_at
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TokenPair:
-        return cls(str(data["access_token"]), str(data["refresh_token"]), float(data["expires_at"]))
+        issued = data.get("issued_at")
+        return cls(
+            str(data["access_token"]),
+            str(data["refresh_token"]),
+            float(data["expires_at"]),
+            None if issued is None else float(issued),
+        )
 
 
 def fingerprint(secret: str) -> str:
@@ -105,6 +129,10 @@ class FileTokenStore:
         # flock on a replaced inode would not exclude a process that opened the new one.
         self.lock_path = self.path.with_name(self.path.name + ".lock")
 
+    def keys(self) -> list[str]:
+        """The OA ids with a stored pair."""
+        return sorted(self._read_all())
+
     def get(self, key: str) -> TokenPair | None:
         # No lock: writers replace the file atomically, so a reader sees old or new.
         raw = self._read_all().get(key)
@@ -120,9 +148,7 @@ class FileTokenStore:
         with self._locked():
             raw = self._read_all().get(key)
             if not raw:
-                raise DeliveryError(
-                    f"no Zalo tokens stored for OA {key}: authorise the OA", permanent=True
-                )
+                raise no_tokens(key)
             current = TokenPair.from_json(raw)
             if current.access_token != failed_access_token:
                 logger.info("Zalo tokens of OA %s already refreshed by another process", key)
@@ -164,6 +190,13 @@ class FileTokenStore:
         _fsync_dir(self.path.parent)
 
 
+def no_tokens(oa_id: str) -> ChannelFault:
+    return ChannelFault(
+        f"chưa có token Zalo nào cho OA {oa_id}: "
+        f"hanbaocao zalo authorize --oa {oa_id} --refresh-token …"
+    )
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -176,7 +209,13 @@ def pair_from_answer(answer: dict[str, Any], now: float | None = None) -> TokenP
     """The OAuth answer; Zalo sends ``expires_in`` as a string of seconds."""
     expires_in = float(answer.get("expires_in") or 0)
     start = time.time() if now is None else now
-    return TokenPair(str(answer["access_token"]), str(answer["refresh_token"]), start + expires_in)
+    return TokenPair(
+        str(answer["access_token"]), str(answer["refresh_token"]), start + expires_in, start
+    )
+
+
+def refresh_timeout(send_timeout: float) -> float:
+    return max(MIN_REFRESH_TIMEOUT_S, 3 * send_timeout)
 
 
 def request_new_pair(
@@ -187,10 +226,14 @@ def request_new_pair(
     secret_key: str,
     refresh_token: str,
     timeout: float,
+    oa_id: str = "",
 ) -> TokenPair:
-    """Spend ``refresh_token`` at Zalo's OAuth server. Network trouble is transient;
-    any refusal is permanent (a spent or revoked refresh token cannot be retried:
-    only an administrator re-authorising the OA brings a new one)."""
+    """Spend ``refresh_token`` at Zalo's OAuth server (``timeout`` is the refresh's
+    own, longer than a send's). A request that never left (connection refused or not
+    established) is transient. Anything else that fails is a ``ChannelFault``: a
+    refusal means the OA must be re-authorised, and a lost answer leaves a refresh
+    token that Zalo may already have spent."""
+    reauthorise = REAUTHORISE.format(oa=oa_id or "OA_ID")
     try:
         response = client.post(
             oauth_base.rstrip("/") + REFRESH_PATH,
@@ -198,26 +241,32 @@ def request_new_pair(
             headers={"secret_key": secret_key},
             timeout=timeout,
         )
-    except httpx.HTTPError as exc:
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         # Name the failure only: httpx messages can carry request details.
         raise DeliveryError(
-            f"Zalo token refresh failed: {type(exc).__name__}", permanent=False
+            f"Zalo: không kết nối được máy chủ cấp token ({type(exc).__name__})", permanent=False
         ) from None
-    return _pair_or_raise(response)
+    except httpx.HTTPError as exc:
+        raise ChannelFault(
+            f"Zalo: mất câu trả lời khi làm mới token của OA {oa_id} ({type(exc).__name__}); "
+            f"refresh token có thể đã bị dùng — nếu lần làm mới sau bị từ chối, {reauthorise}"
+        ) from None
+    return _pair_or_raise(response, reauthorise)
 
 
-def _pair_or_raise(response: httpx.Response) -> TokenPair:
+def _pair_or_raise(response: httpx.Response, reauthorise: str) -> TokenPair:
     if response.status_code >= 500:
-        raise DeliveryError(f"Zalo token refresh: HTTP {response.status_code}", permanent=False)
+        raise DeliveryError(
+            f"Zalo: máy chủ cấp token trả HTTP {response.status_code}", permanent=False
+        )
     try:
         answer = response.json()
     except ValueError:
-        raise DeliveryError("Zalo token refresh: answer is not JSON", permanent=False) from None
+        raise ChannelFault(
+            f"Zalo: máy chủ cấp token trả lời không phải JSON; {reauthorise}"
+        ) from None
     if isinstance(answer, dict) and answer.get("access_token") and answer.get("refresh_token"):
         return pair_from_answer(answer)
     code = answer.get("error") if isinstance(answer, dict) else None
     name = answer.get("error_name", "") if isinstance(answer, dict) else ""
-    raise DeliveryError(
-        f"Zalo refused the refresh token (error {code} {name}): re-authorise the OA",
-        permanent=True,
-    )
+    raise ChannelFault(f"Zalo từ chối refresh token (lỗi {code} {name}): {reauthorise}")

@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models import clock as clocks
-from models.db import TZ, Settings, engine_for
+from models.db import Settings, engine_for
 from models.links import LinkSettings, secret_key
 from notifications.messages import format_size
 from portal.security import SecurityHeaders, redact
@@ -96,7 +96,9 @@ def _nfc(value: Any) -> Any:
 
 
 def local_time(moment: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    return moment.astimezone(TZ).strftime(fmt) if moment is not None else ""
+    from models.calendar import local_text
+
+    return local_text(moment, fmt) if moment is not None else ""
 
 
 def local_date(day: date | None) -> str:

@@ -50,6 +50,7 @@ from models.tables import (
 from models.workdays import packaged_calendar
 from notifications.messages import Receipt, ReceivedFile, render
 from notifications.notices import CycleFacts, Queued, context, cycle_facts, queue_message
+from notifications.zalo_params import with_fields
 from portal.app import Portal, error_page, log, page, portal_of
 from portal.security import CSRF_FIELD, csrf_ok, csrf_token, looks_like_token
 from portal.storage import KINDS, UploadForm, UploadRejected, read_upload, sniff
@@ -339,7 +340,8 @@ def _queue_receipt(session: Session, portal: Portal, got: Received) -> None:
         facts, agency.name, link=url, receipt=receipt, days_late=_days_late(got), as_of=got.at
     )
     stage = f"receipt-v{got.last_version}"
-    queue_message(session, Queued(), facts, agency, stage, render("receipt", ctx), at=got.at)
+    message = with_fields(render("receipt", ctx), "receipt", ctx)
+    queue_message(session, Queued(), facts, agency, stage, message, at=got.at)
 
 
 def _days_late(got: Received) -> int | None:

@@ -32,7 +32,7 @@ def test_parse_json_is_complete() -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["header"]["number"] == "6966/UBND-KTN"
-    assert data["obligation_count"] == 3
+    assert data["obligation_count"] == 4  # with the event-driven report to Sở Xây dựng
     labels = [c["label"] for c in data["clauses"] if c["label"]["is_obligation"]]
     assert {lbl["via"] for lbl in labels} >= {"Sở Xây dựng"}
 

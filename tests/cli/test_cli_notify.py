@@ -26,7 +26,7 @@ def services(tmp_path: Path) -> Iterator[tuple[MailSink, FakeZalo, dict[str, str
             tmp_path,
             HANBAOCAO_SMTP_URL=f"mailto://127.0.0.1:{sink.port}?from={SINK_FROM}",
             HANBAOCAO_ZNS_URL=f"zns://app1:{SECRET}@oa1?{api}",
-            HANBAOCAO_ZNS_TEMPLATE="4242",
+            HANBAOCAO_ZNS_TEMPLATE="1001",  # the fake's approved template
         )
         yield sink, zalo, env
 
@@ -54,7 +54,8 @@ def test_each_channel_is_tried_and_reported(
     )
     assert mail["To"].endswith("so-tai-chinh@example.invalid")
     (zns,) = zalo.messages
-    assert "Sở Tài chính tỉnh Quảng Ngãi" in str(zns)
+    assert zns["template_data"]["ten_co_quan"] == "Sở Tài chính tỉnh Quảng Ngãi"
+    assert zalo.violations == []
 
 
 def test_unconfigured_channel_is_reported(

@@ -201,14 +201,14 @@ def test_untimed_obligation_is_scheduled_then_approved(admin: Admin) -> None:
     shown = admin("show", ob)
     assert shown.returncode == 0, shown.stderr
     # No lead in the clause: one deadline, the agencies' own; 15/12 is a working day.
-    assert "15/12/2026 17:00" in row(shown.stdout, "Năm 2026 (2026)")
-    assert "15/12/2027 17:00" in row(shown.stdout, "Năm 2027 (2027)")
+    assert "15/12/2026 24:00" in row(shown.stdout, "Năm 2026 (2026)")
+    assert "15/12/2027 24:00" in row(shown.stdout, "Năm 2027 (2027)")
     assert "deadline source: set by the administrator" in shown.stdout
 
     approved = admin("approve", ob, "--actor", "Nguyễn Văn A")
     assert approved.returncode == 0, approved.stderr
     assert f"obligation {ob} approved by Nguyễn Văn A" in approved.stdout
-    assert "next cycle Năm 2026, agencies due 15/12/2026 17:00" in approved.stdout
+    assert "next cycle Năm 2026, agencies due 15/12/2026 24:00" in approved.stdout
     assert SYNC_NOTE in approved.stdout
 
     assert admin.status(ob) == "approved"
@@ -258,13 +258,13 @@ def test_dissolved_addressee_needs_the_suggestion_accepted(admin: Admin) -> None
         "“Chủ tịch UBND các huyện, thị xã, thành phố” → group commune_committees "
         "(suggestion accepted)"
     ) in approved.stdout
-    assert "agencies due 21/12/2026 17:00" in approved.stdout
+    assert "agencies due 21/12/2026 24:00" in approved.stdout
 
     shown = admin("show", ob).stdout
     # The province default: agencies 20/12 (a Sunday in 2026) to Sở Xây dựng, which has
     # three working days to report to UBND tỉnh.
     cycle = row(shown, "Năm 2026 (2026)")
-    assert "21/12/2026 17:00" in cycle and "24/12/2026 17:00" in cycle
+    assert "21/12/2026 24:00" in cycle and "24/12/2026 24:00" in cycle
     assert "group commune_committees" in shown
 
     accepted = admin.rows("SELECT actor FROM audit_event WHERE action = 'party.accept_suggestion'")
@@ -340,7 +340,7 @@ def test_edit_recipient_lead_and_ladder(admin: Admin, tmp_path: Path) -> None:
 
     shown = admin("show", ob).stdout
     # Q1/2026 ends on Tuesday 31/3; ten working days later is 14/4.
-    assert "14/04/2026 17:00" in row(shown, "Quý I/2026 (2026-Q1)")
+    assert "14/04/2026 24:00" in row(shown, "Quý I/2026 (2026-Q1)")
     assert "set by admin on 10/1/2026" in shown
     assert "reminder-2 (due-2, agency)" in shown
 

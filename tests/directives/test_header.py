@@ -263,12 +263,14 @@ def test_consolidated_text_reads_its_certification_block() -> None:
 # Body bounds: where the clause splitter reads
 # ---------------------------------------------------------------------------------------
 
-CLAUSES = [
-    json.loads(line)
-    for line in (CORPUS / "clauses.jsonl").read_text(encoding="utf-8").splitlines()
-    if line.strip()
-]
 BY_NUMBER = {d["number"]: d["file"].rsplit("/", 1)[-1] for d in DOCS}
+# Only the clauses whose whole document is in the corpus (the m…/n… clauses come from
+# documents that have no full text here).
+CLAUSES = [
+    row
+    for row in map(json.loads, (CORPUS / "clauses.jsonl").read_text(encoding="utf-8").splitlines())
+    if row["doc"].split()[0] in BY_NUMBER
+]
 OUTSIDE_BODY = {
     "c039": "in Phụ lục I of TT 10/2022, an annex after the signature: annexes (forms, "
     "tables, and this one's procedures) are not part of the body",
@@ -490,13 +492,19 @@ def test_text_without_a_header() -> None:
     assert [(c.number, c.date) for c in h.cited] == [("12/UBND-VP", "2020-02-01")]
 
 
-def test_two_megabytes_of_noise_in_well_under_a_second() -> None:
+# Linear work on these inputs takes well under a second of CPU; a quadratic or exponential
+# pattern takes hours. The bound is CPU time of this process (not the wall clock, which a
+# loaded machine stretches) and generous, so it catches blow-ups and never flips.
+CPU_BOUND_S = 15.0
+
+
+def test_two_megabytes_of_noise_stay_linear() -> None:
     rng = random.Random(20240101)
     alphabet = "abcdeghiklmnopqrstuvxyăâđêôơưàáảãạĐÔƠỦKTMQ |*-_/:.,;()0123456789\n\t"
     noise = "".join(rng.choices(alphabet, k=2_000_000))
-    started = time.perf_counter()
+    started = time.process_time()
     h = parse_header(noise)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < CPU_BOUND_S
     assert_spans_exact(noise, h)
 
 
@@ -513,9 +521,9 @@ def test_two_megabytes_of_noise_in_well_under_a_second() -> None:
     ids=["spaces", "pipes", "signing-lines", "wrapped-numbers", "long-number", "dates"],
 )
 def test_pathological_inputs_stay_linear(text: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     assert_spans_exact(text, parse_header(text))
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < CPU_BOUND_S
 
 
 @settings(max_examples=300, deadline=None)

@@ -146,13 +146,14 @@ def test_on_request_and_event_conventions() -> None:
     assert only("Khi có sự cố, Sở Công Thương báo cáo đột xuất UBND tỉnh.")["frequency"] == "event"
 
 
-def test_distributive_via_and_old_style_spelling() -> None:
+def test_distributive_recipient_advising_is_no_hop() -> None:
+    """ "gửi X để tổng hợp, tham mưu Y": X receives (the conventions); advice is no hop."""
     got = only(
         "Hàng năm, các cơ quan, đơn vị lập dự toán gửi các Sở: Kế hoạch và Đầu tư, Tài chính để "
         "tổng hợp, tham mưu Uỷ ban nhân dân tỉnh xem xét."
     )
-    assert got["recipient"] == "Uỷ ban nhân dân tỉnh"
-    assert got["via"] == "các Sở: Kế hoạch và Đầu tư, Tài chính"
+    assert got["recipient"] == "các Sở: Kế hoạch và Đầu tư, Tài chính"
+    assert got["via"] is None
 
 
 def test_evidence_points_at_the_words() -> None:

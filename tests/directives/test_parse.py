@@ -32,8 +32,9 @@ def test_6966_obligations() -> None:
     ]
     budget = next(ob for ob in annual if ob is not report)
     assert budget.submitters == ["các cơ quan, đơn vị và địa phương"]
-    assert budget.recipient == "UBND tỉnh"
-    assert budget.via == "các Sở: Kế hoạch và Đầu tư, Tài chính"
+    # "gửi X để tổng hợp, tham mưu Y": X receives, advising Y is no hop (the conventions).
+    assert budget.recipient == "các Sở: Kế hoạch và Đầu tư, Tài chính"
+    assert budget.via is None
     assert budget.subject == "dự toán kinh phí thực hiện Kế hoạch"
 
     (on_request,) = by_frequency["on_request"]
@@ -85,3 +86,64 @@ def test_parse_never_raises(text: str) -> None:
         for spans in ob.evidence.values():
             for ev in spans:
                 assert 0 <= ev.start <= ev.end <= len(text)
+
+
+REMINDER_LETTER = """\
+ỦY BAN NHÂN DÂN
+TỈNH QUẢNG NGÃI
+
+CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+Độc lập - Tự do - Hạnh phúc
+
+Số: 4321/UBND-TH
+V/v đôn đốc thực hiện chế độ báo cáo về cải cách hành chính
+
+Quảng Ngãi, ngày 20 tháng 11 năm 2026
+
+Kính gửi:
+- Các sở, ban, ngành tỉnh;
+- UBND các xã, phường, đặc khu.
+
+Ngày 15/3/2026, UBND tỉnh có Công văn số 500/UBND-TH đề nghị các sở, ban, ngành báo cáo \
+kết quả cải cách hành chính quý I về Sở Nội vụ trước ngày 30/3/2026.
+
+Đến nay, mới có 12/20 đơn vị gửi báo cáo; số lượng báo cáo còn thiếu là 8 báo cáo.
+
+Để thống nhất chế độ báo cáo, Chủ tịch UBND tỉnh yêu cầu:
+
+1. Từ năm 2027, các đơn vị không thực hiện báo cáo hằng tháng và hằng quý về cải cách hành \
+chính.
+
+2. Báo cáo định kỳ hằng năm: số liệu tính từ ngày 15/12 năm trước đến ngày 14/12 năm báo cáo.
+
+3. Định kỳ 6 tháng, 9 tháng và hằng năm, các sở, ban, ngành, UBND các xã, phường, đặc khu gửi \
+báo cáo về Sở Nội vụ để tổng hợp, báo cáo UBND tỉnh trước ngày 15/6, 15/9 và 15/12.
+
+Nơi nhận:
+- Như trên;
+- Lưu: VT.
+
+KT. CHỦ TỊCH
+PHÓ CHỦ TỊCH
+
+Nguyễn Văn A
+"""
+
+
+def test_reminder_letter_gives_exactly_its_live_obligations() -> None:
+    """A recital, a count, a negated duty and a period definition set nothing; the
+    6/9/12-month schedule sets three obligations, each with its own day."""
+    parsed = parse_text(REMINDER_LETTER)
+    assert parsed.header.date == "2026-11-20"
+    live = [ob for _, ob in parsed.live_obligations]
+    assert [(ob.frequency, ob.deadline.day, ob.deadline.month) for ob in live] == [
+        ("semiannual", 15, 6),
+        ("nine_months", 15, 9),
+        ("annual", 15, 12),
+    ]
+    for ob in live:
+        assert (ob.recipient, ob.via) == ("UBND tỉnh", "Sở Nội vụ")
+        assert ob.submitters == ["các sở, ban, ngành", "UBND các xã, phường, đặc khu"]
+    (recital,) = [ob for _, ob in parsed.obligations if "recital" in ob.flags]
+    assert recital.deadline.date == "2026-03-30"
+    assert len(parsed.obligations) == 4

@@ -188,8 +188,34 @@ def test_every_name_resolves_today_or_is_flagged(session: Session, shipped: Regi
         result = resolve(
             session, spec.name, on=TODAY, province="quang-ngai", issuer_province=spec.province
         )
-        if spec.kind is AgencyKind.district_committee:
+        if spec.code == "qng-ubnd-huyen-ly-son":  # the one district with a successor
+            assert [a.code for a in result.agencies] == ["qng-ubnd-dac-khu-ly-son-21548"]
+        elif spec.kind is AgencyKind.district_committee:
             assert (result.flag, result.suggested_group) == (Flag.dissolved, "commune_committees")
         else:
             assert result.flag is None, (spec.code, result.notes)
             assert result.agencies and all(a.active_on(TODAY) for a in result.agencies)
+
+
+def test_huyen_ly_son_is_succeeded_by_dac_khu_ly_son(by_code: dict[str, AgencySpec]) -> None:
+    (succession,) = by_code["qng-ubnd-huyen-ly-son"].successors
+    assert (succession.code, succession.effective) == (
+        "qng-ubnd-dac-khu-ly-son-21548",
+        dt.date(2025, 7, 1),
+    )
+    assert "1677/NQ-UBTVQH15" in succession.note
+
+
+def test_the_dung_quat_board_is_not_a_specialised_agency(by_code: dict[str, AgencySpec]) -> None:
+    board = by_code["qng-bql-kkt-dung-quat"]
+    assert board.kind is AgencyKind.board  # not department: not a cơ quan chuyên môn
+    assert "35/2022/NĐ-CP" in board.notes and "Điều 68" in board.notes
+
+
+def test_so_ngoai_vu_cites_its_establishing_decision(by_code: dict[str, AgencySpec]) -> None:
+    assert "97/2005/QĐ-UBND" in (by_code["qng-so-ngoai-vu"].notes or "")
+
+
+def test_the_departments_group_is_flagged_partial(shipped: RegistryFile) -> None:
+    note = shipped.partial_groups["departments"]
+    assert "ngành dọc" in note and "đơn vị sự nghiệp" in note

@@ -40,13 +40,16 @@ from models.calendar import (
     periods,
     schedule,
 )
+from models.deadline_rules import END_OF_DAY
 from models.workdays import RollPolicy, WorkCalendar
 
 D = date
 CAL = WorkCalendar()
 DEFAULTS = DeadlineDefaults.load()
 days = st.dates(min_value=D(2000, 1, 1), max_value=D(2040, 12, 31))
-frequencies = st.sampled_from(PERIODIC)
+# Nine-month periods (January–September) do not tile the year: tested on their own.
+TILING = tuple(f for f in PERIODIC if f != "nine_months")
+frequencies = st.sampled_from(TILING)
 
 
 def due(rule: Deadline, key: str | None, frequency: str | None = None, **kw: Any) -> Due:
@@ -55,7 +58,10 @@ def due(rule: Deadline, key: str | None, frequency: str | None = None, **kw: Any
     return evaluate(rule, freq, period, calendar=CAL, defaults=DEFAULTS, **kw)
 
 
-def local(y: int, m: int, d: int, hh: int = 17, mm: int = 0) -> datetime:
+def local(y: int, m: int, d: int, hh: int | None = None, mm: int = 0) -> datetime:
+    """A local moment; without an hour, the end of the day (24:00, Bộ luật Dân sự 147–148)."""
+    if hh is None:
+        return datetime.combine(D(y, m, d), END_OF_DAY, TZ)
     return datetime(y, m, d, hh, mm, tzinfo=TZ)
 
 
@@ -68,6 +74,7 @@ def local(y: int, m: int, d: int, hh: int = 17, mm: int = 0) -> datetime:
         ("2026", (D(2026, 1, 1), D(2026, 12, 31)), (D(2025, 12, 15), D(2026, 12, 14))),
         ("2026-H1", (D(2026, 1, 1), D(2026, 6, 30)), (D(2025, 12, 15), D(2026, 6, 14))),
         ("2026-H2", (D(2026, 7, 1), D(2026, 12, 31)), (D(2026, 6, 15), D(2026, 12, 14))),
+        ("2026-9M", (D(2026, 1, 1), D(2026, 9, 30)), (D(2025, 12, 15), D(2026, 9, 14))),
         ("2026-Q1", (D(2026, 1, 1), D(2026, 3, 31)), (D(2025, 12, 15), D(2026, 3, 14))),
         ("2026-Q3", (D(2026, 7, 1), D(2026, 9, 30)), (D(2026, 6, 15), D(2026, 9, 14))),
         ("2026-11", (D(2026, 11, 1), D(2026, 11, 30)), (D(2026, 10, 15), D(2026, 11, 14))),
@@ -161,7 +168,8 @@ def test_periods_lists_every_overlapping_period_in_order() -> None:
 def test_annual_15_december() -> None:
     result = due(Deadline("day_of_period", day=15, month=12), "2026")
     assert result == Due(local(2026, 12, 15), D(2026, 12, 15), False, "clause", D(2026, 12, 14))
-    assert result.at_utc == datetime(2026, 12, 15, 10, 0, tzinfo=UTC)
+    # 24:00 in Vietnam is 17:00 UTC (stored as the day's last microsecond).
+    assert result.at_utc == datetime(2026, 12, 15, 16, 59, 59, tzinfo=UTC)
 
 
 def test_monthly_day_20() -> None:
@@ -251,14 +259,17 @@ def test_relative_days_after_the_quarter_ends() -> None:
 
 def test_none_takes_the_province_default_with_its_source() -> None:
     result = due(Deadline("none"), "2026")
-    # Agencies by Sunday 20/12 -> Monday 21/12; the lead three working days later.
-    assert result.at == local(2026, 12, 24)
+    # The chain ends before the 25th of the period's last month: Thursday 24/12/2026.
+    assert result.at == local(2026, 12, 24) and result.is_default
     assert result.source.startswith("default: ")
-    assert "no provincial rule found" in result.source
-    qn = due(Deadline("none"), "2026", province="quang-ngai")
-    assert qn.source.startswith("default: Quảng Ngãi") and qn.at == result.at
-    weekly = due(Deadline("none"), "2026-W47", province="quang-ngai")  # falls back
-    assert weekly.at == local(2026, 11, 26) and "Quảng Ngãi" not in weekly.source
+    assert "no provincial rule found" in result.source and "Điều 13" in result.source
+    qn = due(Deadline("none"), "2026", province="quang-ngai")  # falls back to `default`
+    assert qn.source == result.source and qn.at == result.at
+    # 24/12/2022 was a Saturday: back to Friday 23/12, never after the 24th.
+    assert due(Deadline("none"), "2022").at == local(2022, 12, 23)
+    weekly = due(Deadline("none"), "2026-W47", province="quang-ngai")
+    # Three working days after Sunday 22/11, over Tuesday 24/11 (a provisional day off).
+    assert weekly.at == local(2026, 11, 26)
 
 
 def test_a_fixed_date_with_a_time_of_day() -> None:
@@ -360,17 +371,24 @@ def test_period_and_frequency_must_agree() -> None:
 def test_every_gold_corpus_deadline_evaluates_or_is_refused(
     gold_clauses: list[dict[str, Any]],
 ) -> None:
-    evaluated = 0
+    evaluated, refused = 0, []
     for clause in gold_clauses:
         label = clause["label"]
         if not label["is_obligation"] or label["frequency"] not in PERIODIC:
             continue
         rule = Deadline(**label["deadline"])
         period = period_containing(label["frequency"], D(2026, 6, 1))
-        result = evaluate(rule, label["frequency"], period, calendar=CAL, defaults=DEFAULTS)
+        try:
+            result = evaluate(rule, label["frequency"], period, calendar=CAL, defaults=DEFAULTS)
+        except UnsupportedDeadline:
+            # Weekdays (the label keeps "thứ Năm hằng tuần" in its anchor) and anchors the
+            # calendar does not know ("các tháng 3, 6, 9", "năm kế hoạch") are refused with
+            # a message for the administrator, never guessed.
+            refused.append(clause["id"])
+            continue
         assert CAL.is_working_day(result.day) and result.day >= period.start
         evaluated += 1
-    assert evaluated >= 25
+    assert evaluated >= 50 and len(refused) <= 0.15 * (evaluated + len(refused)), refused
 
 
 # == properties of deadlines ===============================================================
@@ -436,9 +454,9 @@ def test_defaults_are_pushed_past_the_cutoff_when_needed(tmp_path: Path) -> None
     path = tmp_path / "d.yaml"
     text = (Path(__file__).parents[2] / "models/data/deadline-defaults.yaml").read_text("utf-8")
     path.write_text(
-        text.replace("# weekly: falls back to `default`.", "")
-        + "  early:\n    monthly:\n      agency: {deadline: {kind: day_of_period, day: 14}, source: test}\n"
-        "      lead: {working_days_after_agency: 1, source: test}\n",
+        text
+        + "  early:\n    monthly:\n      lead: {deadline: {kind: day_of_period, day: 14}, source: test}\n"
+        "      agency: {working_days_before_lead: 1, source: test}\n",
         encoding="utf-8",
     )
     early = DeadlineDefaults.load(path)
@@ -462,7 +480,7 @@ def test_defaults_are_pushed_past_the_cutoff_when_needed(tmp_path: Path) -> None
     [
         ({"provinces": {}}, "lacks annual"),
         (
-            {"provinces": {"default": {"annual": {"agency": {"deadline": {"kind": "none"}}}}}},
+            {"provinces": {"default": {"annual": {"lead": {"deadline": {"kind": "none"}}}}}},
             "kind must be periodic",
         ),
         (
@@ -470,8 +488,8 @@ def test_defaults_are_pushed_past_the_cutoff_when_needed(tmp_path: Path) -> None
                 "provinces": {
                     "default": {
                         "annual": {
-                            "agency": {"deadline": {"kind": "day_of_period", "day": 20}},
-                            "lead": {"working_days_after_agency": 0, "source": "x"},
+                            "lead": {"deadline": {"kind": "day_of_period", "day": 20}},
+                            "agency": {"working_days_before_lead": 0, "source": "x"},
                         }
                     }
                 }
@@ -483,8 +501,8 @@ def test_defaults_are_pushed_past_the_cutoff_when_needed(tmp_path: Path) -> None
                 "provinces": {
                     "default": {
                         "annual": {
-                            "agency": {"deadline": {"kind": "day_of_period", "day": 20}},
-                            "lead": {"working_days_after_agency": 3, "source": "x"},
+                            "lead": {"deadline": {"kind": "day_of_period", "day": 20}},
+                            "agency": {"working_days_before_lead": 3, "source": "x"},
                         }
                     }
                 }
@@ -492,9 +510,14 @@ def test_defaults_are_pushed_past_the_cutoff_when_needed(tmp_path: Path) -> None
             "needs a source",
         ),
         (
-            {"provinces": {"default": {"annual": {"agency": {"deadline": {"dya": 20}}}}}},
+            {"provinces": {"default": {"annual": {"lead": {"deadline": {"dya": 20}}}}}},
             "unexpected keyword",
         ),
+        (
+            {"provinces": {"default": {"reading": {"due_time": "25:00", "source": "x"}}}},
+            "bad due time",
+        ),
+        ({"provinces": {"default": {"reading": {"due_time": "17:00"}}}}, "needs a source"),
     ],
 )
 def test_bad_defaults_are_refused(data: dict[str, Any], message: str) -> None:
@@ -509,7 +532,9 @@ def test_the_packaged_defaults_cite_their_basis() -> None:
         for frequency, default in table.items():
             assert default.agency_source and default.lead_source, (province, frequency)
     monthly = DEFAULTS.lookup("quang-ngai", "monthly")
-    assert (monthly.agency.day, monthly.lead_days) == (20, 3)
+    assert (monthly.lead.day, monthly.lead_days) == (24, 3)
+    assert DEFAULTS.reading("quang-ngai").due_time == END_OF_DAY
+    assert "Điều 147" in DEFAULTS.reading("quang-ngai").source
     assert DEFAULTS.lookup("nowhere", "weekly").province == "default"
 
 
@@ -554,7 +579,11 @@ def test_default_ladder_is_the_escalation_policy() -> None:
         ("reminder-1", "due", -1, "agency"),
         ("due-day", "due", 0, "agency"),
         ("overdue", "due", 1, "agency"),
-        ("escalation-lead", "due", 3, "lead"),
+        ("lead-reminder-3", "lead_due", -3, "lead"),
+        # The working day after the agencies' deadline, not on the lead's own deadline.
+        ("escalation-lead", "due", 1, "lead"),
+        ("lead-reminder-1", "lead_due", -1, "lead"),
+        ("lead-due-day", "lead_due", 0, "lead"),
         ("escalation-recipient", "due", 7, "recipient"),
     ]
 
@@ -606,10 +635,21 @@ def test_schedule_of_a_cycle_opened_on_time() -> None:
         ("reminder-1", local(2026, 2, 13, 8, 0)),  # Tết follows
         ("due-day", local(2026, 2, 23, 8, 0)),
         ("overdue", local(2026, 2, 24, 8, 0)),
-        ("escalation-lead", local(2026, 2, 26, 8, 0)),
+        ("escalation-lead", local(2026, 2, 24, 8, 0)),  # the lead hears the day after
         ("escalation-recipient", local(2026, 3, 4, 8, 0)),
     ]
     assert all(s.also == () for s in stages)
+    # With the lead's own deadline (three working days later), its reminders join in.
+    lead_due = local(2026, 2, 26)
+    with_lead = schedule(DEFAULT_LADDER, local(2026, 2, 9, 9, 15), agencies, CAL, lead_due=lead_due)
+    lead = [(s.name, s.at, s.also) for s in with_lead if s.stage.audience is Audience.LEAD]
+    assert lead == [
+        # lead-reminder-3 (23/2) falls on the agencies' deadline day, before the escalation.
+        ("lead-reminder-3", local(2026, 2, 23, 8, 0), ()),
+        ("escalation-lead", local(2026, 2, 24, 8, 0), ()),
+        ("lead-reminder-1", local(2026, 2, 25, 8, 0), ()),
+        ("lead-due-day", local(2026, 2, 26, 8, 0), ()),
+    ]
 
 
 def test_a_late_cycle_skips_past_reminders_and_folds_same_day_ones() -> None:
@@ -651,10 +691,9 @@ def test_stages_are_ordered_unique_per_day_and_on_working_days(
     stages = schedule(DEFAULT_LADDER, datetime.combine(opened, time(9), TZ), due_at, CAL, send_at)
     moments = [s.at for s in stages]
     assert moments == sorted(moments)
-    # One message per audience per day; per day overall while the cycle opens in time.
+    # One message per audience per day (the agency's overdue notice and the lead's
+    # escalation share the day after the deadline, to different audiences).
     assert len({(s.at, s.stage.audience) for s in stages}) == len(stages)
-    if lead >= 0:
-        assert len(set(moments)) == len(moments)
     assert stages[0].name == "opened" and stages[0].at.date() >= opened
     for stage in stages:
         assert CAL.is_working_day(stage.at.date()) and stage.at.timetz() == send_at.replace(
@@ -680,10 +719,12 @@ def agencies_due(frequency: str, period: Period) -> Due:
 @pytest.mark.parametrize(
     ("key", "agencies", "opened"),
     [
-        ("2026", D(2026, 12, 21), D(2026, 11, 20)),  # 24/11 Ngày Văn hóa is skipped
-        ("2026-H1", D(2026, 6, 22), D(2026, 6, 1)),
+        # Defaults: the lead by the 24th of the last month, the agencies 3 working days before.
+        ("2026", D(2026, 12, 21), D(2026, 11, 20)),  # 24/11 Ngày Văn hóa (dự kiến) is skipped
+        ("2026-H1", D(2026, 6, 19), D(2026, 5, 29)),
+        ("2026-9M", D(2026, 9, 21), D(2026, 8, 26)),  # over 31/8–2/9 (31/8, 1/9 dự kiến)
         ("2026-Q3", D(2026, 9, 21), D(2026, 9, 7)),
-        ("2026-11", D(2026, 11, 20), D(2026, 11, 13)),
+        ("2026-11", D(2026, 11, 18), D(2026, 11, 11)),  # 24/11 off: the lead by Monday 23/11
         ("2026-W47", D(2026, 11, 23), D(2026, 11, 19)),
     ],
 )
@@ -706,9 +747,9 @@ def test_a_cycle_never_opens_before_its_period() -> None:
     [
         (
             "annual",
-            "DTSTART;TZID=Asia/Ho_Chi_Minh:20261122T080000\n"
-            "RRULE:FREQ=YEARLY;BYMONTH=11;BYMONTHDAY=22;BYHOUR=8;BYMINUTE=0",
-            [D(2026, 11, 22), D(2027, 11, 22), D(2028, 11, 22)],
+            "DTSTART;TZID=Asia/Ho_Chi_Minh:20261121T080000\n"
+            "RRULE:FREQ=YEARLY;BYMONTH=11;BYMONTHDAY=21;BYHOUR=8;BYMINUTE=0",
+            [D(2026, 11, 21), D(2027, 11, 21), D(2028, 11, 21)],
         ),
         (
             "semiannual",
@@ -718,15 +759,21 @@ def test_a_cycle_never_opens_before_its_period() -> None:
         ),
         (
             "quarterly",
-            "DTSTART;TZID=Asia/Ho_Chi_Minh:20260306T080000\n"
-            "RRULE:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=6;BYHOUR=8;BYMINUTE=0",
-            [D(2026, 3, 6), D(2026, 6, 6), D(2026, 9, 6)],
+            "DTSTART;TZID=Asia/Ho_Chi_Minh:20260305T080000\n"
+            "RRULE:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=5;BYHOUR=8;BYMINUTE=0",
+            [D(2026, 3, 5), D(2026, 6, 5), D(2026, 9, 5)],
         ),
         (
             "monthly",
-            "DTSTART;TZID=Asia/Ho_Chi_Minh:20260113T080000\n"
-            "RRULE:FREQ=MONTHLY;BYMONTHDAY=13;BYHOUR=8;BYMINUTE=0",
-            [D(2026, 1, 13), D(2026, 2, 13), D(2026, 3, 13)],
+            "DTSTART;TZID=Asia/Ho_Chi_Minh:20260112T080000\n"
+            "RRULE:FREQ=MONTHLY;BYMONTHDAY=12;BYHOUR=8;BYMINUTE=0",
+            [D(2026, 1, 12), D(2026, 2, 12), D(2026, 3, 12)],
+        ),
+        (
+            "nine_months",
+            "DTSTART;TZID=Asia/Ho_Chi_Minh:20260828T080000\n"
+            "RRULE:FREQ=YEARLY;BYMONTH=8;BYMONTHDAY=28;BYHOUR=8;BYMINUTE=0",
+            [D(2026, 8, 28), D(2027, 8, 28), D(2028, 8, 28)],
         ),
         (
             "weekly",

@@ -1,5 +1,5 @@
 """The compliance matrix on stored rows (SQLite and PostgreSQL): the seeds' four annual
-cycles (6966/UBND-KTN and 1503/UBND-KTTH, 2025 and 2026) with 111 agencies, each cell's
+cycles (6966/UBND-KTN and 1503/UBND-KTTH, 2025 and 2026) with 109 agencies, each cell's
 state and the on-time rates exact, the filters, and the query count."""
 
 from __future__ import annotations
@@ -58,9 +58,34 @@ class Scenario:
     b: int  # 2 working days late in 2025
     c: int  # excused in 2025
     d: int  # marked late by a sweep, never submitted
-    e: int  # 30 minutes after a 17:00 deadline: late, by zero working days
+    e: int  # 30 minutes after a 24:00 deadline: late, by zero working days
     x: int  # 1503's only submitter: on time in 2025, nothing in 2026
     agencies: int  # how many agencies must report in the 6966 cycles
+
+
+def schedule_1503(session: Session) -> Obligation:
+    """1503/UBND-KTTH states no schedule: the demo leaves it proposed; here an
+    administrator gives it one (annual, by 15/12) and approves it."""
+    from directives.model import Deadline
+    from models.plan import resolve_parties, set_schedule
+    from models.store import set_status
+    from models.tables import Directive
+
+    (ob,) = session.exec(
+        select(Obligation)
+        .join(Directive, col(Directive.id) == Obligation.directive_id)
+        .where(Directive.number == "1503/UBND-KTTH")
+    ).all()
+    set_schedule(
+        session,
+        ob,
+        frequency="annual",
+        deadline=Deadline(kind="day_of_period", day=15, month=12),
+        actor="admin",
+    )
+    resolve_parties(session, ob, on=dt.date(2026, 1, 10), province="quang-ngai")
+    set_status(session, ob.id or 0, status="approved", actor="admin")
+    return ob
 
 
 def build_scenario(session: Session) -> Scenario:
@@ -76,7 +101,7 @@ def build_scenario(session: Session) -> Scenario:
         save_directive(session, parse_file(EXAMPLES / name), actor="t", issuer_province=province)
     chosen = approve_seeds(session, province="quang-ngai")
     ob_6966 = session.get(Obligation, chosen["6966-annual"])
-    (ob_1503,) = (session.get(Obligation, i) for k, i in chosen.items() if k != "6966-annual")
+    ob_1503 = schedule_1503(session)
     assert ob_6966 is not None and ob_1503 is not None and ob_6966.lead_agency_id is not None
     cycles = {}
     for key, ob in (("c", ob_6966), ("b", ob_1503)):
@@ -112,8 +137,8 @@ def build_scenario(session: Session) -> Scenario:
         mark_submitted(session, sub(cycle, agency), at=moment, cycle=cycles[cycle])
 
     hand_in("c25", a, at(2025, 12, 19))
-    hand_in("c25", b, at(2025, 12, 24, 10))  # deadline Mon 22/12/2025 17:00: Tue, Wed late
-    hand_in("c25", e, at(2025, 12, 22, 17, 30))
+    hand_in("c25", b, at(2025, 12, 24, 10))  # deadline Fri 19/12/2025 24:00: 3 days late
+    hand_in("c25", e, at(2025, 12, 20, 0, 30))  # half an hour past it: late by 0 days
     hand_in("c26", a, at(2026, 12, 10))
     hand_in("b25", x, at(2025, 12, 15, 16))
     for cycle, agency, state in (("c25", c, SubmissionState.excused), ("c25", d, "late")):
@@ -207,8 +232,10 @@ def test_every_cell_and_rate_of_the_seeds(session: Session, scenario: Scenario) 
     lead = session.get(Agency, s.lead)
     assert lead is not None and "Xây dựng" in lead.name
     assert [c.lead for c in m.columns] == [None, lead.name, None, lead.name]
-    assert s.agencies == 111
-    assert len(m.rows) == 111 and len({r.agency_id for r in m.rows}) == 111
+    # 111 less the lead (Sở Xây dựng) and the recipient's office: 109, and 1503's submitter
+    # (Sở Tài chính) is among them.
+    assert s.agencies == 109
+    assert len(m.rows) == 109 and len({r.agency_id for r in m.rows}) == 109
 
     def cells(agency: int) -> list[tuple[Cell, int] | None]:
         out = []
@@ -217,14 +244,14 @@ def test_every_cell_and_rate_of_the_seeds(session: Session, scenario: Scenario) 
             out.append((entry.cell, entry.days_late) if entry else None)
         return out
 
-    overdue_2025 = CAL.working_days_between(dt.date(2025, 12, 22), dt.date(2026, 12, 18))
+    overdue_2025 = CAL.working_days_between(dt.date(2025, 12, 19), dt.date(2026, 12, 18))
     assert overdue_2025 > 200
     assert cells(s.a) == [None, (Cell.on_time, 0), None, (Cell.on_time, 0)]
-    assert cells(s.b) == [None, (Cell.late, 2), None, (Cell.not_yet_due, 0)]
+    assert cells(s.b) == [None, (Cell.late, 3), None, (Cell.not_yet_due, 0)]
     assert cells(s.c) == [None, (Cell.excused, 0), None, (Cell.not_yet_due, 0)]
     assert cells(s.d) == [None, (Cell.missing, overdue_2025), None, (Cell.not_yet_due, 0)]
     assert cells(s.e) == [None, (Cell.late, 0), None, (Cell.not_yet_due, 0)]
-    # 1503's 2026 deadline (Tue 15/12/2026 17:00) passed three working days ago.
+    # 1503's 2026 deadline (Tue 15/12/2026 24:00) passed three working days ago.
     assert cells(s.x) == [
         (Cell.on_time, 0),
         (Cell.missing, overdue_2025),
@@ -241,21 +268,21 @@ def test_every_cell_and_rate_of_the_seeds(session: Session, scenario: Scenario) 
     assert rates[s.e] == 0.0
     assert rates[s.x] == pytest.approx(1 / 3)
 
-    assert m.column_tally(s.c25) == Tally(on_time=1, late=2, missing=107, excused=1)
-    assert m.column_tally(s.c26) == Tally(on_time=1, not_yet_due=110)
+    assert m.column_tally(s.c25) == Tally(on_time=1, late=2, missing=105, excused=1)
+    assert m.column_tally(s.c26) == Tally(on_time=1, not_yet_due=108)
     assert m.column_tally(s.b25) == Tally(on_time=1)
     assert m.column_tally(s.b26) == Tally(missing=1)
 
     by_ob = {o.obligation_id: o for o in m.by_obligation}
     assert list(by_ob) == [s.ob_1503, s.ob_6966]  # in the order their first cycle appears
     assert by_ob[s.ob_6966].tally == Tally(
-        on_time=2, late=2, missing=107, not_yet_due=110, excused=1
+        on_time=2, late=2, missing=105, not_yet_due=108, excused=1
     )
-    assert by_ob[s.ob_6966].tally.rate == pytest.approx(2 / 111)
+    assert by_ob[s.ob_6966].tally.rate == pytest.approx(2 / 109)
     assert (by_ob[s.ob_6966].cycles, by_ob[s.ob_6966].lead) == (2, lead.name)
     assert by_ob[s.ob_1503].tally == Tally(on_time=1, missing=1)
     assert by_ob[s.ob_1503].tally.rate == 0.5
-    assert m.tally == Tally(on_time=3, late=2, missing=108, not_yet_due=110, excused=1)
+    assert m.tally == Tally(on_time=3, late=2, missing=106, not_yet_due=108, excused=1)
 
 
 def test_rows_are_grouped_by_kind_then_named_in_order(session: Session, scenario: Scenario) -> None:
@@ -272,10 +299,13 @@ def test_rows_are_grouped_by_kind_then_named_in_order(session: Session, scenario
 
 def test_time_moves_cells_from_not_yet_due_to_missing(session: Session, scenario: Scenario) -> None:
     s = scenario
-    after = compliance_matrix(session, now=at(2026, 12, 21, 17, 0), calendar=CAL)
-    assert after.column_tally(s.c26) == Tally(on_time=1, missing=110)
+    # Due Monday 21/12/2026 at 24:00: still not due at 17:00, missing the next morning.
+    still = compliance_matrix(session, now=at(2026, 12, 21, 17, 0), calendar=CAL)
+    assert still.column_tally(s.c26) == Tally(on_time=1, not_yet_due=108)
+    after = compliance_matrix(session, now=at(2026, 12, 22, 0, 1), calendar=CAL)
+    assert after.column_tally(s.c26) == Tally(on_time=1, missing=108)
     before = compliance_matrix(session, now=at(2025, 12, 1), calendar=CAL)
-    assert before.column_tally(s.c25) == Tally(on_time=1, late=2, not_yet_due=107, excused=1)
+    assert before.column_tally(s.c25) == Tally(on_time=1, late=2, not_yet_due=105, excused=1)
 
 
 def test_filters_narrow_columns_and_rows(session: Session, scenario: Scenario) -> None:
@@ -286,10 +316,10 @@ def test_filters_narrow_columns_and_rows(session: Session, scenario: Scenario) -
         return [c.cycle_id for c in m.columns], len(m.rows)
 
     assert view(directive_id=s.directive_1503) == ([s.b25, s.b26], 1)
-    assert view(directive_id=s.directive_6966) == ([s.c25, s.c26], 111)
-    assert view(lead_agency_id=s.lead) == ([s.c25, s.c26], 111)
+    assert view(directive_id=s.directive_6966) == ([s.c25, s.c26], 109)
+    assert view(lead_agency_id=s.lead) == ([s.c25, s.c26], 109)
     assert view(lead_agency_id=s.x) == ([], 0)
-    assert view(period="2026") == ([s.b26, s.c26], 111)
+    assert view(period="2026") == ([s.b26, s.c26], 109)
     assert view(period="2025", directive_id=s.directive_1503) == ([s.b25], 1)
     assert view(period="2026-Q3") == ([], 0)  # no quarterly report among the seeds
 
@@ -343,7 +373,7 @@ def test_the_matrix_costs_three_queries_whatever_its_size(
         m = compliance_matrix(session, now=NOW, calendar=CAL)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert sum(len(r.entries) for r in m.rows) == 111 * 2 + 2
+    assert sum(len(r.entries) for r in m.rows) == 109 * 2 + 2
     assert len(statements) == 3, statements
 
 

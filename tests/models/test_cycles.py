@@ -13,9 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from flows.demo import approve_seeds
+from models.agency import Agency
 from models.calendar import Audience
 from models.cycles import advance, closable, close, cycle_stages, mark_submitted, open_cycle, status
-from models.plan import PlanError
+from models.plan import PlanError, add_submitter, cycle_agencies
 from models.registry import import_registry, load_registry, shipped_registry
 from models.store import save_directive, set_status
 from models.tables import (
@@ -72,13 +73,15 @@ def test_open_cycle_creates_submissions_and_opening_notices_once(
     assert cycle.due_at.astimezone(VN).date() == dt.date(2026, 12, 21)
     assert cycle.lead_due_at is not None
     assert cycle.lead_due_at.astimezone(VN).date() == dt.date(2026, 12, 24)
-    assert opened.new_submissions == 111
+    # 111 departments and communes, less Sở Xây dựng (the lead, which consolidates) and
+    # Văn phòng UBND tỉnh (the recipient's office): neither reports to itself.
+    assert opened.new_submissions == 109
     assert [(s.stage, s.audience, len(s.agency_ids)) for s in opened.steps] == [
-        ("opened", Audience.AGENCY, 111)
+        ("opened", Audience.AGENCY, 109)
     ]
     queued = queue_steps(session, opened.steps, now=_at(2026, 11, 20), calendar=CAL)
     session.commit()
-    assert queued.rows[("opened", "email")] == 111
+    assert queued.rows[("opened", "email")] == 109
 
     again = open_cycle(session, annual, now=_at(2026, 11, 21), province=PROVINCE, calendar=CAL)
     requeued = queue_steps(session, again.steps, now=_at(2026, 11, 21), calendar=CAL)
@@ -90,8 +93,26 @@ def test_open_cycle_creates_submissions_and_opening_notices_once(
         0,
     )
     assert _count(session, ReportCycle) == 1
-    assert _count(session, Submission) == 111
+    assert _count(session, Submission) == 109
     assert _count(session, Notification, Notification.stage == "opened") == queued.total
+    lead_id, office = annual.lead_agency_id, "qng-vp-ubnd-tinh"
+    submitters = set(session.exec(select(Submission.agency_id)))
+    assert lead_id not in submitters
+    assert all(a.code != office for a in session.exec(select(Agency)) if a.id in submitters)
+
+
+def test_an_administrator_adds_the_lead_back_to_the_submitters(
+    session: Session, annual: Obligation
+) -> None:
+    lead = session.get(Agency, annual.lead_agency_id)
+    assert lead is not None
+    left = cycle_agencies(session, annual, on=dt.date(2026, 11, 20), province=PROVINCE)
+    assert lead in left.left_out and lead not in left.agencies
+    add_submitter(session, annual, lead, actor="admin")
+    add_submitter(session, annual, lead, actor="admin")  # idempotent
+    back = cycle_agencies(session, annual, on=dt.date(2026, 11, 20), province=PROVINCE)
+    assert lead in back.agencies and lead not in back.left_out
+    assert len(back.agencies) == 110
 
 
 def test_open_cycle_refuses_an_unapproved_obligation(session: Session, annual: Obligation) -> None:
@@ -121,15 +142,22 @@ def test_the_ladder_walks_once_and_catches_up_with_the_latest_stage(
         "reminder-3",
         "reminder-1",
         "due-day",
+        "lead-reminder-3",
         "overdue",
         "escalation-lead",
+        "lead-reminder-1",
+        "lead-due-day",
         "escalation-recipient",
     ]
     assert stages["reminder-7"].astimezone(VN) == dt.datetime(2026, 12, 10, 8, 0, tzinfo=VN)
+    # The lead hears of the late agencies on Tuesday 22/12, the day after their deadline,
+    # and is reminded of its own (Thursday 24/12) on 21/12, 23/12 and the day itself.
+    assert stages["escalation-lead"].astimezone(VN).date() == dt.date(2026, 12, 22)
+    assert stages["lead-due-day"].astimezone(VN).date() == dt.date(2026, 12, 24)
 
     assert advance(session, now=stages["reminder-7"] - dt.timedelta(minutes=1)).steps == []
     step = advance(session, now=stages["reminder-7"], calendar=CAL).steps
-    assert [(s.stage, len(s.agency_ids)) for s in step] == [("reminder-7", 111)]
+    assert [(s.stage, len(s.agency_ids)) for s in step] == [("reminder-7", 109)]
     assert advance(session, now=stages["reminder-7"], calendar=CAL).steps == []  # done
 
     # One agency hands in: it leaves the ladder.
@@ -141,30 +169,45 @@ def test_the_ladder_walks_once_and_catches_up_with_the_latest_stage(
     # The sweep did not run for a week: one message per agency, the latest stage only.
     after_due = stages["due-day"] + dt.timedelta(hours=1)
     caught = advance(session, now=after_due, calendar=CAL)
-    assert [(s.stage, len(s.agency_ids)) for s in caught.steps] == [("due-day", 110)]
+    assert [(s.stage, len(s.agency_ids)) for s in caught.steps] == [
+        ("due-day", 108),
+        ("lead-reminder-3", 0),  # the lead's own deadline, whoever has handed in
+    ]
     assert first.agency_id not in caught.steps[0].agency_ids
     assert caught.overdue_cycles == []
+    queue_steps(session, caught.steps, now=after_due, calendar=CAL)
+    session.commit()
+    reminded = session.exec(
+        select(Notification).where(Notification.stage == "lead-reminder-3")
+    ).all()
+    assert {r.agency_id for r in reminded} == {annual.lead_agency_id}
+    assert "[Nhắc hạn tổng hợp]" in reminded[0].payload["subject"]
+    assert "24/12/2026" in reminded[0].payload["subject"]
+    # On the agencies' deadline day nobody is late yet, but 108 have not handed in.
+    assert "108 cơ quan chưa nộp" in reminded[0].payload["text"]
+    assert "đã gửi đủ" not in reminded[0].payload["text"]
+    assert advance(session, now=after_due, calendar=CAL).steps == []  # queued once
 
     overdue = advance(session, now=stages["overdue"], calendar=CAL)
     assert overdue.overdue_cycles == [opened.cycle.id]
-    assert [s.stage for s in overdue.steps] == ["overdue"]
+    assert [s.stage for s in overdue.steps] == ["escalation-lead", "overdue"]
+    queue_steps(session, overdue.steps, now=stages["overdue"], calendar=CAL)
     session.commit()
     states = session.exec(select(Submission.state)).all()
     assert sorted(set(states)) == [SubmissionState.late, SubmissionState.submitted]
-
-    esc = advance(session, now=stages["escalation-recipient"], calendar=CAL)
-    assert [(s.stage, s.audience) for s in esc.steps] == [
-        ("escalation-lead", Audience.LEAD),
-        ("escalation-recipient", Audience.RECIPIENT),
-    ]
-    queued = queue_steps(session, esc.steps, now=stages["escalation-recipient"], calendar=CAL)
-    session.commit()
-    # One message per escalation, to Sở Xây dựng and to UBND tỉnh, on their channels.
+    # One escalation to Sở Xây dựng, the working day after the agencies' deadline.
     lead_rows = session.exec(
         select(Notification).where(Notification.stage == "escalation-lead")
     ).all()
     assert {r.agency_id for r in lead_rows} == {annual.lead_agency_id}
-    assert "110 cơ quan chưa nộp" in lead_rows[0].payload["subject"]
+    assert "108 cơ quan chưa nộp" in lead_rows[0].payload["subject"]
+
+    esc = advance(session, now=stages["escalation-recipient"], calendar=CAL)
+    assert [(s.stage, s.audience) for s in esc.steps] == [
+        ("escalation-recipient", Audience.RECIPIENT),
+    ]
+    queued = queue_steps(session, esc.steps, now=stages["escalation-recipient"], calendar=CAL)
+    session.commit()
     assert queued.rows[("escalation-recipient", "email")] == 1
     assert all(s.next_action_at is None for s in session.exec(select(Submission)))
 
@@ -229,10 +272,83 @@ def test_two_sweeps_at_once_decide_each_step_once(engine: Engine, annual: Obliga
         t.join(60)
     assert not errors, errors
     # Every agency's reminder decided by exactly one of the two sweeps.
-    assert sum(results) == 111
+    assert sum(results) == 109
     with Session(engine) as s:
         rows = _count(s, Notification, Notification.stage == "reminder-7")
         emails = _count(
             s, Notification, Notification.stage == "reminder-7", Notification.channel == "email"
         )
-    assert emails == 111 and rows >= emails
+    assert emails == 109 and rows >= emails
+
+
+def test_nothing_goes_to_a_ministry(session: Session, annual: Obligation) -> None:
+    """1503/UBND-KTTH reports to Bộ Tài chính: an administrator may schedule it, but no
+    escalation nor closing status ever goes to the ministry."""
+    from directives.parse import parse_file
+    from notifications.notices import cycle_facts, queue_consolidated
+    from tests.models.test_compliance import schedule_1503
+
+    save_directive(
+        session,
+        parse_file(EXAMPLES / "seed-1503-ubnd-ktth-kon-tum-2022.txt"),
+        actor="t",
+        issuer_province="kon-tum",
+    )
+    ob = schedule_1503(session)  # as an administrator would: annual, by 15/12
+    opened = open_cycle(session, ob, now=_at(2026, 11, 20), province=PROVINCE, period_key="2026")
+    queue_steps(session, opened.steps, now=_at(2026, 11, 20), calendar=CAL)
+    session.commit()
+    stages = {s.name: s.at for s in cycle_stages(ob, opened.cycle, CAL)}
+    steps = advance(session, now=stages["escalation-recipient"], calendar=CAL).steps
+    assert "escalation-recipient" in [s.stage for s in steps]
+    queued = queue_steps(session, steps, now=stages["escalation-recipient"], calendar=CAL)
+    facts = cycle_facts(session, opened.cycle.id or 0)
+    assert facts.recipient is not None and facts.recipient.name == "Bộ Tài chính"
+    closing, _ = queue_consolidated(
+        session, facts, now=stages["escalation-recipient"], calendar=CAL
+    )
+    session.commit()
+    assert any("escalation-recipient not sent" in m and "outside" in m for m in queued.skipped)
+    assert closing.total == 0 and "outside the province" in closing.skipped[0]
+    ministry = _count(session, Notification, Notification.agency_id == facts.recipient.id)
+    assert ministry == 0
+    # The opening notice cites the former issuer as it was.
+    text = session.exec(
+        select(Notification).where(
+            Notification.cycle_id == opened.cycle.id, Notification.stage == "opened"
+        )
+    ).first()
+    assert text is not None
+    assert "của UBND tỉnh Kon Tum (trước sắp xếp)" in text.payload["text"]
+
+
+def test_the_sender_and_contact_officer_are_configurable(
+    session: Session, annual: Obligation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notifications.notices import cycle_facts
+
+    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    facts = cycle_facts(session, opened.cycle.id or 0)
+    # Out of the box: Văn phòng UBND tỉnh signs, its registry contact is the one to call.
+    assert facts.sender == "Văn phòng Ủy ban nhân dân tỉnh Quảng Ngãi"
+    assert facts.contact is not None and facts.contact.email == "vp-ubnd-tinh@example.invalid"
+    assert facts.deadline.is_default and facts.deadline.words is None
+    monkeypatch.setenv("HANBAOCAO_SENDER", "lead")
+    monkeypatch.setenv("HANBAOCAO_CONTACT_NAME", "Trần Thị B")
+    monkeypatch.setenv("HANBAOCAO_CONTACT_PHONE", "0255 3000 111")
+    chased = cycle_facts(session, opened.cycle.id or 0)
+    assert chased.sender == "Sở Xây dựng tỉnh Quảng Ngãi"
+    assert chased.contact is not None and chased.contact.name == "Trần Thị B"
+    assert chased.contact.phone == "0255 3000 111"
+
+
+def test_a_partial_group_says_so_to_the_administrator(session: Session, annual: Obligation) -> None:
+    from models.tables import ObligationParty
+
+    groups = session.exec(
+        select(ObligationParty).where(
+            ObligationParty.obligation_id == annual.id,
+            ObligationParty.group_key == "departments",
+        )
+    ).all()
+    assert groups and all("chưa đầy đủ" in (p.note or "") for p in groups)

@@ -76,21 +76,13 @@ def test_6966_annual_report_cycles(seeded: Session) -> None:
     )
     cycles = _cycles(seeded, report)
 
-    # Default annual deadline (no date in the clause): agencies 20/12 to the lead Sở,
-    # rolled off weekends; Sở Xây dựng 3 working days later to UBND tỉnh.
-    five_pm = dt.time(17, 0)
+    # Default annual deadline (no date in the clause): the chain ends before 25/12 (Sở Xây
+    # dựng to UBND tỉnh by 24/12), the agencies 3 working days earlier; both at 24:00.
+    end = dt.time(23, 59, 59)
     assert [(c.period_key, _local(c.due_at), _local(c.lead_due_at)) for c in cycles] == [
-        (
-            "2025",
-            (dt.date(2025, 12, 22), five_pm),
-            (dt.date(2025, 12, 25), five_pm),
-        ),  # 20/12 is a Saturday
-        (
-            "2026",
-            (dt.date(2026, 12, 21), five_pm),
-            (dt.date(2026, 12, 24), five_pm),
-        ),  # 20/12 is a Sunday
-        ("2027", (dt.date(2027, 12, 20), five_pm), (dt.date(2027, 12, 23), five_pm)),
+        ("2025", (dt.date(2025, 12, 19), end), (dt.date(2025, 12, 24), end)),
+        ("2026", (dt.date(2026, 12, 21), end), (dt.date(2026, 12, 24), end)),
+        ("2027", (dt.date(2027, 12, 21), end), (dt.date(2027, 12, 24), end)),
     ]
     assert [(c.window_start, c.window_end) for c in cycles][1] == (
         dt.date(2025, 12, 15),
@@ -105,7 +97,8 @@ def test_6966_annual_report_cycles(seeded: Session) -> None:
                 .where(Submission.cycle_id == cycle.id)
             )
         )
-        assert names == {"department", "board", "committee_office", "commune_committee"}
+        # Văn phòng UBND tỉnh, the recipient's office, does not report to UBND tỉnh.
+        assert names == {"department", "board", "commune_committee"}
     lead = seeded.get(Agency, report.lead_agency_id)
     assert lead is not None and lead.name == "Sở Xây dựng tỉnh Quảng Ngãi"
 
@@ -133,9 +126,9 @@ def test_1503_kon_tum_obligation_lands_on_quang_ngai_finance(seeded: Session) ->
     cycles = _cycles(seeded, ob)
     assert [c.period_key for c in cycles] == ["2025", "2026", "2027"]
     assert [_local(c.due_at)[0] for c in cycles] == [  # type: ignore[index]
-        dt.date(2025, 12, 25),
+        dt.date(2025, 12, 24),  # no lead: the chain's end, before the 25th
         dt.date(2026, 12, 24),
-        dt.date(2027, 12, 23),
+        dt.date(2027, 12, 24),
     ]
     submitters = set(
         seeded.exec(
@@ -180,7 +173,7 @@ def test_agency_calendar_feed_parses_back(seeded: Session) -> None:
     first = events[0]
     assert str(first["SUMMARY"]).startswith("Hạn báo cáo 1503/UBND-KTTH · Năm 2025")
     start = first.decoded("DTSTART")
-    assert start.astimezone(VN) == dt.datetime(2025, 12, 25, 17, 0, tzinfo=VN)
+    assert start.astimezone(VN) == dt.datetime(2025, 12, 24, 23, 59, 59, tzinfo=VN)
     assert "Bộ Kế hoạch và Đầu tư" in str(first["DESCRIPTION"])
     # Another agency has nothing to report under this obligation.
     other = seeded.exec(select(Agency).where(Agency.name == "Sở Xây dựng tỉnh Quảng Ngãi")).one()

@@ -83,6 +83,7 @@ def test_seed_is_stored_with_its_obligations(session: Session) -> None:
     session.expire_all()
     stored = session.exec(select(Obligation).order_by(col(Obligation.id))).all()
     assert [(o.clause_index, o.frequency, o.status) for o in stored] == [
+        (4, "event", S.proposed),  # "phối hợp với Sở Xây dựng … để báo cáo … các khó khăn"
         (7, "annual", S.proposed),
         (8, "on_request", S.proposed),
         (9, "annual", S.proposed),
@@ -92,7 +93,7 @@ def test_seed_is_stored_with_its_obligations(session: Session) -> None:
     assert last.deadline["kind"] == "none"
     assert last.evidence["frequency"][0]["text"] == "hàng năm"
     assert directive.source_text[last.clause_start : last.clause_end].startswith("Yêu cầu")
-    assert actions(session) == ["directive.created"] + ["obligation.proposed"] * 3
+    assert actions(session) == ["directive.created"] + ["obligation.proposed"] * 4
 
 
 def test_same_file_twice_writes_nothing(session: Session) -> None:
@@ -102,7 +103,7 @@ def test_same_file_twice_writes_nothing(session: Session) -> None:
     assert second.unchanged and second.outcome == "unchanged"
     assert second.directive.id == first.directive.id
     assert [o.id for o in second.obligations] == [o.id for o in first.obligations]
-    assert (count(session, Directive), count(session, Obligation)) == (1, 3)
+    assert (count(session, Directive), count(session, Obligation)) == (1, 4)
     assert count(session, AuditEvent) == events
 
 
@@ -115,8 +116,8 @@ def decide_all(session: Session, result: SaveResult, statuses: list[ObligationSt
 
 def test_changed_clause_makes_a_new_version(session: Session, tmp_path: Path) -> None:
     v1 = save(session, parse_file(SEED))
-    decide_all(session, v1, [S.approved, S.rejected, S.approved])
-    first = v1.obligations[0]
+    decide_all(session, v1, [S.rejected, S.approved, S.rejected, S.approved])
+    first = v1.obligations[1]
     first.ladder = [{"stage": "reminder-3", "days_before": 3}]
     session.add(first)
     session.add(ObligationParty(obligation_id=first.id, role=PartyRole.via, phrase="Sở Tài chính"))
@@ -126,10 +127,11 @@ def test_changed_clause_makes_a_new_version(session: Session, tmp_path: Path) ->
 
     assert v2.outcome == "new_version"
     assert (v2.directive.version, v2.directive.previous_id) == (2, v1.directive.id)
-    assert (v2.carried, v2.withdrawn) == (2, 3)
+    assert (v2.carried, v2.withdrawn) == (3, 4)
     session.expire_all()
     new = {o.clause_index: o for o in v2.obligations}
     assert {i: (o.frequency, o.status) for i, o in new.items()} == {
+        4: ("event", S.rejected),
         7: ("annual", S.approved),  # unchanged: decision carried
         8: ("on_request", S.rejected),  # unchanged: rejection carried too
         9: ("quarterly", S.proposed),  # the edited clause is reviewed again
@@ -147,17 +149,14 @@ def test_changed_clause_makes_a_new_version(session: Session, tmp_path: Path) ->
 
 def test_new_version_audit_trail(session: Session, tmp_path: Path) -> None:
     v1 = save(session, parse_file(SEED))
-    decide_all(session, v1, [S.approved, S.approved, S.approved])
+    decide_all(session, v1, [S.approved] * 4)
     before = len(actions(session))
     save(session, parse_edited(tmp_path, "định kỳ hàng năm", "định kỳ hằng quý"))
     assert actions(session)[before:] == [
         "directive.created",
-        "obligation.carried",
-        "obligation.carried",
+        *["obligation.carried"] * 3,
         "obligation.proposed",
-        "obligation.withdrawn",
-        "obligation.withdrawn",
-        "obligation.withdrawn",
+        *["obligation.withdrawn"] * 4,
     ]
     withdrawn = session.exec(
         select(AuditEvent).where(AuditEvent.action == "obligation.withdrawn")
@@ -169,10 +168,10 @@ def test_edit_elsewhere_keeps_every_decision(session: Session, tmp_path: Path) -
     # An edit in an earlier clause shifts every later offset: the clauses with
     # obligations did not change, so all their decisions carry over.
     v1 = save(session, parse_file(SEED))
-    decide_all(session, v1, [S.approved, S.rejected, S.approved])
+    decide_all(session, v1, [S.rejected, S.approved, S.rejected, S.approved])
     v2 = save(session, parse_edited(tmp_path, "Tiếp tục bám sát", "Tiếp tục bám sát và cụ thể hóa"))
     assert v2.outcome == "new_version"
-    assert [o.status for o in v2.obligations] == [S.approved, S.rejected, S.approved]
+    assert [o.status for o in v2.obligations] == [S.rejected, S.approved, S.rejected, S.approved]
     assert v2.obligations[0].clause_start > v1.obligations[0].clause_start
 
 

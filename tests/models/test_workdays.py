@@ -150,7 +150,9 @@ def test_override_entries_are_sourced_weekend_work_and_new_days_off() -> None:
         assert day.weekday() >= 5, f"{day}: a make-up day is a weekend day"
         assert entry.source and entry.name.startswith("Ngày làm bù")
     for day, entry in overrides.off.items():
-        assert day not in holidays.country_holidays("VN", years=day.year), f"{day}: duplicate"
+        # A library day repeated here only to mark it provisional, with its source.
+        library = holidays.country_holidays("VN", years=day.year)
+        assert entry.provisional or day not in library, f"{day}: duplicate"
         assert day.weekday() < 5 and entry.source
     assert "12729/VPCP-KGVX" in overrides.off[D(2026, 1, 2)].source
     assert "2450/VPCP-KGVX" in overrides.work[D(2024, 5, 4)].source
@@ -172,9 +174,58 @@ def test_override_file_format_keeps_the_off_key(tmp_path: Path) -> None:
     assert load_yaml("a: off\nb: yes\nc: true") == {"a": "off", "b": "yes", "c": True}
 
 
+# -- provisional days ("dự kiến") ------------------------------------------------------------
+
+
+def test_days_off_without_a_law_or_decision_are_provisional_with_their_source(
+    cal: WorkCalendar,
+) -> None:
+    # 24/11 (Ngày Văn hóa Việt Nam) is in holidays.VN only: still off, but dự kiến.
+    nov24 = cal.provisional_days(2026)[D(2026, 11, 24)]
+    assert not cal.is_working_day(D(2026, 11, 24))
+    assert "Điều 112" in nov24.source and nov24.provisional
+    # 2027: no Tết decision yet, nor one for the day beside 2/9.
+    provisional_2027 = cal.provisional_days(2027)
+    assert {D(2027, 2, d) for d in (4, 5, 8, 9, 10)} <= set(provisional_2027)
+    assert D(2027, 9, 3) in provisional_2027 and D(2027, 9, 2) not in provisional_2027
+    assert "Tết Nguyên đán 2027" in provisional_2027[D(2027, 2, 8)].source
+    # Decided or history: no provisional days; 1/1 and 30/4 are law, never provisional.
+    assert cal.provisional_days(2025) == {}
+    assert D(2027, 1, 1) not in provisional_2027 and D(2027, 4, 30) not in provisional_2027
+
+
+def test_the_confirmed_only_calendar_works_on_provisional_days(cal: WorkCalendar) -> None:
+    strict = cal.confirmed_only()
+    assert strict.is_working_day(D(2026, 11, 24)) and not cal.is_working_day(D(2026, 11, 24))
+    assert strict.is_working_day(D(2027, 2, 8))
+    assert not strict.is_working_day(D(2027, 1, 1))  # law in force
+    assert cal.add_working_days(D(2026, 11, 23), 1) == D(2026, 11, 25)
+    assert strict.add_working_days(D(2026, 11, 23), 1) == D(2026, 11, 24)
+    assert [e.day for e in cal.provisional_between(D(2026, 11, 30), D(2026, 11, 1))] == [
+        D(2026, 11, 24)
+    ]
+
+
+def test_an_administrator_confirms_a_provisional_day_in_the_local_file(tmp_path: Path) -> None:
+    local = tmp_path / "holiday-overrides.yaml"
+    local.write_text(
+        "2027:\n  decided:\n    tet: Quyết định của Thủ tướng (số do quản trị viên nhập)\n"
+        "not_in_force: {}\n",
+        encoding="utf-8",
+    )
+    confirmed = WorkCalendar(HolidayOverrides.load(local=local))
+    assert D(2027, 2, 8) not in confirmed.provisional_days(2027)
+    assert not confirmed.is_working_day(D(2027, 2, 8))
+    assert D(2027, 9, 3) in confirmed.provisional_days(2027)  # only Tết was confirmed
+    assert HolidayOverrides.load(local=tmp_path / "missing.yaml") == HolidayOverrides.load()
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
+        ({2030: {"decided": {"tet-am": "x"}}}, "unknown"),
+        ({2030: {"decided": {"tet": ""}}}, "source"),
+        ({"decided_through": "2025"}, "decided_through"),
         ({2030: {"off": [{"date": "2031-01-02", "name": "x", "source": "y"}]}}, "bad date"),
         ({2030: {"off": [{"date": "2030-01-02", "name": "x"}]}}, "source"),
         ({2030: {"work": [{"date": "2030-13-02", "name": "x", "source": "y"}]}}, "month"),

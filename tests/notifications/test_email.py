@@ -10,7 +10,7 @@ import pytest
 
 from notifications.email import EmailTransport, mask, parse_contact
 from notifications.mailsink import HungServer, MailSink, free_port
-from notifications.model import DeliveryError, Message
+from notifications.model import ChannelFault, DeliveryError, Message
 from notifications.transports import UnknownChannel, build_transports, transport_class
 from tests.notifications.conftest import SUBJECT
 
@@ -75,7 +75,9 @@ def test_refused_connection_is_transient_and_quick(transport: EmailTransport) ->
     with pytest.raises(DeliveryError) as info:
         transport.send(url, MESSAGE)
     assert not info.value.permanent
-    assert time.monotonic() - start < 2
+    # Far below the 10 s connect timeout (a refusal is not waited out), with room for a
+    # busy machine.
+    assert time.monotonic() - start < 5
 
 
 def test_hung_server_is_bounded_by_the_connect_timeout(transport: EmailTransport) -> None:
@@ -85,7 +87,8 @@ def test_hung_server_is_bounded_by_the_connect_timeout(transport: EmailTransport
             transport.send(hung.url(to=TO, cto="1"), MESSAGE)
         elapsed = time.monotonic() - start
     assert not info.value.permanent
-    assert 0.9 < elapsed < 3
+    # Bounded by cto=1, not by the 10 s default (lower bound exact, upper one generous).
+    assert 0.9 < elapsed < 8
 
 
 def test_down_server_fails_fast_during_its_cooldown() -> None:
@@ -94,10 +97,10 @@ def test_down_server_fails_fast_during_its_cooldown() -> None:
         url = hung.url(to=TO, cto="1")
         with pytest.raises(DeliveryError):
             transport.send(url, MESSAGE)
-        start = time.monotonic()
-        with pytest.raises(DeliveryError, match="server down"):
-            transport.send(url, MESSAGE)
-        assert time.monotonic() - start < 0.1
+    # The server is gone now: a connection attempt would be refused with another
+    # message, so "server down" proves that none was made.
+    with pytest.raises(DeliveryError, match="server down"):
+        transport.send(url, MESSAGE)
 
 
 @pytest.mark.parametrize(
@@ -131,12 +134,13 @@ def test_the_connection_survives_a_refused_recipient(
     assert len(sink.messages()) == 1
 
 
-def test_bad_login_is_permanent(transport: EmailTransport) -> None:
+def test_bad_login_is_a_channel_fault(transport: EmailTransport) -> None:
     with MailSink(logins={"vp": "đúng-mật-khẩu"}) as sink:
-        with pytest.raises(DeliveryError) as info:
+        with pytest.raises(ChannelFault) as info:
             transport.send(sink.url(to=TO, user="vp", password="sai"), MESSAGE)
-        assert info.value.permanent
-        assert "535" in str(info.value)
+        assert not info.value.permanent  # held and sent after the fix, not dropped
+        assert "535" in str(info.value) and "hanbaocao outbox retry" in str(info.value)
+        assert "sai" not in str(info.value).split("535")[0]
         transport.send(sink.url(to=TO, user="vp", password="đúng-mật-khẩu"), MESSAGE)
         assert len(sink.messages()) == 1
 

@@ -12,7 +12,15 @@ from typing import Any
 import httpx
 import pytest
 
-from notifications.fake_zalo import OA_PATH, OAUTH_PATH, ZNS_PATH, FakeZalo
+from notifications.fake_zalo import (
+    OA_CS_PATH,
+    OA_PATH,
+    OAUTH_PATH,
+    ZNS_PATH,
+    FakeZalo,
+    special_phone,
+    special_user,
+)
 from notifications.zalo_tokens import FileTokenStore
 
 
@@ -29,11 +37,38 @@ def _post(fake: FakeZalo, path: str, payload: dict[str, Any], token: str) -> htt
 
 
 def _oa(user: str, text: str = "Xin chào") -> dict[str, Any]:
+    """A consultation text (``cs``)."""
     return {"recipient": {"user_id": user}, "message": {"text": text}}
 
 
-def _zns(phone: str, template: str = "1001") -> dict[str, Any]:
-    return {"phone": phone, "template_id": template, "template_data": {"title": "t"}}
+def _tx(user: str, header: str = "Nhắc hạn", **extra: Any) -> dict[str, Any]:
+    """A transaction message."""
+    payload = {
+        "template_type": "transaction_internal",
+        "language": "VI",
+        "elements": [{"type": "header", "content": header}],
+        **extra,
+    }
+    return {
+        "recipient": {"user_id": user},
+        "message": {"attachment": {"type": "template", "payload": payload}},
+    }
+
+
+PARAMS = {
+    "ten_co_quan": "Sở Tài chính",
+    "ten_bao_cao": "Báo cáo năm 2026",
+    "ky_bao_cao": "Năm 2026",
+    "han_nop": "15/12/2026",
+    "tinh_trang": "Còn 3 ngày làm việc",
+    "noi_dung": "Nhắc hạn",
+    "link_bao_cao": "https://baocao.example.vn/submit/x",
+}
+
+
+def _zns(phone: str, template: str = "1001", **data: Any) -> dict[str, Any]:
+    params = {k: v for k, v in {**PARAMS, **data}.items() if v is not None}
+    return {"phone": phone, "template_id": template, "template_data": params}
 
 
 def _refresh(fake: FakeZalo, refresh_token: str, secret: str | None = None) -> httpx.Response:
@@ -52,41 +87,67 @@ def test_listens_on_loopback_with_a_reported_port(fake: FakeZalo) -> None:
 
 def test_accepts_and_records_messages(fake: FakeZalo) -> None:
     token = fake.issue_pair()["access_token"]
-    oa = _post(fake, OA_PATH, _oa("u1", "Hạn nộp: 15/10"), token)
+    fake.recent_users.add("11")
+    cs = _post(fake, OA_CS_PATH, _oa("11", "Hạn nộp: 15/10"), token)
+    tx = _post(fake, OA_PATH, _tx("12"), token)
     zns = _post(fake, ZNS_PATH, _zns("84912345678"), token)
-    assert (oa.status_code, oa.json()["error"]) == (200, 0)
-    assert (zns.status_code, zns.json()["error"]) == (200, 0)
-    assert fake.messages[0] == {"schema": "zalooa", "recipient": "u1", "text": "Hạn nộp: 15/10"}
-    assert fake.messages[1]["template_data"] == {"title": "t"}
+    assert [r.json()["error"] for r in (cs, tx, zns)] == [0, 0, 0]
+    assert fake.messages[0] == {
+        "schema": "zalooa",
+        "kind": "cs",
+        "recipient": "11",
+        "message": {"text": "Hạn nộp: 15/10"},
+    }
+    assert fake.messages[1]["kind"] == "transaction"
+    assert fake.messages[2]["template_data"] == PARAMS
+    assert fake.violations == []
 
 
+NO_URL_BUTTON = {"title": "x", "type": "oa.open.url", "payload": {}}
 ROWS = [
-    # (path, payload, expected HTTP status, expected error code or None for non-JSON)
-    (OA_PATH, _oa("refused"), 200, -139),
-    (OA_PATH, _oa("blocked"), 200, -141),
-    (OA_PATH, _oa("noaccount"), 200, -118),
-    (OA_PATH, _oa("badparam"), 200, -201),
-    (OA_PATH, _oa("quota"), 200, -32),
-    (OA_PATH, _oa("ratelimited"), 429, -429),
-    (OA_PATH, _oa("error500"), 500, -500),
-    (OA_PATH, _oa("garbage"), 200, None),
-    (OA_PATH, _oa("u", "x" * 2001), 200, -201),
-    (OA_PATH, {"nonsense": 1}, 200, -201),
-    (ZNS_PATH, _zns("84900000108"), 200, -108),
-    (ZNS_PATH, _zns("84900000118"), 200, -118),
-    (ZNS_PATH, _zns("84900000139"), 200, -139),
-    (ZNS_PATH, _zns("84900000141"), 200, -141),
-    (ZNS_PATH, _zns("84900000032"), 200, -32),
-    (ZNS_PATH, _zns("0912345678"), 200, -108),
-    (ZNS_PATH, _zns("84912345678", "unapproved"), 200, -131),
-    (ZNS_PATH, _zns("84900000999"), 200, None),
-    ("/nowhere", {}, 404, -404),
+    # (path, payload, expected HTTP status, expected error code or None for non-JSON,
+    #  a contract violation?)
+    (OA_PATH, _tx(special_user(-139)), 200, -139, False),
+    (OA_PATH, _tx(special_user(-141)), 200, -141, False),
+    (OA_PATH, _tx(special_user(-118)), 200, -118, False),
+    (OA_PATH, _tx(special_user(-32)), 200, -32, False),
+    (OA_PATH, _tx(special_user(429)), 429, -429, False),
+    (OA_PATH, _tx(special_user(500)), 500, -500, False),
+    (OA_PATH, _tx(special_user(999)), 200, None, False),
+    (OA_CS_PATH, _oa("13"), 200, -230, False),  # not a recent user
+    (OA_CS_PATH, _oa("13", "x" * 2001), 200, -201, True),
+    (OA_CS_PATH, _oa("13", "a\r\nb"), 200, -201, True),
+    (OA_CS_PATH, _oa("u1"), 200, -201, True),  # user ids are digits
+    (OA_PATH, _oa("13"), 200, -201, True),  # transaction needs the template attachment
+    (OA_PATH, _tx("13", header=""), 200, -201, True),  # empty header
+    (OA_PATH, _tx("13", header="x" * 101), 200, -201, True),
+    (OA_PATH, _tx("13", buttons=[NO_URL_BUTTON]), 200, -201, True),
+    (OA_PATH, {"nonsense": 1}, 200, -201, True),
+    (ZNS_PATH, _zns(special_phone(-108)), 200, -108, False),
+    (ZNS_PATH, _zns(special_phone(-118)), 200, -118, False),
+    (ZNS_PATH, _zns(special_phone(-115)), 200, -115, False),
+    (ZNS_PATH, _zns(special_phone(-144)), 200, -144, False),
+    (ZNS_PATH, _zns("0912345678"), 200, -108, True),
+    (ZNS_PATH, _zns("84212345678"), 200, -108, True),  # a landline
+    (ZNS_PATH, _zns("84912345678", "unapproved"), 200, -131, False),
+    (ZNS_PATH, _zns("84912345678", "42"), 200, -109, True),
+    (ZNS_PATH, _zns("84912345678", ten_co_quan=None), 200, -1122, True),
+    (ZNS_PATH, _zns("84912345678", ten_co_quan=" "), 200, -111, True),
+    (ZNS_PATH, _zns("84912345678", ten_co_quan="x" * 101), 200, -1121, True),
+    (ZNS_PATH, _zns("84912345678", title="extra"), 200, -201, True),
+    (ZNS_PATH, _zns(special_phone(999)), 200, None, False),
+    ("/nowhere", {}, 404, -404, True),
 ]
 
 
-@pytest.mark.parametrize(("path", "payload", "status", "code"), ROWS)
-def test_special_recipients(
-    fake: FakeZalo, path: str, payload: dict[str, Any], status: int, code: int | None
+@pytest.mark.parametrize(("path", "payload", "status", "code", "violation"), ROWS)
+def test_refusals_and_contract_violations(
+    fake: FakeZalo,
+    path: str,
+    payload: dict[str, Any],
+    status: int,
+    code: int | None,
+    violation: bool,
 ) -> None:
     response = _post(fake, path, payload, fake.issue_pair()["access_token"])
     assert response.status_code == status
@@ -96,11 +157,23 @@ def test_special_recipients(
     else:
         assert response.json()["error"] == code
     assert fake.messages == []
+    assert bool(fake.violations) is violation
+
+
+def test_headers_are_part_of_the_contract(fake: FakeZalo) -> None:
+    token = fake.issue_pair()["access_token"]
+    as_form = httpx.post(
+        fake.base_url + ZNS_PATH, data={"phone": "84912345678"}, headers={"access_token": token}
+    )
+    assert as_form.json()["error"] == -201
+    no_token = httpx.post(fake.base_url + ZNS_PATH, json=_zns("84912345678"))
+    assert no_token.json()["error"] == -124
+    assert len(fake.violations) == 1  # a missing token is Zalo's ordinary refusal
 
 
 def test_slow_recipient_answers_late(fake: FakeZalo) -> None:
     started = time.monotonic()
-    response = _post(fake, OA_PATH, _oa("slow"), fake.issue_pair()["access_token"])
+    response = _post(fake, OA_PATH, _tx(special_user(998)), fake.issue_pair()["access_token"])
     assert response.json()["error"] == 0
     assert time.monotonic() - started >= 0.2
 
@@ -109,7 +182,7 @@ def test_slow_recipient_answers_late(fake: FakeZalo) -> None:
 def test_invalid_and_expired_tokens_are_http_200_errors(
     fake: FakeZalo, path: str, code: int
 ) -> None:
-    payload = _oa("u") if path == OA_PATH else _zns("84912345678")
+    payload = _tx("13") if path == OA_PATH else _zns("84912345678")
     assert _post(fake, path, payload, "made-up").json()["error"] == code
     token = fake.issue_pair()["access_token"]
     fake.expire_access_tokens()
@@ -117,17 +190,33 @@ def test_invalid_and_expired_tokens_are_http_200_errors(
     assert (response.status_code, response.json()["error"]) == (200, code)
 
 
+class ManualClock:
+    """Epoch seconds that move only when the test says so."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def test_tokens_expire_after_their_ttl() -> None:
-    with FakeZalo(token_ttl=0.2, lifetime=10) as fake:
+    clock = ManualClock()
+    with FakeZalo(token_ttl=3600, clock=clock, lifetime=60) as fake:
         token = fake.issue_pair()["access_token"]
-        assert _post(fake, OA_PATH, _oa("u"), token).json()["error"] == 0
-        time.sleep(0.3)
-        assert _post(fake, OA_PATH, _oa("u"), token).json()["error"] == -216
+        assert _post(fake, OA_PATH, _tx("13"), token).json()["error"] == 0
+        clock.advance(3599)
+        assert _post(fake, OA_PATH, _tx("13"), token).json()["error"] == 0
+        clock.advance(1)
+        assert _post(fake, OA_PATH, _tx("13"), token).json()["error"] == -216
 
 
 def test_http401_mode() -> None:
     with FakeZalo(token_error="http401", lifetime=10) as fake:
-        assert _post(fake, OA_PATH, _oa("u"), "made-up").status_code == 401
+        assert _post(fake, OA_PATH, _tx("13"), "made-up").status_code == 401
 
 
 def test_refresh_tokens_work_once(fake: FakeZalo) -> None:
@@ -138,7 +227,26 @@ def test_refresh_tokens_work_once(fake: FakeZalo) -> None:
     again = _refresh(fake, first["refresh_token"]).json()
     assert again == {"error": -14014, "error_name": "Invalid refresh token"}
     assert _refresh(fake, answer["refresh_token"], secret="wrong").json()["error"] == -14001
-    assert fake.refresh_calls == 3
+    assert fake.refresh_calls == 3 and fake.refresh_refused == 2
+    assert fake.violations == []
+
+
+def test_refresh_form_is_checked(fake: FakeZalo) -> None:
+    pair = fake.issue_pair()
+    as_json = httpx.post(
+        fake.base_url + OAUTH_PATH,
+        json={"refresh_token": pair["refresh_token"], "app_id": fake.app_id},
+        headers={"secret_key": fake.secret_key},
+    )
+    assert as_json.json()["error"] == -14002 and len(fake.violations) == 1
+
+
+def test_a_lost_refresh_answer_still_spends_the_token(fake: FakeZalo) -> None:
+    pair = fake.issue_pair()
+    fake.drop_refresh_answers = 1
+    with pytest.raises(httpx.RemoteProtocolError):
+        _refresh(fake, pair["refresh_token"])
+    assert _refresh(fake, pair["refresh_token"]).json()["error"] == -14014
 
 
 def test_stops_on_context_exit() -> None:
@@ -150,7 +258,7 @@ def test_stops_on_context_exit() -> None:
 
 def test_stops_by_itself_after_its_lifetime() -> None:
     fake = FakeZalo(lifetime=0.2).start()
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 30  # generous: a busy machine may run the timer late
     while time.monotonic() < deadline:
         try:
             httpx.post(fake.base_url + OA_PATH, json={}, timeout=1)

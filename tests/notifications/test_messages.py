@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 from models.calendar import DEFAULT_LADDER
 from notifications.messages import (
+    Contact,
     LateAgency,
     NoticeContext,
+    ProvisionalDay,
     Receipt,
     ReceivedFile,
     StatusRow,
@@ -44,6 +46,7 @@ def make_ctx(**overrides: Any) -> NoticeContext:
         "period_key": "2026",
         "deadline": datetime(2025, 12, 22, 17, 0, tzinfo=ICT),
         "via": "Sở Xây dựng",
+        "lead_deadline": datetime(2025, 12, 25, 23, 59, 59, tzinfo=ICT),
         "link": LINK,
         "sender": "Văn phòng UBND tỉnh Quảng Ngãi",
         "working_days_left": 3,
@@ -383,3 +386,80 @@ def test_bad_links_are_refused() -> None:
     for link in ("javascript:alert(1)", "https://x.vn/a b", "https://x.vn/" + "a" * 2000):
         with pytest.raises(ValueError, match="link"):
             make_ctx(link=link)
+
+
+# == The register an official would sign (issue 14) ========================================
+
+END_OF_DAY = datetime(2026, 12, 21, 23, 59, 59, tzinfo=ICT)
+OFFICER = Contact("Nguyễn Văn A, Phòng Tổng hợp", "0255 3822 000", "tonghop@example.invalid")
+
+
+def official_ctx(**overrides: Any) -> NoticeContext:
+    values: dict[str, Any] = {
+        "agency": "Sở Y tế tỉnh Quảng Ngãi",
+        "issuer": "UBND tỉnh Quảng Ngãi",
+        "contact": OFFICER,
+        "deadline": END_OF_DAY,
+        "period_key": "2026",
+        "lead_deadline": datetime(2026, 12, 24, 23, 59, 59, tzinfo=ICT),
+    }
+    values.update(overrides)
+    return make_ctx(**values)
+
+
+@pytest.mark.parametrize("stage", ALL_STAGES)
+def test_every_message_cites_the_issuer_and_names_a_contact_officer(stage: str) -> None:
+    m = render(stage, official_ctx())
+    cited = "Công văn số 6966/UBND-KTN ngày 24/12/2024 của UBND tỉnh Quảng Ngãi"
+    for name, part in parts(m).items():
+        assert cited in part, name
+        assert "Nguyễn Văn A" in part and "0255 3822 000" in part, name
+    for forbidden in ("quý cơ quan", "Quý cơ quan", "đã bắt đầu", "theo quy định", "Nơi nhận"):
+        assert forbidden not in m.text and forbidden not in m.short, (stage, forbidden)
+    assert "Cơ quan nhận báo cáo" in m.text
+
+
+def test_a_former_issuer_is_cited_as_before_the_reorganisation() -> None:
+    m = render("opened", official_ctx(issuer="UBND tỉnh Kon Tum", issuer_former=True))
+    assert "ngày 24/12/2024 của UBND tỉnh Kon Tum (trước sắp xếp)" in m.text
+
+
+@pytest.mark.parametrize("stage", AGENCY_STAGES)
+def test_agency_messages_address_the_body_by_name(stage: str) -> None:
+    m = render(stage, official_ctx())
+    assert m.text.startswith("Kính gửi: Sở Y tế tỉnh Quảng Ngãi")
+    assert "đề nghị Sở Y tế tỉnh Quảng Ngãi" in m.text or "Đề nghị Sở Y tế" in m.text
+
+
+def test_the_cycle_opens_with_the_deadline_at_24_00_and_its_basis() -> None:
+    m = render("opened", official_ctx(deadline_words="trước ngày 22/12 hằng năm"))
+    assert "thông báo mở kỳ báo cáo năm 2026" in m.text
+    assert "24 giờ 00, Thứ Hai, ngày 21/12/2026" in m.text
+    assert "văn bản ghi: “trước ngày 22/12 hằng năm”" in m.text
+    default = render("opened", official_ctx(deadline_is_default=True))
+    for part in parts(default).values():
+        assert "hạn mặc định do quản trị viên hệ thống đặt" in part
+    assert format_moment(END_OF_DAY) == "24 giờ 00, Thứ Hai, ngày 21/12/2026"
+
+
+@pytest.mark.parametrize("stage", [*AGENCY_STAGES, "lead-reminder-1", "escalation-lead"])
+def test_a_deadline_depending_on_an_undecreed_day_off_says_du_kien(stage: str) -> None:
+    ctx = official_ctx(provisional=(ProvisionalDay(date(2026, 11, 24), "Ngày Văn hóa Việt Nam"),))
+    m = render(stage, ctx)
+    for name, part in parts(m).items():
+        assert "dự kiến" in part and "24/11/2026" in part, name
+    assert "dự kiến" not in render(stage, official_ctx()).text
+
+
+def test_the_lead_is_reminded_of_its_own_deadline_with_who_is_missing() -> None:
+    m = render("lead-reminder-3", official_ctx(agency="Sở Xây dựng tỉnh Quảng Ngãi"))
+    assert m.subject.startswith("[Nhắc hạn tổng hợp]")
+    assert "24 giờ 00, Thứ Năm, ngày 24/12/2026" in m.subject
+    assert m.text.startswith("Kính gửi: Sở Xây dựng")
+    assert "UBND xã Tịnh Khê" in m.text  # the late agencies, with their delay
+    nobody = render("lead-due-day", official_ctx(late_agencies=()))
+    assert "các cơ quan đã gửi đủ báo cáo" in nobody.text
+    with pytest.raises(ValueError, match="own deadline"):
+        render("lead-due-day", official_ctx(lead_deadline=None))
+    escalation = render("escalation-lead", official_ctx())
+    assert "chậm nhất 24 giờ 00, Thứ Năm, ngày 24/12/2026" in escalation.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import threading
 import time
@@ -15,19 +16,50 @@ import httpx
 import pytest
 
 from notifications import zalo
-from notifications.fake_zalo import OA_PATH, OAUTH_PATH, ZNS_PATH, FakeZalo
-from notifications.model import ZALO_TEXT_LIMIT, DeliveryError, Message
+from notifications.fake_zalo import (
+    OA_CS_PATH,
+    OA_PATH,
+    OAUTH_PATH,
+    ZNS_PATH,
+    FakeZalo,
+    special_phone,
+    special_user,
+)
+from notifications.model import ZALO_TEXT_LIMIT, ChannelFault, DeliveryError, Message
+from notifications.zalo_errors import TokenRejected, check_answer
 from notifications.zalo_tokens import FileTokenStore, TokenPair, pair_from_answer
 
 OA_ID = "4321"
 APP_ID = "fake-app"
 SECRET = "s3cret-K3y/+="  # URL-special characters on purpose
+USER = "8421000000001"
+LINK = "https://baocao.quangngai.gov.vn/submit/abc.def"
+FIELDS = {
+    "agency": "Sở Tài chính",
+    "report": "Báo cáo quý III/2025 theo 1503/UBND-KTTH",
+    "period": "Quý III/2025",
+    "deadline": "15/10/2025",
+    "days": "Còn 3 ngày làm việc",
+    "stage": "Nhắc hạn",
+    "link": LINK,
+    "ladder_stage": "reminder-3",
+}
 MESSAGE = Message(
     subject="Nhắc hạn báo cáo quý III",
     text="(email text)",
     html="<p>(email html)</p>",
     short="Đề nghị Sở Tài chính gửi báo cáo quý III trước ngày 15/10/2025. Trân trọng!",
+    fields=tuple(FIELDS.items()),
 )
+ZNS_DATA = {
+    "ten_co_quan": "Sở Tài chính",
+    "ten_bao_cao": "Báo cáo quý III/2025 theo 1503/UBND-KTTH",
+    "ky_bao_cao": "Quý III/2025",
+    "han_nop": "15/10/2025",
+    "tinh_trang": "Còn 3 ngày làm việc",
+    "noi_dung": "Nhắc hạn",
+    "link_bao_cao": LINK,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +77,7 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def fake() -> Iterator[FakeZalo]:
-    with FakeZalo(app_id=APP_ID, secret_key=SECRET, slow_seconds=5.0, lifetime=60) as server:
+    with FakeZalo(app_id=APP_ID, secret_key=SECRET, slow_seconds=60.0, lifetime=120) as server:
         yield server
 
 
@@ -83,7 +115,7 @@ def assert_no_secret(text: str, tokens: Path | None = None) -> None:
 
 SUCCESS = [
     # (schema, recipient in URL, what the fake must have recorded)
-    ("zalooa", "8421", {"schema": "zalooa", "recipient": "8421", "text": MESSAGE.short}),
+    ("zalooa", USER, {"schema": "zalooa", "kind": "transaction", "recipient": USER}),
     (
         "zns",
         "0912345678",
@@ -91,7 +123,7 @@ SUCCESS = [
             "schema": "zns",
             "recipient": "84912345678",
             "template_id": "1001",
-            "template_data": {"title": MESSAGE.subject, "content": MESSAGE.short},
+            "template_data": ZNS_DATA,
         },
     ),
     ("zns", "%2B84912345678", {"schema": "zns", "recipient": "84912345678"}),
@@ -105,30 +137,67 @@ def test_deliver_success(
     zalo.deliver(url_for(fake, tokens, schema, recipient), MESSAGE)
     [recorded] = fake.messages
     assert {k: recorded[k] for k in expected} == expected  # diacritics intact
-    assert fake.refresh_calls == 0
+    assert fake.refresh_calls == 0 and fake.violations == []
+
+
+def test_oa_transaction_message_carries_the_facts_and_the_link_button(
+    fake: FakeZalo, tokens: Path
+) -> None:
+    zalo.deliver(url_for(fake, tokens, "zalooa", USER), MESSAGE)
+    payload = fake.messages[0]["message"]["attachment"]["payload"]
+    assert payload["template_type"] == "transaction_internal" and payload["language"] == "VI"
+    header, text, table = payload["elements"]
+    assert header == {"type": "header", "content": MESSAGE.subject, "align": "left"}
+    assert text["content"] == MESSAGE.short
+    assert {row["key"]: row["value"] for row in table["content"]} == {
+        "Cơ quan": "Sở Tài chính",
+        "Kỳ báo cáo": "Quý III/2025",
+        "Hạn nộp": "15/10/2025",
+        "Tình trạng": "Còn 3 ngày làm việc",
+        "Nội dung": "Nhắc hạn",
+    }
+    assert payload["buttons"] == [
+        {"title": "Mở trang báo cáo", "type": "oa.open.url", "payload": {"url": LINK}}
+    ]
+    assert fake.calls == [OA_PATH] and fake.violations == []
+
+
+def test_cs_reaches_recent_users_and_says_what_the_officer_must_do(
+    fake: FakeZalo, tokens: Path
+) -> None:
+    url = url_for(fake, tokens, "zalooa", USER, type="cs")
+    with pytest.raises(DeliveryError, match="quan tâm") as caught:
+        zalo.deliver(url, MESSAGE)
+    assert caught.value.permanent and "-230" in str(caught.value)
+    fake.recent_users.add(USER)
+    zalo.deliver(url, MESSAGE)
+    assert fake.messages[0]["message"] == {"text": MESSAGE.short}
+    assert fake.calls == [OA_CS_PATH, OA_CS_PATH] and fake.violations == []
 
 
 # -- failure classes -------------------------------------------------------------------
 
 FAILURES = [
     # (schema, recipient, extra URL params, permanent, retry_after)
-    ("zalooa", "refused", {}, True, None),
-    ("zalooa", "blocked", {}, True, None),
-    ("zalooa", "noaccount", {}, True, None),
-    ("zalooa", "badparam", {}, True, None),
-    ("zalooa", "quota", {}, False, 60.0),
-    ("zalooa", "ratelimited", {}, False, 7.0),
-    ("zalooa", "error500", {}, False, None),
-    ("zalooa", "garbage", {}, False, None),
-    ("zns", "84900000108", {}, True, None),
-    ("zns", "84900000118", {}, True, None),
-    ("zns", "84900000139", {}, True, None),
-    ("zns", "84900000141", {}, True, None),
-    ("zns", "84900000201", {}, True, None),
-    ("zns", "84900000032", {}, False, 60.0),
-    ("zns", "84900000429", {}, False, 7.0),
-    ("zns", "84900000500", {}, False, None),
-    ("zns", "84900000999", {}, False, None),
+    ("zalooa", special_user(-139), {}, True, None),
+    ("zalooa", special_user(-141), {}, True, None),
+    ("zalooa", special_user(-118), {}, True, None),
+    ("zalooa", special_user(-201), {}, True, None),
+    ("zalooa", special_user(-213), {}, True, None),
+    ("zalooa", special_user(-999999), {}, True, None),  # unknown: a failure with its code
+    ("zalooa", special_user(-32), {}, False, 60.0),
+    ("zalooa", special_user(429), {}, False, 7.0),
+    ("zalooa", special_user(500), {}, False, None),
+    ("zalooa", special_user(999), {}, False, None),
+    ("zns", special_phone(-108), {}, True, None),
+    ("zns", special_phone(-118), {}, True, None),
+    ("zns", special_phone(-139), {}, True, None),
+    ("zns", special_phone(-141), {}, True, None),
+    ("zns", special_phone(-201), {}, True, None),
+    ("zns", special_phone(-32), {}, False, 60.0),
+    ("zns", special_phone(429), {}, False, 7.0),
+    ("zns", special_phone(500), {}, False, None),
+    ("zns", special_phone(999), {}, False, None),
     ("zns", "84912345678", {"template": "unapproved"}, True, None),
 ]
 
@@ -146,8 +215,29 @@ def test_deliver_failure_classes(
     with pytest.raises(DeliveryError) as caught:
         zalo.deliver(url_for(fake, tokens, schema, recipient, **params), MESSAGE)
     assert (caught.value.permanent, caught.value.retry_after) == (permanent, retry_after)
+    assert not isinstance(caught.value, ChannelFault)
     assert_no_secret(str(caught.value), tokens)
-    assert fake.messages == [] and fake.refresh_calls == 0
+    assert fake.messages == [] and fake.refresh_calls == 0 and fake.violations == []
+
+
+@pytest.mark.parametrize(
+    ("local_time", "seconds"),
+    [("2026-12-07T23:30:00+07:00", 1800 + 60), ("2026-12-07T00:00:00+07:00", 86400 + 60)],
+)
+@pytest.mark.parametrize("code", [-144, -147])
+def test_daily_quota_waits_until_local_midnight(
+    fake: FakeZalo, tokens: Path, code: int, local_time: str, seconds: float
+) -> None:
+    from models.clock import frozen, parse_moment
+
+    with frozen(parse_moment(local_time)), pytest.raises(DeliveryError) as caught:
+        zalo.deliver(url_for(fake, tokens, "zns", special_phone(code)), MESSAGE)
+    assert not caught.value.permanent and caught.value.retry_after == seconds
+
+
+def test_out_of_balance_holds_the_channel(fake: FakeZalo, tokens: Path) -> None:
+    with pytest.raises(ChannelFault, match="-115"):
+        zalo.deliver(url_for(fake, tokens, "zns", special_phone(-115)), MESSAGE)
 
 
 def _response(status: int, body: Any = None, **headers: str) -> httpx.Response:
@@ -165,9 +255,8 @@ ANSWERS = [
     (_response(401, b"Unauthorized"), "refresh"),
     (_response(200, {"error": -131, "message": "x"}), (True, None)),
     (_response(200, {"error": -1122, "message": "x"}), (True, None)),
-    (_response(200, {"error": -144, "message": "x"}), (False, 3600.0)),
-    (_response(200, {"error": -99999, "message": "new code"}), (False, None)),
-    (_response(200, {"error": "weird"}), (False, None)),
+    (_response(200, {"error": -99999, "message": "new code"}), (True, None)),
+    (_response(200, {"error": "weird"}), (True, None)),
     (_response(429, b"", **{"Retry-After": "12"}), (False, 12.0)),
     (_response(429, b""), (False, 60.0)),
     (_response(503, {"error": 0}), (False, None)),
@@ -181,23 +270,25 @@ ANSWERS = [
 @pytest.mark.parametrize(("response", "expected"), ANSWERS)
 def test_check_answer_table(response: httpx.Response, expected: Any) -> None:
     if expected == "ok":
-        assert zalo.check_answer(response)["error"] == 0
+        assert check_answer(response)["error"] == 0
         return
-    with pytest.raises((DeliveryError, zalo._TokenRejected)) as caught:
-        zalo.check_answer(response)
+    with pytest.raises((DeliveryError, TokenRejected)) as caught:
+        check_answer(response)
     if expected == "refresh":
-        assert isinstance(caught.value, zalo._TokenRejected)
+        assert isinstance(caught.value, TokenRejected)
     else:
         assert isinstance(caught.value, DeliveryError)
         assert (caught.value.permanent, caught.value.retry_after) == expected
 
 
-def test_timeout_is_transient_and_bounded(fake: FakeZalo, tokens: Path) -> None:
+@pytest.mark.parametrize("option", ["timeout", "rto"])  # rto: Apprise's read timeout
+def test_timeout_is_transient_and_bounded(fake: FakeZalo, tokens: Path, option: str) -> None:
     started = time.monotonic()
+    url = url_for(fake, tokens, "zalooa", special_user(998), **{option: "0.5"})
     with pytest.raises(DeliveryError) as caught:
-        zalo.deliver(url_for(fake, tokens, "zalooa", "slow", timeout="0.5"), MESSAGE)
+        zalo.deliver(url, MESSAGE)
     assert not caught.value.permanent
-    assert time.monotonic() - started < 2.5  # the fake would answer after 5 s
+    assert time.monotonic() - started < 20  # the fake would answer after 60 s
 
 
 def test_connection_refused_is_transient(tokens: Path) -> None:
@@ -208,10 +299,10 @@ def test_connection_refused_is_transient(tokens: Path) -> None:
     assert not caught.value.permanent
 
 
-def test_no_stored_tokens_is_permanent(fake: FakeZalo, tmp_path: Path) -> None:
-    with pytest.raises(DeliveryError, match="authorise the OA") as caught:
+def test_no_stored_tokens_holds_the_channel(fake: FakeZalo, tmp_path: Path) -> None:
+    with pytest.raises(ChannelFault, match="hanbaocao zalo authorize --oa 4321") as caught:
         zalo.deliver(url_for(fake, tmp_path / "empty.json", "zalooa", "8421"), MESSAGE)
-    assert caught.value.permanent
+    assert not caught.value.permanent
 
 
 # -- tokens ----------------------------------------------------------------------------
@@ -289,9 +380,8 @@ def test_spent_refresh_token_asks_to_reauthorise(fake: FakeZalo, tokens: Path) -
         headers={"secret_key": SECRET},
     )
     fake.expire_access_tokens()
-    with pytest.raises(DeliveryError, match="re-authorise the OA") as caught:
+    with pytest.raises(ChannelFault, match="hanbaocao zalo authorize") as caught:
         zalo.deliver(url_for(fake, tokens, "zns", "84912345678"), MESSAGE)
-    assert caught.value.permanent
     assert "-14014" in str(caught.value)
     assert_no_secret(str(caught.value), tokens)
     assert FileTokenStore(tokens).get(OA_ID) == pair  # nothing half-written
@@ -420,10 +510,10 @@ APPRISE_ROWS = [
     # (schema, recipient, expected notify() result)
     ("zalooa", "8421", True),
     ("zns", "84912345678", True),
-    ("zalooa", "refused", False),
-    ("zalooa", "garbage", False),
-    ("zns", "84900000108", False),
-    ("zns", "84900000032", False),
+    ("zalooa", special_user(-139), False),
+    ("zalooa", special_user(999), False),
+    ("zns", special_phone(-108), False),
+    ("zns", special_phone(-32), False),
 ]
 
 
@@ -434,15 +524,33 @@ def test_through_apprise(
     zalo.register()
     notifier = apprise.Apprise()
     assert notifier.add(url_for(fake, tokens, schema, recipient))
-    assert notifier.notify(body=MESSAGE.short, title=MESSAGE.subject) is expected
-    assert len(fake.messages) == int(expected)
+    # ZNS takes the template's fields, as a JSON object in the body.
+    body = json.dumps(FIELDS, ensure_ascii=False) if schema == "zns" else MESSAGE.short
+    assert notifier.notify(body=body, title=MESSAGE.subject) is expected
+    assert len(fake.messages) == int(expected) and fake.violations == []
     if expected and schema == "zalooa":
-        assert fake.messages[0]["text"] == f"{MESSAGE.subject}\r\n{MESSAGE.short}"
+        header, text = fake.messages[0]["message"]["attachment"]["payload"]["elements"]
+        assert (header["content"], text["content"]) == (MESSAGE.subject, MESSAGE.short)
     if expected and schema == "zns":
-        assert fake.messages[0]["template_data"] == {
-            "title": MESSAGE.subject,
-            "content": MESSAGE.short,
-        }
+        assert fake.messages[0]["template_data"] == ZNS_DATA
+
+
+def test_apprise_cs_text_has_no_carriage_return(fake: FakeZalo, tokens: Path) -> None:
+    zalo.register()
+    fake.recent_users.add("8421")
+    notifier = apprise.Apprise()
+    assert notifier.add(url_for(fake, tokens, "zalooa", "8421", type="cs"))
+    assert notifier.notify(body="dòng 1\r\ndòng 2", title=MESSAGE.subject) is True
+    assert fake.messages[0]["message"]["text"] == f"{MESSAGE.subject}\ndòng 1\ndòng 2"
+    assert fake.violations == []
+
+
+def test_apprise_zns_needs_the_fields(fake: FakeZalo, tokens: Path) -> None:
+    zalo.register()
+    notifier = apprise.Apprise()
+    assert notifier.add(url_for(fake, tokens, "zns", "84912345678"))
+    assert notifier.notify(body="free text", title="t") is False
+    assert fake.calls == []  # refused before any request
 
 
 def test_apprise_refreshes_expired_token(fake: FakeZalo, tokens: Path) -> None:
@@ -486,9 +594,122 @@ def test_fit_text(text: str, limit: int, expected: str) -> None:
 def test_long_text_is_cut_at_a_word_before_sending(fake: FakeZalo, tokens: Path) -> None:
     long = " ".join(["Báo cáo tình hình thực hiện nhiệm vụ"] * 120)
     assert len(long) > ZALO_TEXT_LIMIT
-    message = Message(subject="s", text="t", html="h", short=long)
-    zalo.deliver(url_for(fake, tokens, "zalooa", "8421"), message)
-    sent = fake.messages[0]["text"]
+    message = Message(subject="", text="t", html="h", short=long)
+    fake.recent_users.add("8421")
+    zalo.deliver(url_for(fake, tokens, "zalooa", "8421", type="cs"), message)
+    sent = fake.messages[0]["message"]["text"]
     assert len(sent) <= ZALO_TEXT_LIMIT and sent.endswith("…")
     kept = sent[:-1]
     assert long.startswith(kept) and long[len(kept)] == " "
+
+
+# -- Apprise conventions ---------------------------------------------------------------
+
+PLUGIN_DIR = Path(__file__).parents[2] / "notifications" / "apprise_plugins"
+
+
+@pytest.mark.parametrize("schema", ["zalooa", "zns"])
+def test_apprise_command_line_loads_the_plugin_with_p(
+    fake: FakeZalo, tokens: Path, schema: str
+) -> None:
+    import subprocess
+    import sys
+
+    apprise_cli = Path(sys.executable).with_name("apprise")
+    recipient = USER if schema == "zalooa" else "0912345678"
+    body = MESSAGE.short if schema == "zalooa" else json.dumps(FIELDS, ensure_ascii=False)
+    done = subprocess.run(
+        [str(apprise_cli), "-P", str(PLUGIN_DIR), "-vv", "-t", MESSAGE.subject, "-b", body,
+         url_for(fake, tokens, schema, recipient)],
+        capture_output=True, text=True, timeout=60, cwd="/",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(fake.messages) == 1 and fake.violations == []
+    assert_no_secret(done.stdout + done.stderr, tokens)
+
+
+def test_apprise_yaml_config_with_named_fields(fake: FakeZalo, tokens: Path) -> None:
+    zalo.register()
+    config = apprise.AppriseConfig()
+    yaml = f"""
+urls:
+  - zalooa://:
+      app_id: {APP_ID}
+      secret_key: "{SECRET}"
+      oa_id: {OA_ID}
+      target: "{USER}"
+      api: {fake.base_url}
+      oauth: {fake.base_url}
+      tokens: {tokens}
+      type: transaction
+  - zns://:
+      app_id: {APP_ID}
+      secret_key: "{SECRET}"
+      oa_id: {OA_ID}
+      target: "0912345678"
+      template: "1001"
+      api: {fake.base_url}
+      oauth: {fake.base_url}
+      tokens: {tokens}
+"""
+    assert config.add_config(yaml, format="yaml")
+    notifier = apprise.Apprise()
+    notifier.add(config)
+    servers = list(notifier)
+    assert [type(s) for s in servers] == [zalo.NotifyZaloOA, zalo.NotifyZNS]
+    assert servers[0].notify(body=MESSAGE.short, title=MESSAGE.subject)
+    assert servers[1].notify(body=json.dumps(FIELDS, ensure_ascii=False), title="")
+    assert [m["schema"] for m in fake.messages] == ["zalooa", "zns"]
+    assert fake.violations == []
+
+
+def test_tokens_have_no_map_to_and_template_is_a_token() -> None:
+    for plugin in (zalo.NotifyZaloOA, zalo.NotifyZNS):
+        for name, token in plugin.template_tokens.items():
+            assert token.get("map_to", name) == name, name
+    assert zalo.NotifyZNS.template_tokens["template"]["required"]
+    assert zalo.NotifyZNS.template_args["template"] == {"alias_of": "template"}
+
+
+def test_cto_rto_and_verify_are_honoured(fake: FakeZalo, tokens: Path) -> None:
+    plugin = zalo.plugin_for(url_for(fake, tokens, "zalooa", USER, cto="2.5", rto="7"))
+    assert (plugin.timeouts.connect, plugin.timeouts.read) == (2.5, 7.0)
+    assert plugin.verify_certificate is True
+    unverified = zalo.plugin_for(url_for(fake, tokens, "zalooa", USER, verify="no"))
+    assert unverified.verify_certificate is False
+    assert "verify=no" in unverified.url()
+
+
+def test_refresh_timeout_is_longer_than_a_send(fake: FakeZalo, tokens: Path) -> None:
+    from notifications.zalo_tokens import refresh_timeout
+
+    plugin = zalo.plugin_for(url_for(fake, tokens, "zalooa", USER, timeout="5"))
+    assert refresh_timeout(plugin.http_timeout) == 30.0 > plugin.http_timeout
+    assert refresh_timeout(20) == 60.0
+
+
+def test_a_lost_refresh_answer_holds_the_channel(fake: FakeZalo, tokens: Path) -> None:
+    fake.expire_access_tokens()
+    fake.drop_refresh_answers = 1
+    with pytest.raises(ChannelFault, match="mất câu trả lời"):
+        zalo.deliver(url_for(fake, tokens, "zalooa", USER), MESSAGE)
+    assert fake.messages == []
+    # The spent token is useless now: the next refresh is refused, and says what to do.
+    with pytest.raises(ChannelFault, match="hanbaocao zalo authorize"):
+        zalo.deliver(url_for(fake, tokens, "zalooa", USER), MESSAGE)
+    assert fake.refresh_refused == 1
+
+
+@pytest.mark.parametrize(
+    ("phone", "ok"),
+    [
+        ("0912345678", True),
+        ("+84 35 123 4567", True),
+        ("84(86)1234567", True),
+        ("0212345678", False),  # a landline
+        ("84951234567", False),  # 095: not a mobile prefix in use
+        ("091234567", False),  # too short
+    ],
+)
+def test_zns_takes_vietnamese_mobile_numbers_only(phone: str, ok: bool) -> None:
+    assert (zalo.normalise_phone(phone) is not None) is ok

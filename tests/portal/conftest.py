@@ -37,7 +37,7 @@ from tests.conftest import EXAMPLES
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 PROVINCE = "quang-ngai"
 OPENED = dt.datetime(2026, 11, 20, 8, 5, tzinfo=VN)
-BEFORE_DUE = dt.datetime(2026, 12, 1, 9, 30, tzinfo=VN)  # the deadline is 21/12/2026 17:00
+BEFORE_DUE = dt.datetime(2026, 12, 1, 9, 30, tzinfo=VN)  # the deadline is 21/12/2026 24:00
 AFTER_DUE = dt.datetime(2026, 12, 23, 10, 15, tzinfo=VN)  # two working days late
 SECRET = "portal-tests-secret-key-0123456789"
 LINKS = LinkSettings(public_url="http://portal.test", secret_key=SECRET)
@@ -59,7 +59,7 @@ class Seed:
 
 @pytest.fixture
 def seed(engine: Engine) -> Seed:
-    """6966's annual report, its 2026 cycle opened on 20/11/2026: 111 agencies."""
+    """6966's annual report, its 2026 cycle opened on 20/11/2026: 109 agencies (not the lead nor the recipient's office)."""
     from directives.parse import parse_file
     from flows.demo import approve_seeds
     from models.cycles import open_cycle

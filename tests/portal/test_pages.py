@@ -27,7 +27,7 @@ def test_submission_page_states_the_cycle_in_vietnamese(portal: Harness) -> None
         "định kỳ hàng năm báo cáo UBND tỉnh (thông qua Sở Xây dựng)",  # the clause
         "Năm 2026",  # the period label
         "15/12/2025 đến 14/12/2026",  # its cut-off window
-        "21/12/2026 17:00",  # the deadline, local time
+        "21/12/2026 24:00",  # the deadline, local time
         "Sở Xây dựng tỉnh Quảng Ngãi",  # the lead Sở
         portal.seed.agency_name,
         "Chưa nộp",  # status
@@ -59,7 +59,7 @@ def test_agency_page_lists_open_cycles_with_working_submission_links(portal: Har
     assert page.status_code == 200
     html = page.text
     assert portal.seed.agency_name in html
-    assert "6966/UBND-KTN" in html and "Năm 2026" in html and "21/12/2026 17:00" in html
+    assert "6966/UBND-KTN" in html and "Năm 2026" in html and "21/12/2026 24:00" in html
     links = [part.split('"', 1)[0] for part in html.split('href="/submit/')[1:]]
     assert len(links) == 1
     followed = portal.client.get(f"/submit/{links[0]}")
@@ -105,7 +105,7 @@ def test_view_link_shows_the_lead_who_has_handed_in(portal: Harness, engine: Eng
     html = page.text
     assert "Tình hình nộp báo cáo" in html and "Năm 2026" in html
     assert portal.seed.agency_name in html and "Chưa nộp" in html
-    assert "Đã nộp: <strong>0/111</strong>" in html
+    assert "Đã nộp: <strong>0/109</strong>" in html
     # The same cycle, but for an agency that is neither its lead nor its recipient: refused.
     refused = portal.client.get(portal.url("view", agency_id=portal.seed.agency_id))
     assert refused.status_code == 403

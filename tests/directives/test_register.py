@@ -1,0 +1,428 @@
+"""The grammar's patterns, each on a sentence written for it (never a corpus line).
+
+One row per pattern the parser knows: how a duty is recognised, how its timing is read,
+who reports to whom and through whom. The sentences are made up in the register of
+provincial directives; the expectations follow the label conventions of the corpus
+(tests/data/corpus/README.md, "Conventions" and "Edge cases").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from directives.obligations import label_clause
+
+NOT_A_DUTY = [
+    # counts, statistics and statements that reports were (not) received
+    "Số lượng báo cáo phải tổng hợp là 12 báo cáo.",
+    "Sở Tài chính đã nhận được báo cáo của 15 đơn vị.",
+    "Đến nay, 12 xã đã gửi báo cáo về Sở Nội vụ.",
+    "Các sở chưa gửi báo cáo đúng hạn.",
+    "Ngày 15/10/2025, Sở Nội vụ đã báo cáo UBND tỉnh kết quả rà soát.",
+    "Trong năm 2025, toàn tỉnh đã tổ chức 25 hội nghị và ban hành 40 báo cáo chuyên đề.",
+    # period definitions
+    "Báo cáo định kỳ hằng tháng: tính từ ngày 15 tháng trước đến ngày 14 của tháng báo cáo.",
+    "Kỳ báo cáo năm được tính từ ngày 15 tháng 12 năm trước đến ngày 14 tháng 12 năm báo cáo.",
+    # negated duties
+    "Các đơn vị không phải báo cáo hằng tháng.",
+    # subjects of letters, names of documents, forms, lists of report kinds
+    "V/v xây dựng báo cáo tình hình kinh tế - xã hội năm 2025",
+    "UBND tỉnh vừa có công văn về xây dựng báo cáo tình hình thực hiện năm 2025.",
+    "Báo cáo số 123/BC-UBND ngày 10/11/2025 của UBND tỉnh về kết quả thực hiện.",
+    "Theo báo cáo của Sở Y tế, đến ngày 30/10/2025 toàn tỉnh có 120 ca mắc.",
+    "Sở Tư pháp chủ trì thẩm định báo cáo đánh giá tác động.",
+    "Mẫu báo cáo kèm theo Phụ lục II.",
+    "Báo cáo tháng, quý, 6 tháng, năm; báo cáo chuyên đề; báo cáo đột xuất.",
+    "Nội dung báo cáo gồm: tình hình thực hiện, khó khăn, vướng mắc và đề xuất.",
+    "Hình thức báo cáo: bằng văn bản giấy và bản điện tử gửi qua Hệ thống quản lý văn bản.",
+]
+
+
+@pytest.mark.parametrize("text", NOT_A_DUTY)
+def test_states_no_duty(text: str) -> None:
+    assert label_clause(text)["is_obligation"] is False
+
+
+def _got(text: str) -> dict[str, Any]:
+    label = label_clause(text)
+    assert label["is_obligation"], text
+    d = label["deadline"]
+    return {
+        "frequency": label["frequency"],
+        "also": label["also_frequencies"],
+        "kind": d["kind"],
+        "day": d["day"],
+        "month": d["month"],
+        "date": d["date"],
+        "offset": d["offset_days"],
+        "working": d["working_days"],
+        "submitters": label["submitters"],
+        "recipient": label["recipient"],
+        "via": label["via"],
+    }
+
+
+DETECTION = [
+    # a request with no timing and no recipient right after the verb
+    (
+        "Sở Tài chính đề nghị các phòng chuyên môn báo cáo tình hình sử dụng kinh phí năm 2024.",
+        {"frequency": "once", "submitters": ["các phòng chuyên môn"], "recipient": None},
+    ),
+    # schedule lines
+    (
+        "+ Báo cáo quý: trước ngày 12 của tháng cuối quý",
+        {"frequency": "quarterly", "kind": "day_of_period", "day": 12},
+    ),
+    (
+        "a) Báo cáo năm được thực hiện trước ngày 20 tháng 01 của năm tiếp theo;",
+        {"frequency": "annual", "kind": "day_of_period", "day": 20, "month": 1},
+    ),
+    (
+        "Thời hạn báo cáo: trước khi đưa công trình vào sử dụng 10 ngày",
+        {"frequency": "event", "kind": "relative", "offset": -10},
+    ),
+    (
+        "n) Trước ngày 15 hằng tháng, báo cáo ước tình hình giải ngân của tháng;",
+        {"frequency": "monthly", "kind": "day_of_period", "day": 15},
+    ),
+    # content before the recipient
+    (
+        "Các trường học báo cáo công tác phòng cháy lên Phòng Giáo dục và Đào tạo trước ngày 15 "
+        "tháng 11 hằng năm.",
+        {
+            "frequency": "annual",
+            "day": 15,
+            "month": 11,
+            "submitters": ["Các trường học"],
+            "recipient": "Phòng Giáo dục và Đào tạo",
+        },
+    ),
+    # a legal basis or a lead-in before the duty
+    (
+        "Căn cứ kết quả kiểm tra, các xã, phường báo cáo Ủy ban nhân dân tỉnh trước ngày 30/6/2026.",
+        {"frequency": "once", "date": "2026-06-30", "submitters": ["các xã, phường"]},
+    ),
+    (
+        "Các đơn vị gửi báo cáo về Sở Nội vụ trước ngày 25/10 theo nội dung sau:",
+        {"frequency": "once", "kind": "date", "day": 25, "month": 10, "recipient": "Sở Nội vụ"},
+    ),
+    # "trình" and "cung cấp … cho" report
+    (
+        "Các đơn vị trình Ủy ban nhân dân tỉnh kết quả rà soát trước ngày 20/7/2026.",
+        {"recipient": "Ủy ban nhân dân tỉnh", "date": "2026-07-20"},
+    ),
+    (
+        "Sở Y tế cung cấp số liệu về tình hình dịch bệnh cho Sở Tài chính trước ngày 5 hằng tháng.",
+        {"frequency": "monthly", "submitters": ["Sở Y tế"], "recipient": "Sở Tài chính"},
+    ),
+    (
+        "Cơ quan chủ quản cung cấp hồ sơ theo yêu cầu của cơ quan thanh tra.",
+        {"frequency": "on_request", "recipient": "cơ quan thanh tra"},
+    ),
+]
+
+TIMING = [
+    # a negated frequency is never a frequency of the clause
+    (
+        "Các sở không thực hiện báo cáo hằng tháng và hằng quý; định kỳ 6 tháng báo cáo UBND tỉnh "
+        "trước ngày 10/6.",
+        {"frequency": "semiannual", "also": [], "day": 10, "month": 6, "submitters": ["Các sở"]},
+    ),
+    # a day and month without a year on a one-off request
+    (
+        "Các đơn vị báo cáo Sở Nội vụ trước ngày 25/10.",
+        {"frequency": "once", "kind": "date", "day": 25, "month": 10, "date": None},
+    ),
+    # two dates a year
+    (
+        "Các sở báo cáo Sở Tài chính trước ngày 10/6 và 10/12 hằng năm.",
+        {"frequency": "semiannual", "also": [], "day": 10, "month": 6},
+    ),
+    (
+        "Các đơn vị báo cáo Sở Xây dựng trước ngày 15 tháng 6 và trước ngày 15 tháng 12 hằng năm.",
+        {"frequency": "semiannual", "also": [], "day": 15, "month": 6},
+    ),
+    ("Các đơn vị báo cáo Sở Xây dựng đến ngày 05/01 năm sau.", {"day": 5, "month": 1}),
+    (
+        "Ngày 10 hằng tháng, các phòng gửi báo cáo về Văn phòng.",
+        {"frequency": "monthly", "day": 10, "submitters": ["các phòng"]},
+    ),
+    (
+        "Các xã báo cáo UBND tỉnh chậm nhất 16h00' ngày 12/3/2024.",
+        {"frequency": "once", "date": "2024-03-12"},
+    ),
+    (
+        "Các sở báo cáo UBND tỉnh trước ngày 15 (mười lăm) tháng 12 (mười hai) năm 2025.",
+        {"frequency": "once", "date": "2025-12-15"},
+    ),
+    ("Các sở báo cáo UBND tỉnh trong quý I/2020.", {"frequency": "once"}),
+    ("Các sở báo cáo UBND tỉnh 6 tháng một lần.", {"frequency": "semiannual"}),
+    ("Các sở báo cáo UBND tỉnh 3 tháng một lần.", {"frequency": "quarterly"}),
+    (
+        "Định kỳ tháng 11 hằng năm, các sở báo cáo UBND tỉnh kết quả thực hiện.",
+        {"frequency": "annual", "kind": "day_of_period", "day": None, "month": 11},
+    ),
+    ("Các sở báo cáo 9 tháng về Sở Tài chính.", {"frequency": "nine_months"}),
+    (
+        "Các đơn vị gửi báo cáo 9 tháng trước ngày 20/9 hằng năm.",
+        {"frequency": "nine_months", "also": [], "day": 20, "month": 9},
+    ),
+    (
+        "Các đơn vị gửi báo cáo quý, 6 tháng, 9 tháng và năm về Sở Tài chính.",
+        {"frequency": "quarterly", "also": ["semiannual", "nine_months", "annual"]},
+    ),
+    (
+        "Các sở gửi báo cáo về Sở Tài chính trong thời hạn 05 ngày làm việc kể từ ngày kết thúc "
+        "quý.",
+        {"frequency": "quarterly", "kind": "relative", "offset": 5, "working": True},
+    ),
+    (
+        "Hằng tuần, các đơn vị báo cáo Ban Chỉ đạo vào thứ Sáu.",
+        {"frequency": "weekly", "kind": "day_of_period", "day": None, "month": None},
+    ),
+    (
+        "Các đơn vị báo cáo Văn phòng trước 15 giờ thứ Năm hằng tuần.",
+        {"frequency": "weekly", "kind": "day_of_period", "recipient": "Văn phòng"},
+    ),
+    (
+        "Khi có thay đổi về nhân sự, các đơn vị báo cáo Sở Nội vụ trong thời hạn 05 ngày làm việc.",
+        {"frequency": "event", "kind": "relative", "offset": 5, "working": True},
+    ),
+    (
+        "Định kỳ hằng năm hoặc đột xuất khi có yêu cầu, các sở báo cáo UBND tỉnh.",
+        {"frequency": "annual", "also": ["on_request"]},
+    ),
+    ("Các sở báo cáo theo chuyên đề khi có yêu cầu.", {"frequency": "on_request"}),
+    (
+        "Doanh nghiệp báo cáo ngay Sở Nội vụ các vụ tai nạn lao động xảy ra trên địa bàn.",
+        {"frequency": "event"},
+    ),
+    (
+        "Các đơn vị báo cáo UBND tỉnh những dấu hiệu bất thường trong quản lý ngân sách.",
+        {"frequency": "event"},
+    ),
+    ("Các sở kịp thời báo cáo UBND tỉnh.", {"frequency": "none"}),
+    (
+        "Sở Công Thương theo dõi, báo cáo UBND tỉnh những vấn đề phát sinh vượt thẩm quyền.",
+        {"frequency": "event", "recipient": "UBND tỉnh"},
+    ),
+    (
+        "- Chủ động phối hợp với Sở Xây dựng để báo cáo, thông tin về các khó khăn, vướng mắc "
+        "trong việc triển khai.",
+        {"frequency": "event"},
+    ),
+    (
+        "Các sở thực hiện sơ kết 6 tháng, tổng kết năm và báo cáo UBND tỉnh.",
+        {"frequency": "semiannual", "also": ["annual"]},
+    ),
+    (
+        "Các sở báo cáo UBND tỉnh theo yêu cầu tại Công văn số 123/UBND-KT.",
+        {"frequency": "none"},
+    ),
+    (
+        "Các chủ đầu tư gửi báo cáo về Sở Tài chính trước ngày 10/7 và ngày 10/01 năm sau.",
+        {"frequency": "semiannual", "day": 10, "month": 7},
+    ),
+    (
+        "Các đơn vị gửi số liệu ước thực hiện cả năm 2026 về Sở Tài chính.",
+        {"frequency": "once"},
+    ),
+]
+
+PARTIES = [
+    # an opening connective is no part of a name
+    ("Theo đó, Sở Công Thương báo cáo UBND tỉnh trước ngày 30/11/2026.", ["Sở Công Thương"]),
+    ("Do vậy, các huyện báo cáo Sở Nội vụ trước ngày 30/11/2026.", ["các huyện"]),
+    ("Để kịp thời tổng hợp, các sở báo cáo UBND tỉnh trước ngày 30/11/2026.", ["các sở"]),
+    (
+        "2. Về công tác quy hoạch: Sở Xây dựng khẩn trương báo cáo UBND tỉnh trước ngày 30/11/2026.",
+        ["Sở Xây dựng"],
+    ),
+    # the requester glued to the addressee
+    (
+        "Ngày 05/11/2026, UBND tỉnh yêu cầu các sở, ngành báo cáo kết quả trước ngày 30/11/2026.",
+        ["các sở, ngành"],
+    ),
+    (
+        "UBND tỉnh giao trách nhiệm các xã báo cáo Sở Tài chính trước ngày 30/11/2026.",
+        ["các xã"],
+    ),
+    (
+        "UBND tỉnh cũng yêu cầu rà soát và báo cáo kết quả về Sở Nội vụ trước ngày 31/3/2026.",
+        [],
+    ),
+    (
+        "Đề nghị Sở Y tế chỉ đạo các bệnh viện báo cáo UBND tỉnh trước ngày 30/11/2026.",
+        ["Sở Y tế", "các bệnh viện"],
+    ),
+    # the subject running into the verb phrase
+    (
+        "Phòng Tài chính làm đầu mối tổng hợp, báo cáo UBND huyện trước ngày 30/11/2026.",
+        ["Phòng Tài chính"],
+    ),
+    (
+        "UBND các xã, phường, thị trấn chỉ đạo các thôn thực hiện và báo cáo UBND huyện trước "
+        "ngày 20 hằng tháng.",
+        ["UBND các xã, phường, thị trấn"],
+    ),
+    (
+        "Các đơn vị sự nghiệp công lập trực thuộc Sở báo cáo Sở trước ngày 10 hằng tháng.",
+        ["Các đơn vị sự nghiệp công lập trực thuộc Sở"],
+    ),
+    # news and legal Q&A recounting a request
+    (
+        "UBND tỉnh Quảng Nam vừa có văn bản yêu cầu các sở, ngành, địa phương báo cáo tình hình "
+        "thiệt hại do mưa lũ trước ngày 20/11.",
+        ["các sở, ngành, địa phương"],
+    ),
+    (
+        "Theo Thông tư số 10/2022, định kỳ hằng năm, doanh nghiệp phải báo cáo Sở Lao động trước "
+        "ngày 15/12.",
+        ["doanh nghiệp"],
+    ),
+    (
+        "Trả lời: Định kỳ 6 tháng và hằng năm, doanh nghiệp báo cáo tình hình sử dụng lao động "
+        "với Sở Nội vụ.",
+        ["doanh nghiệp"],
+    ),
+    (
+        "Người sử dụng lao động có trách nhiệm báo cáo định kỳ 06 tháng và hằng năm với Sở Nội vụ.",
+        ["Người sử dụng lao động"],
+    ),
+    (
+        "Ban Quản lý dự án đầu tư xây dựng tỉnh báo cáo Sở Xây dựng trước ngày 5 hằng tháng.",
+        ["Ban Quản lý dự án đầu tư xây dựng tỉnh"],
+    ),
+    (
+        "Ban chỉ đạo phòng chống thiên tai tỉnh báo cáo UBND tỉnh trước ngày 15/12 hằng năm.",
+        ["Ban chỉ đạo phòng chống thiên tai tỉnh"],
+    ),
+    (
+        "Ngân hàng Chính sách xã hội chi nhánh tỉnh báo cáo UBND tỉnh trước ngày 5 hằng tháng.",
+        ["Ngân hàng Chính sách xã hội chi nhánh tỉnh"],
+    ),
+    (
+        "Ban quản lý dự án các công trình giao thông báo cáo Sở Xây dựng hằng quý.",
+        ["Ban quản lý dự án các công trình giao thông"],
+    ),
+    # agency kinds
+    ("Trạm Khuyến nông báo cáo Phòng Nông nghiệp trước ngày 30/11/2026.", ["Trạm Khuyến nông"]),
+    ("Chủ đầu tư báo cáo Sở Xây dựng trước ngày 30/11/2026.", ["Chủ đầu tư"]),
+    (
+        "Công ty Điện lực tỉnh báo cáo Sở Công Thương trước ngày 30/11/2026.",
+        ["Công ty Điện lực tỉnh"],
+    ),
+]
+
+ROUTES = [
+    # names not cut short
+    ("Các đơn vị báo cáo Ban An toàn giao thông tỉnh.", "Ban An toàn giao thông tỉnh", None),
+    (
+        "Các đơn vị báo cáo Ban Chỉ đạo về phòng, chống thiên tai tỉnh trước ngày 30/11/2026.",
+        "Ban Chỉ đạo về phòng, chống thiên tai tỉnh",
+        None,
+    ),
+    (
+        "Các đơn vị báo cáo Sở Tư pháp hoặc Cục Thi hành án dân sự trước ngày 30/11/2026.",
+        "Sở Tư pháp hoặc Cục Thi hành án dân sự",
+        None,
+    ),
+    (
+        "Các đơn vị gửi báo cáo về các Sở: Tư pháp, Nội vụ trước ngày 30/11/2026.",
+        "các Sở: Tư pháp, Nội vụ",
+        None,
+    ),
+    # the recipient does not run into the content or the timing
+    (
+        "Các xã báo cáo UBND tỉnh những vướng mắc phát sinh trước ngày 30/11/2026.",
+        "UBND tỉnh",
+        None,
+    ),
+    ("Các sở báo cáo UBND tỉnh 6 tháng một lần.", "UBND tỉnh", None),
+    # the mechanical rule of recipient and via
+    (
+        "Các xã gửi báo cáo về Sở Nội vụ để tổng hợp, báo cáo UBND tỉnh.",
+        "UBND tỉnh",
+        "Sở Nội vụ",
+    ),
+    (
+        "Các xã gửi báo cáo về Sở Nội vụ để tổng hợp, tham mưu UBND tỉnh xem xét.",
+        "Sở Nội vụ",
+        None,
+    ),
+    ("Các xã trình Sở Nội vụ hồ sơ để báo cáo UBND tỉnh.", "UBND tỉnh", "Sở Nội vụ"),
+    (
+        "Các sở gửi Sở Xây dựng tổng hợp và báo cáo UBND tỉnh xem xét.",
+        "UBND tỉnh",
+        "Sở Xây dựng",
+    ),
+    (
+        "Các đơn vị phản ánh về Sở Nội vụ (Phòng Thi đua) để tổng hợp, báo cáo UBND tỉnh.",
+        "UBND tỉnh",
+        "Sở Nội vụ (Phòng Thi đua)",
+    ),
+    (
+        "Các đơn vị báo cáo kết quả để Sở Tài chính tổng hợp, báo cáo UBND tỉnh.",
+        "UBND tỉnh",
+        "Sở Tài chính",
+    ),
+    ("Các xã báo cáo UBND tỉnh (thông qua Sở Nội vụ).", "UBND tỉnh", "Sở Nội vụ"),
+    ("Các xã báo cáo UBND tỉnh qua Sở Nội vụ.", "UBND tỉnh", "Sở Nội vụ"),
+    (
+        "Các xã báo cáo Sở Nội vụ (Ban Thi đua - Khen thưởng).",
+        "Sở Nội vụ",
+        "Ban Thi đua - Khen thưởng",
+    ),
+    (
+        "Doanh nghiệp báo cáo cơ quan chuyên môn về lao động thuộc UBND cấp tỉnh hằng năm.",
+        "cơ quan chuyên môn về lao động thuộc UBND cấp tỉnh",
+        None,
+    ),
+    (
+        "Nếu có vướng mắc, các xã kịp thời báo cáo UBND tỉnh xem xét, giải quyết (qua Sở Tư pháp).",
+        "UBND tỉnh",
+        "Sở Tư pháp",
+    ),
+    (
+        "Các đơn vị gửi báo cáo về VNMAC và Binh chủng Công binh trước ngày 25 hằng tháng.",
+        "VNMAC và Binh chủng Công binh",
+        None,
+    ),
+    # a channel is never a via; a second destination is not the recipient
+    ("Các xã gửi báo cáo về Sở Nội vụ qua Hệ thống quản lý văn bản.", "Sở Nội vụ", None),
+    (
+        "Các xã gửi báo cáo về Văn phòng UBND tỉnh (qua Cổng thông tin điện tử) để tổng hợp, "
+        "báo cáo UBND tỉnh.",
+        "UBND tỉnh",
+        "Văn phòng UBND tỉnh",
+    ),
+    (
+        "Các xã báo cáo Sở Nội vụ, đồng thời gửi Sở Tài chính để theo dõi.",
+        "Sở Nội vụ",
+        None,
+    ),
+    (
+        "Các sở gửi báo cáo về cơ quan thường trực để tổng hợp, báo cáo cơ quan cấp trên.",
+        "cơ quan cấp trên",
+        "cơ quan thường trực",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expect"), DETECTION + TIMING, ids=lambda v: str(v)[:50])
+def test_timing_and_detection(text: str, expect: dict[str, Any]) -> None:
+    got = _got(text)
+    assert {k: got[k] for k in expect} == expect
+
+
+@pytest.mark.parametrize(("text", "submitters"), PARTIES, ids=lambda v: str(v)[:50])
+def test_submitters(text: str, submitters: list[str]) -> None:
+    assert _got(text)["submitters"] == submitters
+
+
+@pytest.mark.parametrize(("text", "recipient", "via"), ROUTES, ids=lambda v: str(v)[:50])
+def test_recipient_and_via(text: str, recipient: str, via: str | None) -> None:
+    got = _got(text)
+    assert (got["recipient"], got["via"]) == (recipient, via)
