@@ -277,6 +277,7 @@ def _line_text(line: list[_Word], size: float) -> str:
 _NOISE_LINE = re.compile(r"^[\W_]{1,3}$|^[|!il1I.,'`~°*]{1,4}$", re.M)
 # Specks read before a bullet ("~- TT HĐND tỉnh") or after a line's last word.
 _NOISE_LEAD = re.compile(r"^[~_=¬—:;.,'`\"|*]+[ \t]*(?=[-–•+][ \t])", re.M)
+_BULLET_MISREAD = re.compile(r"^([ \t]*)[~¬=—_][ \t]+(?=[A-ZĐÀ-Ỹ])", re.M)  # "~ Hàng năm"
 _NOISE_HEAD = re.compile(r"^[.,'`~_„“”‘’\"*^¬]{1,3}(?=[A-ZĐÀ-Ỹ])", re.M)
 _NOISE_TAIL = re.compile(r"(?<=\S)[ \t]+[-_~.,'`|¬—]{1,2}[ \t]*$", re.M)
 # The usual OCR damage to the header's fixed words, put back so the header grammar
@@ -295,6 +296,7 @@ def repair(text: str) -> str:
     fixed phrases put right. Applied to OCR output only."""
     text = _NOISE_LINE.sub("", text)
     text = _NOISE_LEAD.sub("", text)
+    text = _BULLET_MISREAD.sub(lambda m: f"{m[1]}- ", text)
     text = _NOISE_HEAD.sub("", text)
     text = _NOISE_TAIL.sub("", text)
     text = _AUTHORITY.sub(lambda m: f"{m[1]}{m[2]}. ", text)

@@ -309,6 +309,8 @@ def test_the_red_stamp_is_removed_and_the_print_under_it_kept() -> None:
         ("V|v. triển khai", "V/v triển khai"),
         ("V. TỔ CHỨC THỰC HIỆN", "V. TỔ CHỨC THỰC HIỆN"),
         ("~- TT HĐND tỉnh;", "- TT HĐND tỉnh;"),
+        ("~ Hàng năm, các cơ quan", "- Hàng năm, các cơ quan"),
+        ("— Tăng cường phổ biến", "- Tăng cường phổ biến"),
         (".PHÓ CHỦ TỊCH", "PHÓ CHỦ TỊCH"),
         ("- Lưu: VT, KTN. -", "- Lưu: VT, KTN."),
         ("Nơi nhận:\n' ,\n- Như trên;", "Nơi nhận:\n\n- Như trên;"),
