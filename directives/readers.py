@@ -15,6 +15,7 @@ import io
 import logging
 import re
 import stat
+import warnings
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -519,8 +520,10 @@ def _image_pages(data: bytes, name: str) -> tuple[list[_Page], list[str]]:
     if not ocr.tesseract_status().found:
         raise ReadError(_needs_ocr(name))
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
+        with warnings.catch_warnings():  # a big photo warns on stderr; the limit still holds
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ReadError(f"{name} is a damaged or unsupported image ({exc}): {_GIVE}") from None
     except Image.DecompressionBombError:
