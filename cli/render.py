@@ -33,6 +33,7 @@ FLAG_TEXT = {
     "no_submitter": "no submitter stated — set who reports",
     "recital": "nhắc lại yêu cầu của văn bản trước (mọi thời hạn trước ngày ban hành)"
     " — không đề xuất",
+    "ocr_low_confidence": "đọc bằng OCR từ trang kém rõ — đối chiếu với bản giấy",
 }
 
 

@@ -24,12 +24,15 @@ def ingest(path: str, actor: str = "ingest") -> dict[str, Any]:
     """Parse and store one directive file (idempotent: the same text stores nothing)."""
     from prefect.artifacts import create_markdown_artifact
 
-    from directives.parse import parse_file
+    from directives.ocr import review_note
+    from directives.parse import parse_source
+    from directives.readers import read_document
     from models.db import session_scope, settings
     from models.store import save_directive
 
     log = get_run_logger()
-    parsed = parse_file(path)
+    source = read_document(path)
+    parsed = parse_source(source, name=path)
     with session_scope() as session:
         province = issuer_province(parsed.header.issuer) or settings().province
         saved = save_directive(session, parsed, actor=actor, issuer_province=province)
@@ -43,7 +46,9 @@ def ingest(path: str, actor: str = "ingest") -> dict[str, Any]:
             "carried": saved.carried,
             "withdrawn": saved.withdrawn,
         }
-        markdown = review_markdown(number, saved.directive.subject, saved.obligations)
+        markdown = review_markdown(
+            number, saved.directive.subject, saved.obligations, note=review_note(source.ocr_pages)
+        )
     create_markdown_artifact(
         markdown=markdown,
         key=f"ingest-{slug(number)}",
@@ -65,10 +70,14 @@ def issuer_province(issuer: str | None) -> str | None:
     return slug(m[1]) if m else None
 
 
-def review_markdown(number: str, subject: str | None, obligations: list[Obligation]) -> str:
+def review_markdown(
+    number: str, subject: str | None, obligations: list[Obligation], *, note: str | None = None
+) -> str:
     from directives.model import FREQUENCY_VI, Deadline, describe_deadline
 
-    lines = [f"# {number}", "", subject or "", "", f"**{len(obligations)}** nghĩa vụ báo cáo:", ""]
+    lines = [f"# {number}", "", subject or "", ""]
+    lines += [f"> {note}", ""] if note else []
+    lines += [f"**{len(obligations)}** nghĩa vụ báo cáo:", ""]
     lines += ["| # | Tần suất | Hạn | Cơ quan báo cáo | Qua | Gửi | Trạng thái | Lưu ý |"]
     lines += ["|---|---|---|---|---|---|---|---|"]
     for ob in obligations:
