@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_sync.py
 	$(BIN)/python bench/bench_portal.py
+	$(BIN)/python bench/bench_ocr.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

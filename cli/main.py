@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -16,6 +18,7 @@ from cli.admin import admin_app
 from cli.cycles import cycles_app
 from cli.data import agencies_app, calendar_app, db_app
 from cli.demo import demo
+from cli.doctor import doctor
 from cli.holidays import holidays_app
 from cli.ingest import ingest
 from cli.notify import notify_app
@@ -48,8 +51,9 @@ app.command()(up)
 app.command()(sync)
 app.command()(deploy)
 app.command()(demo)
+app.command()(doctor)
 out = Console(soft_wrap=False)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line: never wrapped
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -59,7 +63,13 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 @app.command()
 def parse(
-    files: Annotated[list[Path], typer.Argument(help="Directive files: .txt, .md, .docx, .pdf")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Directive files: .txt, .md, .docx, .doc, .pdf, or a scan/photo "
+            "(.jpg, .png, .tif); see `hanbaocao doctor` for the tools scans and .doc need."
+        ),
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the full structured result.")
     ] = False,
@@ -73,9 +83,9 @@ def parse(
     for path in files:
         try:
             parsed = parse_file(path, max_bytes=int(max_mb * 1024 * 1024))
-        except ReadError as exc:
+        except ReadError as exc:  # its message names the file
             failures += 1
-            err.print(f"[bold red]{path}:[/] {exc}", highlight=False)
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
             continue
         if as_json:
             results.append(render.as_json(parsed))
@@ -100,7 +110,10 @@ def clauses(
     """Label clauses in the corpus schema: reads {"id","text"} lines, writes {"id","label"}."""
     from directives.parse import label_clause
 
+    if output is not None:
+        _check_output(output)
     rows = _read_jsonl(source)
+    _warn_duplicates(source, rows)
     lines = [
         json.dumps({"id": row["id"], "label": label_clause(row["text"])}, ensure_ascii=False)
         for row in rows
@@ -109,19 +122,75 @@ def clauses(
     if output is None:
         sys.stdout.write(payload)
         return
-    # Write beside the target and rename: a failure never leaves half a file behind.
-    tmp = output.with_name(output.name + ".part")
-    tmp.write_text(payload, encoding="utf-8")
-    tmp.replace(output)
+    _write_atomically(output, payload)
     err.print(f"{len(lines)} clauses labelled → {output}", highlight=False)
+
+
+def _check_output(output: Path) -> None:
+    """Only a regular file is replaced, or a new path created: a symlink, FIFO,
+    device or directory given as --output is refused before anything is written
+    (renaming over a symlink or /dev/null would replace it with a regular file)."""
+    try:
+        mode = output.lstat().st_mode
+    except FileNotFoundError:
+        if not output.parent.is_dir():
+            _fail(f"cannot write {output}: the folder {output.parent} does not exist")
+        return
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    if not stat.S_ISREG(mode):
+        _fail(f"{output} is {_kind(mode)}, not a regular file: give a file path for --output")
+
+
+def _kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def _write_atomically(output: Path, payload: str) -> None:
+    """Write beside the target and rename: a failure never leaves half a file, nor
+    the ``.part`` file, behind."""
+    tmp = output.with_name(output.name + ".part")
+    try:
+        tmp.write_text(payload, encoding="utf-8")
+        tmp.replace(output)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+
+
+def _warn_duplicates(source: Path, rows: list[dict[str, str]]) -> None:
+    """Each id should label one clause: a repeated id is labelled every time, but said."""
+    seen: dict[str, int] = {}
+    for row in rows:
+        key = json.dumps(row["id"], ensure_ascii=False)
+        seen[key] = seen.get(key, 0) + 1
+    repeated = [f"{key} ({count} times)" for key, count in seen.items() if count > 1]
+    if repeated:
+        shown = ", ".join(repeated[:5]) + (" …" if len(repeated) > 5 else "")
+        err.print(
+            f"[yellow]warning:[/] {source}: {len(repeated)} id(s) appear more than once: "
+            f"{shown}; each row is labelled, so the output repeats them too",
+            highlight=False,
+        )
 
 
 def _read_jsonl(source: Path) -> list[dict[str, str]]:
     """All rows, validated before anything is written."""
     try:
         text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {source}: {exc}")
+    except UnicodeDecodeError as exc:
+        _fail(f"cannot read {source}: not UTF-8 text (byte {exc.start})")
+    except OSError as exc:
+        _fail(f"cannot read {source}: {exc.strerror or exc}")
     rows: list[dict[str, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

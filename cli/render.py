@@ -28,11 +28,12 @@ STYLE = {
     "via": "bold magenta",
 }
 FLAG_TEXT = {
-    "no_timing": "no timing stated — needs a schedule",
-    "no_recipient": "no recipient stated — set one before approval",
-    "no_submitter": "no submitter stated — set who reports",
+    "no_timing": "văn bản không nêu thời hạn — cần đặt lịch báo cáo",
+    "no_recipient": "văn bản không nêu cơ quan nhận báo cáo — cần chọn trước khi phê duyệt",
+    "no_submitter": "văn bản không nêu cơ quan báo cáo — cần chọn cơ quan báo cáo",
     "recital": "nhắc lại yêu cầu của văn bản trước (mọi thời hạn trước ngày ban hành)"
     " — không đề xuất",
+    "ocr_low_confidence": "đọc bằng OCR từ trang kém rõ — đối chiếu với bản giấy",
 }
 
 
@@ -48,16 +49,16 @@ def as_json(parsed: ParsedDirective) -> dict[str, Any]:
 def review(console: Console, parsed: ParsedDirective) -> None:
     console.print(_header(parsed))
     for note in parsed.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]lưu ý:[/] {note}", highlight=False)
     found = parsed.obligations
     if not found:
-        console.print("[dim]No reporting obligation found in this document.[/]\n")
+        console.print("[dim]Không tìm thấy nghĩa vụ báo cáo nào trong văn bản này.[/]\n")
         return
     for number, (clause, ob) in enumerate(found, start=1):
         console.print(_obligation(parsed.text, clause, ob, number, len(found)))
     console.print(
-        f"[bold]{len(found)}[/] obligation(s) in "
-        f"{len({id(c) for c, _ in found})} of {len(parsed.clauses)} clauses.\n",
+        f"[bold]{len(found)}[/] nghĩa vụ báo cáo trong "
+        f"{len({id(c) for c, _ in found})}/{len(parsed.clauses)} đoạn.\n",
         highlight=False,
     )
 
@@ -68,14 +69,14 @@ def _header(parsed: ParsedDirective) -> Panel:
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column()
     rows = [
-        ("Issuer", h.issuer),
-        ("Number", h.number),
-        ("Type", h.doc_type),
-        ("Issued", ", ".join(x for x in (h.place, vi_date(h.date)) if x)),
-        ("Subject", h.subject),
-        ("To", "; ".join(h.addressees)),
-        ("Signed", " — ".join(x for x in (h.signer_role, h.signer) if x)),
-        ("Cites", "; ".join(_cite(c.kind, c.number, c.date) for c in h.cited)),
+        ("Cơ quan ban hành", h.issuer),
+        ("Số, ký hiệu", h.number),
+        ("Loại văn bản", h.doc_type),
+        ("Địa danh, ngày", ", ".join(x for x in (h.place, vi_date(h.date)) if x)),
+        ("Trích yếu", h.subject),
+        ("Kính gửi", "; ".join(h.addressees)),
+        ("Người ký", " — ".join(x for x in (h.signer_role, h.signer) if x)),
+        ("Văn bản dẫn", "; ".join(_cite(c.kind, c.number, c.date) for c in h.cited)),
     ]
     for label, value in rows:
         if value:
@@ -94,19 +95,19 @@ def _obligation(text: str, clause: Clause, ob: Obligation, number: int, total: i
     table.add_column()
     who = ", ".join(ob.submitters)
     if not who and ob.inherited_submitters:
-        who = f"{', '.join(ob.inherited_submitters)} (from the section heading)"
-    table.add_row("How often", Text(FREQUENCY_VI[ob.frequency], style=STYLE["frequency"]))
-    table.add_row("By when", Text(describe_deadline(ob.deadline), style=STYLE["deadline"]))
-    table.add_row("Who", Text(who or "—", style=STYLE["submitters"]))
-    table.add_row("To whom", Text(ob.recipient or "—", style=STYLE["recipient"]))
-    table.add_row("Through", Text(ob.via or "—", style=STYLE["via"]))
+        who = f"{', '.join(ob.inherited_submitters)} (theo tiêu đề mục)"
+    table.add_row("Tần suất", Text(FREQUENCY_VI[ob.frequency], style=STYLE["frequency"]))
+    table.add_row("Thời hạn", Text(describe_deadline(ob.deadline), style=STYLE["deadline"]))
+    table.add_row("Cơ quan báo cáo", Text(who or "—", style=STYLE["submitters"]))
+    table.add_row("Cơ quan nhận", Text(ob.recipient or "—", style=STYLE["recipient"]))
+    table.add_row("Thông qua", Text(ob.via or "—", style=STYLE["via"]))
     if ob.subject:
-        table.add_row("What", Text(ob.subject))
-    table.add_row("Confidence", f"{ob.confidence:.2f}")
+        table.add_row("Nội dung", Text(ob.subject))
+    table.add_row("Độ tin cậy", f"{ob.confidence:.2f}")
     for flag in ob.flags:
-        table.add_row("[yellow]Check[/]", Text(FLAG_TEXT.get(flag, flag), style="yellow"))
+        table.add_row("[yellow]Cần xem[/]", Text(FLAG_TEXT.get(flag, flag), style="yellow"))
     body = Group(_highlighted(text, clause, ob), Text(""), table)
-    return Panel(body, title=f"Obligation {number}/{total}", title_align="left")
+    return Panel(body, title=f"Nghĩa vụ {number}/{total}", title_align="left")
 
 
 def _highlighted(text: str, clause: Clause, ob: Obligation) -> Text:

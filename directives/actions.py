@@ -106,9 +106,15 @@ def states_a_duty(view: str, actions: list[Action], deadlines: list[DeadlineMent
     if _PERIOD_DEFINITION.search(view):
         return bool(deadlines) or any(a.dest for a in actions)
     body = strip_number(view)
+    if _ASKS_BELOW.search(view):
+        return False  # "Để kịp thời tổng hợp, báo cáo …, Chủ tịch UBND tỉnh yêu cầu:"
     if _SOFT_PREAMBLE.match(view, body) or view.rstrip(" \n*").endswith(":"):
         return bool(firm)
     return True
+
+
+# A lead-in that hands the requests to the lines below it.
+_ASKS_BELOW = re.compile(r"\b(?:yêu\s+cầu|đề\s+nghị|giao|chỉ\s+đạo)\s*:[\s*]*$")
 
 
 # --- step 1: actions ------------------------------------------------------------------------

@@ -8,10 +8,11 @@ from directives import clauses as clause_splitter
 from directives.header import parse_header
 from directives.model import RECITAL, Clause, ParsedDirective
 from directives.obligations import extract, label_clause
-from directives.readers import DEFAULT_MAX_BYTES, read_document
+from directives.ocr import flag_low_confidence
+from directives.readers import DEFAULT_MAX_BYTES, SourceText, read_document
 from directives.text import fold, strip_markup, unify
 
-__all__ = ["label_clause", "parse_file", "parse_text"]
+__all__ = ["label_clause", "parse_file", "parse_source", "parse_text"]
 
 
 def parse_text(
@@ -59,6 +60,13 @@ def _mark_recitals(clause: Clause, issued: str | None) -> None:
 
 
 def parse_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDirective:
-    """Read and parse a directive file (.txt, .md, .docx, .pdf); raises ReadError."""
-    source = read_document(path, max_bytes=max_bytes)
-    return parse_text(source.text, source=str(path), notes=source.notes)
+    """Read and parse a directive file (.txt, .md, .docx, .doc, .pdf, a scan or photo);
+    raises ReadError."""
+    return parse_source(read_document(path, max_bytes=max_bytes), name=str(path))
+
+
+def parse_source(source: SourceText, *, name: str) -> ParsedDirective:
+    """Parse what a reader read; obligations on pages OCR read doubtfully are flagged."""
+    parsed = parse_text(source.text, source=name, notes=source.notes)
+    flag_low_confidence(parsed, source.ocr_pages)
+    return parsed

@@ -1,26 +1,29 @@
-"""Input readers: a directive file (plain text, Markdown, DOCX or PDF) to NFC text.
+"""Input readers: a directive file (plain text, Markdown, DOCX, PDF, a scan or photo,
+a legacy .doc) to NFC text.
 
-Pure functions, no network. The format is told by the file's content (magic bytes),
-not only by its name: archives hold misnamed files. Every failure the user can act on
-(a missing file, a scan without text, a password, a legacy .doc, a binary) becomes a
-``ReadError`` whose message says what to do; no other exception escapes
-``read_document``.
+No network. The format is told by the file's content (magic bytes), not only by its
+name: archives hold misnamed files. Scanned pages (a PDF page without a text layer, a
+JPEG/PNG/TIFF photo) are read by OCR (``directives.ocr``); a Word 97-2003 .doc is
+converted by LibreOffice (``directives.office``). Every failure the user can act on
+(a missing file, a missing tool, a password, a binary) becomes a ``ReadError`` whose
+message says what to do; no other exception escapes ``read_document``.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import re
 import stat
+import warnings
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from charset_normalizer import from_bytes
 
-from directives import legacy
+from directives import legacy, ocr, office, wordml
 from directives.text import nfc
 
 
@@ -32,13 +35,14 @@ class ReadError(Exception):
 @dataclass(frozen=True, slots=True)
 class SourceText:
     text: str  # NFC-normalised Unicode text; newlines normalised to \n
-    format: str  # "text" | "markdown" | "docx" | "pdf"
+    format: str  # "text" | "markdown" | "docx" | "pdf" | "image" | "doc"
     notes: tuple[str, ...] = ()  # e.g. "converted from the legacy TCVN3 (ABC) encoding"
+    ocr_pages: tuple[ocr.OcrPage, ...] = ()  # the pages OCR read, with their confidence
 
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 _MB = 1024 * 1024
-_GIVE = "give a .txt, .md, .docx or .pdf"
+_GIVE = "give a .txt, .md, .docx, .doc, .pdf or a scan (.jpg, .png, .tif)"
 _MARKDOWN = (".md", ".markdown")
 
 # --- the file ------------------------------------------------------------------------
@@ -62,10 +66,13 @@ def _read_document(path: Path, max_bytes: int) -> SourceText:
     data = _read_bytes(path, max_bytes)
     name = str(path)
     kind = _sniff(data, path)
-    if kind == "pdf":
-        text, notes = _pdf_text(data, name)
-    elif kind == "docx":
+    if kind in ("pdf", "image"):
+        pages, notes = _pdf_pages(data, name) if kind == "pdf" else _image_pages(data, name)
+        return _paged(pages, kind, [*_misnamed(path, kind), *notes], name)
+    if kind == "docx":
         text, notes = _docx_text(data, name, max_bytes), []
+    elif kind == "doc":
+        text, notes = _doc_text(data, name, max_bytes)
     else:
         source = _decode_text(data, name)
         fmt = "markdown" if path.suffix.lower() in _MARKDOWN else "text"
@@ -116,29 +123,28 @@ def _mb(size: int) -> str:
 # --- what the bytes are --------------------------------------------------------------
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
-_IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*")
+_IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"BM")
 # Other binaries need no list: their NUL and control bytes give them away.
 _BINARIES = (b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!", b"\x7fELF")
 
 
 def _sniff(data: bytes, path: Path) -> str:
-    """ "pdf", "docx" or "text"; raises for formats we do not read."""
+    """ "pdf", "docx", "doc", "image" or "text"; raises for formats we do not read."""
     name = str(path)
     # Readers accept a PDF header after up to 1 KB of junk; only trust that in a .pdf.
     if data.startswith(b"%PDF-") or (path.suffix.lower() == ".pdf" and b"%PDF-" in data[:1024]):
         return "pdf"
     if data.startswith(_OLE2):
-        raise ReadError(_ole2_message(name, path.suffix.lower()))
+        if path.suffix.lower() in (".docx", ".xlsx", ".pptx", ".xls", ".ppt"):
+            raise ReadError(_ole2_message(name, path.suffix.lower()))
+        return "doc"
     if data.startswith(_ZIP):
         _check_docx_zip(data, name)
         return "docx"
     if data.startswith(b"{\\rtf"):
         raise ReadError(f"{name} is an RTF document: open it in Word and save it as .docx")
-    if data.startswith(_IMAGES):
-        raise ReadError(
-            f"{name} is an image, not a directive: run OCR on the scan "
-            f"(e.g. `ocrmypdf -l vie --image-dpi 300 scan.png out.pdf`), or {_GIVE}"
-        )
+    if data.startswith(_IMAGES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return "image"
     if data.startswith(_BINARIES):
         raise ReadError(_binary_message(name))
     return "text"
@@ -150,10 +156,7 @@ def _ole2_message(name: str, suffix: str) -> str:
             f"{name} is password-protected (encrypted): open it in Word, remove the "
             "password (File > Info > Protect Document) and save it again as .docx"
         )
-    return (
-        f"{name} is a legacy Word 97-2003 (.doc) file, which cannot be read: open it in "
-        "Word or LibreOffice and save it as .docx (File > Save As > Word Document)"
-    )
+    return f"{name} is an Excel or PowerPoint file, not a directive: {_GIVE}"
 
 
 def _binary_message(name: str) -> str:
@@ -162,7 +165,10 @@ def _binary_message(name: str) -> str:
 
 def _misnamed(path: Path, kind: str) -> list[str]:
     """A note when the extension says one format and the content another."""
-    expected = {".pdf": "pdf", ".docx": "docx", ".txt": "text", ".md": "text"}
+    expected = {
+        ".pdf": "pdf", ".docx": "docx", ".doc": "doc", ".txt": "text", ".md": "text",
+        ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image",
+    }  # fmt: skip
     named = expected.get(path.suffix.lower())
     if named is None or named == kind:
         return []
@@ -213,7 +219,7 @@ def _mostly_utf8(data: bytes) -> tuple[str, list[str]]:
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
     good = len(text) - len(text.encode("ascii", "ignore")) - bad  # non-ASCII characters
-    if good < 10 * bad:
+    if good < 2 * bad:  # mostly broken: some 8-bit encoding, not UTF-8
         return "", []
     return text, [f"{bad} byte sequence(s) are not valid UTF-8 and were replaced with \ufffd"]
 
@@ -322,8 +328,7 @@ _C1 = {b: bytes([b]).decode("cp1252", errors="ignore") for b in range(0x80, 0xA0
 
 def _finish(text: str, fmt: str, notes: list[str], name: str) -> SourceText:
     """Normalise newlines, convert text that still holds legacy bytes, NFC, check empty."""
-    text = _NEWLINES.sub("\n", text.removeprefix("\ufeff"))
-    text = _CONTROL.sub("", text).replace("\x1a", "").translate(_C1)
+    text = _normalised(text)
     guess = legacy.guess_legacy(text)  # e.g. a PDF printed from a .VnTime document
     if guess is not None:
         text, extra = _legacy_text(text, guess, name)
@@ -332,6 +337,12 @@ def _finish(text: str, fmt: str, notes: list[str], name: str) -> SourceText:
     if not text.strip():
         raise ReadError(f"{name} is empty: it holds no text, only whitespace")
     return SourceText(text, fmt, tuple(notes))
+
+
+def _normalised(text: str) -> str:
+    """Newlines, control characters and Latin-1-decoded punctuation put right."""
+    text = _NEWLINES.sub("\n", text.removeprefix("\ufeff"))
+    return _CONTROL.sub("", text).replace("\x1a", "").translate(_C1)
 
 
 # --- DOCX ---------------------------------------------------------------------------------
@@ -352,9 +363,19 @@ def _check_docx_zip(data: bytes, name: str) -> None:
 
 def _docx_damaged(name: str, exc: BaseException) -> str:
     return (
-        f"{name} is a damaged Word document ({type(exc).__name__}: {exc}). "
+        f"{name} is a damaged Word document ({_docx_fault(exc)}). "
         "Open it in Word and save it again as .docx, or supply the PDF"
     )
+
+
+def _docx_fault(exc: BaseException) -> str:
+    """What is wrong, in the user's words: no library class names."""
+    if isinstance(exc, zipfile.BadZipFile):
+        return f"its ZIP container is broken: {exc}"
+    position = getattr(exc, "position", None)  # lxml's XMLSyntaxError: (line, column)
+    if isinstance(position, tuple) and len(position) == 2:
+        return f"its text is not well-formed XML at line {position[0]}, column {position[1]}"
+    return "its text part is not a Word document body"
 
 
 def _docx_text(data: bytes, name: str, max_bytes: int) -> str:
@@ -363,9 +384,7 @@ def _docx_text(data: bytes, name: str, max_bytes: int) -> str:
 
     _check_unpacked_size(data, name, max_bytes)
     try:
-        document = docx.Document(io.BytesIO(data))
-        numbering = _Numbering(document)
-        return "\n".join(_block_lines(document.element.body, numbering))
+        return "\n".join(wordml.paragraph_lines(docx.Document(io.BytesIO(data))))
     except Exception as exc:  # python-docx and lxml raise many types on damaged files
         raise ReadError(_docx_damaged(name, exc)) from None
 
@@ -378,161 +397,173 @@ def _check_unpacked_size(data: bytes, name: str, max_bytes: int) -> None:
         raise ReadError(f"{name} unpacks to {_mb(unpacked)}, too much for a directive")
 
 
-def _qn(tag: str) -> str:
-    return "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}" + tag
+# --- legacy .doc ---------------------------------------------------------------------------
 
 
-def _block_lines(container: Any, numbering: _Numbering) -> Iterator[str]:
-    """Lines of a body or table cell. Each paragraph of each table cell gets its own
-    line, row by row: Vietnamese directives set their header (issuer | motto, number |
-    date) as a two-column table."""
-    for child in container.iterchildren():
-        if child.tag == _qn("p"):
-            yield numbering.label(child) + child.text
-        elif child.tag == _qn("tbl"):
-            for row in child.iterchildren(_qn("tr")):
-                for cell in row.iterchildren(_qn("tc")):
-                    yield from _block_lines(cell, numbering)
-        elif child.tag in (_qn("sdt"), _qn("customXml")):  # content controls wrap blocks
-            content = child.find(_qn("sdtContent"))
-            yield from _block_lines(child if content is None else content, numbering)
-
-
-class _Numbering:
-    """Labels ("1.", "a)", "-") of Word's automatic numbering, which python-docx does
-    not render: a directive's clauses are often numbered this way."""
-
-    def __init__(self, document: Any) -> None:
-        self._styles = {
-            style.get(_qn("styleId")): style
-            for style in document.styles.element.iterchildren(_qn("style"))
-        }
-        self._levels = _numbering_levels(document)
-        self._counters: dict[str, list[int]] = {}
-
-    def label(self, paragraph: Any) -> str:
-        """The paragraph's number and a space, or "" if it has none."""
-        num_id, ilvl = self._num_pr(paragraph)
-        level = self._levels.get((num_id, ilvl))
-        if level is None:
-            return ""
-        fmt, pattern, _start = level
-        counts = self._count(num_id, ilvl)
-        if fmt == "bullet":  # Symbol-font bullets are private-use characters: say "-"
-            plain = pattern.strip() and all(ch.isprintable() and ch < "\ue000" for ch in pattern)
-            return f"{pattern.strip() if plain else '-'} "
-        for depth in range(ilvl + 1):
-            lvl_fmt, _, start = self._levels.get((num_id, depth), ("decimal", "", 1))
-            pattern = pattern.replace(f"%{depth + 1}", _format(start + counts[depth], lvl_fmt))
-        return pattern + " " if pattern and fmt != "none" else ""
-
-    def _count(self, num_id: str, ilvl: int) -> list[int]:
-        counts = self._counters.setdefault(num_id, [-1] * 9)
-        counts[ilvl] += 1
-        counts[ilvl + 1 :] = [-1] * (8 - ilvl)  # deeper levels restart
-        return [max(c, 0) for c in counts]
-
-    def _num_pr(self, paragraph: Any) -> tuple[str, int]:
-        """numId ("" for none) and level, from the paragraph or else its style (and
-        the styles that one is based on)."""
-        ppr = paragraph.find(_qn("pPr"))
-        numpr = ppr.find(_qn("numPr")) if ppr is not None else None
-        style = _val(ppr, "pStyle", "") if ppr is not None else ""
-        for _ in range(10):  # a style chain is short; the bound guards against loops
-            if numpr is not None or not style:
-                break
-            element = self._styles.get(style)
-            spr = element.find(_qn("pPr")) if element is not None else None
-            numpr = spr.find(_qn("numPr")) if spr is not None else None
-            style = _val(element, "basedOn", "") if element is not None else ""
-        if numpr is None:
-            return "", 0
-        return _val(numpr, "numId", ""), min(max(_int(_val(numpr, "ilvl", "0"), 0), 0), 8)
-
-
-def _numbering_levels(document: Any) -> dict[tuple[str, int], tuple[str, str, int]]:
-    """(numId, level) -> (number format, label pattern such as "%1.", start value)."""
+def _doc_text(data: bytes, name: str, max_bytes: int) -> tuple[str, list[str]]:
+    """A Word 97-2003 document, converted to .docx by LibreOffice, then read as one."""
     try:
-        root = document.part.numbering_part.element
-    except (KeyError, NotImplementedError, AttributeError):
-        return {}  # no numbering part: no automatic numbers
-    abstract = {a.get(_qn("abstractNumId")): a for a in root.iterchildren(_qn("abstractNum"))}
-    levels: dict[tuple[str, int], tuple[str, str, int]] = {}
-    for num in root.iterchildren(_qn("num")):
-        definition = abstract.get(_val(num, "abstractNumId", ""))
-        for lvl in definition.iterchildren(_qn("lvl")) if definition is not None else ():
-            levels[(num.get(_qn("numId")), _int(lvl.get(_qn("ilvl")), 0))] = (
-                _val(lvl, "numFmt", "decimal"),
-                _val(lvl, "lvlText", ""),
-                _int(_val(lvl, "start", "1"), 1),
-            )
-    return levels
+        converted = office.doc_to_docx(data)
+    except office.OfficeError as exc:
+        raise ReadError(f"{name} is a legacy Word 97-2003 (.doc) file: {exc}") from None
+    return _docx_text(converted, name, max_bytes), [
+        "converted from a legacy Word 97-2003 .doc by LibreOffice"
+    ]
 
 
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
+# --- PDF and scans ----------------------------------------------------------------------------
+
+# A page is a text layer (confidence None) or what OCR read (its mean word confidence).
+_Page = tuple[str, float | None]
 
 
-def _val(parent: Any, tag: str, default: str) -> str:
-    """The w:val of ``parent``'s child ``tag``, or ``default``."""
-    child = parent.find(_qn(tag))
-    value = child.get(_qn("val")) if child is not None else None
-    return str(value) if value is not None else default
+def _pdf_pages(data: bytes, name: str) -> tuple[list[_Page], list[str]]:
+    """Each page's text layer; pages without one (scanned) are read by OCR."""
+    texts, warnings = _pdf_layers(data, name)
+    if not texts:
+        raise ReadError(f"{name} is a PDF with no pages: supply the DOCX or a complete PDF")
+    blank = [n for n, text in enumerate(texts) if not text.strip()]
+    if blank and not ocr.tesseract_status().found:
+        return [(t, None) for t in texts], [*warnings, _no_ocr(name, blank, len(texts))]
+    pages: list[_Page] = [(text, None) for text in texts]
+    empty: list[str] = []
+    for index in blank:
+        try:
+            image = ocr.render_pdf_page(data, index)
+        except Exception as exc:  # pdfium refuses what pypdf half-read: say which page
+            raise ReadError(
+                f"{name}: page {index + 1} has no text layer and cannot be rendered for "
+                f"OCR ({type(exc).__name__}: {exc}); re-save the PDF or supply the DOCX"
+            ) from None
+        page = _ocr(image, name)
+        if page.words:
+            pages[index] = (page.text, page.confidence)
+        else:
+            empty.append(str(index + 1))
+    if empty and len(empty) < len(texts):
+        warnings.append(f"page(s) {', '.join(empty)} hold no text, not even for OCR")
+    return pages, warnings
 
 
-def _format(n: int, fmt: str) -> str:
-    if fmt in ("lowerLetter", "upperLetter"):
-        letters = _letters(n)
-        return letters if fmt == "lowerLetter" else letters.upper()
-    if fmt in ("lowerRoman", "upperRoman"):
-        roman = _roman(n)
-        return roman.lower() if fmt == "lowerRoman" else roman
-    return str(n)
-
-
-def _letters(n: int) -> str:
-    """1 -> a, 26 -> z, 27 -> aa (Word repeats the letter)."""
-    if n < 1:
-        return str(n)
-    return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1)
-
-
-def _roman(n: int) -> str:
-    if not 0 < n < 4000:
-        return str(n)
-    out = []
-    for value, numeral in (
-        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
-    ):  # fmt: skip
-        count, n = divmod(n, value)
-        out.append(numeral * count)
-    return "".join(out)
-
-
-# --- PDF ------------------------------------------------------------------------------------
-
-
-def _pdf_text(data: bytes, name: str) -> tuple[str, list[str]]:
-    """Each page's text layer, pages joined with a newline."""
+def _pdf_layers(data: bytes, name: str) -> tuple[list[str], list[str]]:
+    """The text layer of each page, and what pypdf warned about (a damaged file), as
+    notes: pypdf's warnings would otherwise print on the terminal before our output."""
     from pypdf import PdfReader  # imported here: only PDF input pays for it
 
+    with _captured("pypdf") as warnings:
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                _unlock(reader, name)
+            texts = [page.extract_text() or "" for page in reader.pages]
+        except ReadError:
+            raise
+        except Exception as exc:  # pypdf raises many types on damaged files
+            detail = "; ".join(dict.fromkeys([*warnings[:2], str(exc) or type(exc).__name__]))
+            raise ReadError(
+                f"{name} is a damaged or truncated PDF ({detail}). "
+                "Supply the DOCX, or re-save the PDF (e.g. print it to PDF again)"
+            ) from None
+    notes = [f"the PDF is damaged ({w}); its text may be incomplete" for w in warnings[:1]]
+    return texts, notes
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class _captured:
+    """Within the block, a library logger's warnings are collected, not printed."""
+
+    def __init__(self, logger: str) -> None:
+        self._logger = logging.getLogger(logger)
+        self._handler = _Collect()
+
+    def __enter__(self) -> list[str]:
+        self._propagate = self._logger.propagate
+        self._logger.addHandler(self._handler)
+        self._logger.propagate = False
+        return self._handler.messages
+
+    def __exit__(self, *_: object) -> None:
+        self._logger.removeHandler(self._handler)
+        self._logger.propagate = self._propagate
+
+
+def _no_ocr(name: str, blank: list[int], total: int) -> str:
+    """What to do when scanned pages cannot be read here."""
+    if len(blank) == total:
+        raise ReadError(_needs_ocr(name))
+    listed = ", ".join(str(n + 1) for n in blank[:10]) + (" …" if len(blank) > 10 else "")
+    return (
+        f"page(s) {listed} have no text layer (scanned) and were not read: "
+        f"{ocr.tesseract_status().detail}"
+    )
+
+
+def _needs_ocr(name: str) -> str:
+    return (
+        f"{name} is a scanned page or photo (no text layer): reading it needs OCR, but "
+        f"{ocr.tesseract_status().detail}. Or supply the DOCX"
+    )
+
+
+def _image_pages(data: bytes, name: str) -> tuple[list[_Page], list[str]]:
+    """A photo or scan (JPEG, PNG, TIFF with one or more pages …) read by OCR."""
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    if not ocr.tesseract_status().found:
+        raise ReadError(_needs_ocr(name))
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            _unlock(reader, name)
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except ReadError:
-        raise
-    except Exception as exc:  # pypdf raises many types on damaged files
+        with warnings.catch_warnings():  # a big photo warns on stderr; the limit still holds
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ReadError(f"{name} is a damaged or unsupported image ({exc}): {_GIVE}") from None
+    except Image.DecompressionBombError:
+        raise ReadError(f"{name} is too large an image for a directive page") from None
+    return [_ocr_page(frame, name) for frame in frames], []
+
+
+def _ocr_page(image: Any, name: str) -> _Page:
+    page = _ocr(image, name)
+    return page.text, page.confidence
+
+
+def _ocr(image: Any, name: str) -> ocr.PageText:
+    try:
+        return ocr.read_image(image)
+    except ocr.OcrUnavailable as exc:
+        raise ReadError(str(exc)) from None
+    except RuntimeError as exc:  # pytesseract: Tesseract timed out on the page
+        raise ReadError(f"{name}: OCR gave up on a page ({exc}); try a cleaner scan") from None
+
+
+def _paged(pages: list[_Page], fmt: str, notes: list[str], name: str) -> SourceText:
+    """Pages joined with a newline; the OCR'd ones keep their span and confidence."""
+    texts = [nfc(_normalised(text)) for text, _ in pages]
+    spans: list[ocr.OcrPage] = []
+    at = 0
+    for number, (text, (_, confidence)) in enumerate(zip(texts, pages, strict=True), 1):
+        if confidence is not None:
+            spans.append(ocr.OcrPage(number, at, at + len(text), confidence))
+        at += len(text) + 1
+    if all(not text.strip() for text in texts):  # OCR ran (_no_ocr raises when it cannot)
         raise ReadError(
-            f"{name} is a damaged PDF ({type(exc).__name__}: {exc}). "
-            "Supply the DOCX, or re-save the PDF (e.g. print it to PDF again)"
-        ) from None
-    return "\n".join(pages), _page_notes(pages, name)
+            f"{name} has no text layer and OCR found no text on it: is it a blank page "
+            "or a picture? Supply the DOCX or a clearer scan"
+        )
+    joined = "\n".join(texts)
+    source = _finish(joined, fmt, [*notes, *ocr.notes(spans, len(pages))], name)
+    if source.text != joined:  # a legacy conversion moved the offsets: no page spans
+        return source
+    return replace(source, ocr_pages=tuple(spans))
 
 
 def _unlock(reader: Any, name: str) -> None:
@@ -547,18 +578,3 @@ def _unlock(reader: Any, name: str) -> None:
             "and save an unprotected copy (e.g. `qpdf --decrypt --password=... in.pdf "
             "out.pdf`), or supply the DOCX"
         )
-
-
-def _page_notes(pages: list[str], name: str) -> list[str]:
-    blank = [n for n, text in enumerate(pages, 1) if not text.strip()]
-    if not pages:
-        raise ReadError(f"{name} is a PDF with no pages: supply the DOCX or a complete PDF")
-    if len(blank) == len(pages):
-        raise ReadError(
-            f"{name} has no text layer (it is probably a scan): run OCR on it, e.g. "
-            "`ocrmypdf -l vie in.pdf out.pdf`, and give the result, or supply the DOCX"
-        )
-    if blank:
-        listed = ", ".join(map(str, blank[:10])) + (" …" if len(blank) > 10 else "")
-        return [f"page(s) {listed} have no text layer (scanned?): their content is missing"]
-    return []

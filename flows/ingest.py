@@ -51,13 +51,14 @@ def ingest_file(
     """The flow's work without Prefect: store the directive (in ``engine``'s database,
     default the settings'); its summary (ids) and the review's markdown.
     ``directives.readers.ReadError`` when the file cannot be read."""
-    from directives.parse import parse_text
+    from directives.ocr import review_note
+    from directives.parse import parse_source
     from directives.readers import read_document
     from models.db import session_scope, settings
     from models.store import save_directive
 
     source = read_document(path)
-    parsed = parse_text(source.text, source=name or path, notes=source.notes)
+    parsed = parse_source(source, name=name or path)
     with session_scope(engine) as session:
         province = issuer_province(parsed.header.issuer) or settings().province
         saved = save_directive(session, parsed, actor=actor, issuer_province=province)
@@ -71,7 +72,9 @@ def ingest_file(
             "carried": saved.carried,
             "withdrawn": saved.withdrawn,
         }
-        markdown = review_markdown(number, saved.directive.subject, saved.obligations)
+        markdown = review_markdown(
+            number, saved.directive.subject, saved.obligations, note=review_note(source.ocr_pages)
+        )
     return summary, markdown
 
 
@@ -81,10 +84,14 @@ def issuer_province(issuer: str | None) -> str | None:
     return slug(m[1]) if m else None
 
 
-def review_markdown(number: str, subject: str | None, obligations: list[Obligation]) -> str:
+def review_markdown(
+    number: str, subject: str | None, obligations: list[Obligation], *, note: str | None = None
+) -> str:
     from directives.model import FREQUENCY_VI, Deadline, describe_deadline
 
-    lines = [f"# {number}", "", subject or "", "", f"**{len(obligations)}** nghĩa vụ báo cáo:", ""]
+    lines = [f"# {number}", "", subject or "", ""]
+    lines += [f"> {note}", ""] if note else []
+    lines += [f"**{len(obligations)}** nghĩa vụ báo cáo:", ""]
     lines += ["| # | Tần suất | Hạn | Cơ quan báo cáo | Qua | Gửi | Trạng thái | Lưu ý |"]
     lines += ["|---|---|---|---|---|---|---|---|"]
     for ob in obligations:

@@ -23,7 +23,8 @@ def test_parse_review_shows_obligations_and_flags() -> None:
     assert result.returncode == 0, result.stderr
     assert "1503/UBND-KTTH" in result.stdout
     assert "Bộ Kế hoạch và Đầu tư" in result.stdout
-    assert "no timing stated — needs a schedule" in result.stdout
+    assert "văn bản không nêu thời hạn — cần đặt lịch báo cáo" in result.stdout
+    assert "Tần suất" in result.stdout and "How often" not in result.stdout
     assert "Traceback" not in result.stderr
 
 

@@ -67,7 +67,7 @@ def test_ingest_approve_and_both_cycles_open(admin: Admin) -> None:
     assert approved.returncode == 0, approved.stderr
     said = " ".join(approved.stdout.split())
     assert f"nghĩa vụ {one_off}: đã mở ngay kỳ Một lần (hạn 21/12/2026)" in said
-    assert f"nghĩa vụ {annual}: đã mở ngay kỳ Năm 2026: hạn cơ quan 21/12/2026 17:00" in said
+    assert f"nghĩa vụ {annual}: đã mở ngay kỳ Năm 2026: hạn cơ quan 21/12/2026 24:00" in said
     assert all(len(line) <= 80 for line in approved.stdout.splitlines())
 
     cycles = admin.json("cycles", "list", "--open")
@@ -81,8 +81,8 @@ def test_ingest_approve_and_both_cycles_open(admin: Admin) -> None:
     assert once["opens_at"] == "2026-12-07T09:00:00+07:00"
     assert once["counts"]["not_yet_due"] > 0 and once["counts"]["on_time"] == 0
     year = by_obligation[annual]
-    assert (year["period"], year["due_at"]) == ("2026", "2026-12-21T17:00:00+07:00")
-    assert year["lead_due_at"] == "2026-12-24T17:00:00+07:00"
+    assert (year["period"], year["due_at"]) == ("2026", "2026-12-21T23:59:59+07:00")
+    assert year["lead_due_at"] == "2026-12-24T23:59:59+07:00"
 
     shown = admin("cycles", "list", "--open", "--directive", "2411")
     assert shown.returncode == 0, shown.stderr
@@ -101,7 +101,7 @@ def test_obligations_json_for_scripts(admin: Admin) -> None:
     assert shown["lead"]["name"] == "Sở Xây dựng tỉnh Quảng Ngãi"
     assert shown["recipient"]["code"] == "qng-ubnd-tinh"
     assert [c["period"] for c in shown["next_cycles"]][:2] == ["2026", "2027"]
-    assert shown["next_cycles"][0]["due_at"] == "2026-12-21T17:00:00+07:00"
+    assert shown["next_cycles"][0]["due_at"] == "2026-12-21T23:59:59+07:00"
 
 
 def test_submitters_edited_from_the_cli(admin: Admin) -> None:
@@ -133,7 +133,7 @@ def test_a_passed_deadline_asks_first(admin: Admin) -> None:
     asked = admin("obligations", "approve", annual, "--accept-suggestions")
     assert asked.returncode == 1
     message = " ".join(asked.stderr.split())
-    assert "hạn nộp 21/12/2026 17:00 đã qua" in message
+    assert "hạn nộp 21/12/2026 24:00 đã qua" in message
     assert "`--late open` hoặc `--late next`" in message
     assert admin.json("cycles", "list") == []  # nothing half-done
     chosen = admin("obligations", "approve", annual, "--accept-suggestions", "--late", "next")

@@ -46,6 +46,8 @@ def _ingest(db: Path) -> dict[str, int]:
                 assert ob.id is not None
                 if ob.frequency == "none":
                     ids["untimed"] = ob.id  # 1503: no timing stated
+                elif ob.frequency == "event":
+                    ids["event"] = ob.id  # 6966: a report when something happens
                 elif ob.frequency == "on_request":
                     ids["on_request"] = ob.id  # 6966: "khi có yêu cầu của cơ quan cấp trên"
                 elif ob.via_phrase == "Sở Xây dựng":
@@ -54,7 +56,7 @@ def _ingest(db: Path) -> dict[str, int]:
                     ids["budget"] = ob.id  # 6966: "các cơ quan, đơn vị và địa phương"
         session.commit()
     engine.dispose()
-    assert set(ids) == {"untimed", "on_request", "annual", "budget"}
+    assert set(ids) == {"untimed", "on_request", "annual", "budget", "event"}
     return ids
 
 
@@ -140,7 +142,7 @@ def test_list_shows_the_seed_obligations_with_what_they_need(admin: Admin) -> No
     before = admin.snapshot()
     listed = admin("list")
     assert listed.returncode == 0, listed.stderr
-    assert "4 nghĩa vụ" in listed.stdout
+    assert "5 nghĩa vụ" in listed.stdout
     ids = admin.ids
 
     annual = entry(listed.stdout, ids["annual"])
@@ -173,7 +175,7 @@ def test_list_filters(admin: Admin) -> None:
     only_1503 = admin("list", "--directive", "1503")
     assert "1 nghĩa vụ" in only_1503.stdout and "6966/UBND-KTN" not in only_1503.stdout
     exact = admin("list", "--directive", "6966/UBND-KTN", "--status", "proposed")
-    assert "3 nghĩa vụ" in exact.stdout and "1503/UBND-KTTH" not in exact.stdout
+    assert "4 nghĩa vụ" in exact.stdout and "1503/UBND-KTTH" not in exact.stdout
     assert "0 nghĩa vụ" in admin("list", "--status", "approved").stdout
     bad = admin("list", "--status", "maybe")
     assert bad.returncode == 2 and "maybe" in bad.stderr  # a usage error, from Typer
@@ -201,14 +203,14 @@ def test_untimed_obligation_is_scheduled_then_approved(admin: Admin) -> None:
     shown = admin("show", ob)
     assert shown.returncode == 0, shown.stderr
     # No lead in the clause: one deadline, the agencies' own; 15/12 is a working day.
-    assert "15/12/2026 17:00" in row(shown.stdout, "Năm 2026")
-    assert "15/12/2027 17:00" in row(shown.stdout, "Năm 2027")
+    assert "15/12/2026 24:00" in row(shown.stdout, "Năm 2026")
+    assert "15/12/2027 24:00" in row(shown.stdout, "Năm 2027")
     assert "Nguồn của hạn: do quản trị đặt" in shown.stdout
 
     approved = admin("approve", ob, "--actor", "Nguyễn Văn A")
     assert approved.returncode == 0, approved.stderr
     assert f"nghĩa vụ {ob}: đã duyệt (Nguyễn Văn A)" in approved.stdout
-    assert "kỳ tới Năm 2026, mở 16/11/2026 08:00, hạn cơ quan 15/12/2026 17:00" in one_line(
+    assert "kỳ tới Năm 2026, mở 16/11/2026 08:00, hạn cơ quan 15/12/2026 24:00" in one_line(
         approved.stdout
     )
     assert "đã mở ngay" not in approved.stdout  # 2025's cycle is over: nothing runs now
@@ -260,13 +262,13 @@ def test_dissolved_addressee_needs_the_suggestion_accepted(admin: Admin) -> None
     assert (
         "“Chủ tịch UBND các huyện, thị xã, thành phố” → UBND các xã, phường (nhận đề xuất)"
     ) in one_line(approved.stdout)
-    assert "hạn cơ quan 21/12/2026 17:00" in one_line(approved.stdout)
+    assert "hạn cơ quan 21/12/2026 24:00" in one_line(approved.stdout)
 
     shown = admin("show", ob).stdout
     # The province default: agencies 20/12 (a Sunday in 2026) to Sở Xây dựng, which has
     # three working days to report to UBND tỉnh.
     cycle = row(shown, "Năm 2026")
-    assert "21/12/2026 17:00" in cycle and "24/12/2026 17:00" in cycle
+    assert "21/12/2026 24:00" in cycle and "24/12/2026 24:00" in cycle
     assert "nhóm UBND các xã, phường" in shown
 
     accepted = admin.rows("SELECT actor FROM audit_event WHERE action = 'party.accept_suggestion'")
@@ -342,7 +344,7 @@ def test_edit_recipient_lead_and_ladder(admin: Admin, tmp_path: Path) -> None:
 
     shown = admin("show", ob).stdout
     # Q1/2026 ends on Tuesday 31/3; ten working days later is 14/4.
-    assert "14/04/2026 17:00" in row(shown, "Quý I/2026")
+    assert "14/04/2026 24:00" in row(shown, "Quý I/2026")
     assert "do admin chọn ngày 10/1/2026" in shown
     assert "nhắc hạn (hạn-2, cơ quan)" in shown
 

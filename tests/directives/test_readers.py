@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 
-from directives import legacy
+from directives import legacy, ocr
 from directives.legacy import convert, detect_legacy, encode_legacy
 from directives.readers import DEFAULT_MAX_BYTES, ReadError, SourceText, decode_text, read_document
 
@@ -292,12 +292,23 @@ def test_pdf_by_content_whatever_its_name(tmp_path: Path) -> None:
     assert (result.format, result.text) == ("pdf", "Hello")
 
 
-def test_scanned_pdf_asks_for_ocr(tmp_path: Path) -> None:
+def test_scanned_pdf_without_tesseract_names_the_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract on it
     path = write(tmp_path, "scan.pdf", pdf(RECTANGLE, RECTANGLE))
     with pytest.raises(ReadError, match="no text layer") as info:
         read_document(path)
-    assert "OCR" in str(info.value)
-    assert "ocrmypdf -l vie" in str(info.value)
+    assert "needs OCR" in str(info.value)
+    assert "apt-get install tesseract-ocr tesseract-ocr-vie" in str(info.value)
+
+
+def test_a_pdf_of_pictures_without_words_says_so(tmp_path: Path) -> None:
+    if not ocr.tesseract_status().found:
+        pytest.skip(ocr.tesseract_status().detail)
+    path = write(tmp_path, "scan.pdf", pdf(RECTANGLE, RECTANGLE))
+    with pytest.raises(ReadError, match="OCR found no text on it"):
+        read_document(path)
 
 
 def test_partly_scanned_pdf_says_which_pages(tmp_path: Path) -> None:
@@ -347,9 +358,11 @@ def test_random_binary(tmp_path: Path) -> None:
         read_document(path)
 
 
-def test_png_image(tmp_path: Path) -> None:
+def test_damaged_png_image(tmp_path: Path) -> None:
+    if not ocr.tesseract_status().found:
+        pytest.skip(ocr.tesseract_status().detail)
     path = write(tmp_path, "scan.png", b"\x89PNG\r\n\x1a\n" + bytes(100))
-    with pytest.raises(ReadError, match="image"):
+    with pytest.raises(ReadError, match="damaged or unsupported image"):
         read_document(path)
 
 

@@ -37,6 +37,8 @@ NOT_A_DUTY = [
     "Báo cáo tháng, quý, 6 tháng, năm; báo cáo chuyên đề; báo cáo đột xuất.",
     "Nội dung báo cáo gồm: tình hình thực hiện, khó khăn, vướng mắc và đề xuất.",
     "Hình thức báo cáo: bằng văn bản giấy và bản điện tử gửi qua Hệ thống quản lý văn bản.",
+    # a lead-in that hands the requests to the lines below it
+    "Để kịp thời tổng hợp, báo cáo Thủ tướng Chính phủ, Chủ tịch UBND tỉnh yêu cầu:",
 ]
 
 

@@ -33,13 +33,20 @@ def _approved() -> int:
     return chosen["6966-annual"]
 
 
-def _artifact(key: str) -> Any:
+def _artifact(key: str, flow_run_id: Any = None) -> Any:
+    """The artifacts under ``key`` (of one flow run when given: the harness is shared by
+    the whole session, and the demo ingests the same seed)."""
     from prefect import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
 
+    run = ArtifactFilterFlowRunId(any_=[flow_run_id]) if flow_run_id else None
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]), flow_run_id=run)
         )
     return found
 
@@ -60,7 +67,7 @@ def test_ingest_stores_the_directive_and_publishes_a_review(app: MailSink) -> No
     assert summary["outcome"] == "created"
     assert len(summary["obligations"]) == 4
     assert _run(state.state_details.flow_run_id).name == f"ingest · {SEED.name}"
-    (artifact,) = _artifact("ingest-6966-ubnd-ktn")
+    (artifact,) = _artifact("ingest-6966-ubnd-ktn", state.state_details.flow_run_id)
     assert artifact.type == "markdown"
     assert "Sở Xây dựng" in artifact.data and "| hằng năm |" in artifact.data
     assert ingest(path=str(SEED))["outcome"] == "unchanged"

@@ -69,8 +69,10 @@ def _cycles(session: Session, ob: Obligation) -> list[ReportCycle]:
 
 
 def _local(moment: dt.datetime | None) -> str:
+    from models.calendar import local_text
+
     assert moment is not None
-    return f"{moment.astimezone(VN):%d/%m/%Y %H:%M}"
+    return local_text(moment)  # a day's end reads 24:00
 
 
 def test_one_off_gives_exactly_one_cycle_opened_now(seeded: Session) -> None:
@@ -134,8 +136,8 @@ def test_approval_while_the_period_runs_opens_its_cycle(seeded: Session) -> None
     (cycle,) = _cycles(seeded, ob)
     assert (cycle.period_key, cycle.state) == ("2026", CycleState.open)
     assert _local(cycle.opens_at) == "07/12/2026 09:00"  # now, not 19/11
-    assert _local(cycle.due_at) == "21/12/2026 17:00"
-    assert _local(cycle.lead_due_at) == "24/12/2026 17:00"
+    assert _local(cycle.due_at) == "21/12/2026 24:00"
+    assert _local(cycle.lead_due_at) == "24/12/2026 24:00"
     assert started.queued > 100  # the opening notices of the 111 agencies' channels
     assert result.next_plan is not None and result.next_plan.period.key == "2027"
 
@@ -148,7 +150,7 @@ def test_passed_deadline_asks_then_does_what_it_says(seeded: Session) -> None:
         approve(_review(seeded, after), ob, accept=True)
     (problem,) = refused.value.problems
     assert problem.code == "deadline_passed" and problem.choices == ("open", "next")
-    assert "21/12/2026 17:00" in problem.message
+    assert "21/12/2026 24:00" in problem.message
     seeded.rollback()
 
     ob = seeded.get(Obligation, ob.id)
@@ -217,7 +219,7 @@ def test_an_edit_opens_the_period_it_finds_running(seeded: Session) -> None:
     started = edits.after_edit(rv, ob, None)
     assert started.plan is not None and started.plan.period.key == "2026"
     (cycle,) = _cycles(seeded, ob)
-    assert _local(cycle.lead_due_at) == "18/12/2026 17:00"
+    assert _local(cycle.lead_due_at) == "18/12/2026 24:00"
     assert edits.after_edit(rv, ob, None).plan is None  # once is enough
 
 

@@ -122,18 +122,18 @@ def test_upload_review_preview_pick_approve_and_open(served: tuple[Engine, str])
         # The preview with the province's default: Sở Xây dựng due 24/12/2026.
         preview = form.locator(".preview")
         preview.locator("td", has_text="Năm 2026").wait_for()
-        assert "24/12/2026 17:00" in preview.inner_text()
+        assert "24/12/2026 24:00" in preview.inner_text()
         page.screenshot(path=str(shots / "1-review.png"), full_page=True)
 
         # A stated deadline: the preview follows as it is typed.
         form.locator(".f-deadline").fill("18/12")
-        preview.locator("td", has_text="18/12/2026 17:00").wait_for()
-        assert "15/12/2026 17:00" in preview.inner_text()  # the agencies, 3 working days before
+        preview.locator("td", has_text="18/12/2026 24:00").wait_for()
+        assert "15/12/2026 24:00" in preview.inner_text()  # the agencies, 3 working days before
         form.locator(".f-deadline").fill("31/2")
         preview.locator(".preview-problem").wait_for()
         assert "không có ngày này" in preview.inner_text()
         form.locator(".f-deadline").fill("18/12")
-        preview.locator("td", has_text="18/12/2026 17:00").wait_for()
+        preview.locator("td", has_text="18/12/2026 24:00").wait_for()
 
         # A submitter picked from the registry, the successor group taken, approved.
         form.locator(".f-add-submitter").fill("qng-so-tai-chinh")
@@ -148,7 +148,7 @@ def test_upload_review_preview_pick_approve_and_open(served: tuple[Engine, str])
         assert any("đã mở ngay kỳ Năm 2026" in line for line in done), done
         row = form.locator("table.ob-cycles tbody tr.cycle-open")
         assert row.count() == 1 and "Năm 2026" in row.inner_text()
-        assert "15/12/2026 17:00" in row.inner_text() and "đang mở" in row.inner_text()
+        assert "15/12/2026 24:00" in row.inner_text() and "đang mở" in row.inner_text()
         form.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "3-approved.png"), full_page=True)
 

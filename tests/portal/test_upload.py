@@ -266,9 +266,9 @@ def test_prefect_event_is_best_effort(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(flows.events, "emit", down)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    monkeypatch.setattr("portal.app._prefect_configured", lambda: False)
+    monkeypatch.setattr("portal.app.prefect_configured", lambda: False)
     prefect_event("x", resource_id="r", name="n", payload={})
     assert called == []  # no API configured: not even tried
-    monkeypatch.setattr("portal.app._prefect_configured", lambda: True)
+    monkeypatch.setattr("portal.app.prefect_configured", lambda: True)
     prefect_event("x", resource_id="r", name="n", payload={})  # raises inside: swallowed
     assert called == ["x"]
