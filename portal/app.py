@@ -44,7 +44,7 @@ class PortalSettings(BaseSettings):
     (default 20); HANBAOCAO_UPLOAD_MAX_FILES: files per upload (default 10);
     HANBAOCAO_UPLOAD_ZIP_MAX_MEMBERS / HANBAOCAO_UPLOAD_ZIP_MAX_TOTAL_MB: entries in one
     ZIP and what they may unpack to (defaults 1000 and 200);
-    HANBAOCAO_UPLOAD_CONCURRENCY / _PER_AGENCY: uploads at once (20, 2);
+    HANBAOCAO_UPLOAD_CONCURRENCY / _PER_AGENCY: uploads at once (20, 4);
     HANBAOCAO_HEADER_TIMEOUT_SECONDS, HANBAOCAO_BODY_IDLE_SECONDS,
     HANBAOCAO_BODY_GRACE_SECONDS, HANBAOCAO_BODY_MIN_RATE: slow clients (``portal.slow``)."""
 
@@ -55,7 +55,7 @@ class PortalSettings(BaseSettings):
     upload_zip_max_members: int = 1000
     upload_zip_max_total_mb: float = 200
     upload_concurrency: int = 20  # uploads at once, all agencies
-    upload_concurrency_per_agency: int = 2
+    upload_concurrency_per_agency: int = 4
     header_timeout_seconds: float = 15
     body_idle_seconds: float = 20
     body_grace_seconds: float = 20

@@ -111,7 +111,7 @@ class UploadGate:
     """At most ``total`` uploads at once and ``per_agency`` per agency (in this process)."""
 
     total: int = 20
-    per_agency: int = 2
+    per_agency: int = 4
     _open: Counter[int] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

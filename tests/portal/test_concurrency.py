@@ -85,6 +85,8 @@ def test_concurrent_requests_to_a_real_server_all_become_versions(
     url = portal.url()
     token = portal.csrf(url)
     uploads = 6
+    # Version numbering under concurrency, not the per-agency cap (test_hardening_slow).
+    portal.app.state.portal.gate.per_agency = uploads
     datas = [pdf_bytes(f"bản số {n} " * 2000) for n in range(uploads)]
     start = threading.Barrier(uploads)
     statuses: list[int] = []
