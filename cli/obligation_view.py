@@ -228,19 +228,37 @@ def _print_cycles(console: Console, rv: Review, ob: Obligation) -> None:
     for plan in plans:
         who = cycle_agencies(rv.session, ob, on=plan.opens_at.date(), province=rv.province)
         unresolved = f" (+{len(who.flags)} chưa rõ)" if who.flags else ""
+        mark = " (dự kiến)" if plan.provisional else ""
         table.add_row(
             period_label(plan.period.key),
             local(plan.opens_at),
-            local(plan.due.at),
-            local(plan.lead_due.at) if plan.lead_due else "—",
+            local(plan.due.at) + mark,
+            (local(plan.lead_due.at) + mark) if plan.lead_due else "—",
             f"{len(who.agencies)}{unresolved}",
         )
     console.print(table)
     if plans:
-        source = (plans[0].lead_due or plans[0].due).source
+        due = plans[0].lead_due or plans[0].due
+        source = due.source
         if ob.deadline_override and ob.deadline_override.get("kind") != "none":
             source = "do quản trị đặt"
+        elif due.is_default:
+            source = (
+                "hạn mặc định do quản trị đặt, không phải của văn bản — "
+                + source.split(":", 1)[-1].strip()
+            )
         console.print(Text(f"Nguồn của hạn: {source}"))
+    days = sorted({d.day for plan in plans for d in plan.provisional})
+    if days:
+        shown = ", ".join(f"{d:%d/%m/%Y}" for d in days[:6]) + (" …" if len(days) > 6 else "")
+        console.print(
+            Text(
+                "Dự kiến: các hạn đánh dấu dựa vào ngày nghỉ chưa có văn bản chính thức "
+                f"({shown}); xem `hanbaocao holidays list`, xác nhận bằng "
+                "`hanbaocao holidays confirm`.",
+                style="yellow",
+            )
+        )
     for warning in dict.fromkeys(w for plan in plans for w in plan.warnings):
         console.print(Text(f"Lưu ý: {warning}", style="yellow"))
 
@@ -296,6 +314,8 @@ def plan_data(plan: CyclePlan) -> dict[str, Any]:
         "opens_at": iso(plan.opens_at),
         "due_at": iso(plan.due.at),
         "lead_due_at": iso(plan.lead_due.at) if plan.lead_due else None,
+        "provisional_days_off": [d.day.isoformat() for d in plan.provisional],
+        "default_deadline": (plan.lead_due or plan.due).is_default,
     }
 
 

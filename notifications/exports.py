@@ -139,8 +139,10 @@ def _local(moment: datetime) -> datetime:
 
 
 def format_time(moment: datetime) -> str:
-    """ "19/12/2025 08:00", in Asia/Ho_Chi_Minh."""
-    return _local(moment).strftime("%d/%m/%Y %H:%M")
+    """ "19/12/2025 08:00", in Asia/Ho_Chi_Minh; a deadline at its day's end reads 24:00."""
+    from models.calendar import local_text  # the one formatter of local moments
+
+    return local_text(_local(moment))
 
 
 # -- xlsx ---------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from models.compliance import (
@@ -60,6 +61,7 @@ from notifications.messages import StatusRow, status_label
 from notifications.model import CSV_TYPE, XLSX_TYPE
 from portal.admin_pages import admin_page as _page
 from portal.admin_pages import error_response, no_store, origin_ok, read_form, to_login
+from portal.alerts import operator_alerts
 from portal.auth import AdminAuth, new_nonce
 from portal.deps import ADMIN_PREFIX, CSRF_COOKIE, SESSION_COOKIE, Dashboard, admin_of
 from portal.security import client_address
@@ -562,12 +564,15 @@ def matrix_page(request: Request) -> Response:
     except BadFilter as exc:
         return _bad_filter(exc)
     matrix, choices = dash.load(request, flt)
+    with Session(dash.engine(request)) as session:
+        alerts = operator_alerts(session, now=dash.now(request))
     nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
     query = filter_query(flt)
     names = column_headers(matrix.columns)
     context = {
         "user": user,
         "csrf": dash.csrf(request, nonce),
+        "alerts": alerts,
         "matrix": matrix,
         "choices": choices,
         "flt": flt,

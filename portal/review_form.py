@@ -129,12 +129,13 @@ def preview_data(rv: Review, ob: Obligation, frequency: str, deadline: str) -> d
     cycles = []
     for plan in upcoming(rv, ob):
         who = cycle_agencies(rv.session, ob, on=plan.opens_at.date(), province=rv.province)
+        mark = " (dự kiến)" if plan.provisional else ""  # rests on an undecreed day off
         cycles.append(
             {
                 "period": period_label(plan.period.key),
                 "opens": local(plan.opens_at),
-                "due": local(plan.due.at),
-                "lead_due": local(plan.lead_due.at) if plan.lead_due else "—",
+                "due": local(plan.due.at) + mark,
+                "lead_due": (local(plan.lead_due.at) + mark) if plan.lead_due else "—",
                 "agencies": len(who.agencies),
             }
         )

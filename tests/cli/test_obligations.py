@@ -450,3 +450,20 @@ def test_refusals_say_why_and_change_nothing(
     assert result.stderr.startswith("lỗi:") and "Traceback" not in result.stderr
     assert SYNC_NOTE not in result.stdout
     assert admin.snapshot() == before
+
+
+def test_show_marks_deadlines_that_rest_on_a_provisional_day_off(admin: Admin) -> None:
+    """24/11/2026 is off only by the holidays package (no decree found): an annual report
+    due "trước ngày 25/11" is due on that day's eve, so its date is dự kiến, and `show`
+    says which days it rests on and how to confirm them."""
+    ob = admin.ids["annual"]
+    assert admin("edit", ob, "--deadline", "25/11").returncode == 0
+    shown = admin("show", ob).stdout
+    assert "(dự kiến)" in row(shown, "Năm 2026")
+    said = one_line(shown)
+    assert "Dự kiến: các hạn đánh dấu dựa vào ngày nghỉ chưa có văn bản chính thức" in said
+    assert "hanbaocao holidays confirm" in said
+    data = json.loads(admin("show", ob, "--json").stdout)
+    days = data["next_cycles"][0]["provisional_days_off"]
+    assert days and all(len(d) == 10 and d[4] == "-" for d in days)  # ISO dates
+    assert data["next_cycles"][0]["default_deadline"] is False

@@ -335,15 +335,17 @@ def test_first_sync_creates_one_deployment_per_approved_obligation(
     (schedule,) = d.schedules
     assert isinstance(schedule.schedule, RRuleSchedule)
     assert schedule.schedule.timezone == "Asia/Ho_Chi_Minh"
+    # The default chain ends before the 25th of December (agencies 21/12, lead 24/12 in
+    # 2026), and the cycle opens 30 days before the agencies' deadline.
     assert schedule.schedule.rrule == (
-        "DTSTART;TZID=Asia/Ho_Chi_Minh:20261122T080000\n"
-        "RRULE:FREQ=YEARLY;BYMONTH=11;BYMONTHDAY=22;BYHOUR=8;BYMINUTE=0"
+        "DTSTART;TZID=Asia/Ho_Chi_Minh:20261121T080000\n"
+        "RRULE:FREQ=YEARLY;BYMONTH=11;BYMONTHDAY=21;BYHOUR=8;BYMINUTE=0"
     )
     # Prefect reads the DTSTART as local time: 08:00 in Việt Nam, 01:00 UTC.
     firings = list(schedule.schedule.to_rrule()[:2])  # type: ignore[index]
     assert [f.astimezone(dt.UTC) for f in firings] == [
-        dt.datetime(2026, 11, 22, 1, 0, tzinfo=dt.UTC),
-        dt.datetime(2027, 11, 22, 1, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 21, 1, 0, tzinfo=dt.UTC),
+        dt.datetime(2027, 11, 21, 1, 0, tzinfo=dt.UTC),
     ]
     assert firings[0].astimezone(VN).time() == dt.time(8, 0)
 
@@ -437,7 +439,7 @@ def test_an_operator_edit_of_the_schedule_is_put_back(
     assert writes == [f"PATCH /api/deployments/{target.id}"]
     (restored,) = deployments()[key].schedules
     assert isinstance(restored.schedule, RRuleSchedule)
-    assert restored.schedule.rrule.startswith("DTSTART;TZID=Asia/Ho_Chi_Minh:20261122T080000")
+    assert restored.schedule.rrule.startswith("DTSTART;TZID=Asia/Ho_Chi_Minh:20261121T080000")
 
 
 def test_rejected_and_withdrawn_obligations_lose_their_deployments(

@@ -2,7 +2,7 @@
 synced, a real ``prefect server start`` (the harness runs no scheduler) creates the next
 flow run of the 6966 annual report's deployment, at 08:00 local on its opening day.
 
-The scheduler looks only 100 days ahead by default, and this opening (22/11 each year)
+The scheduler looks only 100 days ahead by default, and this opening (21/11 each year)
 is usually further than that from today. An earlier schedule start cannot help (an annual
 RRULE fires on one day a year, and the scheduler never creates past runs), so the test
 server is started with PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME=P400D
@@ -124,17 +124,18 @@ def test_server_scheduler_creates_the_next_opening_run_at_8_local(shared: Seeded
     assert period.key == str(local.year)
     assert nominal_open_day(ob.frequency, rule, period, province=PROVINCE) == local.date()
 
-    # By hand: no deadline in the clause, so Quảng Ngãi's default annual deadline 20/12
-    # applies; the opening leads it by 20 working days, which a calendar-only RRULE counts
-    # as 20 + 2 × 4 weekends = 28 days: 20/12 − 28 days = 22/11, every year, at 08:00.
-    this_year = dt.datetime(now.year, 11, 22, 8, 0, tzinfo=VN)
+    # By hand: no deadline in the clause, so the default chain applies: it ends before the
+    # 25th of December, the agencies' nominal day is 19/12; the opening leads it by 20
+    # working days, which a calendar-only RRULE counts as 20 + 2 × 4 weekends = 28 days:
+    # 19/12 − 28 days = 21/11, every year, at 08:00.
+    this_year = dt.datetime(now.year, 11, 21, 8, 0, tzinfo=VN)
     expected = this_year if now < this_year else this_year.replace(year=now.year + 1)
     assert local == expected
-    assert (local.day, local.month, local.hour, local.minute) == (22, 11, 8, 0)
-    # Every run the scheduler made is an opening at 08:00 local on 22/11.
+    assert (local.day, local.month, local.hour, local.minute) == (21, 11, 8, 0)
+    # Every run the scheduler made is an opening at 08:00 local on 21/11.
     starts = [r.expected_start_time.astimezone(VN) for r in runs if r.expected_start_time]
     assert len(starts) == len(runs)
-    assert {(s.month, s.day, s.hour, s.minute) for s in starts} == {(11, 22, 8, 0)}
+    assert {(s.month, s.day, s.hour, s.minute) for s in starts} == {(11, 21, 8, 0)}
     print(
         f"server healthy in {shared.startup_seconds:.1f} s; scheduled run seen"
         f" {waited:.1f} s after sync: {local:%d/%m/%Y %H:%M} (UTC+7)"

@@ -262,7 +262,7 @@ def test_none_takes_the_province_default_with_its_source() -> None:
     # The chain ends before the 25th of the period's last month: Thursday 24/12/2026.
     assert result.at == local(2026, 12, 24) and result.is_default
     assert result.source.startswith("default: ")
-    assert "no provincial rule found" in result.source and "Điều 13" in result.source
+    assert "chưa tìm thấy quy định của tỉnh" in result.source and "Điều 13" in result.source
     qn = due(Deadline("none"), "2026", province="quang-ngai")  # falls back to `default`
     assert qn.source == result.source and qn.at == result.at
     # 24/12/2022 was a Saturday: back to Friday 23/12, never after the 24th.
