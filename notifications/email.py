@@ -137,10 +137,33 @@ class SmtpContact:
         return (self.host, self.port, self.mode, self.user)
 
 
-@lru_cache(maxsize=4096)
+# Parsed contacts by URL (settings and address together). At least this many are kept;
+# ``contact_capacity`` raises it to the registry's size, so a sweep over every agency
+# parses each contact once per process, not once per message.
+_CONTACTS: dict[str, SmtpContact] = {}
+_capacity = 4096
+
+
+def contact_capacity(count: int) -> None:
+    """Keep at least ``count`` parsed contacts (the registry's contacts of a channel)."""
+    global _capacity
+    _capacity = max(_capacity, count)
+
+
 def parse_contact(url: str) -> SmtpContact:
-    """Read an Apprise email URL with Apprise's own parser; DeliveryError(permanent)
-    when it is not one (no amount of retrying fixes a bad contact)."""
+    """Read an Apprise email URL with Apprise's own parser (once per URL: see
+    ``_CONTACTS``); DeliveryError(permanent) when it is not one (no amount of
+    retrying fixes a bad contact)."""
+    found = _CONTACTS.get(url)
+    if found is None:
+        found = _parse_contact(url)
+        if len(_CONTACTS) >= _capacity:
+            del _CONTACTS[next(iter(_CONTACTS))]  # the oldest
+        _CONTACTS[url] = found
+    return found
+
+
+def _parse_contact(url: str) -> SmtpContact:
     results = NotifyEmail.parse_url(url)
     if not results:
         raise DeliveryError("not an Apprise email URL", permanent=True)
@@ -175,7 +198,15 @@ def _address(name: str | bool | None, addr: str) -> Address:
     # Apprise pre-encodes ``name=`` as an RFC 2047 word; decode it so the policy encodes
     # the header once, correctly (a double-encoded name shows "=?utf-8?q?…" to people).
     display = str(make_header(decode_header(name))) if isinstance(name, str) and name else ""
+    local, _, domain = addr.rpartition("@")
+    if _DOT_ATOM.fullmatch(local) and _DOT_ATOM.fullmatch(domain):
+        # A plain address needs no parsing (``addr_spec=`` runs the header parser: most
+        # of the time a new contact took, and a sweep meets thousands).
+        return Address(display_name=display, username=local, domain=domain)
     return Address(display_name=display, addr_spec=addr)
+
+
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
 
 def mask(url: str) -> str:

@@ -5,22 +5,31 @@ worker) → ``sent``, or back to ``pending`` later (transient error, with backof
 ``failed`` (permanent error, or attempts exhausted; see ``failed_notifications``).
 Every send attempt is a ``NotificationAttempt`` row with its error.
 
-Exactly-once among workers: a row is claimed with a conditional UPDATE (the WHERE of
-``store.claim_notification``: still pending, still due), applied to a chunk of ids
-in one statement and COMMITTED before anything is sent, so two dispatchers running
-at once (two Prefect workers, an overlapping sweep) cannot both send it: the second
-one's UPDATE no longer matches the row. ``tests/notifications/test_outbox.py`` runs
-two dispatchers in parallel over 200 rows on SQLite and PostgreSQL.
+Exactly-once among workers: rows are claimed in batches of ``CLAIM_CHUNK`` with one
+conditional ``UPDATE … RETURNING`` (the WHERE of ``store.claim_statement``: still
+pending, still due) that returns the rows themselves, COMMITTED before anything is
+sent, so two dispatchers running at once (two Prefect workers, an overlapping sweep)
+cannot both send a row: the second one's UPDATE no longer matches it.
+``tests/notifications/test_outbox.py`` runs two dispatchers in parallel over 200 rows on
+SQLite and PostgreSQL.
 
-At-least-once window: a worker that dies after the SMTP server accepted a message
-and before its ``sent`` commit leaves the row in ``sending``; ``reclaim_stale`` puts
-it back to pending and it is sent again. The window is kept to one message: the
-``sent`` state is committed straight after the transport returns, and the email
-transport derives the Message-ID from the content, so the copy carries the same id.
-The same holds for a timeout while waiting for the server's reply to DATA.
-``reclaim_stale``'s threshold (15 min) must exceed the time a claimed chunk can take
-(``CLAIM_CHUNK`` messages; a dead server costs one connect timeout, then fails fast
-for the transport's cooldown), or a live worker's rows would be taken from it.
+Recording: once the batch has gone out on the kept-open connection, its sent rows are
+marked in one UPDATE (only those still ``sending`` and ours), its attempts inserted in
+one INSERT, and the batch committed once (a failure's own retry time is one UPDATE of
+that row, in the same commit). Per message that was two commits; on SQLite a commit
+costs more than the SMTP exchange (bench/bench_notify.py).
+
+At-least-once window: a worker that dies after the SMTP server accepted messages and
+before its batch's commit leaves those rows in ``sending``; ``reclaim_stale`` puts them
+back to pending and they are sent again — at most the messages of the batch in flight
+(``CLAIM_CHUNK``), each with the same Message-ID (the email transport derives it, and
+the whole message, from the content: a mail system that de-duplicates by Message-ID
+drops the copy). Every other row is sent exactly once. The same holds for a timeout
+while waiting for the server's reply to DATA. ``tests/notifications/
+test_outbox_batches.py`` kills a dispatcher mid-batch and counts the copies.
+``reclaim_stale``'s threshold (15 min) must exceed the time a batch can take (a dead
+server costs one connect timeout, then fails fast for the transport's cooldown), or a
+live worker's rows would be taken from it.
 
 Time: ``now`` is aware UTC (the dispatch's clock; tests pass it). Office hours are
 wall-clock times in Asia/Ho_Chi_Minh on working days of the ``WorkCalendar``.
@@ -33,6 +42,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -112,26 +122,45 @@ def enqueue(
     """Queue one message, due at ``at``. Idempotent on (cycle, agency, stage, channel):
     an existing row is left exactly as it is (a re-run sweep must not reset a sent or
     failed row). True when a row was inserted. The caller commits."""
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        dialect_insert(Notification)
-        .values(
-            cycle_id=cycle_id,
-            agency_id=agency_id,
-            stage=stage,
-            channel=channel,
-            state=NotificationState.pending,
-            attempts=0,
-            next_attempt_at=at,
-            payload=payload,
-            created_at=utcnow(),
+    params = {
+        "cycle_id": cycle_id,
+        "agency_id": agency_id,
+        "stage": stage,
+        "channel": channel,
+        "next_attempt_at": at,
+        "payload": payload,
+        "created_at": utcnow(),
+    }
+    stmt = _enqueue_statement(session.get_bind().dialect.name)
+    return session.connection().execute(stmt, params).first() is not None
+
+
+@lru_cache(maxsize=4)
+def _enqueue_statement(dialect: str) -> Any:
+    """One statement per dialect, its values bound at execution: compiled once (building
+    and compiling it per row cost more than the rest of queueing a reminder)."""
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    columns = Notification.__table__.c  # type: ignore[attr-defined]
+    bound = {
+        name: bindparam(name, type_=columns[name].type)
+        for name in (
+            "cycle_id",
+            "agency_id",
+            "stage",
+            "channel",
+            "next_attempt_at",
+            "payload",
+            "created_at",
         )
+    }
+    return (
+        dialect_insert(Notification)
+        .values(state=NotificationState.pending, attempts=0, **bound)
         .on_conflict_do_nothing(index_elements=["cycle_id", "agency_id", "stage", "channel"])
         # RETURNING says whether a row went in on both backends (rowcount does not,
-        # for ORM inserts through psycopg).
+        # for inserts through psycopg).
         .returning(col(Notification.id))
     )
-    return session.exec(stmt).first() is not None
 
 
 # --- office hours --------------------------------------------------------------------

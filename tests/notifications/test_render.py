@@ -15,7 +15,14 @@ from urllib.parse import quote
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifications.email import _UTF8, _WIRE, build_message, parse_contact, render
+from notifications.email import (
+    _UTF8,
+    _WIRE,
+    build_message,
+    contact_capacity,
+    parse_contact,
+    render,
+)
 from notifications.model import Attachment, Message
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -125,3 +132,14 @@ def test_header_lines_are_the_stdlib_charsets(text: str, name: str, width: int) 
     ours = Header(text, _UTF8, header_name=name).encode(linesep="\r\n", maxlinelen=width)
     theirs = Header(text, stdlib, header_name=name).encode(linesep="\r\n", maxlinelen=width)
     assert ours == theirs
+
+
+def test_the_parsed_contact_cache_holds_a_whole_registry() -> None:
+    """More agencies than the old 4,096-entry cache: a second sweep parses none again."""
+    contact_capacity(6000)
+    urls = [
+        f"mailto://127.0.0.1:25?from=nhac-han@hanbaocao.test&to=u{i}@qn.vn" for i in range(5000)
+    ]
+    first = [parse_contact(url) for url in urls]
+    assert all(parse_contact(url) is contact for url, contact in zip(urls, first, strict=True))
+    assert first[7].recipients[0].addr_spec == "u7@qn.vn"
