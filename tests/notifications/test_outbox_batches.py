@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from models.workdays import packaged_calendar
 from notifications.email import EmailTransport
 from notifications.mailsink import MailSink
 from notifications.model import Message
-from notifications.outbox import CLAIM_CHUNK, dispatch, reclaim_stale
+from notifications.outbox import CLAIM_CHUNK, DispatchReport, dispatch, reclaim_stale
 from tests.notifications.conftest import NOW, fill_outbox
 
 Factory = Callable[[], Session]
@@ -53,6 +53,16 @@ class DiesAfter:
         self.inner.close()
 
 
+def send_all(factory: Factory, now: datetime, worker: str) -> DispatchReport:
+    transport = EmailTransport(cooldown=0)
+    try:
+        return dispatch(
+            factory, now=now, worker=worker, transports={"email": transport}, calendar=CAL
+        )
+    finally:
+        transport.close()
+
+
 def states(session: Session) -> Counter[str]:
     session.expire_all()
     return Counter(str(r.state) for r in session.exec(select(Notification)))
@@ -69,13 +79,9 @@ def test_a_batch_costs_two_commits_not_two_per_message(
         commits.append(conn)
 
     event.listen(engine, "commit", count_commit)
-    transport = EmailTransport(cooldown=0)
     try:
-        report = dispatch(
-            session_factory, now=NOW, worker="w", transports={"email": transport}, calendar=CAL
-        )
+        report = send_all(session_factory, NOW, "w")
     finally:
-        transport.close()
         event.remove(engine, "commit", count_commit)
     assert report.sent == count and len(sink.raw) == count
     batches = -(-count // CLAIM_CHUNK)
@@ -102,13 +108,7 @@ def test_a_worker_dying_mid_batch_resends_only_that_batchs_sent_messages(
     later = NOW + timedelta(minutes=16)
     assert reclaim_stale(session, later) == CLAIM_CHUNK
     session.commit()
-    transport = EmailTransport(cooldown=0)
-    try:
-        report = dispatch(
-            session_factory, now=later, worker="w2", transports={"email": transport}, calendar=CAL
-        )
-    finally:
-        transport.close()
+    report = send_all(session_factory, later, "w2")
     assert report.sent == 2 * CLAIM_CHUNK
     assert states(session) == Counter({"sent": count})
     ids = Counter(sink.message_ids())
