@@ -411,30 +411,19 @@ def _folded(name: str, value: str) -> bytes:
 
 
 def _contact_headers(contact: SmtpContact) -> tuple[bytes, bytes]:
-    """From and To folded; Reply-To folded (or nothing). Cached per contact (by the
-    names and addresses: ``Address`` itself is not hashable)."""
-    key = (
-        tuple(
-            (a.display_name, a.addr_spec)
-            for a in (contact.sender, *contact.recipients, None, *contact.reply_to)
-            if a is not None
-        ),
-        len(contact.recipients),
-    )
-    found = _HEADER_CACHE.get(key)
-    if found is None:
-        head = _WIRE.fold_binary("From", _format(contact.sender))
-        head += _WIRE.fold_binary("To", ", ".join(_format(a) for a in contact.recipients))
-        tail = b""
-        if contact.reply_to:
-            tail = _WIRE.fold_binary("Reply-To", ", ".join(_format(a) for a in contact.reply_to))
-        if len(_HEADER_CACHE) >= 4096:
-            _HEADER_CACHE.clear()
-        found = _HEADER_CACHE[key] = (head, tail)
-    return found
+    """From and To folded; Reply-To folded (or nothing)."""
+    head = _address_header("From", _format(contact.sender))
+    head += _address_header("To", ", ".join(_format(a) for a in contact.recipients))
+    tail = b""
+    if contact.reply_to:
+        tail = _address_header("Reply-To", ", ".join(_format(a) for a in contact.reply_to))
+    return head, tail
 
 
-_HEADER_CACHE: dict[Any, tuple[bytes, bytes]] = {}
+@lru_cache(maxsize=4096)
+def _address_header(name: str, value: str) -> bytes:
+    # The same sender on every message, the same addressee on every message to it.
+    return _short_header(name, value)
 
 
 _PART_HEAD = (
@@ -444,12 +433,10 @@ _PART_HEAD = (
 
 def _part(body: str, subtype: str) -> bytes:
     """One text part as the generator writes ``MIMEText(body, subtype, _UTF8)``."""
+    # Quoted-printable lines end in "\n" only (a CR in the text is split on, then encoded
+    # away); the generator writes each line end as CRLF.
     encoded = _UTF8.body_encode(body) or ""
-    lines = _NEWLINES.sub("\r\n", encoded)
-    return (_PART_HEAD.format(subtype) + lines).encode("ascii")
-
-
-_NEWLINES = re.compile(r"\r\n|\r|\n")
+    return (_PART_HEAD.format(subtype) + encoded.replace("\n", "\r\n")).encode("ascii")
 
 
 def _format(address: Address) -> str:
