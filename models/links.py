@@ -20,6 +20,7 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -132,8 +133,22 @@ def link(
     cfg: LinkSettings | None = None,
 ) -> str:
     """The full URL: ``<public url>/<purpose>/<token>``."""
+    return linker(cfg)(purpose, cycle_id=cycle_id, agency_id=agency_id, expires=expires)
+
+
+def linker(cfg: LinkSettings | None = None) -> Callable[..., str]:
+    """``link`` with the settings and the key read once: a sweep makes one link per
+    reminder, and reading them per link cost more than the rest of a reminder."""
     cfg = cfg or LinkSettings()
-    token = make_token(
-        purpose, cycle_id=cycle_id, agency_id=agency_id, expires=expires, key=secret_key(cfg)
-    )
-    return f"{cfg.public_url.rstrip('/')}/{purpose}/{token}"
+    key = secret_key(cfg)
+    base = cfg.public_url.rstrip("/")
+
+    def make(
+        purpose: str, *, cycle_id: int | None, agency_id: int | None, expires: datetime
+    ) -> str:
+        token = make_token(
+            purpose, cycle_id=cycle_id, agency_id=agency_id, expires=expires, key=key
+        )
+        return f"{base}/{purpose}/{token}"
+
+    return make
