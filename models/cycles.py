@@ -252,7 +252,8 @@ def advance(
 ) -> Advanced:
     """Every submission whose next action is due at ``now`` moves down its cycle's
     ladder; returns the stages reached. One indexed query (``store.due_query``), then
-    one conditional UPDATE per (cycle, stage) group."""
+    one conditional UPDATE per (cycle, stage) group. At most ``limit`` rows, the oldest
+    due first: the others keep their stage and due time, and the next sweep moves them."""
     stmt = due_query(now=now, limit=limit).with_only_columns(*_DUE_COLUMNS)
     rows = session.connection().execute(stmt).all()
     cal = calendar or _cal()

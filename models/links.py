@@ -23,6 +23,7 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -177,13 +178,34 @@ def link(
     issued: datetime | None = None,
 ) -> str:
     """The full URL: ``<public url>/<purpose>/<token>``."""
-    cfg = cfg or LinkSettings()
-    token = make_token(
-        purpose,
-        cycle_id=cycle_id,
-        agency_id=agency_id,
-        expires=expires,
-        key=secret_key(cfg),
-        issued=issued,
+    return linker(cfg)(
+        purpose, cycle_id=cycle_id, agency_id=agency_id, expires=expires, issued=issued
     )
-    return f"{cfg.public_url.rstrip('/')}/{purpose}/{token}"
+
+
+def linker(cfg: LinkSettings | None = None) -> Callable[..., str]:
+    """``link`` with the settings and the key read once: a sweep makes one link per
+    reminder, and reading them per link cost more than the rest of a reminder."""
+    cfg = cfg or LinkSettings()
+    key = secret_key(cfg)
+    base = cfg.public_url.rstrip("/")
+
+    def make(
+        purpose: str,
+        *,
+        cycle_id: int | None,
+        agency_id: int | None,
+        expires: datetime,
+        issued: datetime | None = None,
+    ) -> str:
+        token = make_token(
+            purpose,
+            cycle_id=cycle_id,
+            agency_id=agency_id,
+            expires=expires,
+            key=key,
+            issued=issued,
+        )
+        return f"{base}/{purpose}/{token}"
+
+    return make

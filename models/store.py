@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import exists, or_, update
+from sqlalchemy import Update, exists, or_, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.base import Executable
@@ -438,7 +438,14 @@ def claim_notifications(
     """Claim pending, due notifications for sending; the ids this call changed. Commit
     at once, then send. An id missing from the result was taken by another worker first
     (or is not due yet, or already settled): this one must leave it alone."""
-    stmt = (
+    stmt = claim_statement(notification_ids, worker=worker, now=now)
+    rows = session.connection().execute(stmt.returning(col(Notification.id))).scalars()
+    return {i for i in rows if i is not None}
+
+
+def claim_statement(notification_ids: Sequence[int], *, worker: str, now: datetime) -> Update:
+    """The conditional UPDATE behind ``claim_notifications``; add the RETURNING you need."""
+    return (
         update(Notification)
         .where(col(Notification.id).in_(list(notification_ids)))
         # The WHERE is the lock: on PostgreSQL a concurrent UPDATE waits for ours and
@@ -456,9 +463,7 @@ def claim_notifications(
             claimed_at=now,
             attempts=col(Notification.attempts) + 1,
         )
-        .returning(col(Notification.id))
     )
-    return {i for i in session.connection().execute(stmt).scalars() if i is not None}
 
 
 def claim_notification(

@@ -111,6 +111,11 @@ def _contacts_of(
         stmt = select(AgencyContact).where(AgencyContact.channel == channel)
         for contact in session.exec(stmt.order_by(col(AgencyContact.id))):
             by_agency.setdefault(contact.agency_id, []).append(contact)
+    if channel == ContactChannel.email:
+        # One URL per agency: the transport's parsed-contact cache holds them all.
+        from notifications.email import contact_capacity
+
+        contact_capacity(len(by_agency))
     return by_agency
 
 

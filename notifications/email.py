@@ -25,14 +25,15 @@ import re
 import smtplib
 import socket
 import ssl
+import sys
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import encoders
-from email.charset import BASE64, QP, Charset
+from email import base64mime, encoders
+from email.charset import BASE64, QP, RFC2047_CHROME_LEN, Charset
 from email.header import Header, decode_header, make_header
 from email.headerregistry import Address
 from email.mime.base import MIMEBase
@@ -69,13 +70,48 @@ MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024
 # (email.charset.add_charset) cannot change what we send: quoted-printable bodies stay
 # readable in a mail source view and need no 8BITMIME; base64 headers are the shortest
 # RFC 2047 form for Vietnamese (nearly every word has a diacritic).
-_UTF8 = Charset("utf-8")
+
+
+class _Utf8(Charset):
+    """``Charset("utf-8")`` whose base64 header lines are found by counting bytes as
+    it goes: the same lines as the stdlib's ``header_encode_lines``, which re-encodes
+    the whole line for every character it adds (quadratic; most of the time a
+    reminder took to render, for its Vietnamese subject)."""
+
+    def header_encode_lines(self, string: str, maxlengths: Iterator[int]) -> list[str | None]:
+        if self.header_encoding is not BASE64:
+            return super().header_encode_lines(string, maxlengths)
+        extra = len("utf-8") + RFC2047_CHROME_LEN
+        lines: list[str | None] = []
+        start = used = 0
+        maxlen = next(maxlengths) - extra
+        for index, char in enumerate(string):
+            size = len(char.encode("utf-8"))
+            if -(-(used + size) // 3) * 4 <= maxlen:
+                used += size
+                continue
+            if not lines and index == start:  # nothing fits on the first line
+                lines.append(None)
+            else:
+                lines.append(_b64_word(string[start:index]))
+            start, used = index, size
+            maxlen = next(maxlengths) - extra
+        lines.append(_b64_word(string[start:]))
+        return lines
+
+
+def _b64_word(text: str) -> str:
+    return str(base64mime.header_encode(text.encode("utf-8"), charset="utf-8"))
+
+
+_UTF8 = _Utf8("utf-8")
 _UTF8.header_encoding = BASE64
 _UTF8.body_encoding = QP
 # SMTP's line ends; smtplib does not fix bare LFs in a bytes message.
 # Lines of at most 76: a folded RFC 2047 word (after its line's leading space) then stays
 # within the 75 characters RFC 2047 allows; some clients show longer words raw.
-_WIRE = compat32.clone(linesep="\r\n", max_line_length=76)
+_LINE = 76
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=_LINE)
 
 PoolKey = tuple[str, int, str, str | None]  # host, port, secure mode, user
 
@@ -101,10 +137,33 @@ class SmtpContact:
         return (self.host, self.port, self.mode, self.user)
 
 
-@lru_cache(maxsize=4096)
+# Parsed contacts by URL (settings and address together). At least this many are kept;
+# ``contact_capacity`` raises it to the registry's size, so a sweep over every agency
+# parses each contact once per process, not once per message.
+_CONTACTS: dict[str, SmtpContact] = {}
+_capacity = 4096
+
+
+def contact_capacity(count: int) -> None:
+    """Keep at least ``count`` parsed contacts (the registry's contacts of a channel)."""
+    global _capacity
+    _capacity = max(_capacity, count)
+
+
 def parse_contact(url: str) -> SmtpContact:
-    """Read an Apprise email URL with Apprise's own parser; DeliveryError(permanent)
-    when it is not one (no amount of retrying fixes a bad contact)."""
+    """Read an Apprise email URL with Apprise's own parser (once per URL: see
+    ``_CONTACTS``); DeliveryError(permanent) when it is not one (no amount of
+    retrying fixes a bad contact)."""
+    found = _CONTACTS.get(url)
+    if found is None:
+        found = _parse_contact(url)
+        if len(_CONTACTS) >= _capacity:
+            del _CONTACTS[next(iter(_CONTACTS))]  # the oldest
+        _CONTACTS[url] = found
+    return found
+
+
+def _parse_contact(url: str) -> SmtpContact:
     results = NotifyEmail.parse_url(url)
     if not results:
         raise DeliveryError("not an Apprise email URL", permanent=True)
@@ -139,7 +198,15 @@ def _address(name: str | bool | None, addr: str) -> Address:
     # Apprise pre-encodes ``name=`` as an RFC 2047 word; decode it so the policy encodes
     # the header once, correctly (a double-encoded name shows "=?utf-8?q?…" to people).
     display = str(make_header(decode_header(name))) if isinstance(name, str) and name else ""
+    local, _, domain = addr.rpartition("@")
+    if _DOT_ATOM.fullmatch(local) and _DOT_ATOM.fullmatch(domain):
+        # A plain address needs no parsing (``addr_spec=`` runs the header parser: most
+        # of the time a new contact took, and a sweep meets thousands).
+        return Address(display_name=display, username=local, domain=domain)
     return Address(display_name=display, addr_spec=addr)
+
+
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
 
 def mask(url: str) -> str:
@@ -288,8 +355,88 @@ def _segment_head(key: str, index: int) -> str:
 
 
 def render(contact: SmtpContact, message: Message, *, now: datetime) -> bytes:
-    """The message as it goes on the wire (CRLF line ends)."""
-    return build_message(contact, message, now=now).as_bytes(policy=_WIRE)
+    """The message as it goes on the wire (CRLF line ends).
+
+    Without attachments (nearly every reminder) the bytes are put together here from
+    the same pieces the stdlib generator would use on ``build_message``'s tree — each
+    header folded by the same policy, each part's body quoted-printable by the same
+    encoder — so they are the generator's bytes but for the boundary, which is derived
+    from the Message-ID instead of drawn at random (a repeated send is then the same
+    bytes). The generator costs about twice the rest of a send, most of it re-folding
+    headers that are the same for every message to one contact; those folds are
+    cached here. ``tests/notifications/test_render.py`` compares both paths byte for
+    byte. With attachments, the generator (rare: escalations with their sheets)."""
+    if message.attachments:
+        return build_message(contact, message, now=now).as_bytes(policy=_WIRE)
+    mid = message_id(contact, message, ())
+    parts = [_part(message.text, "plain"), _part(fit_html(message), "html")]
+    # The generator's boundary shape (15 "=", 19 digits, "=="), its digits from the id.
+    boundary = f"{'=' * 15}{int(mid[5:21], 16) % sys.maxsize:019d}=="
+    if any(f"--{boundary}".encode() in part for part in parts):  # cannot happen with QP
+        return build_message(contact, message, now=now).as_bytes(policy=_WIRE)
+    head = [
+        _MULTIPART.replace(_SAMPLE_BOUNDARY, boundary.encode()),
+        _folded("MIME-Version", "1.0"),
+        _WIRE.fold_binary("Subject", Header(message.subject, _UTF8, header_name="Subject")),  # type: ignore[arg-type]
+        _contact_headers(contact)[0],
+        _folded("Date", format_datetime(now.astimezone(LOCAL_TZ))),
+        _short_header("Message-ID", mid),
+        _contact_headers(contact)[1],
+        _folded("Auto-Submitted", "auto-generated"),
+        _folded("X-Auto-Response-Suppress", "All"),
+    ]
+    close = f"\r\n--{boundary}--\r\n".encode()
+    delimiter = f"--{boundary}\r\n".encode()
+    return b"".join([*head, b"\r\n", delimiter, parts[0], b"\r\n", delimiter, parts[1], close])
+
+
+_SAMPLE_BOUNDARY = ("=" * 15 + "0" * 19 + "==").encode()
+# Folded once: every boundary has the sample's length and no space, so it folds alike.
+_MULTIPART = _WIRE.fold_binary(
+    "Content-Type", f'multipart/alternative; boundary="{_SAMPLE_BOUNDARY.decode()}"'
+)
+
+
+def _short_header(name: str, value: str) -> bytes:
+    """A one-word ASCII header that fits its line is not folded: written as it is."""
+    fits = len(name) + len(value) + 2 <= _LINE
+    if fits and value.isascii() and value.isprintable() and " " not in value:
+        return f"{name}: {value}\r\n".encode("ascii")
+    return _WIRE.fold_binary(name, value)
+
+
+@lru_cache(maxsize=256)
+def _folded(name: str, value: str) -> bytes:
+    return _WIRE.fold_binary(name, value)
+
+
+def _contact_headers(contact: SmtpContact) -> tuple[bytes, bytes]:
+    """From and To folded; Reply-To folded (or nothing)."""
+    head = _address_header("From", _format(contact.sender))
+    head += _address_header("To", ", ".join(_format(a) for a in contact.recipients))
+    tail = b""
+    if contact.reply_to:
+        tail = _address_header("Reply-To", ", ".join(_format(a) for a in contact.reply_to))
+    return head, tail
+
+
+@lru_cache(maxsize=4096)
+def _address_header(name: str, value: str) -> bytes:
+    # The same sender on every message, the same addressee on every message to it.
+    return _short_header(name, value)
+
+
+_PART_HEAD = (
+    'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+)
+
+
+def _part(body: str, subtype: str) -> bytes:
+    """One text part as the generator writes ``MIMEText(body, subtype, _UTF8)``."""
+    # Quoted-printable lines end in "\n" only (a CR in the text is split on, then encoded
+    # away); the generator writes each line end as CRLF.
+    encoded = _UTF8.body_encode(body) or ""
+    return (_PART_HEAD.format(subtype) + encoded.replace("\n", "\r\n")).encode("ascii")
 
 
 def _format(address: Address) -> str:
@@ -375,11 +522,11 @@ class EmailTransport:
 
     def send(self, url: str, message: Message) -> None:
         contact = parse_contact(url)
-        mail = build_message(contact, message, now=datetime.now(LOCAL_TZ))
+        data = render(contact, message, now=datetime.now(LOCAL_TZ))
         with self._lock:
             self._check_up(contact.pool_key)
             try:
-                self._deliver(contact, mail)
+                self._deliver(contact, data)
             except DeliveryError:
                 self._discard(contact.pool_key)
                 raise
@@ -394,8 +541,7 @@ class EmailTransport:
 
     # --- connections ---------------------------------------------------------------
 
-    def _deliver(self, contact: SmtpContact, mail: MIMEMultipart) -> None:
-        data = mail.as_bytes(policy=_WIRE)
+    def _deliver(self, contact: SmtpContact, data: bytes) -> None:
         rcpts = [a.addr_spec for a in contact.recipients]
         conn = self._pool.get(contact.pool_key)
         if conn is not None:

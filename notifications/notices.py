@@ -35,7 +35,7 @@ from models.agency import Agency, AgencyContact, AgencyKind, ContactChannel
 from models.calendar import Audience, StageAnchor, parse_period_key
 from models.cycles import AgencyStatus, Step, status
 from models.db import TZ, settings
-from models.links import DEFAULT_GRACE, link
+from models.links import DEFAULT_GRACE, link, linker
 from models.plan import PlanError, plan_cycles
 from models.tables import Directive, Obligation, ReportCycle
 from models.workdays import WorkCalendar
@@ -276,9 +276,10 @@ def _queue_agency_step(
     left = calendar.working_days_between(today, due_day)
     agencies = _agencies(session, step.agency_ids)
     channels = channels_of(session, [a.id for a in agencies if a.id is not None])
+    submit_link = linker()
     for agency in agencies:
         assert agency.id is not None
-        url = link("submit", cycle_id=f.cycle.id, agency_id=agency.id, expires=f.link_expiry)
+        url = submit_link("submit", cycle_id=f.cycle.id, agency_id=agency.id, expires=f.link_expiry)
         ctx = context(
             f,
             agency.name,

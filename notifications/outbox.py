@@ -5,22 +5,31 @@ worker) → ``sent``, or back to ``pending`` later (transient error, with backof
 ``failed`` (permanent error, or attempts exhausted; see ``failed_notifications``).
 Every send attempt is a ``NotificationAttempt`` row with its error.
 
-Exactly-once among workers: a row is claimed with a conditional UPDATE (the WHERE of
-``store.claim_notification``: still pending, still due), applied to a chunk of ids
-in one statement and COMMITTED before anything is sent, so two dispatchers running
-at once (two Prefect workers, an overlapping sweep) cannot both send it: the second
-one's UPDATE no longer matches the row. ``tests/notifications/test_outbox.py`` runs
-two dispatchers in parallel over 200 rows on SQLite and PostgreSQL.
+Exactly-once among workers: rows are claimed in batches of ``CLAIM_CHUNK`` with one
+conditional ``UPDATE … RETURNING`` (the WHERE of ``store.claim_statement``: still
+pending, still due) that returns the rows themselves, COMMITTED before anything is
+sent, so two dispatchers running at once (two Prefect workers, an overlapping sweep)
+cannot both send a row: the second one's UPDATE no longer matches it.
+``tests/notifications/test_outbox.py`` runs two dispatchers in parallel over 200 rows on
+SQLite and PostgreSQL.
 
-At-least-once window: a worker that dies after the SMTP server accepted a message
-and before its ``sent`` commit leaves the row in ``sending``; ``reclaim_stale`` puts
-it back to pending and it is sent again. The window is kept to one message: the
-``sent`` state is committed straight after the transport returns, and the email
-transport derives the Message-ID from the content, so the copy carries the same id.
-The same holds for a timeout while waiting for the server's reply to DATA.
-``reclaim_stale``'s threshold (15 min) must exceed the time a claimed chunk can take
-(``CLAIM_CHUNK`` messages; a dead server costs one connect timeout, then fails fast
-for the transport's cooldown), or a live worker's rows would be taken from it.
+Recording: once the batch has gone out on the kept-open connection, its sent rows are
+marked in one UPDATE (only those still ``sending`` and ours), its attempts inserted in
+one INSERT, and the batch committed once (a failure's own retry time is one UPDATE of
+that row, in the same commit). Per message that was two commits; on SQLite a commit
+costs more than the SMTP exchange (bench/bench_notify.py).
+
+At-least-once window: a worker that dies after the SMTP server accepted messages and
+before its batch's commit leaves those rows in ``sending``; ``reclaim_stale`` puts them
+back to pending and they are sent again — at most the messages of the batch in flight
+(``CLAIM_CHUNK``), each with the same Message-ID (the email transport derives it, and
+the whole message, from the content: a mail system that de-duplicates by Message-ID
+drops the copy). Every other row is sent exactly once. The same holds for a timeout
+while waiting for the server's reply to DATA. ``tests/notifications/
+test_outbox_batches.py`` kills a dispatcher mid-batch and counts the copies.
+``reclaim_stale``'s threshold (15 min) must exceed the time a batch can take (a dead
+server costs one connect timeout, then fails fast for the transport's cooldown), or a
+live worker's rows would be taken from it.
 
 Time: ``now`` is aware UTC (the dispatch's clock; tests pass it). Office hours are
 wall-clock times in Asia/Ho_Chi_Minh on working days of the ``WorkCalendar``.
@@ -33,6 +42,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,7 +53,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from models.db import utcnow
-from models.store import audit, claim_notifications
+from models.store import audit, claim_statement
 from models.tables import Notification, NotificationAttempt, NotificationState
 from models.workdays import WorkCalendar
 from notifications import holds
@@ -54,9 +64,11 @@ log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OFFICE_HOURS = (time(7, 30), time(17, 0))
 BACKOFF = (60, 300, 900, 3600, 3 * 3600, 6 * 3600)  # seconds, by attempt number
-# Rows claimed per statement and commit. Claimed rows wait in ``sending`` only while the rows before
-# them in the chunk go out, far below ``reclaim_stale``'s threshold.
-CLAIM_CHUNK = 20
+# Rows claimed per statement, and settled per statement and commit once sent: the batch.
+# Claimed rows wait in ``sending`` only while the rows before them in the batch go out,
+# far below ``reclaim_stale``'s threshold; a worker that dies mid-batch leaves at most
+# this many rows that may have gone out already (resent, with the same Message-ID).
+CLAIM_CHUNK = 50
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 UrlResolver = Callable[[Notification], str]
@@ -110,26 +122,45 @@ def enqueue(
     """Queue one message, due at ``at``. Idempotent on (cycle, agency, stage, channel):
     an existing row is left exactly as it is (a re-run sweep must not reset a sent or
     failed row). True when a row was inserted. The caller commits."""
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        dialect_insert(Notification)
-        .values(
-            cycle_id=cycle_id,
-            agency_id=agency_id,
-            stage=stage,
-            channel=channel,
-            state=NotificationState.pending,
-            attempts=0,
-            next_attempt_at=at,
-            payload=payload,
-            created_at=utcnow(),
+    params = {
+        "cycle_id": cycle_id,
+        "agency_id": agency_id,
+        "stage": stage,
+        "channel": channel,
+        "next_attempt_at": at,
+        "payload": payload,
+        "created_at": utcnow(),
+    }
+    stmt = _enqueue_statement(session.get_bind().dialect.name)
+    return session.connection().execute(stmt, params).first() is not None
+
+
+@lru_cache(maxsize=4)
+def _enqueue_statement(dialect: str) -> Any:
+    """One statement per dialect, its values bound at execution: compiled once (building
+    and compiling it per row cost more than the rest of queueing a reminder)."""
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    columns = Notification.__table__.c  # type: ignore[attr-defined]
+    bound = {
+        name: bindparam(name, type_=columns[name].type)
+        for name in (
+            "cycle_id",
+            "agency_id",
+            "stage",
+            "channel",
+            "next_attempt_at",
+            "payload",
+            "created_at",
         )
+    }
+    return (
+        dialect_insert(Notification)
+        .values(state=NotificationState.pending, attempts=0, **bound)
         .on_conflict_do_nothing(index_elements=["cycle_id", "agency_id", "stage", "channel"])
         # RETURNING says whether a row went in on both backends (rowcount does not,
-        # for ORM inserts through psycopg).
+        # for inserts through psycopg).
         .returning(col(Notification.id))
     )
-    return session.exec(stmt).first() is not None
 
 
 # --- office hours --------------------------------------------------------------------
@@ -206,6 +237,7 @@ def dispatch(
             report.taken_by_others += len(chunk) - len(claimed)
             for rows in _by_addressee(claimed):
                 run.send(rows, resolve_url, report)
+            run.settle()
     return report
 
 
@@ -260,22 +292,22 @@ def _chunks(groups: list[list[int]], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
-# Recording an outcome is two statements and a commit per message: built once, as Core
-# statements, because building them (and the ORM's unit of work) per message cost more
-# than the commit itself in the bench.
-_MINE = (
-    col(Notification.id) == bindparam("nid"),
+# Recording outcomes: the sent rows of a batch in one UPDATE, every attempt of the batch
+# in one INSERT, one commit (``_Run.settle``); a failure's own UPDATE per row (its retry
+# time is its own). Built once, as Core statements: building them (and the ORM's unit of
+# work) per message cost more than sending in the bench.
+_OURS = (
     col(Notification.state) == NotificationState.sending,
     col(Notification.claimed_by) == bindparam("worker"),
 )
 _SETTLE_SENT = (
     update(Notification)
-    .where(*_MINE)
-    .values(state=bindparam("state"), sent_at=bindparam("sent_at"))
+    .where(col(Notification.id).in_(bindparam("nids", expanding=True)), *_OURS)
+    .values(state=NotificationState.sent, sent_at=bindparam("sent_at"))
 )
 _SETTLE_FAILED = (
     update(Notification)
-    .where(*_MINE)
+    .where(col(Notification.id) == bindparam("nid"), *_OURS)
     .values(
         state=bindparam("state"),
         next_attempt_at=bindparam("next_attempt_at"),
@@ -302,6 +334,8 @@ class _Run:
         self.transports = transports
         self.policy = policy
         self.held: dict[str, str] = {}  # channel -> why it cannot send (this dispatch)
+        self.sent: list[int] = []  # sent since the last settle, not yet recorded
+        self.attempts: list[dict[str, Any]] = []  # attempt rows not yet inserted
 
     def check_holds(self, resolve_url: UrlResolver, report: DispatchReport) -> None:
         """Before the due rows: try each held channel again once its probe is due (a
@@ -329,6 +363,7 @@ class _Run:
         assert row is not None
         self.session.expunge(row)
         self.send([row], resolve_url, report)
+        self.settle()
         return channel not in self.held
 
     def claim(self, ids: list[int]) -> list[Notification]:
@@ -336,17 +371,33 @@ class _Run:
         safe to send. Rows missing from the result were taken by another process
         first (or changed since they were selected): leave them alone.
 
-        One statement per chunk (``store.claim_notifications``): one row at a time
-        cost more than sending the message (bench)."""
-        mine = claim_notifications(self.session, ids, worker=self.worker, now=self.now)
-        self.session.commit()
-        rows = self.session.exec(select(Notification).where(col(Notification.id).in_(mine)))
-        by_id = {row.id: row for row in rows}
+        One statement per batch, ``UPDATE … RETURNING`` the claimed rows themselves
+        (``store.claim_statement``): nothing is read again before sending."""
+        stmt = claim_statement(ids, worker=self.worker, now=self.now).returning(Notification)
+        rows = self.session.execute(stmt.execution_options(synchronize_session=False))
+        by_id = {row.id: row for row in rows.scalars()}
         # Detached snapshots: later commits must not expire (and re-SELECT) them, and no
         # transaction stays open on the server while messages go out.
         self.session.expunge_all()
         self.session.commit()
         return [by_id[i] for i in ids if i in by_id]
+
+    def settle(self) -> None:
+        """Record the batch: its sent rows in one UPDATE (only those still ours:
+        ``reclaim_stale`` may have taken some back from a worker presumed dead), its
+        attempts in one INSERT, then COMMIT — the commit that ends the batch's
+        at-least-once window."""
+        if self.sent:
+            params = {"nids": self.sent, "worker": self.worker, "sent_at": self.now}
+            changed = self.session.connection().execute(_SETTLE_SENT, params).rowcount
+            if changed != len(self.sent):
+                log.warning(
+                    "%d notification(s) were reclaimed while being sent", len(self.sent) - changed
+                )
+        if self.attempts:
+            self.session.connection().execute(_INSERT_ATTEMPT, self.attempts)
+        self.sent, self.attempts = [], []
+        self.session.commit()
 
     def send(
         self, rows: list[Notification], resolve_url: UrlResolver, report: DispatchReport
@@ -401,14 +452,11 @@ class _Run:
         self.session.commit()
 
     def _record_sent(self, row: Notification, report: DispatchReport) -> None:
-        # Committed at once: this commit is what ends the at-least-once window.
-        session = self.session
-        changed = self._settle(session, row, state=NotificationState.sent, sent_at=self.now)
-        self._attempt(session, row, ok=True)
-        session.commit()
+        # Recorded with the rest of the batch by ``settle``.
+        if row.id is not None:
+            self.sent.append(row.id)
+        self._attempt(self.session, row, ok=True)
         report.sent += 1
-        if not changed:
-            log.warning("notification %s was reclaimed while being sent", row.id)
 
     def _record_failure(
         self, row: Notification, exc: DeliveryError, transport: Transport, report: DispatchReport
@@ -426,7 +474,6 @@ class _Run:
         self._attempt(session, row, ok=False, error=str(exc), permanent=exc.permanent)
         if give_up:
             self._audit_failed(session, row, exc)
-        session.commit()
         if give_up:
             report.failed += 1
         else:
@@ -440,11 +487,10 @@ class _Run:
         )
 
     def _settle(self, session: Session, row: Notification, **values: Any) -> bool:
-        """Leave ``sending`` — only if the row is still ours (``reclaim_stale`` may have
-        taken it back from a worker presumed dead)."""
+        """A failed send leaves ``sending`` — only if the row is still ours
+        (``reclaim_stale`` may have taken it back from a worker presumed dead)."""
         params = {"nid": row.id, "worker": self.worker, **values}
-        stmt = _SETTLE_SENT if "sent_at" in values else _SETTLE_FAILED
-        return bool(session.connection().execute(stmt, params).rowcount == 1)
+        return bool(session.connection().execute(_SETTLE_FAILED, params).rowcount == 1)
 
     def _attempt(
         self,
@@ -455,15 +501,16 @@ class _Run:
         error: str | None = None,
         permanent: bool = False,
     ) -> None:
-        values = {
-            "notification_id": row.id,
-            "at": self.now,
-            "ok": ok,
-            "error": error,
-            "permanent": permanent,
-            "worker": self.worker,
-        }
-        session.connection().execute(_INSERT_ATTEMPT, values)
+        self.attempts.append(
+            {
+                "notification_id": row.id,
+                "at": self.now,
+                "ok": ok,
+                "error": error,
+                "permanent": permanent,
+                "worker": self.worker,
+            }
+        )
 
     def _audit_failed(self, session: Session, row: Notification, exc: DeliveryError) -> None:
         audit(

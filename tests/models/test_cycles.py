@@ -352,3 +352,27 @@ def test_a_partial_group_says_so_to_the_administrator(session: Session, annual: 
         )
     ).all()
     assert groups and all("chưa đầy đủ" in (p.note or "") for p in groups)
+
+
+def test_advance_over_its_cap_takes_the_oldest_and_leaves_the_rest_due(
+    session: Session, annual: Obligation
+) -> None:
+    """``advance``'s row cap (50,000 in the sweep; 40 here, the same code): the oldest due
+    rows move now, the others keep their stage and due time and the next sweep moves them
+    — none lost, none twice."""
+    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    session.commit()
+    stages = {s.name: s.at for s in cycle_stages(annual, opened.cycle, CAL)}
+    now = stages["reminder-7"]
+    first = advance(session, now=now, limit=40, calendar=CAL)
+    session.commit()
+    assert first.examined == 40
+    assert [(s.stage, len(s.agency_ids)) for s in first.steps] == [("reminder-7", 40)]
+    still_due = _count(session, Submission, col(Submission.next_action_at) <= now)
+    assert still_due == 109 - 40
+    second = advance(session, now=now + dt.timedelta(minutes=5), limit=40, calendar=CAL)
+    third = advance(session, now=now + dt.timedelta(minutes=10), limit=40, calendar=CAL)
+    session.commit()
+    moved = [a for r in (first, second, third) for s in r.steps for a in s.agency_ids]
+    assert len(moved) == len(set(moved)) == 109
+    assert advance(session, now=now + dt.timedelta(minutes=15), calendar=CAL).steps == []

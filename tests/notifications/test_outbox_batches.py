@@ -1,0 +1,118 @@
+"""The outbox works in batches: one claim, one settle and two commits per batch; a worker
+that dies in the middle of a batch has those of its messages already out sent again,
+with the same Message-ID, and nothing else (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from models.tables import Notification, NotificationAttempt
+from models.workdays import packaged_calendar
+from notifications.email import EmailTransport
+from notifications.mailsink import MailSink
+from notifications.model import Message
+from notifications.outbox import CLAIM_CHUNK, DispatchReport, dispatch, reclaim_stale
+from tests.notifications.conftest import NOW, fill_outbox
+
+Factory = Callable[[], Session]
+CAL = packaged_calendar()
+
+
+class WorkerDied(BaseException):
+    """What a SIGKILL looks like from inside: nothing after it runs."""
+
+
+class DiesAfter:
+    """The real email transport, until the ``limit``-th message has gone out."""
+
+    channel = "email"
+
+    def __init__(self, limit: int) -> None:
+        self.inner = EmailTransport(cooldown=0)
+        self.limit = limit
+        self.sent = 0
+
+    def send(self, url: str, message: Message) -> None:
+        if self.sent == self.limit:
+            raise WorkerDied
+        self.inner.send(url, message)
+        self.sent += 1
+
+    def mask(self, url: str) -> str:
+        return self.inner.mask(url)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def send_all(factory: Factory, now: datetime, worker: str) -> DispatchReport:
+    transport = EmailTransport(cooldown=0)
+    try:
+        return dispatch(
+            factory, now=now, worker=worker, transports={"email": transport}, calendar=CAL
+        )
+    finally:
+        transport.close()
+
+
+def states(session: Session) -> Counter[str]:
+    session.expire_all()
+    return Counter(str(r.state) for r in session.exec(select(Notification)))
+
+
+def test_a_batch_costs_two_commits_not_two_per_message(
+    engine: Engine, session: Session, session_factory: Factory, sink: MailSink
+) -> None:
+    count = CLAIM_CHUNK * 2 + 7
+    fill_outbox(session, sink.url(to="a@b.vn"), count)
+    commits: list[Any] = []
+
+    def count_commit(conn: Any) -> None:
+        commits.append(conn)
+
+    event.listen(engine, "commit", count_commit)
+    try:
+        report = send_all(session_factory, NOW, "w")
+    finally:
+        event.remove(engine, "commit", count_commit)
+    assert report.sent == count and len(sink.raw) == count
+    batches = -(-count // CLAIM_CHUNK)
+    assert len(commits) <= 2 * batches + 1, len(commits)
+    assert states(session) == Counter({"sent": count})
+    attempts = session.exec(select(NotificationAttempt).where(col(NotificationAttempt.ok))).all()
+    assert len(attempts) == count and {a.worker for a in attempts} == {"w"}
+
+
+def test_a_worker_dying_mid_batch_resends_only_that_batchs_sent_messages(
+    session: Session, session_factory: Factory, sink: MailSink
+) -> None:
+    count, dies_at = CLAIM_CHUNK * 3, CLAIM_CHUNK + 9
+    fill_outbox(session, sink.url(to="a@b.vn"), count)
+    dying = DiesAfter(dies_at)
+    with pytest.raises(WorkerDied):
+        dispatch(session_factory, now=NOW, worker="w1", transports={"email": dying}, calendar=CAL)
+    dying.close()
+    # The first batch was recorded; the second was claimed, 9 of it went out unrecorded.
+    assert states(session) == Counter(
+        {"sent": CLAIM_CHUNK, "sending": CLAIM_CHUNK, "pending": CLAIM_CHUNK}
+    )
+    assert len(sink.raw) == dies_at
+    later = NOW + timedelta(minutes=16)
+    assert reclaim_stale(session, later) == CLAIM_CHUNK
+    session.commit()
+    report = send_all(session_factory, later, "w2")
+    assert report.sent == 2 * CLAIM_CHUNK
+    assert states(session) == Counter({"sent": count})
+    ids = Counter(sink.message_ids())
+    assert len(ids) == count  # every message arrived
+    repeated = {mid: n for mid, n in ids.items() if n > 1}
+    # Only what was out before the death, each once more, under its own Message-ID.
+    assert sorted(repeated.values()) == [2] * (dies_at - CLAIM_CHUNK), repeated
