@@ -115,7 +115,8 @@ def _frequency_order(
     if not periodic and _one_off(view, deadlines):
         # A dated or undated one-off: "trước ngày 25/10", "khẩn trương báo cáo …".
         return ["once", *(f for f in seen if f not in ("on_request", "once"))]
-    if not seen and any(d.deadline.kind == "relative" and d.deadline.anchor for d in deadlines):
+    if not seen and any(d.deadline.kind == "relative" for d in deadlines):
+        # "Trong thời hạn 05 ngày làm việc kể từ ngày nhận được …": each occurrence.
         return ["event"]
     return periodic + [f for f in seen if f not in PERIODIC]
 

@@ -149,6 +149,10 @@ def _subject_end(view: str, text: str, pos: int) -> int:
             if _names_a_programme(view, text, m):
                 i = m.end()
                 continue
+            duty = _qualified_by_passive(view, m)
+            if duty is not None:
+                i = duty
+                continue
             return trim(view, pos, i)
         i += 1
     return trim(view, pos, limit)
@@ -161,6 +165,24 @@ def _names_a_programme(view: str, text: str, m: re.Match[str]) -> bool:
         return False
     nxt = skip_space(view, m.end())
     return nxt < len(text) and text[nxt].isupper()
+
+
+# "sở, ban, ngành được giao chủ trì phải …", "cán bộ được phân công theo dõi có trách
+# nhiệm …": a passive participle qualifies the subject when a duty word follows it.
+_PASSIVE_DUTY = re.compile(
+    r"[^;:.()]{2,120}?\s(?=(?:phải|có\s+trách\s+nhiệm|chịu\s+trách\s+nhiệm|có\s+nhiệm\s+vụ)\b)"
+)
+_REPORT_WORD = re.compile(r"\b(?:báo\s+cáo|gửi)\b")
+
+
+def _qualified_by_passive(view: str, m: re.Match[str]) -> int | None:
+    """Where the subject goes on after "được …" (the duty word), or None."""
+    if m.group().strip() != "được":
+        return None
+    duty = _PASSIVE_DUTY.match(view, m.end())
+    if duty is None or _REPORT_WORD.search(duty.group()):
+        return None
+    return duty.end() - 1
 
 
 def ends_at_predicate(view: str, text: str, end: int) -> bool:
@@ -231,7 +253,9 @@ _CONNECTIVE = re.compile(
 )
 _TIMING_ADVERB = re.compile(
     r"(?:(?:trong\s+)?quá\s+trình\s+(?:tổ\s+chức\s+)?thực\s+hiện\s*,?\s*"
-    r"|(?:định\s+kỳ|hàng|hằng|mỗi)(?:\s*,|\s+(?:hàng|hằng|mỗi|\d+|sáu|một|cả|tháng|quý|năm|tuần|và|hoặc|đột\s+xuất)\b)*\s*,?\s*)"
+    r"|(?:định\s+kỳ|hàng|hằng|mỗi)(?:\s*,|\s+(?:hàng|hằng|mỗi|\d+|sáu|một|cả|tháng|quý|năm|tuần|và|hoặc|đột\s+xuất)\b"
+    # "Định kỳ vào thứ Năm hằng tuần doanh nghiệp …", "Định kỳ trước ngày 05 hằng tháng …"
+    r"|\s+(?:vào\s+|trước\s+)?(?:ngày\s+\d{1,2}\b|thứ\s+(?:hai|ba|tư|năm|sáu|bảy|\d)\b))*\s*,?\s*)"
 )
 _OPENERS = re.compile(
     r"(?:trong|trước|chậm\s+nhất|nếu|trường\s+hợp|khi|ngoài|sau\s+khi|kể\s+từ|đối\s+với|trên\s+cơ\s+sở|quá\s+trình)\b"

@@ -135,8 +135,23 @@ _DATED_PERIOD = re.compile(r"\s*(?:đầu\s+năm\s+|cuối\s+năm\s+|năm\s+|/\s
 
 
 def once_mentions(folded: str) -> list[Mention]:
-    """Words that make an unscheduled report a one-off (see ``_ONCE``)."""
-    return [Mention(m.start(), m.end(), "once") for m in _ONCE.finditer(folded)]
+    """Words that make an unscheduled report a one-off (see ``_ONCE``). Urgency counts
+    only for a report: "khẩn trương triển khai …; kịp thời báo cáo" hurries the work."""
+    return [
+        Mention(m.start(), m.end(), "once")
+        for m in _ONCE.finditer(folded)
+        if not _URGENT.match(m.group()) or _REPORTS.search(_segment(folded, m.end()))
+    ]
+
+
+_URGENT = re.compile(r"khẩn|hỏa|hoả|ngay")
+_REPORTS = re.compile(r"báo\s+cáo|gửi|cung\s+cấp|trình|nộp|thống\s+kê|tổng\s+hợp")
+
+
+def _segment(folded: str, pos: int) -> str:
+    """From ``pos`` to the end of its part of the sentence (";" or a full stop)."""
+    m = re.compile(r";|\.(?=\s|$)").search(folded, pos)
+    return folded[pos : m.start() if m else len(folded)]
 
 
 def _months_are_period(folded: str, m: re.Match[str]) -> bool:
@@ -214,6 +229,9 @@ _REL_ANCHOR = re.compile(
     r"|(?:kể\s+từ|tính\s+từ)\s+[^,;.]{3,80}?"
     r"(?=\s*(?:,|;|\.|$| các | phải | gửi | báo cáo ))"
     r"|sau\s+khi\s+[^,;.()]{3,60}?(?=\s*(?:,|;|\.|\(|$| các | gửi | báo cáo ))"
+    # "Chậm nhất là 30 ngày, trước ngày khai mạc kỳ họp": counted back from an occasion.
+    r"|trước\s+(?:ngày|thời\s+điểm|kỳ|phiên)\s+(?!\d)[^,;.()\d]{3,60}?"
+    r"(?=\s*(?:,|;|\.|\(|$| các | phải | gửi | báo cáo ))"
     r"|đầu\s+(?:quý|năm|tháng)[^,;.()]{0,30}?(?=\s*(?:,|;|\.|\(|$| và | các | gửi | báo cáo )))"
 )
 # "từ ngày … đến ngày …" and "thời gian chốt số liệu" describe the data window.

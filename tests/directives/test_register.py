@@ -231,6 +231,25 @@ TIMING = [
         "Các đơn vị gửi số liệu ước thực hiện cả năm 2026 về Sở Tài chính.",
         {"frequency": "once"},
     ),
+    # a relative deadline with nothing periodic said: each occurrence is reported
+    (
+        "Trong thời hạn 03 ngày làm việc, Phòng Tư pháp gửi báo cáo kết quả về UBND xã.",
+        {"frequency": "event", "kind": "relative"},
+    ),
+    # a lead time counted back from an occasion named after a comma
+    (
+        "Chậm nhất là 20 ngày, trước ngày tổ chức hội nghị tổng kết, các phòng báo cáo UBND huyện.",
+        {"frequency": "event", "kind": "relative", "submitters": ["các phòng"]},
+    ),
+    # urgency that hurries other work is no one-off report
+    (
+        "Các đơn vị khẩn trương triển khai kế hoạch; kịp thời báo cáo Sở Y tế để chỉ đạo.",
+        {"frequency": "none"},
+    ),
+    (
+        "UBND các xã khẩn trương gửi báo cáo về Sở Nội vụ.",
+        {"frequency": "once"},
+    ),
 ]
 
 PARTIES = [
@@ -308,6 +327,25 @@ PARTIES = [
     (
         "Ban quản lý dự án các công trình giao thông báo cáo Sở Xây dựng hằng quý.",
         ["Ban quản lý dự án các công trình giao thông"],
+    ),
+    # a passive participle qualifying the subject before its duty word
+    (
+        "Đơn vị được giao chủ trì phải báo cáo Sở Tài chính trước ngày 10 hằng tháng.",
+        ["Đơn vị được giao chủ trì"],
+    ),
+    (
+        "Các phòng được phân công theo dõi có trách nhiệm báo cáo UBND huyện hằng quý.",
+        ["Các phòng được phân công theo dõi"],
+    ),
+    ("Sở Tư pháp được giao tổng hợp, báo cáo UBND tỉnh hằng năm.", ["Sở Tư pháp"]),
+    # the subject right after an uncommaed schedule
+    (
+        "Định kỳ vào thứ Hai hằng tuần doanh nghiệp kinh doanh xăng dầu báo cáo Sở Công Thương.",
+        ["doanh nghiệp kinh doanh xăng dầu"],
+    ),
+    (
+        "Định kỳ trước ngày 10 hằng tháng các hợp tác xã gửi báo cáo về Phòng Kinh tế.",
+        ["các hợp tác xã"],
     ),
     # agency kinds
     ("Trạm Khuyến nông báo cáo Phòng Nông nghiệp trước ngày 30/11/2026.", ["Trạm Khuyến nông"]),
