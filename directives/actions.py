@@ -74,12 +74,14 @@ _PERIOD_DEFINITION = re.compile(
 )
 # "… vừa có văn bản gửi các bộ về việc báo cáo …": the subject of a letter, not a request.
 _SUBJECT_LINE = re.compile(
-    r"\b(?:về\s+việc|v/v)\s[^.;]*"
+    r"\b(?:về\s+việc|v/v)\s[^.;:]*"
     r"|\b(?:văn\s+bản|công\s+văn)(?:\s+số\s+[^\s,;]+)?\s+(?:gửi\b|về\s)[^.;]*"
 )
 _NEGATED = re.compile(
     r"\bkhông\s+(?:phải\s+|cần\s+|bắt\s+buộc\s+)?(?:thực\s+hiện\s+)?(?:chế\s+độ\s+|việc\s+)?"
     r"(?:báo\s+cáo|gửi)[^.;]*"
+    # "Thay vì báo cáo hằng tuần, …": the schedule replaced, up to the comma
+    r"|\bthay\s+vì\s+(?:phải\s+)?(?:thực\s+hiện\s+)?(?:báo\s+cáo|gửi)[^.;,:]*"
 )
 
 

@@ -244,11 +244,11 @@ RELAY = re.compile(r"\s*(?:chỉ\s+đạo|đôn\s+đốc|yêu\s+cầu|hướng\s
 _CONNECTIVE = re.compile(
     r"(?:theo\s+đó|do\s+vậy|do\s+đó|vì\s+vậy|về\s+việc\s+này|cụ\s+thể|đồng\s+thời|bên\s+cạnh\s+đó"
     r"|mới\s+đây|ngoài\s+ra|tuy\s+nhiên|trước\s+tình\s+hình\s+(?:trên|đó|này)|để\s[^,;.]{3,150}"
-    r"|căn\s+cứ\s[^,;.]{3,150}|theo\s+(?!đó\b)[^,;.]{3,80}"
+    r"|căn\s+cứ\s[^,;.]{3,150}|theo\s+(?!đó\b)[^,;.]{3,80}|thay\s+vì\s[^,;.:]{3,100}"
     r"|ngày\s+\d[^,;.]{0,40}"
     r"|(?:[^,;.:]{0,30}?\s)?(?:trước|chậm\s+nhất|đến)\s+(?:là\s+|vào\s+)?(?:ngày\s+)?\d[^,;]{0,50})"
     r"\s*,\s*"
-    r"|(?:về|bước\s+\d+|đối\s+với)\b(?:[^:;.]|\.(?=\S)){0,300}:\s*"
+    r"|(?:về|bước\s+\d+|đối\s+với|thay\s+vì)\b(?:[^:;.]|\.(?=\S)){0,300}:\s*"
     r"|(?:trả\s+lời|hỏi|đáp)\s*:\s*"
 )
 _TIMING_ADVERB = re.compile(

@@ -241,6 +241,17 @@ TIMING = [
         "Chậm nhất là 20 ngày, trước ngày tổ chức hội nghị tổng kết, các phòng báo cáo UBND huyện.",
         {"frequency": "event", "kind": "relative", "submitters": ["các phòng"]},
     ),
+    # a schedule replaced ("thay vì …") is no frequency of the clause
+    (
+        "Thay vì báo cáo hằng quý, các xã báo cáo UBND huyện 6 tháng một lần.",
+        {"frequency": "semiannual", "also": [], "submitters": ["các xã"]},
+    ),
+    # a heading "Về việc …:" before the duty is not a letter's subject line
+    (
+        "3. Về việc sắp xếp trụ sở dôi dư: giao Sở Tài chính chủ trì, phối hợp với các đơn vị "
+        "liên quan rà soát, báo cáo UBND tỉnh trước ngày 30 tháng 12 năm 2026.",
+        {"frequency": "once", "kind": "date", "submitters": ["Sở Tài chính"]},
+    ),
     # urgency that hurries other work is no one-off report
     (
         "Các đơn vị khẩn trương triển khai kế hoạch; kịp thời báo cáo Sở Y tế để chỉ đạo.",
