@@ -41,6 +41,7 @@ _SUBJECT_STOP = (
     "|căn cứ|xác nhận|lưu trữ|quản lý và|thống kê|giao(?! thông)|ký|kịp thời|trong thời hạn|là"
     "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|nghiên cứu|hoàn thiện"
     "|đẩy nhanh|khẩn trương|sớm|cung cấp|trực tiếp|tiến hành|chịu|cũng|có văn bản|có ý kiến"
+    "|có báo cáo"
     "|tổ chức (?:rà soát|kiểm tra|đánh giá|tuyên truyền|sơ kết|tổng kết|điều tra|thống kê)"
 )
 _OBJ_STOP_RE = re.compile(rf"(?:{_OBJECT_STOP})\b")
@@ -208,7 +209,7 @@ def _blank_line_follows(view: str, i: int) -> bool:
 
 def _distributive_colon(view: str, start: int, i: int) -> bool:
     """ "các Sở: Kế hoạch và Đầu tư, Tài chính" — the colon belongs to the phrase."""
-    return view[i] == ":" and bool(re.fullmatch(r"các\s+\w+\s*", view[start:i]))
+    return view[i] == ":" and bool(re.search(r"(?:^|\s)các\s+\w+\s*$", view[start:i]))
 
 
 def _sentence_dot(view: str, i: int) -> bool:

@@ -17,8 +17,8 @@ from directives.text import fold
 # --- frequencies -------------------------------------------------------------------------
 
 _EVERY = r"(?:hàng|hằng|mỗi|từng)"
-_SIX = r"\b(?:0?6|sáu)\s+tháng"
-_NINE = r"\b(?:0?9|chín)\s+tháng"
+_SIX = r"\b(?:0?6(?:\s*\(\s*sáu\s*\))?|sáu)\s+tháng"  # "06 (sáu) tháng"
+_NINE = r"\b(?:0?9(?:\s*\(\s*chín\s*\))?|chín)\s+tháng"
 # "6 tháng" and "9 tháng" are reporting periods only where the register marks them as
 # one: after "định kỳ"/"báo cáo"/"kỳ", beside another period ("6 tháng, hằng năm"), in
 # the "6 tháng đầu năm" form or as "6 tháng một lần". "trong thời hạn 06 tháng" is a
@@ -59,7 +59,7 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
     (
         "annual",
         rf"{_EVERY}\s+năm|cả năm|báo cáo năm|định kỳ năm|năm một lần|một lần\s*/\s*năm"
-        rf"|(?<=tháng, )một năm|(?<=quý, )năm\b(?!\s*\d)|(?<=quý và )năm\b(?!\s*\d)"
+        rf"|(?<=tháng, )(?:một|0?1) năm|(?<=quý, )năm\b(?!\s*\d)|(?<=quý và )năm\b(?!\s*\d)"
         rf"|(?<=tháng, )năm\b(?!\s*\d)|(?<=tháng và )năm\b(?!\s*\d)|tổng kết năm",
     ),
     (

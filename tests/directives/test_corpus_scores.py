@@ -27,13 +27,13 @@ THRESHOLDS = {
     "exact_acc": 0.70,
 }
 HELD_ASIDE = {
-    "detect_f1": 0.93,
-    "frequency_acc": 0.79,
-    "deadline_acc": 0.90,
-    "recipient_acc": 0.86,
-    "via_found": 0.92,
-    "submitters_f1": 0.72,
-    "exact_acc": 0.57,
+    "detect_f1": 0.94,
+    "frequency_acc": 0.92,
+    "deadline_acc": 0.95,
+    "recipient_acc": 0.88,
+    "via_found": 0.95,
+    "submitters_f1": 0.84,
+    "exact_acc": 0.74,
 }
 
 

@@ -252,6 +252,16 @@ TIMING = [
         "liên quan rà soát, báo cáo UBND tỉnh trước ngày 30 tháng 12 năm 2026.",
         {"frequency": "once", "kind": "date", "submitters": ["Sở Tài chính"]},
     ),
+    # a number spelled out in brackets, and "01 năm" in a list of periods
+    (
+        "Định kỳ 06 (sáu) tháng hoặc đột xuất, Văn phòng UBND tỉnh báo cáo UBND tỉnh tình hình "
+        "thực hiện.",
+        {"frequency": "semiannual", "also": ["event"]},
+    ),
+    (
+        "Định kỳ hằng tháng, quý, 06 tháng, 01 năm, Công an tỉnh báo cáo Bộ Công an.",
+        {"frequency": "monthly", "also": ["quarterly", "semiannual", "annual"]},
+    ),
     # urgency that hurries other work is no one-off report
     (
         "Các đơn vị khẩn trương triển khai kế hoạch; kịp thời báo cáo Sở Y tế để chỉ đạo.",
@@ -358,6 +368,16 @@ PARTIES = [
         "Định kỳ trước ngày 10 hằng tháng các hợp tác xã gửi báo cáo về Phòng Kinh tế.",
         ["các hợp tác xã"],
     ),
+    # a distributive colon inside a longer name; "có báo cáo" is the predicate
+    (
+        "UBND các huyện: Tư Nghĩa, Mộ Đức và Đức Phổ khẩn trương gửi báo cáo về Sở Tài chính "
+        "trước ngày 20/12/2026.",
+        ["UBND các huyện: Tư Nghĩa, Mộ Đức và Đức Phổ"],
+    ),
+    (
+        "Chậm nhất ngày 10/12/2026, các phòng, ban có báo cáo kết quả gửi UBND huyện.",
+        ["các phòng, ban"],
+    ),
     # agency kinds
     ("Trạm Khuyến nông báo cáo Phòng Nông nghiệp trước ngày 30/11/2026.", ["Trạm Khuyến nông"]),
     ("Chủ đầu tư báo cáo Sở Xây dựng trước ngày 30/11/2026.", ["Chủ đầu tư"]),
@@ -368,6 +388,13 @@ PARTIES = [
 ]
 
 ROUTES = [
+    # a distributive colon in the via
+    (
+        "Các xã gửi báo cáo về Văn phòng UBND tỉnh và các Sở: Tài chính, Xây dựng trước ngày "
+        "20/12/2026 để tổng hợp, báo cáo UBND tỉnh.",
+        "UBND tỉnh",
+        "Văn phòng UBND tỉnh và các Sở: Tài chính, Xây dựng",
+    ),
     # names not cut short
     ("Các đơn vị báo cáo Ban An toàn giao thông tỉnh.", "Ban An toàn giao thông tỉnh", None),
     (
