@@ -259,7 +259,8 @@ _TIMING_ADVERB = re.compile(
     r"|\s+(?:vào\s+|trước\s+)?(?:ngày\s+\d{1,2}\b|thứ\s+(?:hai|ba|tư|năm|sáu|bảy|\d)\b))*\s*,?\s*)"
 )
 _OPENERS = re.compile(
-    r"(?:trong|trước|chậm\s+nhất|nếu|trường\s+hợp|khi|ngoài|sau\s+khi|kể\s+từ|đối\s+với|trên\s+cơ\s+sở|quá\s+trình)\b"
+    r"(?:trong|trước|chậm\s+nhất|nếu|trường\s+hợp|khi|ngoài|sau|kể\s+từ|đối\s+với|trên\s+cơ\s+sở|quá\s+trình"
+    r"|kết\s+thúc|hết|cuối)\b"
 )
 
 

@@ -60,7 +60,9 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
         "annual",
         rf"{_EVERY}\s+năm|cả năm|báo cáo năm|định kỳ năm|năm một lần|một lần\s*/\s*năm"
         rf"|(?<=tháng, )(?:một|0?1) năm|(?<=quý, )năm\b(?!\s*\d)|(?<=quý và )năm\b(?!\s*\d)"
-        rf"|(?<=tháng, )năm\b(?!\s*\d)|(?<=tháng và )năm\b(?!\s*\d)|tổng kết năm",
+        rf"|(?<=tháng, )năm\b(?!\s*\d)|(?<=tháng và )năm\b(?!\s*\d)|tổng kết năm"
+        # "6 tháng (trước ngày 15/6) và năm (trước ngày 15/12)"
+        rf"|(?<=\) và )năm(?=\s*\()|(?<=\), )năm(?=\s*\()",
     ),
     (
         "on_request",

@@ -262,6 +262,12 @@ TIMING = [
         "Định kỳ hằng tháng, quý, 06 tháng, 01 năm, Công an tỉnh báo cáo Bộ Công an.",
         {"frequency": "monthly", "also": ["quarterly", "semiannual", "annual"]},
     ),
+    # each period with its bracketed deadline, "năm" included
+    (
+        "Các sở báo cáo kết quả thực hiện 6 tháng (trước ngày 15/6) và năm (trước ngày 15/12) "
+        "về Sở Nội vụ.",
+        {"frequency": "semiannual", "also": ["annual"], "day": 15, "month": 6},
+    ),
     # urgency that hurries other work is no one-off report
     (
         "Các đơn vị khẩn trương triển khai kế hoạch; kịp thời báo cáo Sở Y tế để chỉ đạo.",
@@ -367,6 +373,12 @@ PARTIES = [
     (
         "Định kỳ trước ngày 10 hằng tháng các hợp tác xã gửi báo cáo về Phòng Kinh tế.",
         ["các hợp tác xã"],
+    ),
+    # a leading occasion before the comma ("Kết thúc …,", "Cuối mỗi quý,")
+    (
+        "Kết thúc đợt cao điểm, Công an tỉnh tổng hợp kết quả, báo cáo UBND tỉnh trước ngày "
+        "15/01/2027.",
+        ["Công an tỉnh"],
     ),
     # a distributive colon inside a longer name; "có báo cáo" is the predicate
     (
