@@ -41,7 +41,7 @@ _SUBJECT_STOP = (
     "|căn cứ|xác nhận|lưu trữ|quản lý và|thống kê|giao(?! thông)|ký|kịp thời|trong thời hạn|là"
     "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|nghiên cứu|hoàn thiện"
     "|đẩy nhanh|khẩn trương|sớm|cung cấp|trực tiếp|tiến hành|chịu|cũng|có văn bản|có ý kiến"
-    "|có báo cáo"
+    "|có báo cáo|có phải"
     "|tổ chức (?:rà soát|kiểm tra|đánh giá|tuyên truyền|sơ kết|tổng kết|điều tra|thống kê)"
 )
 _OBJ_STOP_RE = re.compile(rf"(?:{_OBJECT_STOP})\b")
@@ -275,6 +275,10 @@ def subject_start(view: str, text: str) -> int | None:
     condition ("Hằng năm,", "Trong quá trình thực hiện nếu có vướng mắc,") and an
     introducing verb ("Yêu cầu", "Giao", "đề nghị")."""
     pos = strip_number(view)
+    asked = view.rfind("?")
+    answer = view[asked + 1 :]
+    if asked != -1 and answer.strip():  # "Hỏi: … không? Trả lời: …": the answer says who
+        pos = len(view) - len(answer.lstrip())
     lead = _CONNECTIVE.match(view, pos)
     while lead:
         pos = lead.end()

@@ -380,6 +380,12 @@ PARTIES = [
         "15/01/2027.",
         ["Công an tỉnh"],
     ),
+    # a question and its answer: the answer says who reports
+    (
+        "Hỏi: Doanh nghiệp có phải báo cáo tình hình sử dụng lao động không? Trả lời: Định kỳ 06 "
+        "tháng và hằng năm, người sử dụng lao động phải báo cáo Sở Nội vụ.",
+        ["người sử dụng lao động"],
+    ),
     # a distributive colon inside a longer name; "có báo cáo" is the predicate
     (
         "UBND các huyện: Tư Nghĩa, Mộ Đức và Đức Phổ khẩn trương gửi báo cáo về Sở Tài chính "
