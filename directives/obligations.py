@@ -112,7 +112,7 @@ def _frequency_order(
     periodic = [f for f in seen if f in PERIODIC]
     if not periodic and _undated_day_in_schedule(view, deadlines):
         periodic = ["annual"]  # "định kỳ (trước ngày 15 tháng 12)": once a year
-    if not periodic and _one_off(view, deadlines):
+    if not periodic and _one_off(view, freqs, deadlines):
         # A dated or undated one-off: "trước ngày 25/10", "khẩn trương báo cáo …".
         return ["once", *(f for f in seen if f not in ("on_request", "once"))]
     if not seen and any(d.deadline.kind == "relative" for d in deadlines):
@@ -128,7 +128,7 @@ def _undated_day_in_schedule(view: str, deadlines: list[DeadlineMention]) -> boo
     )
 
 
-def _one_off(view: str, deadlines: list[DeadlineMention]) -> bool:
+def _one_off(view: str, freqs: list[Mention], deadlines: list[DeadlineMention]) -> bool:
     if any(d.deadline.kind == "date" for d in deadlines):
         return True
     if any(
@@ -139,7 +139,7 @@ def _one_off(view: str, deadlines: list[DeadlineMention]) -> bool:
         for d in deadlines
     ):
         return True
-    if frequency_mentions(view):
+    if freqs:  # the clause's own (not negated) frequency words
         return False
     return (not deadlines and bool(once_mentions(view))) or bool(_REQUEST_NOW.search(view))
 

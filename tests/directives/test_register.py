@@ -268,6 +268,11 @@ TIMING = [
         "về Sở Nội vụ.",
         {"frequency": "semiannual", "also": ["annual"], "day": 15, "month": 6},
     ),
+    # a negated schedule does not stop an urgent request beside it being a one-off
+    (
+        "Các xã không phải báo cáo hằng tháng; khẩn trương báo cáo UBND huyện kết quả rà soát.",
+        {"frequency": "once", "also": []},
+    ),
     # urgency that hurries other work is no one-off report
     (
         "Các đơn vị khẩn trương triển khai kế hoạch; kịp thời báo cáo Sở Y tế để chỉ đạo.",
