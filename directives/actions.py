@@ -30,7 +30,7 @@ _ADV = r"(?:(?:kịp\s+thời|ngay|trực\s+tiếp|bằng\s+văn\s+bản|định
 _SEND = re.compile(
     rf"\b(?P<verb>báo\s+cáo|phản\s+ánh|nộp|gửi(?:\s+(?:báo\s+cáo|văn\s+bản|kết\s+quả)(?:\s+(?:đột\s+xuất|định\s+kỳ))?)?"
     rf"|(?<!chương )(?<!quá )(?<!công )(?<!tiến )(?<!quy )(?<!lộ )(?<!phương )(?<!giáo )"
-    rf"(?<!đệ )(?<!lập )trình"
+    rf"(?<!đệ )(?<!lập )trình(?!\s+(?:bày|độ|diễn|tự|chiếu)\b)"
     rf"|cung\s+cấp)"
     rf"(?:\s*,\s*(?:thông\s+tin|đề\s+xuất|kiến\s+nghị))?\s+{_ADV}{_TO}(?=\S)"
 )
@@ -52,11 +52,11 @@ _VERBAL_REPORT = re.compile(
 # "báo cáo" used as a noun naming a document or a form: not an action.
 _NOMINAL_BEFORE = re.compile(
     r"(?:mẫu|chế độ|chế độ thông tin|thông tin|nhận được|số liệu|nội dung|tại|kèm theo|biểu"
-    r"|theo|của|các|hệ thống|thẩm định|phê duyệt|góp ý|tiếp nhận|số lượng)\s+$"
+    r"|theo|của|các|hệ thống|thẩm định|phê duyệt|góp ý|tiếp nhận|số lượng|dự thảo)\s+$"
 )
 # "đã gửi báo cáo", "chưa báo cáo", "vừa báo cáo": what happened, not what is asked.
 _PAST = re.compile(r"(?:đã|chưa|vừa|mới|đã\s+có|đã\s+được)\s+(?:\S+\s+)?$")
-_NOMINAL_AFTER = re.compile(r"\s*(?:số\s+\d|thẩm\s+định|này\b|kèm\s+theo)")
+_NOMINAL_AFTER = re.compile(r"\s*(?:số\s+\d|thẩm\s+định|này\b|kèm\s+theo|viên\b)")
 _ADVISORY = re.compile(r"tham\s+mưu\s+(?:cho\s+)?(?:\S+\s+){0,8}?$")
 _PREAMBLE = re.compile(
     r"^(?:theo\s+đề\s+nghị|xét\s+đề\s+nghị|mẫu\s|nơi\s+nhận|[“\"][^”\"]{1,80}[”\"]\s+là\s)"

@@ -25,7 +25,7 @@ _OBJECT_STOP = (
     "|đúng|đầy đủ|thực hiện|phối hợp|làm cơ sở|tại|vào|từ|là|chậm|trực tiếp|thẩm định"
     "|những(?!\\s+(?:cơ quan|đơn vị|sở|ban|ngành|địa phương))|thứ|đến\\s+(?:ngày|hết|trước)"
     "|\\d+\\s+(?:tháng|ngày|năm|quý)"
-    "|một lần|phục vụ|việc|công tác|tiến độ|(?<!cấp )trên"
+    "|một lần|phục vụ|việc|công tác|tiến độ|(?<!cấp )trên|dự thảo"
 )
 # After an agency in subject position: the predicate begins.
 _SUBJECT_STOP = (

@@ -22,6 +22,10 @@ NOT_A_DUTY = [
     "Các sở chưa gửi báo cáo đúng hạn.",
     "Ngày 15/10/2025, Sở Nội vụ đã báo cáo UBND tỉnh kết quả rà soát.",
     "Trong năm 2025, toàn tỉnh đã tổ chức 25 hội nghị và ban hành 40 báo cáo chuyên đề.",
+    # "trình bày" (present) and "báo cáo viên" (a rapporteur) are no reports
+    "Tại cuộc họp, Phòng Nội vụ trình bày dự thảo báo cáo tổng kết công tác năm 2026.",
+    "Trong thời hạn 10 ngày làm việc, Giám đốc Sở Tư pháp ra quyết định công nhận báo cáo viên "
+    "pháp luật cấp tỉnh.",
     # period definitions
     "Báo cáo định kỳ hằng tháng: tính từ ngày 15 tháng trước đến ngày 14 của tháng báo cáo.",
     "Kỳ báo cáo năm được tính từ ngày 15 tháng 12 năm trước đến ngày 14 tháng 12 năm báo cáo.",
@@ -411,6 +415,7 @@ PARTIES = [
 ]
 
 ROUTES = [
+    ("Phòng Nội vụ trình UBND xã dự thảo báo cáo tổng kết trước ngày 15/12/2026.", "UBND xã", None),
     # a distributive colon in the via
     (
         "Các xã gửi báo cáo về Văn phòng UBND tỉnh và các Sở: Tài chính, Xây dựng trước ngày "
