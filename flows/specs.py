@@ -229,7 +229,58 @@ def deadline_label(rule: Deadline, *, overridden: bool) -> str:
     return f"{text} (đã điều chỉnh)" if overridden else text
 
 
-def _description(ob: Obligation, directive: Directive, rule: Deadline) -> str:
+_WEEKDAY_VI = {
+    "MO": "thứ Hai",
+    "TU": "thứ Ba",
+    "WE": "thứ Tư",
+    "TH": "thứ Năm",
+    "FR": "thứ Sáu",
+    "SA": "thứ Bảy",
+    "SU": "Chủ nhật",
+}
+_TIMES_A_YEAR = {1: "Hằng năm", 2: "6 tháng một lần", 3: "4 tháng một lần", 4: "Hằng quý"}
+
+
+def schedule_words(rrule: str) -> str:
+    """An opening schedule (``opening_rrule``'s DTSTART and RRULE lines) in words:
+    "Hằng năm, mở kỳ 08:00 ngày 20/11 (lần đầu 20/11/2026)". A rule of another shape
+    is given as it is, after "Lịch RRULE:"."""
+    lines = dict(line.split(":", 1) for line in rrule.splitlines() if ":" in line)
+    parts = dict(p.split("=", 1) for p in lines.get("RRULE", "").split(";") if "=" in p)
+    first = re.match(
+        r"(\d{4})(\d{2})(\d{2})", next((v for k, v in lines.items() if k.startswith("DTSTART")), "")
+    )
+    try:
+        at = f"{int(parts['BYHOUR']):02d}:{int(parts.get('BYMINUTE', '0')):02d}"
+        day = int(parts["BYMONTHDAY"]) if "BYMONTHDAY" in parts else None
+        months = [int(m) for m in parts["BYMONTH"].split(",")] if "BYMONTH" in parts else []
+        if parts["FREQ"] == "YEARLY" and day is not None and months:
+            how = _TIMES_A_YEAR.get(len(months), f"Mỗi năm {len(months)} lần")
+            days = [f"{day:02d}/{m:02d}" for m in months]
+            when = days[0] if len(days) == 1 else f"{', '.join(days[:-1])} và {days[-1]}"
+            text = f"{how}, mở kỳ {at} ngày {when}"
+        elif parts["FREQ"] == "MONTHLY" and day is not None:
+            text = f"Hằng tháng, mở kỳ {at} ngày {day:02d}"
+        elif parts["FREQ"] == "WEEKLY" and parts.get("BYDAY") in _WEEKDAY_VI:
+            text = f"Hằng tuần, mở kỳ {at} {_WEEKDAY_VI[parts['BYDAY']]}"
+        else:
+            raise KeyError(parts.get("FREQ"))
+    except (KeyError, ValueError):
+        return f"Lịch RRULE: {' '.join(rrule.split())}"
+    if first:
+        text += f" (lần đầu {first[3]}/{first[2]}/{first[1]})"
+    return text
+
+
+def cron_words(cron: str) -> str:
+    """The sweep's cron in words when it is a plain "every N minutes"."""
+    every = re.fullmatch(r"\*/(\d+) \* \* \* \*", cron.strip())
+    if every:
+        return f"Mỗi {int(every[1])} phút"
+    return "Mỗi phút" if cron.strip() == "* * * * *" else f"Lịch cron: {cron}"
+
+
+def _description(ob: Obligation, directive: Directive, rule: Deadline, rrule: str) -> str:
     frequency = FREQUENCY_LABELS.get(ob.frequency, ob.frequency)
     deadline = deadline_label(rule, overridden=ob.deadline_override is not None)
     source = directive.number or f"văn bản #{directive.id}"
@@ -239,6 +290,9 @@ def _description(ob: Obligation, directive: Directive, rule: Deadline) -> str:
         markdown_text(ob.clause_text),
         "",
         f"**Tần suất:** {markdown_text(frequency)} · **Hạn:** {markdown_text(deadline)}",
+        "",
+        f"**Lịch mở kỳ:** {markdown_text(schedule_words(rrule))}, giờ Việt Nam. Hệ thống "
+        "tính lại ngày mở kỳ và hạn nộp chính xác theo ngày làm việc khi chạy.",
         "",
         f"**Văn bản:** {markdown_text(source)}"
         + (f" — {markdown_text(directive.subject)}" if directive.subject else ""),
@@ -297,7 +351,7 @@ def obligation_spec(
         entrypoint=_entrypoint(open_cycle),
         parameters={"obligation_id": ob.id},
         tags=obligation_tags(ob, directive, lead_code),
-        description=_description(ob, directive, rule),
+        description=_description(ob, directive, rule, rrule),
         schedule=ScheduleSpec("rrule", rrule),
         schedule_slug=OPENING_SLUG,
         parameter_schema=_schema(open_cycle.name),
@@ -318,7 +372,8 @@ def sweep_spec(*, cron: str = SWEEP_CRON, work_pool_name: str | None = None) -> 
         tags=(APP_TAG,),
         description=(
             "Quét định kỳ: nhắc hạn, đôn đốc quá hạn, gửi thông báo trong hàng đợi, "
-            "cập nhật bảng theo dõi từng kỳ báo cáo."
+            "cập nhật bảng theo dõi từng kỳ báo cáo.\n\n"
+            f"**Lịch:** {markdown_text(cron_words(cron))}, giờ Việt Nam."
         ),
         schedule=ScheduleSpec("cron", cron),
         schedule_slug=SWEEP_SLUG,
@@ -421,5 +476,6 @@ __all__ = [
     "markdown_text",
     "obligation_spec",
     "safe_name",
+    "schedule_words",
     "sweep_spec",
 ]
