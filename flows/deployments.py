@@ -91,6 +91,7 @@ from models.db import session_scope
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
+    from prefect.events.schemas.automations import AutomationCore
 
 PAGE = 200  # the server's maximum rows per read (PREFECT_SERVER_API_DEFAULT_LIMIT)
 DEFAULT_CONCURRENCY = 1  # writes in flight; see sync_deployments
@@ -115,6 +116,7 @@ class SyncReport:
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (old, new); also updated
     errors: list[SyncError] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    automation: str = ""  # what became of the overdue Automation (ensure_overdue_automation)
 
     @property
     def ok(self) -> bool:
@@ -452,6 +454,81 @@ class _Writer:
             await self.client.delete_deployment(deployment.id)
 
 
+# --- the operators' Automation --------------------------------------------------------------
+
+OVERDUE_AUTOMATION = "hanbaocao · kỳ báo cáo quá hạn"
+OPERATOR_BLOCK = "hanbaocao-operators"  # a notification block the operators create
+_OVERDUE_SUBJECT = "[hanbaocao] Quá hạn: {{ event.resource.name }}"
+_OVERDUE_BODY = (
+    "Kỳ báo cáo {{ event.resource.name }} đã quá hạn: {{ event.payload.missing }} cơ quan "
+    "chưa nộp báo cáo (lúc {{ event.payload.at }}). Sở chủ trì: {{ event.payload.lead }}. "
+    "Xem danh sách trong trạng thái lượt chạy của kỳ (Quá hạn) và trang /admin."
+)
+
+
+async def ensure_overdue_automation(client: PrefectClient, *, block: str = OPERATOR_BLOCK) -> str:
+    """One Automation that sends ``hanbaocao.cycle.overdue`` to the operators through the
+    notification block named ``block`` (Slack, Microsoft Teams, SendGrid email, a custom
+    webhook: whatever the operators use; Prefect keeps its secret, not us). Created once,
+    rewritten only when it differs, duplicates removed. What happened, in Vietnamese."""
+    from prefect.events.actions import SendNotification
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+
+    from flows.events import CYCLE_OVERDUE
+
+    block_id = await _notification_block(client, block)
+    if block_id is None:
+        return (
+            f"chưa tạo Automation báo quá hạn: Prefect chưa có khối thông báo “{block}” "
+            "(tạo trong Prefect UI, mục Blocks, rồi chạy lại sync)"
+        )
+    wanted = AutomationCore(
+        name=OVERDUE_AUTOMATION,
+        description="Báo cho người vận hành khi một kỳ báo cáo quá hạn mà còn cơ quan chưa nộp.",
+        tags=[APP_TAG],
+        trigger=EventTrigger(
+            expect={CYCLE_OVERDUE},
+            match={"prefect.resource.id": "hanbaocao.cycle.*"},
+            posture=Posture.Reactive,
+            threshold=1,
+        ),
+        actions=[
+            SendNotification(
+                block_document_id=block_id, subject=_OVERDUE_SUBJECT, body=_OVERDUE_BODY
+            )
+        ],
+    )
+    found = await client.read_automations_by_name(OVERDUE_AUTOMATION)
+    if not found:
+        await client.create_automation(wanted)
+        return f"đã tạo Automation “{OVERDUE_AUTOMATION}” (gửi qua khối “{block}”)"
+    keep, *extra = sorted(found, key=lambda a: str(a.id))
+    for duplicate in extra:
+        await client.delete_automation(duplicate.id)
+    if _same_automation(keep, wanted):
+        return f"Automation “{OVERDUE_AUTOMATION}” không đổi"
+    await client.update_automation(keep.id, wanted)
+    return f"đã cập nhật Automation “{OVERDUE_AUTOMATION}” (gửi qua khối “{block}”)"
+
+
+def _same_automation(have: AutomationCore, want: AutomationCore) -> bool:
+    fields = {"name", "description", "enabled", "tags", "trigger", "actions"}
+    return bool(
+        have.model_dump(mode="json", include=fields) == want.model_dump(mode="json", include=fields)
+    )
+
+
+async def _notification_block(client: PrefectClient, name: str) -> UUID | None:
+    """The id of the block document ``name`` that can notify (any block type)."""
+    body = {"block_documents": {"name": {"any_": [name]}}, "include_secrets": False}
+    response = await client.request("POST", "/block_documents/filter", json=body)
+    for row in response.json():
+        capabilities = (row.get("block_schema") or {}).get("capabilities") or []
+        if row.get("name") == name and "notify" in capabilities:
+            return UUID(row["id"])
+    return None
+
+
 # --- the CLI's door ------------------------------------------------------------------------
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -502,7 +579,14 @@ async def _sync(
     async with get_client() as client:
         if work_pool_name:
             await ensure_work_pool(client, work_pool_name)
-        return await sync_deployments(client, specs, prune=prune, concurrency=concurrency)
+        report = await sync_deployments(client, specs, prune=prune, concurrency=concurrency)
+        try:
+            report.automation = await ensure_overdue_automation(client)
+        except Exception as exc:  # the deployments are what matters; say what failed
+            report.automation = (
+                f"không tạo được Automation báo quá hạn: {type(exc).__name__}: {exc}"
+            )
+        return report
 
 
 __all__ = [
@@ -513,6 +597,8 @@ __all__ = [
     "NAME_MAX",
     "OBLIGATION_TAG",
     "OPENING_SLUG",
+    "OPERATOR_BLOCK",
+    "OVERDUE_AUTOMATION",
     "SPEC_FORMAT",
     "SWEEP_CRON",
     "SWEEP_KEY",
@@ -527,6 +613,7 @@ __all__ = [
     "deadline_label",
     "deployment_name",
     "desired_specs",
+    "ensure_overdue_automation",
     "ensure_work_pool",
     "ingest_spec",
     "markdown_text",
