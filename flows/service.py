@@ -81,6 +81,11 @@ if TYPE_CHECKING:
     from flows.deployments import SyncReport
     from notifications.mailsink import MailSink
 
+# Prefect's scheduler creates runs at most 100 days ahead by default: an annual obligation
+# would show no upcoming run most of the year. 400 days shows the next opening of every
+# obligation (the sweep, every 15 minutes, stays bounded by the scheduler's 100 runs).
+SCHEDULER_HORIZON_SETTING = "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME"
+SCHEDULER_HORIZON_SECONDS = 400 * 24 * 3600
 HEALTH_TIMEOUT = 120.0  # ~15 s on two cores; generous for a busy machine
 DRAIN_SECONDS = 10.0
 
@@ -179,6 +184,8 @@ def choose_api(port: int, data_dir: Path, say: Callable[[str], None]) -> Api:
             "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         }
     )
+    # An operator's own value wins; embedded_server passes PREFECT_SERVER_* on.
+    os.environ.setdefault(SCHEDULER_HORIZON_SETTING, str(SCHEDULER_HORIZON_SECONDS))
     return Api(url=url, embedded=True, home=home, port=port)
 
 
@@ -296,6 +303,8 @@ def describe(report: SyncReport) -> list[str]:
     lines += [
         f"  [red]failed to {e.action}[/] {escape(e.name)}: {escape(e.error)}" for e in report.errors
     ]
+    if report.automation:
+        lines.append(f"automation: {escape(report.automation)}")
     return lines
 
 
