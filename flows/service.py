@@ -66,6 +66,7 @@ import httpx
 from rich.console import Console
 from rich.markup import escape
 
+from flows.server import SCHEDULER_HORIZON, SCHEDULER_HORIZON_SETTING
 from models import clock
 from models.db import TZ, get_engine, settings
 
@@ -81,11 +82,6 @@ if TYPE_CHECKING:
     from flows.deployments import SyncReport
     from notifications.mailsink import MailSink
 
-# Prefect's scheduler creates runs at most 100 days ahead by default: an annual obligation
-# would show no upcoming run most of the year. 400 days shows the next opening of every
-# obligation (the sweep, every 15 minutes, stays bounded by the scheduler's 100 runs).
-SCHEDULER_HORIZON_SETTING = "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME"
-SCHEDULER_HORIZON_SECONDS = 400 * 24 * 3600
 HEALTH_TIMEOUT = 120.0  # ~15 s on two cores; generous for a busy machine
 DRAIN_SECONDS = 10.0
 
@@ -185,7 +181,7 @@ def choose_api(port: int, data_dir: Path, say: Callable[[str], None]) -> Api:
         }
     )
     # An operator's own value wins; embedded_server passes PREFECT_SERVER_* on.
-    os.environ.setdefault(SCHEDULER_HORIZON_SETTING, str(SCHEDULER_HORIZON_SECONDS))
+    os.environ.setdefault(SCHEDULER_HORIZON_SETTING, SCHEDULER_HORIZON)
     return Api(url=url, embedded=True, home=home, port=port)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from prefect import get_client
@@ -112,3 +113,19 @@ def test_the_overdue_automation_is_created_once_on_two_syncs(no_automation: None
     trigger, action = run_coro_as_sync(read())
     assert trigger["expect"] == ["hanbaocao.cycle.overdue"]
     assert action["type"] == "send-notification"
+
+
+def test_the_servers_we_start_look_400_days_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every obligation's next opening is an upcoming run: the horizon is one Prefect
+    accepts (it refuses a number of seconds), and an operator's own value wins."""
+    from prefect.settings.models.server.services import ServerServicesSchedulerSettings
+
+    from flows.server import SCHEDULER_HORIZON_SETTING, server_env
+
+    env = server_env(tmp_path, 4200)
+    monkeypatch.setenv(SCHEDULER_HORIZON_SETTING, env[SCHEDULER_HORIZON_SETTING])
+    assert ServerServicesSchedulerSettings().max_scheduled_time == dt.timedelta(days=400)
+    own = server_env(tmp_path, 4200, {SCHEDULER_HORIZON_SETTING: "P120D"})
+    assert own[SCHEDULER_HORIZON_SETTING] == "P120D"
