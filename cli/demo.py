@@ -8,7 +8,10 @@ saves every message as an .eml file, the local Zalo fake, and the story of
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
+import re
 import shutil
 from contextlib import ExitStack
 from pathlib import Path
@@ -19,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.data import fail
+from models.db import TZ
 
 if TYPE_CHECKING:
     from flows.demo import DemoResult
@@ -35,12 +39,25 @@ def demo(
     port: Annotated[int, typer.Option(help="Port of the local Prefect server and its UI.")] = 4200,
     examples: Annotated[Path, typer.Option(help="Folder with the seed directives.")] = EXAMPLES,
     keep_open: Annotated[
-        bool, typer.Option(help="Keep the Prefect UI running after the story, until Ctrl-C.")
+        bool,
+        typer.Option(
+            help="After the story, keep the Prefect UI and the portal (at the address the "
+            "mailed links use, on the story's clock) running until Ctrl-C."
+        ),
     ] = False,
+    portal_port: Annotated[
+        int, typer.Option(help="Port of the portal the mailed links point at (127.0.0.1).")
+    ] = 8000,
 ) -> None:
     """Run one annual report cycle of the seeds, start to finish, in simulated time."""
     from flows.server import ServerError
+    from flows.service import port_free
 
+    if keep_open and not port_free(portal_port):
+        fail(
+            f"cổng {portal_port} trên 127.0.0.1 đang bận: chọn cổng khác cho cổng thông tin "
+            "bằng --portal-port"
+        )
     if not (examples / "seed-6966-ubnd-ktn-quang-ngai-2024.txt").is_file():
         fail(f"the seed directives are not in {examples}: pass --examples DIR")
     data_dir = data_dir.resolve()
@@ -52,14 +69,17 @@ def demo(
     (data_dir / ".hanbaocao-demo").touch()
     os.environ["HANBAOCAO_DATA_DIR"] = str(data_dir)
     os.environ.pop("HANBAOCAO_DATABASE_URL", None)
+    os.environ.pop("HANBAOCAO_NOW", None)
+    # The links in the demo's messages point at the portal --keep-open serves.
+    os.environ["HANBAOCAO_PUBLIC_URL"] = f"http://127.0.0.1:{portal_port}"
     out.print(f"[bold]hanbaocao demo[/] — data in {data_dir}")
     try:
-        _run(data_dir, port, examples, keep_open=keep_open)
+        _run(data_dir, port, examples, keep_open=keep_open, portal_port=portal_port)
     except ServerError as exc:
         fail(f"the local Prefect server did not start: {exc}")
 
 
-def _run(data_dir: Path, port: int, examples: Path, *, keep_open: bool) -> None:
+def _run(data_dir: Path, port: int, examples: Path, *, keep_open: bool, portal_port: int) -> None:
     from flows.server import flush_to_server, prefect_server
     from notifications.fake_zalo import FakeZalo
     from notifications.mailsink import MailSink
@@ -93,14 +113,63 @@ def _run(data_dir: Path, port: int, examples: Path, *, keep_open: bool) -> None:
             zalo_count = len(zalo.messages)
             flush_to_server()
         _summary(result, mail_dir, zalo_count, server.url)
+        story_end = result.story_end.isoformat(timespec="minutes") if result.story_end else ""
+        (data_dir / ".hanbaocao-demo").write_text(f"HANBAOCAO_NOW={story_end}\n", "utf-8")
         if keep_open:
-            out.print(f"The Prefect UI stays open at {server.url} — Ctrl-C to stop.")
-            _wait_for_ctrl_c()
+            _keep_open(result, mail_dir, server.url, portal_port)
     if not keep_open:
         out.print(
-            f"To browse the runs later: [bold]hanbaocao demo --keep-open[/] or "
-            f"PREFECT_HOME={data_dir / 'prefect'} prefect server start"
+            f"Xem lại sau: [bold]hanbaocao demo --keep-open[/], hoặc "
+            f"PREFECT_HOME={data_dir / 'prefect'} prefect server start (Prefect UI) và "
+            f"HANBAOCAO_DATA_DIR={data_dir} HANBAOCAO_NOW={story_end} "
+            f"hanbaocao portal --port {portal_port} "
+            "(cổng thông tin theo đồng hồ của câu chuyện; theo đồng hồ thật, số liệu sẽ khác)",
+            highlight=False,
         )
+
+
+def _keep_open(result: DemoResult, mail_dir: Path, prefect_ui: str, portal_port: int) -> None:
+    """The portal at the address the mailed links use, on the story's clock (the real
+    date can fall inside the simulated year: served on it, the portal would say "not yet
+    due" where the story says 68 agencies are late), until Ctrl-C."""
+    from portal.app import serving
+
+    if result.story_end is not None:
+        os.environ["HANBAOCAO_NOW"] = result.story_end.isoformat()
+    os.environ["PREFECT_UI_URL"] = prefect_ui
+    with serving(port=portal_port) as portal_url:
+        local = result.story_end.astimezone(TZ) if result.story_end else None
+        when = f"{local:%H:%M ngày %d/%m/%Y}" if local else "thật"
+        out.print(
+            f"Cổng thông tin đang chạy tại {portal_url}, theo đồng hồ của câu chuyện ({when}).",
+            highlight=False,
+        )
+        link = lead_view_link(mail_dir)
+        if link:
+            out.print(
+                "Mở liên kết Sở Xây dựng nhận trong thư đôn đốc (trang theo dõi tình hình nộp "
+                f"báo cáo của Sở chủ trì): {link}",
+                highlight=False,
+                soft_wrap=True,  # the link stays whole, on one line
+            )
+        out.print(f"Prefect UI: {prefect_ui} — nhấn Ctrl-C để dừng.", highlight=False)
+        _wait_for_ctrl_c()
+
+
+_LINK = re.compile(r"https?://[^\s<>\"']+/view/[A-Za-z0-9._~-]+")
+
+
+def lead_view_link(mail_dir: Path) -> str | None:
+    """The /view link of the first escalation email to the lead Sở among the .eml files."""
+    for path in sorted(mail_dir.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if not str(message["Subject"] or "").startswith("[Đôn đốc báo cáo]"):
+            continue
+        body = message.get_body(preferencelist=("plain", "html"))
+        found = _LINK.search(body.get_content() if body is not None else "")
+        if found:
+            return found[0]
+    return None
 
 
 def _wait_for_ctrl_c() -> None:
@@ -110,7 +179,7 @@ def _wait_for_ctrl_c() -> None:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        out.print("stopping…")
+        out.print("Đang dừng…")
 
 
 def _summary(result: DemoResult, mail_dir: Path, zalo_count: int, ui: str) -> None:

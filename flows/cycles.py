@@ -19,8 +19,9 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from sqlmodel import Session, col, func, select
 
-from flows import artifacts, events
+from flows import artifacts, events, outcome
 from models import clock
+from models.agency import Agency
 from models.calendar import period_label
 from models.db import TZ, get_engine, session_scope, settings
 from models.tables import (
@@ -28,7 +29,6 @@ from models.tables import (
     Notification,
     NotificationState,
     Obligation,
-    ReportCycle,
     Submission,
 )
 from models.workdays import packaged_calendar
@@ -107,6 +107,7 @@ def open_cycle(
         rows = status(session, opened.cycle, now=at, calendar=cal)
     for flag in opened.flags:
         log.warning("%s", flag)
+    outcome.tag_current_run(opened.cycle.id)
     artifacts.publish_cycle(facts.title, obligation_id, facts.cycle.period_key, rows)
     log.info(
         "%s · %s: %s, %d new submissions, %d opening notices queued",
@@ -162,6 +163,10 @@ def sweep(
     touched |= _cycles_with_news(at)
     publish(touched, at)
     _emit_sweep_events(report, at)
+    with session_scope() as session:
+        # The cycle's own run takes its outcome: "Quá hạn" (failed) with who is missing,
+        # kept current as late reports come in (a run already saying it is not rewritten).
+        outcome.mark_cycle_runs(session, touched, now=at)
     for line in report.skipped:
         log.warning("%s", line)
     log.info(
@@ -285,7 +290,12 @@ def _emit_sweep_events(report: SweepReport, at: dt.datetime) -> None:
                 events.CYCLE_OVERDUE,
                 resource_id=events.cycle_resource(cycle_id),
                 name=f"{facts.title} · {period_label(facts.cycle.period_key)}",
-                payload={"cycle_id": cycle_id, "missing": int(late), "at": at.isoformat()},
+                payload={
+                    "cycle_id": cycle_id,
+                    "missing": int(late),
+                    "at": at.isoformat(),
+                    "lead": facts.lead.name if facts.lead else None,
+                },
             )
         sent = session.exec(
             select(Notification).where(
@@ -295,11 +305,18 @@ def _emit_sweep_events(report: SweepReport, at: dt.datetime) -> None:
             )
         ).all()
         for row in sent:
-            cycle = session.get(ReportCycle, row.cycle_id)
+            facts = cycle_facts(session, row.cycle_id)
+            agency = session.get(Agency, row.agency_id)
+            cycle_name = f"{facts.title} · {period_label(facts.cycle.period_key)}"
+            who = agency.name if agency else f"cơ quan #{row.agency_id}"
             events.emit(
                 events.ESCALATION_SENT,
                 resource_id=events.cycle_resource(row.cycle_id),
-                name=f"{row.stage} · {cycle.period_key if cycle else row.cycle_id}",
+                name=f"Đôn đốc {who} · {cycle_name}",
+                related=[
+                    events.cycle_related(row.cycle_id, cycle_name),
+                    *([events.agency_related(agency)] if agency else []),
+                ],
                 payload={
                     "cycle_id": row.cycle_id,
                     "stage": row.stage,

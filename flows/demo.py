@@ -17,7 +17,8 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
 
 from sqlmodel import Session, col, select
 
@@ -34,6 +35,10 @@ from models.tables import (
     Submission,
 )
 
+if TYPE_CHECKING:
+    from prefect.flows import Flow
+
+R = TypeVar("R")
 SEEDS = ("seed-6966-ubnd-ktn-quang-ngai-2024.txt", "seed-1503-ubnd-ktth-kon-tum-2022.txt")
 APPROVED_ON = dt.date(2026, 1, 10)
 ACTOR = "demo-admin"
@@ -46,6 +51,7 @@ class DemoResult:
     obligations: dict[str, int] = field(default_factory=dict)  # what → obligation id
     cycle_id: int | None = None
     runs: list[str] = field(default_factory=list)
+    story_end: dt.datetime | None = None  # the last moment of the story (the closing sweep)
     on_time: int = 0
     late: int = 0
     missing: int = 0
@@ -121,7 +127,7 @@ def approve_seeds(session: Session, *, province: str) -> dict[str, int]:
 def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
     """The whole story; ``say`` receives one line per step (the CLI prints them)."""
     from flows.cycles import open_cycle, sweep
-    from flows.deployments import sync
+    from flows.deployments import INGEST_NAME, SWEEP_NAME, sync
     from flows.ingest import ingest
     from models.cycles import cycle_stages
     from models.registry import import_registry, load_registry, shipped_registry
@@ -129,8 +135,11 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
     cfg = settings()
     result = DemoResult()
     engine = get_engine()
+    # The sweep's and the ingest's deployments first: every run of the story is one of
+    # a deployment's runs, as on a real service.
+    sync(engine, start=APPROVED_ON, province=cfg.province)
     for name in SEEDS:
-        summary = ingest(path=str(examples / name))
+        summary = run_deployed(ingest, INGEST_NAME, path=str(examples / name))
         say(f"ingested {summary['number']}: {len(summary['obligations'])} obligations")
     with Session(engine, expire_on_commit=False) as session:
         import_registry(session, load_registry(shipped_registry()))
@@ -149,7 +158,13 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
     with Session(engine, expire_on_commit=False) as session:
         ob = session.get(Obligation, obligation_id)
         assert ob is not None
-    opened = open_cycle(obligation_id=obligation_id, period_key="2026", now=_opening(obligation_id))
+    opened = run_deployed(
+        open_cycle,
+        obligation_deployment(obligation_id),
+        obligation_id=obligation_id,
+        period_key="2026",
+        now=_opening(obligation_id),
+    )
     result.cycle_id = opened["cycle_id"]
     say(f"opened 6966/UBND-KTN · Năm 2026: {opened['new_submissions']} agencies must report")
     result.left_out = _left_out(engine, obligation_id, cfg.province)
@@ -162,7 +177,7 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
         moments = sorted(set(named.values()))
         closing = (cycle.closes_at or cycle.due_at) + dt.timedelta(days=1, hours=1)
     for moment in [*moments, closing]:
-        done = sweep(now=moment)
+        done = run_deployed(sweep, SWEEP_NAME, now=moment)
         local = moment.astimezone(TZ)
         say(
             f"sweep {local:%d/%m/%Y %H:%M}: {done['steps']} steps, "
@@ -187,8 +202,38 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
                 share=20,
                 say=say,
             )
+    result.story_end = closing
     _tally(engine, result)
     return result
+
+
+def run_deployed(flow: Flow[..., R], deployment: str | UUID, **parameters: Any) -> R:
+    """Run ``flow`` here, now, as a run of ``deployment`` (its name or id): created on the
+    server from the deployment, then executed in this process (no worker needed), so the
+    UI lists it under the deployment, as a scheduled run would be."""
+    from prefect import get_client
+    from prefect.flow_engine import run_flow
+
+    sent = {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in parameters.items()}
+    with get_client(sync_client=True) as client:
+        if isinstance(deployment, str):
+            deployment = client.read_deployment_by_name(f"{flow.name}/{deployment}").id
+        run = client.create_flow_run_from_deployment(deployment, parameters=sent)
+    result: R = run_flow(flow, flow_run=run, parameters=parameters)  # type: ignore[assignment]
+    return result
+
+
+def obligation_deployment(obligation_id: int) -> UUID:
+    """The id of the deployment that opens the cycles of obligation ``obligation_id``."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterTags
+
+    from flows.specs import OBLIGATION_TAG
+
+    tag = DeploymentFilterTags(all_=[f"{OBLIGATION_TAG}{obligation_id}"])
+    with get_client(sync_client=True) as client:
+        (found,) = client.read_deployments(deployment_filter=DeploymentFilter(tags=tag))
+    return found.id
 
 
 def _for_review(engine: Any) -> list[str]:
@@ -265,22 +310,38 @@ def _hand_in(
             .order_by(col(Submission.id))
         ).all()
         chosen = pending[::share]
+        handed: list[tuple[Submission, Agency]] = []
         for sub in chosen:
             agency = session.get(Agency, sub.agency_id)
-            body = f"Báo cáo năm 2026 của {agency.name if agency else sub.agency_id}\n".encode()
+            assert agency is not None
+            body = f"Báo cáo năm 2026 của {agency.name}\n".encode()
             upload = Incoming("bao-cao-nam-2026.pdf", io.BytesIO(b"%PDF-1.4\n" + body))
             receive(session, sub.id or 0, [upload], at=at, data_dir=data_dir)
+            handed.append((sub, agency))
         session.commit()
-    from flows.events import SUBMISSION_RECEIVED, emit
+        cycle_name = _cycle_name(session, cycle_id)
+    from flows import events
 
-    for sub in chosen:
-        emit(
-            SUBMISSION_RECEIVED,
+    for sub, agency in handed:
+        events.emit(
+            events.SUBMISSION_RECEIVED,
             resource_id=f"hanbaocao.submission.{sub.id}",
-            name=f"submission {sub.id}",
+            name=events.submission_event_name(engine, sub.id or 0),  # as the portal names it
+            related=[
+                events.cycle_related(cycle_id or 0, cycle_name),
+                events.agency_related(agency),
+            ],
             payload={"cycle_id": cycle_id, "agency_id": sub.agency_id, "at": at.isoformat()},
         )
     say(f"{len(chosen)} agencies handed in their report on {at.astimezone(TZ):%d/%m/%Y %H:%M}")
+
+
+def _cycle_name(session: Session, cycle_id: int | None) -> str:
+    from models.calendar import period_label
+    from notifications.notices import cycle_facts
+
+    facts = cycle_facts(session, cycle_id or 0)
+    return f"{facts.title} · {period_label(facts.cycle.period_key)}"
 
 
 def _tally(engine: Any, result: DemoResult) -> None:

@@ -2,11 +2,12 @@
 schedule: an operator runs it from the UI with the path of a directive file): declared
 here, applied only when changed.
 
-``desired_specs`` turns the approved obligations into ``DeploymentSpec`` values (what each
-deployment should be); ``sync_deployments`` makes the server match them: it reads the
-deployments tagged ``hanbaocao`` (200 rows per call, the server's limit), creates what is
-missing, updates what changed, deletes what no approved obligation wants any more, and
-leaves the rest untouched. ``sync`` is the door the CLI uses.
+``flows.specs.desired_specs`` turns the approved obligations into ``DeploymentSpec``
+values (what each deployment should be, with no client call); ``sync_deployments`` makes
+the server match them: it reads the deployments tagged ``hanbaocao`` (200 rows per call,
+the server's limit), creates what is missing, updates what changed, deletes what no
+approved obligation wants any more, and leaves the rest untouched. ``sync`` is the door
+the CLI uses.
 
 Why it is built this way:
 
@@ -29,20 +30,13 @@ Why it is built this way:
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import re
-import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr
 from prefect import get_client
 from prefect.client.schemas.actions import (
     DeploymentScheduleCreate,
@@ -57,137 +51,53 @@ from prefect.client.schemas.filters import (
     FlowFilterName,
 )
 from prefect.client.schemas.objects import WorkPool
-from prefect.client.schemas.schedules import CronSchedule, RRuleSchedule
 from prefect.client.schemas.sorting import DeploymentSort
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.utilities.asyncutils import run_coro_as_sync
-from prefect.utilities.callables import parameter_schema
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from directives.model import FREQUENCY_VI, Deadline
-from flows.artifacts import slug
-from flows.cycles import open_cycle, sweep
+from flows.cycles import sweep
 from flows.ingest import ingest
-from models.agency import Agency
-from models.calendar import PERIODIC, UnsupportedDeadline, opening_rrule
-from models.db import TIMEZONE, session_scope
-from models.tables import Directive, Obligation, ObligationStatus
+from flows.specs import (  # re-exported: callers and tests import them from here
+    APP_TAG,
+    FREQUENCY_LABELS,
+    INGEST_KEY,
+    INGEST_NAME,
+    NAME_MAX,
+    OBLIGATION_TAG,
+    OPENING_SLUG,
+    SPEC_FORMAT,
+    SWEEP_CRON,
+    SWEEP_KEY,
+    SWEEP_NAME,
+    SWEEP_SLUG,
+    ZALO_REFRESH_KEY,
+    DeploymentSpec,
+    ScheduleSpec,
+    Skipped,
+    deadline_label,
+    deployment_name,
+    desired_specs,
+    ingest_spec,
+    markdown_text,
+    obligation_spec,
+    obligation_tags,
+    report_title,
+    safe_name,
+    sweep_spec,
+)
+from models.db import session_scope
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
-    from prefect.flows import Flow
+    from prefect.events.schemas.automations import AutomationCore
 
-APP_TAG = "hanbaocao"
-OBLIGATION_TAG = "obligation:"
-ZALO_REFRESH_KEY = "zalo-token-refresh"  # also its tag: see flows/zalo_refresh.py
-SWEEP_KEY = "sweep"
-SWEEP_NAME = "hanbaocao-sweep"
-SWEEP_CRON = "*/15 * * * *"  # every 15 minutes, local time
-OPENING_SLUG = "opening"  # the slug of an obligation deployment's only schedule
-SWEEP_SLUG = "sweep"
-INGEST_KEY = "ingest"
-INGEST_NAME = "hanbaocao-ingest"
 PAGE = 200  # the server's maximum rows per read (PREFECT_SERVER_API_DEFAULT_LIMIT)
 DEFAULT_CONCURRENCY = 1  # writes in flight; see sync_deployments
-NAME_MAX = 80  # the UI's lists cut longer names
-# Part of every fingerprint: changing how specs are rendered re-applies them all once.
-SPEC_FORMAT = 1
-
-# Prefect refuses / % & < > in names; # and ? are accepted but break lookups by name
-# (the client puts the name in the URL path unquoted: `prefect deployment run` fails).
-# Full-width look-alikes keep the text readable; NFC leaves them alone.
-_NAME_CHARS = str.maketrans(
-    {"/": "-", "\\": "-", "%": "％", "&": "＆", "<": "‹", ">": "›", "#": "＃", "?": "？"}
-)
-FREQUENCY_LABELS = {
-    **FREQUENCY_VI,
-    # No periods, so no deployment: these appear only in the names of skipped obligations.
-    "none": "chưa rõ tần suất",
-    "unspecified": "chưa rõ tần suất",
-}
 
 
-# --- specs -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleSpec:
-    """An RRULE (with its DTSTART line) or a cron expression, in a named time zone."""
-
-    kind: Literal["rrule", "cron"]
-    text: str
-    timezone: str = TIMEZONE
-
-    def __post_init__(self) -> None:
-        ZoneInfo(self.timezone)  # an unknown zone raises here, not in the middle of a sync
-        if self.kind == "rrule":
-            rrulestr(self.text)  # ValueError on a bad rule
-
-    def to_prefect(self) -> RRuleSchedule | CronSchedule:
-        """Prefect's schedule object, the same as ``prefect.schedules.RRule(text,
-        timezone=…)`` gives. Built without Prefect's validation: it checks the time zone
-        against ``zoneinfo.available_timezones()``, which walks the whole tz database on
-        every call (~20 ms, a third of a 300-deployment sync). ``__post_init__`` checked
-        the zone and the rule; the server validates the schedule again on arrival."""
-        if self.kind == "rrule":
-            return RRuleSchedule.model_construct(rrule=self.text, timezone=self.timezone)
-        return CronSchedule.model_construct(cron=self.text, timezone=self.timezone, day_or=True)
-
-    def matches(self, existing: ExistingSchedule) -> bool:
-        """The server's schedule says the same thing (it stores the text as given)."""
-        return (existing.kind, existing.text, existing.timezone) == (
-            self.kind,
-            self.text,
-            self.timezone,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class DeploymentSpec:
-    """What one deployment should be. ``key`` is its identity ("obligation:12", "sweep");
-    ``fingerprint`` goes into the deployment's ``version``."""
-
-    key: str
-    name: str
-    flow_name: str
-    entrypoint: str
-    parameters: dict[str, Any] = field(hash=False)
-    tags: tuple[str, ...]
-    description: str
-    schedule: ScheduleSpec | None  # None: run by hand (the ingest)
-    schedule_slug: str | None
-    parameter_schema: dict[str, Any] = field(hash=False, repr=False)
-    work_pool_name: str | None = None
-
-    @property
-    def fingerprint(self) -> str:
-        normalised = {
-            "format": SPEC_FORMAT,
-            "key": self.key,
-            "name": self.name,
-            "flow": self.flow_name,
-            "entrypoint": self.entrypoint,
-            "parameters": self.parameters,
-            "tags": sorted(self.tags),
-            "description": self.description,
-            "schedule": self.schedule
-            and [self.schedule.kind, self.schedule.text, self.schedule.timezone],
-            "slug": self.schedule_slug,
-            "schema": self.parameter_schema,
-            "pool": self.work_pool_name,
-        }
-        text = json.dumps(normalised, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(unicodedata.normalize("NFC", text).encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """An approved obligation that gets no deployment, and why."""
-
-    obligation_id: int
-    name: str
-    reason: str
+# --- what the server holds, what a sync did ------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +116,7 @@ class SyncReport:
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (old, new); also updated
     errors: list[SyncError] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    automation: str = ""  # what became of the overdue Automation (ensure_overdue_automation)
 
     @property
     def ok(self) -> bool:
@@ -264,264 +175,6 @@ class Existing:
             tags=tuple(row.get("tags") or ()),
             schedules=tuple(ExistingSchedule.from_json(s) for s in row.get("schedules") or ()),
         )
-
-
-# --- naming and text ---------------------------------------------------------------------
-
-
-def safe_name(text: str) -> str:
-    """``text`` as Prefect accepts it in a deployment name: NFC, one line, no characters
-    that Prefect refuses or that break a lookup by name."""
-    nfc = unicodedata.normalize("NFC", text).translate(_NAME_CHARS)
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in nfc).split())
-
-
-def _shorten(text: str, limit: int) -> str:
-    """Cut on a word boundary, marking the cut with "…"."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if not text[limit - 1].isspace() and " " in cut:  # mid-word: drop the partial word
-        cut = cut.rsplit(" ", 1)[0]
-    return cut.rstrip(" ,;:·-–") + "…"
-
-
-def report_title(subject: str | None) -> str:
-    """ "kết quả thực hiện" → "Báo cáo kết quả thực hiện"."""
-    text = " ".join(unicodedata.normalize("NFC", subject or "").split())
-    if not text:
-        return "Báo cáo"
-    if not text.casefold().startswith("báo cáo"):
-        text = f"báo cáo {text}"
-    return text[0].upper() + text[1:]
-
-
-def deployment_name(
-    number: str | None, subject: str | None, frequency: str, obligation_id: int
-) -> str:
-    """ "6966-UBND-KTN · Báo cáo kết quả thực hiện (hằng năm) №3", at most ``NAME_MAX``
-    characters: the subject is shortened on a word boundary; the rest always shows."""
-    head = safe_name(number) if number else "Văn bản"
-    tail = f" ({FREQUENCY_LABELS.get(frequency, frequency)}) №{obligation_id}"
-    room = NAME_MAX - len(head) - len(" · ") - len(tail)
-    return f"{head} · {_shorten(safe_name(report_title(subject)), max(room, 12))}{tail}"
-
-
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
-_MD_BULLET = re.compile(r"^(\s*)([-+#=])", re.MULTILINE)  # list, heading, underline
-_MD_ORDERED = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)  # "1." starts a numbered list
-
-
-def markdown_text(text: str) -> str:
-    """Plain text that reads the same once the UI renders it as markdown: "- Hằng năm"
-    stays a dash and "3. Sở Xây dựng" a number, not lists; "*" and "_" stay as written;
-    no HTML gets through. Only ASCII punctuation can be escaped, hence "3\\." not "\\3."."""
-    escaped = _MD_INLINE.sub(r"\\\1", unicodedata.normalize("NFC", text.strip()))
-    escaped = _MD_BULLET.sub(r"\1\\\2", escaped)
-    escaped = _MD_ORDERED.sub(r"\1\\\2", escaped)
-    # A single newline is a space in markdown; the clause's line breaks are meant.
-    return escaped.replace("\n", "  \n")
-
-
-def deadline_label(rule: Deadline, *, overridden: bool) -> str:
-    """What the deadline rule says, in the clause's words when it has them."""
-    if rule.raw:
-        text = rule.raw
-    elif rule.kind == "none":
-        text = "hạn mặc định của tỉnh (văn bản không nêu hạn)"
-    elif rule.kind == "day_of_period" and rule.day is not None:
-        text = f"ngày {rule.day}" + (f"/{rule.month}" if rule.month else "")
-        text += f" {rule.anchor}" if rule.anchor else ""
-    elif rule.kind == "relative" and rule.offset_days is not None:
-        unit = "ngày làm việc" if rule.working_days else "ngày"
-        text = f"{rule.offset_days} {unit}" + (f" từ {rule.anchor}" if rule.anchor else "")
-    elif rule.date:
-        text = f"ngày {rule.date}"
-    else:
-        text = rule.kind
-    if rule.time:
-        text += f", {rule.time}"
-    return f"{text} (đã điều chỉnh)" if overridden else text
-
-
-def _description(ob: Obligation, directive: Directive, rule: Deadline) -> str:
-    frequency = FREQUENCY_LABELS.get(ob.frequency, ob.frequency)
-    deadline = deadline_label(rule, overridden=ob.deadline_override is not None)
-    source = directive.number or f"văn bản #{directive.id}"
-    if directive.date:
-        source += f" ngày {directive.date:%d/%m/%Y}"
-    lines = [
-        markdown_text(ob.clause_text),
-        "",
-        f"**Tần suất:** {markdown_text(frequency)} · **Hạn:** {markdown_text(deadline)}",
-        "",
-        f"**Văn bản:** {markdown_text(source)}"
-        + (f" — {markdown_text(directive.subject)}" if directive.subject else ""),
-    ]
-    return "\n".join(lines)
-
-
-# --- desired state -----------------------------------------------------------------------
-
-
-def _entrypoint(flow: Flow[..., Any]) -> str:
-    """The module path a worker imports (``EntrypointType.MODULE_PATH``)."""
-    return f"{flow.fn.__module__}.{flow.fn.__name__}"
-
-
-@cache
-def _schema(flow_name: str) -> dict[str, Any]:
-    flows: dict[str, Flow[..., Any]] = {f.name: f for f in (open_cycle, sweep, ingest)}
-    flow = flows[flow_name]
-    return parameter_schema(flow).model_dump(exclude_unset=True)
-
-
-def obligation_tags(ob: Obligation, directive: Directive, lead_code: str | None) -> tuple[str, ...]:
-    number = slug(directive.number) if directive.number else str(directive.id)
-    tags = [
-        APP_TAG,
-        f"{OBLIGATION_TAG}{ob.id}",
-        f"directive:{number}",
-        f"frequency:{ob.frequency}",
-    ]
-    if lead_code:
-        tags.append(f"lead:{lead_code}")
-    return tuple(tags)
-
-
-def obligation_spec(
-    ob: Obligation,
-    directive: Directive,
-    *,
-    lead_code: str | None,
-    start: date,
-    province: str,
-    work_pool_name: str | None = None,
-) -> DeploymentSpec:
-    """The deployment of one approved obligation; ``UnsupportedDeadline`` when its
-    deadline has no recurring day, ``ValueError`` when its frequency has no periods."""
-    assert ob.id is not None
-    if ob.frequency not in PERIODIC:
-        raise ValueError(f"frequency {ob.frequency!r} has no periods: nothing to schedule")
-    rule = Deadline(**(ob.deadline_override or ob.deadline or {}))
-    rrule = opening_rrule(ob.frequency, rule, start=start, province=province)
-    return DeploymentSpec(
-        key=f"{OBLIGATION_TAG}{ob.id}",
-        name=_name(directive, ob),
-        flow_name=open_cycle.name,
-        entrypoint=_entrypoint(open_cycle),
-        parameters={"obligation_id": ob.id},
-        tags=obligation_tags(ob, directive, lead_code),
-        description=_description(ob, directive, rule),
-        schedule=ScheduleSpec("rrule", rrule),
-        schedule_slug=OPENING_SLUG,
-        parameter_schema=_schema(open_cycle.name),
-        work_pool_name=work_pool_name,
-    )
-
-
-def sweep_spec(*, cron: str = SWEEP_CRON, work_pool_name: str | None = None) -> DeploymentSpec:
-    """The sweep on a frequent cron, in local time (office hours are local); ValueError
-    for a cron expression Prefect would refuse."""
-    CronSchedule(cron=cron, timezone=TIMEZONE)  # Prefect's own check, once
-    return DeploymentSpec(
-        key=SWEEP_KEY,
-        name=SWEEP_NAME,
-        flow_name=sweep.name,
-        entrypoint=_entrypoint(sweep),
-        parameters={},
-        tags=(APP_TAG,),
-        description=(
-            "Quét định kỳ: nhắc hạn, đôn đốc quá hạn, gửi thông báo trong hàng đợi, "
-            "cập nhật bảng theo dõi từng kỳ báo cáo."
-        ),
-        schedule=ScheduleSpec("cron", cron),
-        schedule_slug=SWEEP_SLUG,
-        parameter_schema=_schema(sweep.name),
-        work_pool_name=work_pool_name,
-    )
-
-
-def ingest_spec(*, work_pool_name: str | None = None) -> DeploymentSpec:
-    """The ingest, run by hand: its ``path`` names a directive file on the worker's
-    machine (the UI asks for it)."""
-    return DeploymentSpec(
-        key=INGEST_KEY,
-        name=INGEST_NAME,
-        flow_name=ingest.name,
-        entrypoint=_entrypoint(ingest),
-        parameters={},
-        tags=(APP_TAG,),
-        description=(
-            "Nạp một văn bản: đường dẫn (path) tới tệp .txt, .md, .docx hoặc .pdf trên máy "
-            "chạy worker; các nghĩa vụ báo cáo tìm thấy chờ quản trị duyệt "
-            "(`hanbaocao obligations list` hoặc trang /admin)."
-        ),
-        schedule=None,
-        schedule_slug=None,
-        parameter_schema=_schema(ingest.name),
-        work_pool_name=work_pool_name,
-    )
-
-
-def desired_specs(
-    session: Session,
-    *,
-    start: date,
-    province: str,
-    work_pool_name: str | None,
-    sweep_cron: str | None = SWEEP_CRON,
-) -> tuple[list[DeploymentSpec], list[Skipped]]:
-    """A spec per approved obligation (in id order), the sweep's and the ingest's (unless
-    ``sweep_cron`` is None); the approved obligations that cannot be scheduled."""
-    rows = session.exec(
-        select(Obligation, Directive)
-        .join(Directive, col(Directive.id) == col(Obligation.directive_id))
-        .where(Obligation.status == ObligationStatus.approved)
-        .order_by(col(Obligation.id))
-    ).all()
-    leads = _lead_codes(session, {ob.lead_agency_id for ob, _ in rows} - {None})
-    specs: list[DeploymentSpec] = []
-    skipped: list[Skipped] = []
-    for ob, directive in rows:
-        assert ob.id is not None
-        if ob.frequency not in PERIODIC:
-            reason = f"“{ob.frequency}” has no periods: nothing to schedule"
-            skipped.append(Skipped(ob.id, _name(directive, ob), reason))
-            continue
-        try:
-            specs.append(
-                obligation_spec(
-                    ob,
-                    directive,
-                    lead_code=leads.get(ob.lead_agency_id) if ob.lead_agency_id else None,
-                    start=start,
-                    province=province,
-                    work_pool_name=work_pool_name,
-                )
-            )
-        except UnsupportedDeadline as exc:
-            skipped.append(Skipped(ob.id, _name(directive, ob), str(exc)))
-    if sweep_cron is not None:
-        specs.append(sweep_spec(cron=sweep_cron, work_pool_name=work_pool_name))
-        specs.append(ingest_spec(work_pool_name=work_pool_name))
-    from flows.zalo_refresh import refresh_spec, zalo_configured
-
-    if zalo_configured():
-        specs.append(refresh_spec(work_pool_name=work_pool_name))
-    return specs, skipped
-
-
-def _name(directive: Directive, ob: Obligation) -> str:
-    assert ob.id is not None
-    return deployment_name(directive.number, ob.subject, ob.frequency, ob.id)
-
-
-def _lead_codes(session: Session, ids: set[int | None]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = session.exec(select(Agency.id, Agency.code).where(col(Agency.id).in_(ids))).all()
-    return {agency_id: code for agency_id, code in rows if agency_id is not None}
 
 
 # --- applying ----------------------------------------------------------------------------
@@ -801,6 +454,81 @@ class _Writer:
             await self.client.delete_deployment(deployment.id)
 
 
+# --- the operators' Automation --------------------------------------------------------------
+
+OVERDUE_AUTOMATION = "hanbaocao · kỳ báo cáo quá hạn"
+OPERATOR_BLOCK = "hanbaocao-operators"  # a notification block the operators create
+_OVERDUE_SUBJECT = "[hanbaocao] Quá hạn: {{ event.resource.name }}"
+_OVERDUE_BODY = (
+    "Kỳ báo cáo {{ event.resource.name }} đã quá hạn: {{ event.payload.missing }} cơ quan "
+    "chưa nộp báo cáo (lúc {{ event.payload.at }}). Sở chủ trì: {{ event.payload.lead }}. "
+    "Xem danh sách trong trạng thái lượt chạy của kỳ (Quá hạn) và trang /admin."
+)
+
+
+async def ensure_overdue_automation(client: PrefectClient, *, block: str = OPERATOR_BLOCK) -> str:
+    """One Automation that sends ``hanbaocao.cycle.overdue`` to the operators through the
+    notification block named ``block`` (Slack, Microsoft Teams, SendGrid email, a custom
+    webhook: whatever the operators use; Prefect keeps its secret, not us). Created once,
+    rewritten only when it differs, duplicates removed. What happened, in Vietnamese."""
+    from prefect.events.actions import SendNotification
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+
+    from flows.events import CYCLE_OVERDUE
+
+    block_id = await _notification_block(client, block)
+    if block_id is None:
+        return (
+            f"chưa tạo Automation báo quá hạn: Prefect chưa có khối thông báo “{block}” "
+            "(tạo trong Prefect UI, mục Blocks, rồi chạy lại sync)"
+        )
+    wanted = AutomationCore(
+        name=OVERDUE_AUTOMATION,
+        description="Báo cho người vận hành khi một kỳ báo cáo quá hạn mà còn cơ quan chưa nộp.",
+        tags=[APP_TAG],
+        trigger=EventTrigger(
+            expect={CYCLE_OVERDUE},
+            match={"prefect.resource.id": "hanbaocao.cycle.*"},
+            posture=Posture.Reactive,
+            threshold=1,
+        ),
+        actions=[
+            SendNotification(
+                block_document_id=block_id, subject=_OVERDUE_SUBJECT, body=_OVERDUE_BODY
+            )
+        ],
+    )
+    found = await client.read_automations_by_name(OVERDUE_AUTOMATION)
+    if not found:
+        await client.create_automation(wanted)
+        return f"đã tạo Automation “{OVERDUE_AUTOMATION}” (gửi qua khối “{block}”)"
+    keep, *extra = sorted(found, key=lambda a: str(a.id))
+    for duplicate in extra:
+        await client.delete_automation(duplicate.id)
+    if _same_automation(keep, wanted):
+        return f"Automation “{OVERDUE_AUTOMATION}” không đổi"
+    await client.update_automation(keep.id, wanted)
+    return f"đã cập nhật Automation “{OVERDUE_AUTOMATION}” (gửi qua khối “{block}”)"
+
+
+def _same_automation(have: AutomationCore, want: AutomationCore) -> bool:
+    fields = {"name", "description", "enabled", "tags", "trigger", "actions"}
+    return bool(
+        have.model_dump(mode="json", include=fields) == want.model_dump(mode="json", include=fields)
+    )
+
+
+async def _notification_block(client: PrefectClient, name: str) -> UUID | None:
+    """The id of the block document ``name`` that can notify (any block type)."""
+    body = {"block_documents": {"name": {"any_": [name]}}, "include_secrets": False}
+    response = await client.request("POST", "/block_documents/filter", json=body)
+    for row in response.json():
+        capabilities = (row.get("block_schema") or {}).get("capabilities") or []
+        if row.get("name") == name and "notify" in capabilities:
+            return UUID(row["id"])
+    return None
+
+
 # --- the CLI's door ------------------------------------------------------------------------
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -851,21 +579,48 @@ async def _sync(
     async with get_client() as client:
         if work_pool_name:
             await ensure_work_pool(client, work_pool_name)
-        return await sync_deployments(client, specs, prune=prune, concurrency=concurrency)
+        report = await sync_deployments(client, specs, prune=prune, concurrency=concurrency)
+        try:
+            report.automation = await ensure_overdue_automation(client)
+        except Exception as exc:  # the deployments are what matters; say what failed
+            report.automation = (
+                f"không tạo được Automation báo quá hạn: {type(exc).__name__}: {exc}"
+            )
+        return report
 
 
 __all__ = [
     "APP_TAG",
+    "FREQUENCY_LABELS",
+    "INGEST_KEY",
+    "INGEST_NAME",
+    "NAME_MAX",
+    "OBLIGATION_TAG",
+    "OPENING_SLUG",
+    "OPERATOR_BLOCK",
+    "OVERDUE_AUTOMATION",
+    "SPEC_FORMAT",
     "SWEEP_CRON",
+    "SWEEP_KEY",
+    "SWEEP_NAME",
+    "SWEEP_SLUG",
+    "ZALO_REFRESH_KEY",
     "DeploymentSpec",
     "ScheduleSpec",
     "Skipped",
     "SyncError",
     "SyncReport",
+    "deadline_label",
+    "deployment_name",
     "desired_specs",
+    "ensure_overdue_automation",
     "ensure_work_pool",
     "ingest_spec",
+    "markdown_text",
     "obligation_spec",
+    "obligation_tags",
+    "report_title",
+    "safe_name",
     "sweep_spec",
     "sync",
     "sync_deployments",

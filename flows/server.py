@@ -22,6 +22,11 @@ from pathlib import Path
 
 import httpx
 
+# Prefect's scheduler creates runs at most 100 days ahead by default: an annual obligation
+# would show no upcoming run most of the year. 400 days shows the next opening of every
+# obligation (the sweep, every 15 minutes, stays bounded by the scheduler's 100 runs).
+SCHEDULER_HORIZON_SETTING = "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME"
+SCHEDULER_HORIZON = "P400D"  # ISO 8601: Prefect refuses a plain number of seconds here
 SERVER_START_TIMEOUT = 120.0  # ~15 s on two cores; generous for a loaded machine
 SERVER_STOP_TIMEOUT = 15.0
 
@@ -71,6 +76,7 @@ def server_env(home: Path, port: int, extra: Mapping[str, str] | None = None) ->
             "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
             "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
             "PREFECT_SERVER_LOGGING_LEVEL": "INFO",
+            SCHEDULER_HORIZON_SETTING: SCHEDULER_HORIZON,
         }
     )
     env.update(extra or {})

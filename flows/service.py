@@ -66,6 +66,7 @@ import httpx
 from rich.console import Console
 from rich.markup import escape
 
+from flows.server import SCHEDULER_HORIZON, SCHEDULER_HORIZON_SETTING
 from models import clock
 from models.db import TZ, get_engine, settings
 
@@ -179,6 +180,8 @@ def choose_api(port: int, data_dir: Path, say: Callable[[str], None]) -> Api:
             "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         }
     )
+    # An operator's own value wins; embedded_server passes PREFECT_SERVER_* on.
+    os.environ.setdefault(SCHEDULER_HORIZON_SETTING, SCHEDULER_HORIZON)
     return Api(url=url, embedded=True, home=home, port=port)
 
 
@@ -296,6 +299,8 @@ def describe(report: SyncReport) -> list[str]:
     lines += [
         f"  [red]failed to {e.action}[/] {escape(e.name)}: {escape(e.error)}" for e in report.errors
     ]
+    if report.automation:
+        lines.append(f"automation: {escape(report.automation)}")
     return lines
 
 

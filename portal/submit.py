@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 from starlette.requests import ClientDisconnect
 
-from flows.events import SUBMISSION_RECEIVED
+from flows.events import SUBMISSION_RECEIVED, submission_event_name
 from models.agency import Agency
 from models.calendar import period_label
 from models.db import TZ
@@ -419,7 +419,7 @@ def _announce(portal: Portal, got: Received) -> None:
         portal.emit(
             SUBMISSION_RECEIVED,
             resource_id=f"hanbaocao.submission.{got.submission.id}",
-            name=f"submission {got.submission.id}",
+            name=submission_event_name(portal.engine, got.submission.id or 0),
             payload={
                 "cycle_id": got.cycle.id,
                 "agency_id": got.submission.agency_id,

@@ -3,13 +3,28 @@ seeds in, approved, one annual cycle of 6966/UBND-KTN run through the real flows
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
+import pytest
+
 from notifications.mailsink import MailSink
 from tests.conftest import EXAMPLES
 
 
-def test_one_annual_cycle_end_to_end(app: MailSink) -> None:
+def test_one_annual_cycle_end_to_end(app: MailSink, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows import events
     from flows.demo import run_demo
 
+    before = _run_ids()
+    emitted: list[dict[str, Any]] = []
+    real_emit = events.emit
+
+    def recording_emit(event: str, **kwargs: Any) -> None:
+        emitted.append({"event": event, **kwargs})
+        real_emit(event, **kwargs)
+
+    monkeypatch.setattr(events, "emit", recording_emit)
     lines: list[str] = []
     result = run_demo(EXAMPLES, say=lines.append)
     # Only what the seeds say is approved: 1503's untimed report to Bộ Tài chính is not.
@@ -49,3 +64,55 @@ def test_one_annual_cycle_end_to_end(app: MailSink) -> None:
     assert "hạn mặc định do quản trị viên hệ thống đặt" in text
     assert "Đầu mối liên hệ:" in text and "24 giờ 00" in text
     assert any("cycle closed" in line for line in lines)
+    _prefect_shows_trouble(result.cycle_id, emitted, before)
+
+
+def _run_ids() -> set[str]:
+    """Every flow run on the (session-wide) server, 200 a page."""
+    from prefect import get_client
+
+    ids: set[str] = set()
+    with get_client(sync_client=True) as client:
+        while page := client.read_flow_runs(limit=200, offset=len(ids)):
+            ids |= {str(r.id) for r in page}
+    return ids
+
+
+def _prefect_shows_trouble(
+    cycle_id: int | None, emitted: list[dict[str, Any]], before: set[str]
+) -> None:
+    """The overdue cycle's own run is not Completed, and says who is missing; every run of
+    the story belongs to a deployment; events name the agency and the cycle."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    from flows.outcome import OVERDUE, cycle_tag
+
+    assert cycle_id is not None
+    with get_client(sync_client=True) as client:
+        tagged = FlowRunFilter(tags=FlowRunFilterTags(all_=[cycle_tag(cycle_id)]))
+        (run,) = client.read_flow_runs(flow_run_filter=tagged)
+        assert run.name == "6966/UBND-KTN · Năm 2026"
+        assert run.state is not None and run.state.type.value == "FAILED"
+        assert run.state.name == OVERDUE
+        assert run.state.message is not None
+        assert run.state.message.startswith("68/109 cơ quan chưa nộp báo cáo (hạn ")
+        assert "và 48 cơ quan khác" in run.state.message
+        assert run.deployment_id is not None
+        story = [client.read_flow_run(UUID(i)) for i in sorted(_run_ids() - before)]
+    assert len(story) >= 10  # two ingests, the opening, the sweeps
+    detached = [r.name for r in story if r.deployment_id is None]
+    assert not detached, detached
+    received = [e for e in emitted if e["event"] == events_received()]
+    assert len(received) == 41  # 37 on time, 4 late
+    for event in received:
+        related = {r["prefect.resource.role"]: r["prefect.resource.name"] for r in event["related"]}
+        assert related["cycle"] == "6966/UBND-KTN · Năm 2026"
+        assert event["name"] == f"{related['agency']} · 6966/UBND-KTN · Năm 2026"
+        assert not event["name"].startswith("submission")
+
+
+def events_received() -> str:
+    from flows.events import SUBMISSION_RECEIVED
+
+    return SUBMISSION_RECEIVED
