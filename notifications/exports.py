@@ -32,6 +32,7 @@ from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -103,6 +104,14 @@ def slug(value: str) -> str:
     bare = unicodedata.normalize("NFKD", value.replace("đ", "d").replace("Đ", "D"))
     ascii_only = "".join(c for c in bare if not unicodedata.combining(c)).lower()
     return re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-")
+
+
+def content_disposition(filename: str, *, fallback: str = "bang") -> str:
+    """``attachment`` with an ASCII ``filename`` for old clients and the real name as
+    RFC 5987 ``filename*`` (UTF-8, percent-encoded): "Báo cáo.pdf" stays readable."""
+    stem, dot, ext = filename.rpartition(".")
+    ascii_name = f"{slug(stem) or fallback}{dot}{slug(ext)}" if dot else slug(filename) or fallback
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def atomic_write(path: Path, data: bytes) -> None:

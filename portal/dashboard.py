@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import APIRouter, Depends, Request
@@ -56,7 +56,7 @@ from models.compliance import (
 )
 from models.db import TZ
 from notifications.exports import Cell as TableCell
-from notifications.exports import format_time, slug, table_files, text
+from notifications.exports import content_disposition, format_time, table_files, text
 from notifications.messages import StatusRow, status_label
 from notifications.model import CSV_TYPE, XLSX_TYPE
 from portal.admin_pages import admin_page as _page
@@ -327,14 +327,6 @@ def _chosen_labels(flt: MatrixFilter, choices: FilterChoices) -> dict[str, str |
         "lead": pick(choices.leads, flt.lead_agency_id),
         "period": pick(choices.periods, flt.period),
     }
-
-
-def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII ``filename`` for old clients and the real name as
-    RFC 5987 ``filename*`` (UTF-8, percent-encoded)."""
-    stem, dot, ext = filename.rpartition(".")
-    fallback = f"{slug(stem) or 'bang'}{dot}{slug(ext)}" if dot else slug(filename) or "bang"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 # == Requests ====================================================================================
@@ -608,6 +600,74 @@ def export(request: Request, fmt: str) -> Response:
         return _bad_filter(exc)
     matrix, choices = dash.load(request, flt)
     return no_store(export_response(matrix, choices, fmt))
+
+
+# -- the reports handed in (``portal.views`` builds the responses) --------------------------
+
+
+def _id(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
+@router.get("/files/{version_id}")
+def download_file(request: Request, version_id: str) -> Response:
+    """One handed-in version, for a logged-in administrator; audited with the user."""
+    from portal import views
+
+    dash = admin_of(request)
+    user = dash.user(request)
+    if user is None:
+        return to_login(request)
+    wanted = _id(version_id)
+    with Session(dash.engine(request), expire_on_commit=False) as session:
+        found = views.version_of_cycle(session, wanted) if wanted is not None else None
+        if found is None:
+            return error_response(404, *views.NOT_FOUND)
+        version, sub, agency = found
+        data = {"via": "dashboard", "agency": agency.code, "cycle_id": sub.cycle_id}
+        views.audit_download(
+            session,
+            actor=f"admin:{user}",
+            what="file",
+            entity_id=version.id or 0,
+            data=data,
+            at=dash.now(request),
+        )
+    return views.file_response(request.app.state.portal.data_dir, version)
+
+
+@router.get("/cycles/{cycle_id}/zip")
+def download_zip(request: Request, cycle_id: str) -> Response:
+    """Every agency's latest upload for one cycle as one zip; audited with the user."""
+    from notifications.notices import cycle_facts
+    from portal import views
+
+    dash = admin_of(request)
+    user = dash.user(request)
+    if user is None:
+        return to_login(request)
+    wanted = _id(cycle_id)
+    data_dir = request.app.state.portal.data_dir
+    with Session(dash.engine(request), expire_on_commit=False) as session:
+        try:
+            facts = cycle_facts(session, wanted) if wanted is not None else None
+        except LookupError:
+            facts = None
+        if facts is None:
+            return error_response(404, "Không tìm thấy kỳ báo cáo", "Kỳ báo cáo này không tồn tại.")
+        entries = views.zip_entries(session, data_dir, wanted or 0)
+        data = {"via": "dashboard", "versions": [e[2].id for e in entries]}
+        views.audit_download(
+            session,
+            actor=f"admin:{user}",
+            what="zip",
+            entity_id=wanted or 0,
+            data=data,
+            at=dash.now(request),
+        )
+    if not entries:
+        return error_response(404, "Chưa có báo cáo", "Chưa cơ quan nào nộp báo cáo cho kỳ này.")
+    return views.zip_response([(n, p) for n, p, _ in entries], views.zip_filename(facts))
 
 
 @router.get("/dashboard.css")
