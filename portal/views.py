@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from models.agency import Agency
 from models.calendar import period_label
 from models.db import TZ
-from models.feeds import agency_calendar
+from models.feeds import Role, Upcoming, agency_calendar, agency_deadlines
 from models.links import DEFAULT_GRACE, LinkClaims, make_token
 from models.store import audit
 from models.submissions import stored_file
@@ -99,17 +99,72 @@ def _open_cycles(
     return agency, rows
 
 
+@dataclass(frozen=True, slots=True)
+class DeadlineRow:
+    """One deadline of the year ahead on the agency's page."""
+
+    item: Upcoming
+    what: str  # "Nộp báo cáo" / "Tổng hợp, báo cáo UBND tỉnh"
+    state: str  # "Kỳ đang mở", "Dự kiến (kỳ chưa mở)", …
+    url: str | None  # the submission link (or the lead's view) of an open cycle
+
+
+def _token(
+    portal: Portal, purpose: str, cycle: ReportCycle, agency: Agency, now: dt.datetime
+) -> str:
+    expires = _link_expiry(cycle)
+    return make_token(
+        purpose, cycle_id=cycle.id, agency_id=agency.id, expires=expires, key=portal.key, issued=now
+    )
+
+
+def _deadline_rows(
+    session: Session, portal: Portal, agency: Agency, now: dt.datetime
+) -> list[DeadlineRow]:
+    today = now.astimezone(TZ).date()
+    out = []
+    for item in agency_deadlines(session, agency, since=today, today=today):
+        cycle, lead = item.cycle, item.role is Role.lead
+        what = (
+            f"Tổng hợp, báo cáo {item.obligation.recipient_phrase or 'cơ quan nhận báo cáo'}"
+            if lead
+            else "Nộp báo cáo"
+        )
+        url = None
+        if cycle is None:
+            state = "Dự kiến theo lịch (kỳ chưa mở)"
+        elif cycle.state == CycleState.open:
+            state = "Kỳ đang mở"
+            purpose = "view" if lead else "submit"
+            url = f"/{purpose}/{_token(portal, purpose, cycle, agency, now)}"
+        else:
+            state = CYCLE_STATE_VI.get(str(cycle.state), str(cycle.state))
+        out.append(DeadlineRow(item, what, state, url))
+    return out
+
+
+CYCLE_STATE_VI = {"scheduled": "Kỳ đã lên lịch", "open": "Kỳ đang mở", "closed": "Kỳ đã đóng"}
+
+
 @router.get("/agency/{token}", response_class=HTMLResponse)
 def agency_page(request: Request, token: str) -> HTMLResponse:
+    """The agency's open cycles and its deadlines of the next twelve months (computed
+    from the calendar where no cycle exists yet, its own deadline as lead Sở too)."""
     portal = portal_of(request)
     now = portal.clock()
     claims = _claims(portal, token, "agency", now)
-    agency, rows = _in_session(portal, _open_cycles, portal, claims.agency_id, now)
+
+    def load(session: Session) -> tuple[Agency, list[OpenCycle], list[DeadlineRow]]:
+        agency, rows = _open_cycles(session, portal, claims.agency_id, now)
+        return agency, rows, _deadline_rows(session, portal, agency, now)
+
+    agency, rows, deadlines = _in_session(portal, load)
     calendar = f"/agency/{token}/calendar.ics"
     return page(
         "submit/agency.html",
         agency=agency,
         rows=rows,
+        deadlines=deadlines,
         calendar=calendar,
         subscribe=portal.links.public_url.rstrip("/") + calendar,
     )
@@ -117,16 +172,19 @@ def agency_page(request: Request, token: str) -> HTMLResponse:
 
 @router.get("/agency/{token}/calendar.ics")
 def agency_feed(request: Request, token: str) -> Response:
+    """The same deadlines as an iCalendar feed, with a year of past cycles kept, and each
+    open cycle's submission link in its event."""
     portal = portal_of(request)
     now = portal.clock()
     claims = _claims(portal, token, "agency", now)
+    base = portal.links.public_url.rstrip("/")
 
     def build(session: Session) -> bytes:
-        agency = session.get(Agency, claims.agency_id)
-        if agency is None:
-            raise LinkRefused("invalid")
+        agency, rows = _open_cycles(session, portal, claims.agency_id, now)
+        links = {r.cycle.id or 0: base + r.submit_url for r in rows}
+        today = now.astimezone(TZ).date()
         since = (now - dt.timedelta(days=400)).astimezone(TZ).date()  # a year back is enough
-        return agency_calendar(session, agency, since=since)
+        return agency_calendar(session, agency, since=since, today=today, links=links, stamp=now)
 
     body: bytes = _in_session(portal, build)
     return Response(
