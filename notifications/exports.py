@@ -27,11 +27,12 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -55,6 +56,13 @@ _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _HEAD_FILL = PatternFill("solid", start_color="F1F3F5", end_color="F1F3F5")
 
 
+class Colour(NamedTuple):
+    """A cell's colours as RGB hex without "#" ("2E7D32"), as openpyxl takes them."""
+
+    fill: str
+    text: str
+
+
 class TableFiles(NamedTuple):
     xlsx: Path
     csv: Path
@@ -72,10 +80,13 @@ def table_files(
     *,
     heading: Sequence[tuple[str, str]] = (),
     sheet: str = "Bảng",
+    colours: Mapping[tuple[int, int], Colour] | None = None,
 ) -> TableFiles:
     """Write ``<stem>.xlsx`` and ``<stem>.csv`` into ``directory`` (created if need be),
     each atomically, replacing earlier ones. ``stem`` is an ASCII slug (``slug``); an
-    aware datetime cell is shown in local time; a naive one is refused."""
+    aware datetime cell is shown in local time; a naive one is refused. ``colours``:
+    the fill and text colour of some cells in the workbook, by (row, column) of
+    ``rows``, counted from 0 (CSV has no colours)."""
     if not _STEM.fullmatch(stem) or stem.endswith("."):
         raise ValueError(f"file stem {stem!r}: lowercase ASCII letters, digits, . _ - only")
     head = tuple(text(h) for h in headers)
@@ -87,7 +98,8 @@ def table_files(
     xlsx = directory / f"{stem}.xlsx"
     csv_path = directory / f"{stem}.csv"
     heading_lines = tuple((text(label), text(value)) for label, value in heading)
-    atomic_write(xlsx, _xlsx_bytes(text(title), head, table, heading_lines, sheet))
+    workbook = _xlsx_bytes(text(title), head, table, heading_lines, sheet, colours or {})
+    atomic_write(xlsx, workbook)
     atomic_write(csv_path, _csv_bytes(head, table))
     return TableFiles(xlsx, csv_path)
 
@@ -103,6 +115,14 @@ def slug(value: str) -> str:
     bare = unicodedata.normalize("NFKD", value.replace("đ", "d").replace("Đ", "D"))
     ascii_only = "".join(c for c in bare if not unicodedata.combining(c)).lower()
     return re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-")
+
+
+def content_disposition(filename: str, *, fallback: str = "bang") -> str:
+    """``attachment`` with an ASCII ``filename`` for old clients and the real name as
+    RFC 5987 ``filename*`` (UTF-8, percent-encoded): "Báo cáo.pdf" stays readable."""
+    stem, dot, ext = filename.rpartition(".")
+    ascii_name = f"{slug(stem) or fallback}{dot}{slug(ext)}" if dot else slug(filename) or fallback
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -154,6 +174,7 @@ def _xlsx_bytes(
     table: list[tuple[Cell, ...]],
     heading: tuple[tuple[str, str], ...],
     sheet: str,
+    colours: Mapping[tuple[int, int], Colour],
 ) -> bytes:
     book = Workbook()
     ws: Any = book.active
@@ -176,6 +197,10 @@ def _xlsx_bytes(
             cell = _put(ws.cell(row, column), value)
             cell.border = _BOX
             cell.alignment = Alignment(vertical="top", wrap_text=True)
+            colour = colours.get((row - top - 1, column - 1))
+            if colour is not None:
+                cell.fill = PatternFill("solid", start_color=colour.fill, end_color=colour.fill)
+                cell.font = Font(color=colour.text)
     _layout(ws, head, table, top)
     buffer = io.BytesIO()
     book.save(buffer)

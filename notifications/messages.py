@@ -53,6 +53,7 @@ SUBMISSION_STATES = ("pending", "submitted", "late", "excused")  # models.tables
 _DEADLINE = "Hạn nộp: "
 _LINK = "Nộp báo cáo: "
 _VIEW = "Xem tình hình: "
+_AGENCY_PAGE = "Trang của cơ quan: "
 _CLOSING = "Trân trọng."
 _FOOTER = (
     "Đây là thông báo tự động từ hệ thống theo dõi hạn báo cáo; đề nghị không trả lời thư này."
@@ -147,7 +148,9 @@ class NoticeContext:
     (``issuer_former``: it no longer exists since the 2025 mergers); ``deadline_words``
     the clause's own words for the deadline, ``deadline_is_default`` when the date is
     the administrator's default instead, ``provisional`` the not-yet-decreed days off it
-    depends on; ``lead_deadline`` the lead Sở's own deadline to the recipient."""
+    depends on; ``lead_deadline`` the lead Sở's own deadline to the recipient;
+    ``agency_page`` the addressee's own page (its deadlines, calendar feed and open
+    cycles), which every message carries when given."""
 
     agency: str
     directive_number: str
@@ -176,14 +179,16 @@ class NoticeContext:
     deadline_is_default: bool = False
     provisional: tuple[ProvisionalDay, ...] = ()
     lead_deadline: datetime | None = None
+    agency_page: str | None = None
 
     def __post_init__(self) -> None:
         _aware("deadline", self.deadline)
         _aware("as_of", self.as_of)
         _aware("lead_deadline", self.lead_deadline)
         period_label(self.period_key)  # a bad key fails here, not half-way through a send
-        if self.link is not None:
-            _check_link(self.link)
+        for url in (self.link, self.agency_page):
+            if url is not None:
+                _check_link(url)
 
 
 def _check_link(link: str) -> None:
@@ -370,10 +375,14 @@ def _facts(ctx: NoticeContext) -> _Facts:
     )
 
 
-def _contact_para(ctx: NoticeContext) -> tuple[_Para, ...]:
-    if ctx.contact is None:
-        return ()
-    return (_Para(f"Đầu mối liên hệ: {ctx.contact.line()}."),)
+def _contact_para(ctx: NoticeContext) -> tuple[_Block, ...]:
+    """The closing blocks every message shares: the addressee's own page, the contact."""
+    blocks: list[_Block] = []
+    if ctx.agency_page is not None:
+        blocks.append(_Button("Lịch hạn nộp và các kỳ báo cáo của cơ quan", ctx.agency_page))
+    if ctx.contact is not None:
+        blocks.append(_Para(f"Đầu mối liên hệ: {ctx.contact.line()}."))
+    return tuple(blocks)
 
 
 def _need_link(ctx: NoticeContext) -> str:
@@ -398,6 +407,8 @@ def _short(
     ]
     if ctx.link is not None:
         lines.append(_Line(link, ctx.link))
+    if ctx.agency_page is not None:
+        lines.append(_Line(_AGENCY_PAGE, ctx.agency_page))
     if ctx.contact is not None:
         lines.append(_Line("Liên hệ: ", ctx.contact.line(), 3))
     lines.append(_Line("", _clean(ctx.sender), 5))

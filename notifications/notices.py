@@ -57,6 +57,7 @@ from notifications.zalo_params import with_fields
 CONSOLIDATED = "consolidated-status"
 # Bodies outside the province's hierarchy: never escalated to, never sent the status.
 OUTSIDE = (AgencyKind.ministry, AgencyKind.central)
+AGENCY_PAGE_LIFE = dt.timedelta(days=365)
 
 
 class SenderSettings(BaseSettings):
@@ -118,6 +119,11 @@ class CycleFacts:
     @property
     def link_expiry(self) -> dt.datetime:
         return (self.cycle.closes_at or self.cycle.due_at) + DEFAULT_GRACE
+
+    @property
+    def agency_page_expiry(self) -> dt.datetime:
+        """An agency's own page (and the calendar feed under it) outlives the cycle."""
+        return self.link_expiry + AGENCY_PAGE_LIFE
 
 
 def cycle_facts(session: Session, cycle_id: int) -> CycleFacts:
@@ -280,10 +286,14 @@ def _queue_agency_step(
     for agency in agencies:
         assert agency.id is not None
         url = submit_link("submit", cycle_id=f.cycle.id, agency_id=agency.id, expires=f.link_expiry)
+        page = submit_link(
+            "agency", cycle_id=None, agency_id=agency.id, expires=f.agency_page_expiry
+        )
         ctx = context(
             f,
             agency.name,
             link=url,
+            agency_page=page,
             working_days_left=max(left, 0),
             days_late=max(-left, 0) or None,
             as_of=now,
@@ -320,7 +330,10 @@ def _queue_escalation(
         return out  # everyone handed in between the decision and now
     url = link("view", cycle_id=f.cycle.id, agency_id=to.id, expires=f.link_expiry)
     sender = _office_sender(f)
-    ctx = context(f, to.name, link=url, late_agencies=late, as_of=now, sender=sender)
+    page = link("agency", cycle_id=None, agency_id=to.id, expires=f.agency_page_expiry)
+    ctx = context(
+        f, to.name, link=url, late_agencies=late, as_of=now, sender=sender, agency_page=page
+    )
     message = with_fields(render(step.stage, ctx), step.stage, ctx)
     queue_message(session, out, f, to, step.stage, message, at=step.at, sender=sender)
     return out
@@ -369,7 +382,10 @@ def queue_consolidated(
     url = link("view", cycle_id=f.cycle.id, agency_id=to.id, expires=f.link_expiry)
     via = {} if f.lead else {"via": to.name}  # the message is addressed to the via
     sender = _office_sender(f)
-    ctx = context(f, to.name, link=url, status=table, as_of=now, sender=sender, **via)
+    page = link("agency", cycle_id=None, agency_id=to.id, expires=f.agency_page_expiry)
+    ctx = context(
+        f, to.name, link=url, status=table, as_of=now, sender=sender, agency_page=page, **via
+    )
     message = with_fields(render(CONSOLIDATED, ctx), CONSOLIDATED, ctx)
     if exports_dir is not None:
         files = status_attachments(ctx, exports_dir / f"cycle-{f.cycle.id}")

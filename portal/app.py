@@ -144,7 +144,7 @@ def create_app(
 ) -> FastAPI:
     """The portal. Defaults: settings from HANBAOCAO_* variables, the app database,
     the real clock (``models.clock.now``), Prefect events when an API is configured."""
-    from portal import dashboard, submit
+    from portal import dashboard, submit, views
 
     settings = settings or PortalSettings()
     db = db or Settings()
@@ -174,6 +174,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)  # added last: outermost, so it sees every response
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(submit.router)
+    app.include_router(views.router)
     app.include_router(dashboard.dashboard_router(data_dir=db.data_dir, key=app.state.portal.key))
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _http_error)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -48,11 +48,14 @@ from models.compliance import (
     FilterChoices,
     Matrix,
     MatrixFilter,
+    Row,
     Tally,
+    compliance_matrix,
+    sort_key,
 )
 from models.db import TZ
 from notifications.exports import Cell as TableCell
-from notifications.exports import format_time, slug, table_files, text
+from notifications.exports import Colour, content_disposition, format_time, table_files, text
 from notifications.messages import StatusRow, status_label
 from notifications.model import CSV_TYPE, XLSX_TYPE
 from portal.admin_pages import admin_page as _page
@@ -124,6 +127,29 @@ LEGEND = (
 )
 
 
+# The page's colours (static/dashboard.css), for the workbook.
+CELL_COLOUR = {
+    Cell.on_time: Colour("2E7D32", "FFFFFF"),
+    Cell.late: Colour("EF6C00", "FFFFFF"),
+    Cell.missing: Colour("C62828", "FFFFFF"),
+    Cell.not_yet_due: Colour("BDBDBD", "212121"),
+    Cell.excused: Colour("E3F2FD", "455A64"),
+}
+COLOUR_KEY = (
+    "xanh lá: đúng hạn; cam: sau hạn; đỏ: quá hạn, chưa nộp; xám: chưa đến hạn; "
+    "xanh nhạt: không phải nộp"
+)
+
+
+def export_label(entry: Entry) -> str:
+    """The cell's words and, for a late or missing report, its working days late, as the
+    page's mark shows them ("Quá hạn, chưa nộp — trễ 5 ngày làm việc")."""
+    label = cell_label(entry)
+    if entry.cell in (Cell.late, Cell.missing) and entry.days_late:
+        return f"{label} — trễ {entry.days_late} ngày làm việc"
+    return label
+
+
 def percent(value: float | None) -> str:
     """ "66,7 %" (Vietnamese decimal comma); "—" when there is nothing to rate yet."""
     return "—" if value is None else f"{value:.1f}".replace(".", ",") + " %"
@@ -163,12 +189,22 @@ def export_table(matrix: Matrix) -> tuple[list[str], list[tuple[TableCell, ...]]
         cells: list[TableCell] = []
         for c in matrix.columns:
             entry = row.entries.get(c.cycle_id)
-            cells.append(cell_label(entry) if entry else None)
+            cells.append(export_label(entry) if entry else None)
         tally = row.tally
         rows.append(
             (number, row.agency, *cells, tally.on_time, tally.late, tally.missing, tally.percent)
         )
     return headers, rows
+
+
+def export_colours(matrix: Matrix) -> dict[tuple[int, int], Colour]:
+    """The colour of each cycle cell of ``export_table``'s rows (STT and name come first)."""
+    return {
+        (number, 2 + i): CELL_COLOUR[entry.cell]
+        for number, row in enumerate(matrix.rows)
+        for i, c in enumerate(matrix.columns)
+        if (entry := row.entries.get(c.cycle_id)) is not None
+    }
 
 
 def export_heading(
@@ -182,6 +218,7 @@ def export_heading(
         ("Kỳ báo cáo", chosen["period"] or "Tất cả"),
         ("Số liệu tính đến", format_time(matrix.now)),
         ("Tỉ lệ đúng hạn chung", percent(matrix.tally.percent)),
+        ("Màu ô", COLOUR_KEY),
     ]
     parts = [v for v in (chosen["directive"], chosen["lead"], chosen["period"]) if v]
     base = " - ".join(["Tình hình thực hiện chế độ báo cáo", *parts])
@@ -200,14 +237,6 @@ def _chosen_labels(flt: MatrixFilter, choices: FilterChoices) -> dict[str, str |
         "lead": pick(choices.leads, flt.lead_agency_id),
         "period": pick(choices.periods, flt.period),
     }
-
-
-def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII ``filename`` for old clients and the real name as
-    RFC 5987 ``filename*`` (UTF-8, percent-encoded)."""
-    stem, dot, ext = filename.rpartition(".")
-    fallback = f"{slug(stem) or 'bang'}{dot}{slug(ext)}" if dot else slug(filename) or "bang"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 # == Requests ====================================================================================
@@ -238,6 +267,85 @@ def read_filter(query: Mapping[str, str]) -> MatrixFilter:
 def filter_query(flt: MatrixFilter) -> str:
     pairs = {"directive": flt.directive_id, "lead": flt.lead_agency_id, "period": flt.period}
     return urlencode({k: v for k, v in pairs.items() if v is not None})
+
+
+# -- what the page shows of the matrix: only overdue, one agency -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ViewFilter:
+    """Narrows the loaded matrix (the cycles stay ``MatrixFilter``'s): ``overdue`` keeps
+    the agencies with a report past its deadline and not handed in, and the cycles
+    where that happens; ``agency_id`` keeps one agency's row."""
+
+    overdue: bool = False
+    agency_id: int | None = None
+
+
+def read_view(query: Mapping[str, str]) -> ViewFilter:
+    """``overdue=1``, ``agency=<id>``; ``BadFilter`` for anything else."""
+    flag = (query.get("overdue") or "").strip()
+    if flag not in ("", "0", "1"):
+        raise BadFilter("overdue: 0 or 1")
+    raw = (query.get("agency") or "").strip()
+    if raw and (not raw.isdigit() or len(raw) > 12):
+        raise BadFilter("agency: not an id")
+    return ViewFilter(flag == "1", int(raw) if raw else None)
+
+
+def view_query(flt: MatrixFilter, view: ViewFilter) -> str:
+    pairs = {"overdue": "1" if view.overdue else None, "agency": view.agency_id}
+    extra = urlencode({k: v for k, v in pairs.items() if v is not None})
+    return "&".join(q for q in (filter_query(flt), extra) if q)
+
+
+def narrowed(matrix: Matrix, view: ViewFilter) -> Matrix:
+    rows = matrix.rows
+    if view.agency_id is not None:
+        rows = [r for r in rows if r.agency_id == view.agency_id]
+    columns = matrix.columns
+    if view.overdue:
+        rows = [r for r in rows if any(e.cell is Cell.missing for e in r.entries.values())]
+        late = {cid for r in rows for cid, e in r.entries.items() if e.cell is Cell.missing}
+        columns = [c for c in columns if c.cycle_id in late]
+    return Matrix(matrix.now, matrix.filter, columns, rows)
+
+
+# -- the yearly ranking ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    rank: int | None  # None: nothing decided that year (not ranked)
+    agency_id: int
+    agency: str
+    tally: Tally
+
+
+def yearly_ranking(session: Session, *, now: dt.datetime, year: str) -> list[Ranked]:
+    """Every agency of the year's cycles by on-time rate (``models.compliance``), best
+    first; equal rates share a rank ("1, 2, 2, 4"), more reports decided first among
+    them; agencies with nothing decided yet come last, unranked."""
+    rows = compliance_matrix(session, now=now, filters=MatrixFilter(period=year)).rows
+
+    def order(r: Row) -> tuple[float, int, tuple[str, str]]:
+        rate = r.tally.rate
+        return (-(rate if rate is not None else -1.0), -r.tally.decided, sort_key(r.agency))
+
+    out: list[Ranked] = []
+    for position, r in enumerate(sorted(rows, key=order), 1):
+        rate = r.tally.rate
+        if rate is None:
+            out.append(Ranked(None, r.agency_id, r.agency, r.tally))
+            continue
+        same = out and out[-1].rank is not None and out[-1].tally.rate == rate
+        out.append(Ranked(out[-1].rank if same else position, r.agency_id, r.agency, r.tally))
+    return out
+
+
+def ranking_year(flt: MatrixFilter, now: dt.datetime) -> str:
+    """The filter's year, else the current one."""
+    return flt.period[:4] if flt.period else str(now.astimezone(TZ).year)
 
 
 def _safe_next(value: str | None) -> str:
@@ -434,13 +542,17 @@ def matrix_page(request: Request) -> Response:
         return to_login(request)
     try:
         flt = read_filter(request.query_params)
+        view = read_view(request.query_params)
     except BadFilter as exc:
         return _bad_filter(exc)
-    matrix, choices = dash.load(request, flt)
+    loaded, choices = dash.load(request, flt)
+    matrix = narrowed(loaded, view)
+    year = ranking_year(flt, loaded.now)
     with Session(dash.engine(request)) as session:
         alerts = operator_alerts(session, now=dash.now(request))
+        ranking = yearly_ranking(session, now=loaded.now, year=year)
     nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
-    query = filter_query(flt)
+    query = view_query(flt, view)
     names = column_headers(matrix.columns)
     context = {
         "user": user,
@@ -462,6 +574,12 @@ def matrix_page(request: Request) -> Response:
         "local_date": local_date,
         "cycle_state": CYCLE_STATE_VI,
         "sweep_runs": f"{dash.prefect.settings.ui}/runs?" + urlencode({"flow-run-search": "sweep"}),
+        "view": view,
+        "agencies": sorted(
+            ((r.agency_id, r.agency) for r in loaded.rows), key=lambda a: sort_key(a[1])
+        ),
+        "ranking": ranking,
+        "ranking_year": year,
     }
     response = _page("dashboard/matrix.html", context)
     dash.cookie(response, CSRF_COOKIE, nonce, max_age=None)
@@ -477,10 +595,79 @@ def export(request: Request, fmt: str) -> Response:
         return to_login(request)
     try:
         flt = read_filter(request.query_params)
+        view = read_view(request.query_params)
     except BadFilter as exc:
         return _bad_filter(exc)
     matrix, choices = dash.load(request, flt)
-    return no_store(export_response(matrix, choices, fmt))
+    return no_store(export_response(narrowed(matrix, view), choices, fmt))
+
+
+# -- the reports handed in (``portal.views`` builds the responses) --------------------------
+
+
+def _id(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
+@router.get("/files/{version_id}")
+def download_file(request: Request, version_id: str) -> Response:
+    """One handed-in version, for a logged-in administrator; audited with the user."""
+    from portal import views
+
+    dash = admin_of(request)
+    user = dash.user(request)
+    if user is None:
+        return to_login(request)
+    wanted = _id(version_id)
+    with Session(dash.engine(request), expire_on_commit=False) as session:
+        found = views.version_of_cycle(session, wanted) if wanted is not None else None
+        if found is None:
+            return error_response(404, *views.NOT_FOUND)
+        version, sub, agency = found
+        data = {"via": "dashboard", "agency": agency.code, "cycle_id": sub.cycle_id}
+        views.audit_download(
+            session,
+            actor=f"admin:{user}",
+            what="file",
+            entity_id=version.id or 0,
+            data=data,
+            at=dash.now(request),
+        )
+    return views.file_response(request.app.state.portal.data_dir, version)
+
+
+@router.get("/cycles/{cycle_id}/zip")
+def download_zip(request: Request, cycle_id: str) -> Response:
+    """Every agency's latest upload for one cycle as one zip; audited with the user."""
+    from notifications.notices import cycle_facts
+    from portal import views
+
+    dash = admin_of(request)
+    user = dash.user(request)
+    if user is None:
+        return to_login(request)
+    wanted = _id(cycle_id)
+    data_dir = request.app.state.portal.data_dir
+    with Session(dash.engine(request), expire_on_commit=False) as session:
+        try:
+            facts = cycle_facts(session, wanted) if wanted is not None else None
+        except LookupError:
+            facts = None
+        if facts is None:
+            return error_response(404, "Không tìm thấy kỳ báo cáo", "Kỳ báo cáo này không tồn tại.")
+        entries = views.zip_entries(session, data_dir, wanted or 0)
+        data = {"via": "dashboard", "versions": [e[2].id for e in entries]}
+        views.audit_download(
+            session,
+            actor=f"admin:{user}",
+            what="zip",
+            entity_id=wanted or 0,
+            data=data,
+            at=dash.now(request),
+        )
+    if not entries:
+        return error_response(404, "Chưa có báo cáo", "Chưa cơ quan nào nộp báo cáo cho kỳ này.")
+    return views.zip_response([(n, p) for n, p, _ in entries], views.zip_filename(facts))
 
 
 @router.get("/dashboard.css")
@@ -501,6 +688,7 @@ def export_response(matrix: Matrix, choices: FilterChoices, fmt: str) -> Respons
             "ma-tran-tuan-thu",
             heading=heading,
             sheet="Tình hình nộp báo cáo",
+            colours=export_colours(matrix),
         )
         data = (files.xlsx if fmt == "xlsx" else files.csv).read_bytes()
     return Response(

@@ -580,9 +580,11 @@ def test_the_xlsx_export_is_the_filtered_matrix(world: World, admin: TestClient)
     rows = {row[1]: row for row in values[header_at + 1 :]}
     assert len(rows) == 109
     assert rows[world.names[s.a]][2:] == ["Đã nộp đúng hạn", "Đã nộp đúng hạn", 2, 0, 0, 100]
-    assert rows[world.names[s.b]][2:] == ["Đã nộp sau hạn", "Chưa đến hạn", 0, 1, 0, 0]
+    late = "Đã nộp sau hạn — trễ 3 ngày làm việc"  # the days late, as the page's mark "!3"
+    assert rows[world.names[s.b]][2:] == [late, "Chưa đến hạn", 0, 1, 0, 0]
     assert rows[world.names[s.c]][2:] == ["Không phải nộp", "Chưa đến hạn", 0, 0, 0, None]
-    assert rows[world.names[s.d]][2:] == ["Quá hạn, chưa nộp", "Chưa đến hạn", 0, 0, 1, 0]
+    missing = "Quá hạn, chưa nộp — trễ 248 ngày làm việc"
+    assert rows[world.names[s.d]][2:] == [missing, "Chưa đến hạn", 0, 0, 1, 0]
     heading = [row[0] for row in values[1:header_at] if row[0]]
     assert "Cơ quan tổng hợp: Sở Xây dựng tỉnh Quảng Ngãi" in heading
     assert "Số liệu tính đến: 18/12/2026 12:00" in heading
@@ -608,7 +610,13 @@ def test_the_csv_export_is_the_filtered_matrix(world: World, admin: TestClient) 
             "Quá hạn, chưa nộp",
             "Tỉ lệ đúng hạn (%)",
         ],
-        ["1", world.names[s.x], "Đã nộp đúng hạn", "Quá hạn, chưa nộp", "1", "0", "1", "50.0"],
+        [
+            "1",
+            world.names[s.x],
+            "Đã nộp đúng hạn",
+            "Quá hạn, chưa nộp — trễ 3 ngày làm việc",
+            *("1", "0", "1", "50.0"),
+        ],
     ]
     everything = admin.get("/admin/export.csv")
     all_rows = list(csv.reader(io.StringIO(everything.content.decode("utf-8-sig"))))
