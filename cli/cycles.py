@@ -307,6 +307,7 @@ def extend_(
     reason: ReasonOption = None,
 ) -> None:
     """Gia hạn cho một cơ quan: hạn, tin nhắc và đôn đốc của cơ quan đó dời theo hạn mới."""
+    from models.actions import parse_day
     from notifications.answers import extend_and_tell
 
     day = _acting(lambda: parse_day(until))
@@ -318,21 +319,6 @@ def extend_(
         )
         rv.session.commit()
     out.print(f"Đã gia hạn cho {agency} ở kỳ #{cycle_id} đến {day:%d/%m/%Y}; cơ quan sẽ được báo.")
-
-
-def parse_day(text: str) -> Any:
-    """A date as 28/12/2026 or 2026-12-28; ``ActionError`` in Vietnamese otherwise."""
-    import datetime as dt
-
-    from models.actions import ActionError
-
-    value = text.strip()
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise ActionError(f"Ngày không hợp lệ: “{value}” (ví dụ 28/12/2026).")
 
 
 @cycles_app.command("resend")

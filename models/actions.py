@@ -315,6 +315,18 @@ def excuse(
     return Done("excuse", rows=1, cancelled=cancelled)
 
 
+def parse_day(text: str) -> dt.date:
+    """A date as 28/12/2026 or 2026-12-28 (a browser's date field); ``ActionError``
+    in Vietnamese otherwise."""
+    value = text.strip()
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise ActionError(f"Ngày không hợp lệ: “{value}” (ví dụ 28/12/2026).")
+
+
 def due_on(cycle: ReportCycle, day: dt.date) -> dt.datetime:
     """A deadline on ``day`` at the cycle's own time of day (23:59:59, "24 giờ 00", for a
     deadline without a stated time)."""
