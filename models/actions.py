@@ -51,7 +51,15 @@ from models.workdays import WorkCalendar, packaged_calendar
 CANCELLED_MARK = "[đã huỷ] "
 NOT_SUBMITTED = (SubmissionState.pending, SubmissionState.late)
 # Stages that speak for the cycle or the agency's own act: never stale on resume.
-_KEEP_ON_RESUME = ("opened", "receipt", "escalation-", "lead-", "consolidated", "extended")
+_KEEP_ON_RESUME = (
+    "opened",
+    "receipt",
+    "escalation-",
+    "lead-",
+    "consolidated",
+    "extended",
+    "request-",
+)
 
 
 class ActionError(ValueError):
@@ -98,8 +106,9 @@ def submission_of(session: Session, cycle_id: int, agency: Agency) -> Submission
     return sub
 
 
-def paused(session: Session, cycle_id: int) -> CyclePause | None:
-    return session.get(CyclePause, cycle_id)
+def paused(session: Session, cycle_id: int | None) -> CyclePause | None:
+    # A query, not session.get: the identity map may still hold a row resume deleted.
+    return session.exec(select(CyclePause).where(CyclePause.cycle_id == cycle_id)).first()
 
 
 def extended_dues(session: Session, cycle_id: int | None) -> dict[int, dt.datetime]:
@@ -256,8 +265,10 @@ def _replan_rows(
     only: int | None = None,
 ) -> int:
     """Each row still owing its report (or only submission ``only``) at the first stage
-    of its ladder still ahead; pending ones whose deadline passed become late."""
+    of its ladder still ahead (none while the cycle is paused: resume sets it); pending
+    ones whose deadline passed become late."""
     dues = extended_dues(session, cycle.id)
+    silent = paused(session, cycle.id) is not None
     stmt = select(Submission).where(
         Submission.cycle_id == cycle.id, col(Submission.state).in_(NOT_SUBMITTED)
     )
@@ -269,6 +280,8 @@ def _replan_rows(
         coming = next(
             (s for s in agency_stages(obligation, cycle, due, calendar) if s.at > now), None
         )
+        if silent:
+            coming = None
         sub.next_action_at = coming.at if coming else None
         sub.next_action_stage = coming.name if coming else None
         sub.state = SubmissionState.late if now >= due else SubmissionState.pending

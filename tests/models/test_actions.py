@@ -336,3 +336,20 @@ def test_an_agency_asks_for_more_time_and_is_answered(session: Session, cycle: R
     ]
     count = session.exec(select(func.count()).select_from(CycleAction)).one()
     assert count == 5
+
+
+def test_an_extension_while_paused_waits_for_resume(session: Session, cycle: ReportCycle) -> None:
+    pause(session, cycle.id or 0, actor="vp", now=_at(12, 15))
+    extend(
+        session, cycle.id or 0, HEALTH, until=dt.date(2026, 12, 30), actor="vp",
+        now=_at(12, 16), reason="chờ số liệu", calendar=CAL,
+    )  # fmt: skip
+    session.commit()
+    sub = _sub(session, cycle, HEALTH)
+    assert (sub.next_action_at, sub.state) == (None, SubmissionState.pending)  # still silent
+    assert _sweep(session, _at(12, 28)) == []
+    resume(session, cycle.id or 0, actor="vp", now=_at(12, 28), calendar=CAL)
+    session.commit()
+    # On its own ladder (30/12): reminder-1 on 29/12; the others, past 21/12, are late.
+    assert _sub(session, cycle, HEALTH).next_action_stage == "reminder-1"
+    assert _sub(session, cycle, FINANCE).state == SubmissionState.late
