@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.obligation_view import iso, title
-from cli.obligations import JsonOption, opened, out, print_json
+from cli.obligations import JsonOption, fail, opened, out, print_json
 
 if TYPE_CHECKING:
     from models.compliance import Tally
@@ -138,3 +138,195 @@ def _empty() -> Tally:
     from models.compliance import Tally
 
     return Tally()
+
+
+# --- one cycle: show and act -------------------------------------------------------------
+
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="Lý do (ghi vào nhật ký)")]
+AgencyArg = Annotated[str, typer.Argument(help="Mã cơ quan, ví dụ qng-so-tai-chinh")]
+CycleArg = Annotated[int, typer.Argument(help="Số kỳ báo cáo (xem `cycles list`)")]
+
+
+@cycles_app.command("show")
+def show(cycle_id: CycleArg, as_json: JsonOption = False) -> None:
+    """Một kỳ: trạng thái (mở, tạm dừng, đóng) và từng cơ quan với hạn, trạng thái,
+    số phiên bản đã nộp."""
+    with opened() as rv:
+        data = _acting(lambda: _show_data(rv.session, cycle_id, rv.now))
+    if as_json:
+        print_json(data)
+        return
+    out.print(_show_block(data))
+
+
+def _show_data(session: Any, cycle_id: int, now: Any) -> dict[str, Any]:
+    from sqlmodel import col, select
+
+    from models.actions import extended_dues, get_cycle, paused
+    from models.agency import Agency
+    from models.calendar import period_label
+    from models.compliance import cell_state
+    from models.db import TZ
+    from models.tables import Submission
+
+    cycle = get_cycle(session, cycle_id)
+    hold = paused(session, cycle_id)
+    dues = extended_dues(session, cycle_id)
+    stmt = (
+        select(Submission, Agency)
+        .join(Agency, col(Agency.id) == Submission.agency_id)
+        .where(Submission.cycle_id == cycle_id)
+        .order_by(col(Agency.code))
+    )
+    agencies = []
+    for sub, agency in session.exec(stmt):
+        due = dues.get(agency.id, cycle.due_at)
+        agencies.append(
+            {
+                "code": agency.code,
+                "name": agency.name,
+                "state": str(sub.state),
+                "cell": str(cell_state(str(sub.state), sub.submitted_at, due, now)),
+                "deadline": due.astimezone(TZ).date().isoformat(),
+                "extended": agency.id in dues,
+                "versions": sub.current_version,
+                "submitted_at": iso(sub.submitted_at),
+                "next_action": sub.next_action_stage,
+                "next_action_at": iso(sub.next_action_at),
+            }
+        )
+    return {
+        "id": cycle.id,
+        "period": cycle.period_key,
+        "label": period_label(cycle.period_key),
+        "state": "paused" if hold is not None else str(cycle.state),
+        "paused_at": iso(hold.paused_at) if hold else None,
+        "due_at": iso(cycle.due_at),
+        "lead_due_at": iso(cycle.lead_due_at),
+        "closes_at": iso(cycle.closes_at),
+        "agencies": agencies,
+    }
+
+
+_CELL_VI = {
+    "on_time": "đúng hạn",
+    "late": "nộp muộn",
+    "missing": "chưa nộp (quá hạn)",
+    "not_yet_due": "chưa đến hạn",
+    "excused": "được miễn",
+}
+_STATE_VI = {"open": "đang mở", "closed": "đã đóng", "scheduled": "chưa mở", "paused": "tạm dừng"}
+
+
+def _show_block(data: dict[str, Any]) -> Group:
+    head = Text.assemble(
+        (f"#{data['id']} ", "bold"),
+        data["label"],
+        " · ",
+        (
+            _STATE_VI.get(data["state"], data["state"]),
+            "yellow" if data["state"] == "paused" else "",
+        ),
+    )
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("mã", "cơ quan", "hạn", "trạng thái", "bản"):
+        table.add_column(column)
+    for a in data["agencies"]:
+        day = _vn_date(a["deadline"]) + (" (gia hạn)" if a["extended"] else "")
+        table.add_row(a["code"], a["name"], day, _CELL_VI[a["cell"]], str(a["versions"]))
+    return Group(head, table)
+
+
+def _vn_date(iso_day: str) -> str:
+    y, m, d = iso_day.split("-")
+    return f"{d}/{m}/{y}"
+
+
+def _acting(run: Any) -> Any:
+    """Run an action; an ``ActionError`` is the operator's one-line Vietnamese error."""
+    from models.actions import ActionError
+
+    try:
+        return run()
+    except ActionError as exc:
+        fail(str(exc))
+
+
+@cycles_app.command("pause")
+def pause_(cycle_id: CycleArg, reason: ReasonOption = None) -> None:
+    """Tạm dừng kỳ: không gửi tin nào của kỳ này (nhắc, đôn đốc) cho đến khi tiếp tục."""
+    from models.actions import pause
+
+    with opened() as rv:
+        _acting(lambda: pause(rv.session, cycle_id, actor=rv.actor, now=rv.now, reason=reason))
+        rv.session.commit()
+    out.print(f"Đã tạm dừng kỳ #{cycle_id}: không tin nào của kỳ được gửi.")
+
+
+@cycles_app.command("resume")
+def resume_(cycle_id: CycleArg, reason: ReasonOption = None) -> None:
+    """Tiếp tục kỳ đã tạm dừng, ở mốc nhắc kế tiếp; tin nhắc đã lỡ khi tạm dừng bị bỏ."""
+    from models.actions import resume
+
+    with opened() as rv:
+        done = _acting(
+            lambda: resume(
+                rv.session,
+                cycle_id,
+                actor=rv.actor,
+                now=rv.now,
+                reason=reason,
+                calendar=rv.calendar,
+            )
+        )
+        rv.session.commit()
+    out.print(
+        f"Đã tiếp tục kỳ #{cycle_id}: {done.rows} cơ quan chờ mốc nhắc kế tiếp; "
+        f"bỏ {done.cancelled} tin nhắc đã lỡ khi tạm dừng."
+    )
+
+
+@cycles_app.command("excuse")
+def excuse_(cycle_id: CycleArg, agency: AgencyArg, reason: ReasonOption = None) -> None:
+    """Miễn nộp báo cáo kỳ này cho một cơ quan (cần --reason)."""
+    from models.actions import excuse
+
+    with opened() as rv:
+        done = _acting(
+            lambda: excuse(rv.session, cycle_id, agency, actor=rv.actor, now=rv.now, reason=reason)
+        )
+        rv.session.commit()
+    out.print(f"Đã miễn nộp cho {agency} ở kỳ #{cycle_id}; huỷ {done.cancelled} tin đang chờ.")
+
+
+@cycles_app.command("extend")
+def extend_(
+    cycle_id: CycleArg,
+    agency: AgencyArg,
+    until: Annotated[str, typer.Option("--until", help="Hạn mới: 28/12/2026 hoặc 2026-12-28")],
+    reason: ReasonOption = None,
+) -> None:
+    """Gia hạn cho một cơ quan: hạn, tin nhắc và đôn đốc của cơ quan đó dời theo hạn mới."""
+    from models.actions import parse_day
+    from notifications.answers import extend_and_tell
+
+    day = _acting(lambda: parse_day(until))
+    with opened() as rv:
+        _acting(
+            lambda: extend_and_tell(
+                rv.session, cycle_id, agency, until=day, actor=rv.actor, now=rv.now, reason=reason
+            )
+        )
+        rv.session.commit()
+    out.print(f"Đã gia hạn cho {agency} ở kỳ #{cycle_id} đến {day:%d/%m/%Y}; cơ quan sẽ được báo.")
+
+
+@cycles_app.command("resend")
+def resend_(cycle_id: CycleArg, agency: AgencyArg) -> None:
+    """Gửi lại ngay tin mở kỳ hoặc tin nhắc gần nhất cho một cơ quan."""
+    from models.actions import resend
+
+    with opened() as rv:
+        done = _acting(lambda: resend(rv.session, cycle_id, agency, actor=rv.actor, now=rv.now))
+        rv.session.commit()
+    out.print(f"Đã xếp {done.requeued} tin gửi lại cho {agency}, đi ở lượt quét kế tiếp.")

@@ -39,6 +39,7 @@ from sqlmodel import Session, col, select
 
 from models.agency import Agency, AgencyKind
 from models.calendar import parse_period_key, period_label
+from models.cycle_controls import SubmissionExtension
 from models.db import TZ
 from models.tables import CycleState, Directive, Obligation, ReportCycle, Submission
 from models.tables import SubmissionState as S
@@ -287,16 +288,21 @@ def compliance_matrix(
         if a.id is not None
     }
     due = {c.cycle_id: c.due_at for c in columns}
-    cells = sa.select(
-        col(Submission.cycle_id),
-        col(Submission.agency_id),
-        col(Submission.state),
-        col(Submission.submitted_at),
-    ).where(col(Submission.cycle_id).in_(cycle_ids))
-    for cycle_id, agency_id, state, submitted_at in session.connection().execute(cells):
+    cells = (
+        sa.select(
+            col(Submission.cycle_id),
+            col(Submission.agency_id),
+            col(Submission.state),
+            col(Submission.submitted_at),
+            col(SubmissionExtension.due_at),  # an agency's own deadline, when extended
+        )
+        .outerjoin(SubmissionExtension, col(SubmissionExtension.submission_id) == Submission.id)
+        .where(col(Submission.cycle_id).in_(cycle_ids))
+    )
+    for cycle_id, agency_id, state, submitted_at, own in session.connection().execute(cells):
         if cycle_id in due and agency_id in rows:
             rows[agency_id].entries[cycle_id] = _entry(
-                str(state), submitted_at, due[cycle_id], now, cal
+                str(state), submitted_at, own or due[cycle_id], now, cal
             )
     ordered = sorted(rows.values(), key=lambda r: (_KIND_ORDER.get(r.kind, 9), sort_key(r.agency)))
     return Matrix(now, flt, columns, ordered)

@@ -47,6 +47,7 @@ from models.calendar import (
     period_for_opening,
     schedule,
 )
+from models.cycle_controls import CyclePause, SubmissionExtension
 from models.db import TZ
 from models.plan import (
     CyclePlan,
@@ -122,9 +123,17 @@ def cycle_stages(
 
 
 def row_stages(
-    obligation: Obligation, cycle: ReportCycle, calendar: WorkCalendar | None = None
+    obligation: Obligation,
+    cycle: ReportCycle,
+    calendar: WorkCalendar | None = None,
+    due: dt.datetime | None = None,
 ) -> list[ScheduledStage]:
-    """The stages the agencies' rows walk: all but the lead's own reminders."""
+    """The stages the agencies' rows walk: all but the lead's own reminders; ``due``: an
+    agency's own deadline (``models.actions.extend``)."""
+    if due is not None:
+        from models.actions import agency_stages
+
+        return agency_stages(obligation, cycle, due, calendar or _cal())
     stages = cycle_stages(obligation, cycle, calendar)
     return [s for s in stages if s.stage.anchor is not StageAnchor.LEAD_DUE]
 
@@ -273,6 +282,7 @@ def lead_steps(session: Session, *, now: dt.datetime, calendar: WorkCalendar) ->
             col(ReportCycle.opens_at) <= now,
             col(ReportCycle.lead_due_at) >= now,
             col(Obligation.lead_agency_id).is_not(None),
+            col(ReportCycle.id).not_in(select(CyclePause.cycle_id)),  # paused: silent
         )
     )
     steps = []
@@ -315,6 +325,7 @@ class _Group:
     cycle_id: int
     at: dt.datetime  # the rows' stored next_action_at
     stage: str | None
+    due: dt.datetime | None = None  # the rows' own deadline when extended
 
 
 def _advance_rows(
@@ -322,18 +333,18 @@ def _advance_rows(
 ) -> Advanced:
     out = Advanced(examined=len(rows))
     groups: dict[_Group, list[int]] = defaultdict(list)
+    dues = _extended(session, [r[0] for r in rows])
     for sid, cycle_id, at, stage in rows:
         if sid is not None and at is not None:
-            groups[_Group(cycle_id, at, stage)].append(sid)
+            groups[_Group(cycle_id, at, stage, dues.get(sid))].append(sid)
     cycles = _cycles(session, {g.cycle_id for g in groups})
     for group, members in sorted(groups.items(), key=lambda kv: (kv[0].cycle_id, kv[0].at)):
         cycle, obligation = cycles[group.cycle_id]
-        stages = row_stages(obligation, cycle, calendar)
+        stages = row_stages(obligation, cycle, calendar, due=group.due)
         passed = [s for s in stages if group.at <= s.at <= now]
         coming = next((s for s in stages if s.at > now), None)
-        won, newly_late = _move(
-            session, group, members, now=now, coming=coming, late=now >= cycle.due_at
-        )
+        due = group.due or cycle.due_at
+        won, newly_late = _move(session, group, members, now=now, coming=coming, late=now >= due)
         out.lost += len(members) - len(won)
         if newly_late:
             out.overdue_cycles.append(group.cycle_id)
@@ -416,6 +427,20 @@ def _move(
     return won, newly_late
 
 
+def _extended(session: Session, submission_ids: list[int]) -> dict[int, dt.datetime]:
+    """The rows' own deadlines, for those an administrator extended (few: one query on
+    a small table, skipped when there is none at all)."""
+    if not submission_ids or session.exec(select(SubmissionExtension).limit(1)).first() is None:
+        return {}
+    found: dict[int, dt.datetime] = {}
+    for chunk in _chunks(submission_ids, 900):
+        stmt = select(SubmissionExtension.submission_id, SubmissionExtension.due_at).where(
+            col(SubmissionExtension.submission_id).in_(chunk)
+        )
+        found.update({int(i): due for i, due in session.exec(stmt)})
+    return found
+
+
 def _cycles(session: Session, ids: set[int]) -> dict[int, tuple[ReportCycle, Obligation]]:
     stmt = (
         select(ReportCycle, Obligation)
@@ -459,6 +484,7 @@ def closable(
         ReportCycle.state == CycleState.open,
         col(ReportCycle.closes_at).is_not(None),
         col(ReportCycle.closes_at) <= now - grace,
+        col(ReportCycle.id).not_in(select(CyclePause.cycle_id)),  # paused: stays open
     )
     return list(session.exec(stmt.order_by(col(ReportCycle.id))))
 
@@ -512,17 +538,19 @@ def status(
 ) -> list[AgencyStatus]:
     """Each agency of the cycle: its state, when it submitted, how many working days late."""
     cal = calendar or _cal()
-    due_day = cycle.due_at.astimezone(TZ).date()
     stmt = (
-        select(Submission, Agency)
+        select(Submission, Agency, SubmissionExtension.due_at)
         .join(Agency, col(Agency.id) == Submission.agency_id)
+        .outerjoin(SubmissionExtension, col(SubmissionExtension.submission_id) == Submission.id)
         .where(Submission.cycle_id == cycle.id)
         .order_by(col(Agency.name))
     )
     out = []
-    for sub, agency in session.exec(stmt):
+    for sub, agency, extended in session.exec(stmt):
+        due = extended or cycle.due_at  # an agency's own deadline when extended
         until = sub.submitted_at or now
-        late = until > cycle.due_at
+        late = until > due
+        due_day = due.astimezone(TZ).date()
         days = cal.working_days_between(due_day, until.astimezone(TZ).date()) if late else 0
         out.append(
             AgencyStatus(

@@ -12,7 +12,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-_TABLE_MODULES = ("models.agency", "models.tables", "models.guards")
+_TABLE_MODULES = ("models.agency", "models.tables", "models.guards", "models.cycle_controls")
 
 
 def metadata() -> MetaData:

@@ -31,6 +31,7 @@ from typing import Any
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlmodel import Session, col, select
 
+from models.actions import extended_dues
 from models.agency import Agency, AgencyContact, AgencyKind, ContactChannel
 from models.calendar import Audience, StageAnchor, parse_period_key
 from models.cycles import AgencyStatus, Step, status
@@ -278,19 +279,26 @@ def _queue_agency_step(
 ) -> Queued:
     out = Queued()
     today = step.at.astimezone(TZ).date()
-    due_day = f.cycle.due_at.astimezone(TZ).date()
-    left = calendar.working_days_between(today, due_day)
     agencies = _agencies(session, step.agency_ids)
     channels = channels_of(session, [a.id for a in agencies if a.id is not None])
     submit_link = linker()
+    extended = extended_dues(session, f.cycle.id)
     for agency in agencies:
         assert agency.id is not None
+        # An extended agency's messages state its own deadline, under their own stage
+        # names: its new ladder is not the one it may already have heard.
+        fa, stage = f, step.stage
+        if agency.id in extended:
+            own = extended[agency.id]
+            fa = replace(f, cycle=ReportCycle(**{**f.cycle.model_dump(), "due_at": own}))
+            stage = f"{step.stage}~{own.astimezone(TZ):%Y%m%d}"
+        left = calendar.working_days_between(today, fa.cycle.due_at.astimezone(TZ).date())
         url = submit_link("submit", cycle_id=f.cycle.id, agency_id=agency.id, expires=f.link_expiry)
         page = submit_link(
             "agency", cycle_id=None, agency_id=agency.id, expires=f.agency_page_expiry
         )
         ctx = context(
-            f,
+            fa,
             agency.name,
             link=url,
             agency_page=page,
@@ -300,7 +308,7 @@ def _queue_agency_step(
         )
         message = with_fields(render(step.stage, ctx), step.stage, ctx)
         queue_message(
-            session, out, f, agency, step.stage, message, at=step.at, channels=channels[agency.id]
+            session, out, fa, agency, stage, message, at=step.at, channels=channels[agency.id]
         )
     return out
 

@@ -52,6 +52,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from models.cycle_controls import CyclePause
 from models.db import utcnow
 from models.store import audit, claim_statement
 from models.tables import Notification, NotificationAttempt, NotificationState
@@ -254,6 +255,8 @@ def _due_filter(now: datetime, transports: Mapping[str, Transport]) -> list[Any]
         col(Notification.state) == NotificationState.pending,
         col(Notification.next_attempt_at) <= now,
         col(Notification.channel).in_(list(transports)),
+        # A paused cycle's messages wait (models.actions.pause).
+        col(Notification.cycle_id).not_in(select(CyclePause.cycle_id)),
     ]
 
 

@@ -144,7 +144,7 @@ def create_app(
 ) -> FastAPI:
     """The portal. Defaults: settings from HANBAOCAO_* variables, the app database,
     the real clock (``models.clock.now``), Prefect events when an API is configured."""
-    from portal import dashboard, submit, views
+    from portal import cycle_page, dashboard, requests, submit, views
 
     settings = settings or PortalSettings()
     db = db or Settings()
@@ -175,7 +175,11 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(submit.router)
     app.include_router(views.router)
-    app.include_router(dashboard.dashboard_router(data_dir=db.data_dir, key=app.state.portal.key))
+    app.include_router(requests.agency_router)
+    admin = dashboard.dashboard_router(data_dir=db.data_dir, key=app.state.portal.key)
+    admin.include_router(cycle_page.router)  # behind the dashboard's login, like its own
+    admin.include_router(requests.admin_router)
+    app.include_router(admin)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _http_error)
     app.add_exception_handler(submit.LinkRefused, submit.link_refused)

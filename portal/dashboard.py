@@ -360,6 +360,7 @@ class CellView:
     css: str
     mark: str
     title: str
+    href: str = ""  # the agency's history in that cycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,14 +379,15 @@ def _row_views(matrix: Matrix) -> list[RowView]:
         cells: list[CellView | None] = []
         for c in matrix.columns:
             entry = row.entries.get(c.cycle_id)
-            cells.append(_cell_view(row.agency, names[c.cycle_id], entry) if entry else None)
+            href = f"{PREFIX}/cycles/{c.cycle_id}/agencies/{row.agency_id}"  # portal.cycle_page
+            cells.append(_cell_view(row.agency, names[c.cycle_id], entry, href) if entry else None)
         group = KIND_VI.get(row.kind, "Cơ quan khác")
         out.append(RowView(group if group != previous else None, row.agency, cells, row.tally))
         previous = group
     return out
 
 
-def _cell_view(agency: str, column: str, entry: Entry) -> CellView:
+def _cell_view(agency: str, column: str, entry: Entry, href: str = "") -> CellView:
     label = cell_label(entry)
     detail = [label]
     if entry.submitted_at is not None:
@@ -395,7 +397,7 @@ def _cell_view(agency: str, column: str, entry: Entry) -> CellView:
     mark = CELL_MARK[entry.cell]
     if entry.cell in (Cell.late, Cell.missing) and entry.days_late:
         mark = f"{mark}{entry.days_late}"
-    return CellView(CELL_CLASS[entry.cell], mark, f"{agency} — {column}: {', '.join(detail)}")
+    return CellView(CELL_CLASS[entry.cell], mark, f"{agency} — {column}: {', '.join(detail)}", href)
 
 
 def _bad_filter(exc: Exception) -> Response:

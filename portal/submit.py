@@ -32,6 +32,7 @@ from sqlmodel import Session, select
 from starlette.requests import ClientDisconnect
 
 from flows.events import SUBMISSION_RECEIVED, submission_event_name
+from models.actions import agency_due
 from models.agency import Agency
 from models.calendar import period_label
 from models.db import TZ
@@ -182,15 +183,17 @@ def _submit_view(session: Session, claims: LinkClaims, now: dt.datetime) -> Subm
     agency = session.get(Agency, sub.agency_id)
     assert agency is not None  # RESTRICT foreign key
     lead = facts.lead.name if facts.lead else facts.obligation.via_phrase
+    due = agency_due(session, facts.cycle, sub.agency_id)  # its own, when extended
+    own = ReportCycle(**{**facts.cycle.model_dump(), "due_at": due})
     return SubmitView(
         facts=facts,
         agency=agency,
         submission=sub,
         versions=versions_of(session, sub.id or 0),
-        status=status_of(sub, facts.cycle, now),
+        status=status_of(sub, own, now),
         period=period_label(facts.cycle.period_key),
         lead=lead,
-        overdue=now > facts.cycle.due_at,
+        overdue=now > due,
         closed=facts.cycle.state == CycleState.closed,
     )
 
