@@ -478,8 +478,9 @@ class OpenCycle:
 
 
 def _open_cycles(
-    session: Session, portal: Portal, agency_id: int | None, now: dt.datetime
+    session: Session, portal: Portal, claims: LinkClaims, now: dt.datetime
 ) -> tuple[Agency, list[OpenCycle]]:
+    agency_id = claims.agency_id
     agency = session.get(Agency, agency_id)
     if agency is None:
         raise LinkRefused("invalid")
@@ -505,7 +506,7 @@ def _open_cycles(
                 agency_id=agency.id,
                 expires=_link_expiry(cycle),
                 key=portal.key,
-                issued=now,
+                issued=claims.issued,  # the agency link's: a later revocation covers it too
             ),
         )
         for sub, cycle, ob, d in session.exec(stmt)
@@ -518,7 +519,7 @@ def agency_page(request: Request, token: str) -> HTMLResponse:
     portal = portal_of(request)
     now = portal.clock()
     claims = _claims(portal, token, "agency", now)
-    agency, rows = _in_session(portal, _open_cycles, portal, claims.agency_id, now)
+    agency, rows = _in_session(portal, _open_cycles, portal, claims, now)
     calendar = f"/agency/{token}/calendar.ics"
     return page(
         "submit/agency.html",
