@@ -16,9 +16,19 @@ that uses the last free try locks the pair for a delay that doubles with each lo
 everything; a success deletes the row. Keyed by the pair, a stranger guessing the
 administrator's name locks out only himself.
 
+A second row per client address alone (``client_key``) keeps a budget across every user
+name, with the same claim, lock and forgiveness but a larger number of free tries: one
+client trying a few passwords for each of many names is slowed down too. It is keyed by
+the client, so it stops only that client, never the administrator elsewhere. A success
+gives back the attempt it claimed but does not clear the client's row: a guesser who
+holds one good account must not be able to wipe his own record between guesses.
+
 **Revoked links.** A ``LinkRevocation`` for an agency or a cycle (or both) refuses every
 link for it issued before ``revoked_at`` (links carry their issue time, ``models.links``);
-links issued afterwards work again.
+links issued afterwards work again. The submit links an agency's page makes carry the
+issue time of the agency link that opened the page, not the moment they were made: a
+cycle revoked after that agency link was issued refuses them as well, so an older
+agency link cannot mint fresh links to a revoked cycle.
 """
 
 from __future__ import annotations
@@ -115,6 +125,12 @@ def throttle_key(user: str, client: str) -> str:
     return _digest(f"{user.casefold()}\x00{client}")
 
 
+def client_key(client: str) -> str:
+    """The key of a client's budget across all user names. Never a ``throttle_key``:
+    those hold a NUL before the client, and an address holds none."""
+    return _digest(f"client\x1f{client}")
+
+
 def claim_attempt(
     session: Session, key: str, *, now: dt.datetime, free: int, window: dt.timedelta
 ) -> dt.timedelta | None:
@@ -166,6 +182,17 @@ def attempt_failed(
             failures=free - 1,
             last_at=now,
         )
+    )
+    session.commit()
+
+
+def release_attempt(session: Session, key: str) -> None:
+    """Give back an attempt claimed for ``key`` that was no failure (a success, or a
+    try refused by another counter before any password was checked)."""
+    session.exec(
+        update(LoginThrottle)
+        .where(col(LoginThrottle.key) == key, col(LoginThrottle.failures) > 0)
+        .values(failures=col(LoginThrottle.failures) - 1)
     )
     session.commit()
 

@@ -35,10 +35,14 @@ the cookie nor compute the field.
 process counts the same attempts (``models.guards``): five free tries, each claimed
 atomically before the password is checked, then a delay that doubles with each lockout
 (30 s up to the fifteen-minute window). A stranger guessing the administrator's name
-locks out only himself. The client address is the peer's, or ``X-Forwarded-For``'s
-when the peer is a configured trusted proxy (``portal.security.client_address``).
-Comparisons are constant-time, and an unknown user costs one scrypt like a known one,
-so timing tells nothing about which names exist.
+locks out only himself. Each client also has a budget across all user names
+(``HANBAOCAO_ADMIN_LOGIN_CLIENT_ATTEMPTS`` failures, then the same doubling delay), so
+trying a few passwords for each of many names is slowed as well; it too is keyed by
+the client, so it never locks out the administrator logging in from elsewhere. The
+client address is the peer's, or ``X-Forwarded-For``'s when the peer is a configured
+trusted proxy (``portal.security.client_address``). Comparisons are constant-time, and an
+unknown user costs one scrypt like a known one, so timing tells nothing about which
+names exist.
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ _MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, datetime's last second
 class AdminSettings(BaseSettings):
     """HANBAOCAO_ENV (``development`` allows the printed one-time password),
     HANBAOCAO_ADMIN_USER / HANBAOCAO_ADMIN_PASSWORD_HASH, HANBAOCAO_ADMIN_SESSION_HOURS,
+    HANBAOCAO_ADMIN_LOGIN_ATTEMPTS / _CLIENT_ATTEMPTS / _WINDOW_MINUTES (the throttle),
     HANBAOCAO_PUBLIC_URL (an https URL makes the cookies Secure),
     HANBAOCAO_TRUSTED_PROXIES (see ``portal.security.client_address``)."""
 
@@ -89,7 +94,8 @@ class AdminSettings(BaseSettings):
     admin_user: str | None = None
     admin_password_hash: str | None = None
     admin_session_hours: float = 8.0
-    admin_login_attempts: int = 5
+    admin_login_attempts: int = 5  # per (user name, client)
+    admin_login_client_attempts: int = 20  # per client, across all user names
     admin_login_window_minutes: float = 15.0
     public_url: str = "http://127.0.0.1:8000"
     # Addresses or networks (comma-separated) of reverse proxies whose X-Forwarded-For
@@ -340,13 +346,18 @@ class AdminAuth:
         now: datetime,
         engine: Engine | None = None,
     ) -> Login:
-        """Check a login, throttled per (user name, client address): the attempt is
-        claimed before the password is checked (see ``models.guards``)."""
-        key = guards.throttle_key(user, client)
-        free = self.settings.admin_login_attempts
+        """Check a login, throttled per client address and per (user name, client
+        address): an attempt is claimed from both before the password is checked (see
+        ``models.guards``)."""
+        pair, who = guards.throttle_key(user, client), guards.client_key(client)
+        free, budget = self.settings.admin_login_attempts, self.settings.admin_login_client_attempts
         with Session(self.engine(engine)) as session:
-            locked = guards.claim_attempt(session, key, now=now, free=free, window=self.window)
+            locked = guards.claim_attempt(session, who, now=now, free=budget, window=self.window)
             if locked is not None:
+                return Login(None, locked)
+            locked = guards.claim_attempt(session, pair, now=now, free=free, window=self.window)
+            if locked is not None:
+                guards.release_attempt(session, who)  # no password checked: nothing spent
                 return Login(None, locked)
             try:
                 stored = self.users().get(user)
@@ -354,9 +365,11 @@ class AdminAuth:
                 stored = None
             ok = verify_password(password, stored or _DECOY) and stored is not None
             if ok:
-                guards.attempt_succeeded(session, key)
+                guards.attempt_succeeded(session, pair)
+                guards.release_attempt(session, who)
                 return Login(user)
-            guards.attempt_failed(session, key, now=now, free=free, window=self.window)
+            guards.attempt_failed(session, pair, now=now, free=free, window=self.window)
+            guards.attempt_failed(session, who, now=now, free=budget, window=self.window)
             return Login(None)
 
     # -- sessions ---------------------------------------------------------------------------

@@ -10,22 +10,38 @@ no programs, scripts, web pages or nested archives). An Office package (it has a
 ``[Content_Types].xml``) is refused when it holds a ``vbaProject.bin`` part: a macro
 workbook or document renamed ``.xlsx``/``.docx`` still carries one.
 
-**PDF.** The raw bytes, and every Flate-compressed stream inflated up to a bound, are
-searched for the name tokens of active content — ``/JavaScript``, ``/JS``,
-``/Launch``, ``/SubmitForm``, ``/ImportData``, ``/RichMedia`` — after undoing the
-``#xx`` escapes that hide them (``/J#61vaScript``); and the raw bytes for HTML markup
-(``<script``, ``<html``, ``<iframe``…), which makes a PDF/HTML polyglot. Such a file
-is refused: a report has no business running code in the reader's viewer.
+**PDF.** The raw bytes are searched for HTML markup (``<script``, ``<html``,
+``<iframe``…), which makes a PDF/HTML polyglot: refused whatever else the file is. Then
+the file is parsed (pypdf) and every object its cross-reference tables list — reachable
+from the catalog or not, in object streams too — is walked for action dictionaries:
+the catalog's ``/OpenAction`` and ``/AA``, the ``/Names /JavaScript`` tree, pages' and
+fields' ``/AA``, annotations' ``/A``, ``/Next`` chains are all dictionaries found this
+way. JavaScript (an action ``/S /JavaScript``, any ``/JS`` key, an XFA form's
+``<script>``), ``/Launch``, ``/ImportData`` and ``/RichMedia`` are refused: a report has
+no business running code in the reader's viewer. A fillable form, even one whose
+button sends it somewhere (``/SubmitForm``), is a document: it is accepted and noted
+in the log. A file pypdf cannot parse falls back on the byte patterns: the raw bytes,
+and every Flate-compressed stream inflated up to a bound, searched for the name tokens
+of active content (``/JavaScript``, ``/JS``, ``/Launch``, ``/SubmitForm``,
+``/ImportData``, ``/RichMedia``) after undoing the ``#xx`` escapes that hide them
+(``/J#61vaScript``); without a structure to tell a form from a script, a submit button
+is refused there too.
 """
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import IO
+
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, PdfObject, StreamObject
 
 MB = 1024 * 1024
 DOCUMENT_TYPES = frozenset(
@@ -41,6 +57,13 @@ _ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|SubmitForm|ImportData|RichMedia)(
 _HTML = re.compile(rb"<\s*(script|html|iframe|object|embed|svg|body|meta)[\s>/]", re.IGNORECASE)
 _NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _STREAM = re.compile(rb"stream\r?\n")
+# Action types (``/S``) and annotation or object types (``/Subtype``) that run something.
+_REFUSED_ACTIONS = frozenset({"/JavaScript", "/Launch", "/ImportData", "/RichMedia"})
+_REFUSED_SUBTYPES = frozenset({"/RichMedia"})
+_MAX_NODES = 2_000_000  # objects and their entries walked per PDF; past it, the bytes decide
+_XFA_SCRIPT = re.compile(rb"<\s*script|javascript", re.IGNORECASE)
+
+log = logging.getLogger("hanbaocao.portal")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +145,102 @@ def _shown(name: str) -> str:
 # --- PDF ------------------------------------------------------------------------------------
 
 
-def check_pdf(content: IO[bytes]) -> None:
-    """``Refused`` for a PDF with active content or HTML markup (see the module). The
-    file is read whole: the upload limit bounds it, and a stream may be anywhere."""
+def check_pdf(content: IO[bytes]) -> tuple[str, ...]:
+    """``Refused`` for a PDF with active content or HTML markup (see the module); else
+    what is worth a note (``"submit-form"``: a form that sends its data somewhere),
+    also logged. The file is read whole: the upload limit bounds it."""
     content.seek(0)
     data = content.read()
-    _scan(data, html=True)
-    _scan_streams(data)
+    if _HTML.search(data):
+        raise Refused("pdf-html", "có chứa mã trang web (HTML) bên trong")
+    try:
+        found = _pdf_actions(data)
+    except _Unparsed:
+        _scan(data, html=False)
+        _scan_streams(data)
+        return ()
+    if found & _REFUSED_ACTIONS:
+        raise Refused("pdf-active", "có mã lệnh tự chạy (JavaScript hoặc lệnh mở chương trình)")
+    if "/SubmitForm" in found:
+        log.warning("a PDF form that sends its data elsewhere (SubmitForm) was accepted")
+        return ("submit-form",)
+    return ()
+
+
+class _Unparsed(Exception):
+    """pypdf could not read the file's structure (or it is too big to walk)."""
+
+
+def _pdf_actions(data: bytes) -> set[str]:
+    """The action kinds found in any object of the PDF (``/JavaScript`` also for a
+    ``/JS`` key or an XFA script); ``_Unparsed`` when there is no structure to walk."""
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise _Unparsed  # only names are readable without the password: the bytes decide
+        found: set[str] = set()
+        nodes = 0
+        for obj in _listed_objects(reader):
+            for node in _nodes(obj):
+                nodes += 1
+                if nodes > _MAX_NODES:
+                    raise _Unparsed
+                found |= _kinds(node)
+        return found
+    except _Unparsed:
+        raise
+    except Exception:  # pypdf meets broken files with any exception type
+        raise _Unparsed from None
+
+
+def _listed_objects(reader: PdfReader) -> Iterator[PdfObject]:
+    """The trailer and every object a cross-reference table lists: a viewer may reach
+    an object that no reference of ours leads to, so reachability is not asked."""
+    yield reader.trailer
+    ids = {(gen, num) for gen, table in reader.xref.items() for num in table}
+    ids |= {(0, num) for num in reader.xref_objStm}
+    for gen, num in sorted(ids):
+        obj = reader.get_object(IndirectObject(num, gen, reader))
+        if obj is not None:
+            yield obj
+
+
+def _nodes(root: PdfObject) -> Iterator[DictionaryObject]:
+    """The dictionaries inside one object (itself included), without following
+    references: each referenced object is listed on its own."""
+    stack: list[PdfObject] = [root]
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, DictionaryObject):  # a stream's dictionary too
+            yield obj
+            stack.extend(v for v in obj.values() if not isinstance(v, IndirectObject))
+        elif isinstance(obj, ArrayObject):
+            stack.extend(v for v in obj if not isinstance(v, IndirectObject))
+
+
+def _kinds(node: DictionaryObject) -> set[str]:
+    found: set[str] = set()
+    action, subtype = node.get("/S"), node.get("/Subtype")
+    if isinstance(action, str) and action in (*_REFUSED_ACTIONS, "/SubmitForm"):
+        found.add(action)
+    if isinstance(subtype, str) and subtype in _REFUSED_SUBTYPES:
+        found.add(subtype)
+    if "/JS" in node:
+        found.add("/JavaScript")
+    if "/XFA" in node and _xfa_scripted(node["/XFA"]):
+        found.add("/JavaScript")
+    return found
+
+
+def _xfa_scripted(xfa: PdfObject) -> bool:
+    """Whether an XFA form (one stream, or an array of names and streams) has scripts."""
+    parts = xfa.get_object()
+    items = list(parts) if isinstance(parts, ArrayObject) else [parts]
+    for item in items:
+        stream = item.get_object() if item is not None else None
+        if isinstance(stream, StreamObject) and _XFA_SCRIPT.search(stream.get_data()):
+            return True
+    return False
 
 
 def _scan(data: bytes, *, html: bool) -> None:

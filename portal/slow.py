@@ -115,6 +115,11 @@ class UploadGate:
     _open: Counter[int] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def in_flight(self, agency_id: int | None = None) -> int:
+        """Uploads admitted and not yet done: of one agency, or of all."""
+        with self._lock:
+            return sum(self._open.values()) if agency_id is None else self._open[agency_id]
+
     @contextmanager
     def admit(self, agency_id: int) -> Iterator[bool]:
         """Yields whether the upload may go on; releases its place on exit."""

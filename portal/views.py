@@ -64,9 +64,9 @@ class OpenCycle:
 
 
 def _open_cycles(
-    session: Session, portal: Portal, agency_id: int | None, now: dt.datetime
+    session: Session, portal: Portal, claims: LinkClaims, now: dt.datetime
 ) -> tuple[Agency, list[OpenCycle]]:
-    agency = session.get(Agency, agency_id)
+    agency = session.get(Agency, claims.agency_id)
     if agency is None:
         raise LinkRefused("invalid")
     stmt = (
@@ -91,7 +91,7 @@ def _open_cycles(
                 agency_id=agency.id,
                 expires=_link_expiry(cycle),
                 key=portal.key,
-                issued=now,
+                issued=claims.issued,  # the agency link's: a later revocation covers it too
             ),
         )
         for sub, cycle, ob, d in session.exec(stmt)
@@ -110,16 +110,23 @@ class DeadlineRow:
 
 
 def _token(
-    portal: Portal, purpose: str, cycle: ReportCycle, agency: Agency, now: dt.datetime
+    portal: Portal, purpose: str, cycle: ReportCycle, agency: Agency, issued: dt.datetime
 ) -> str:
+    """A link minted from the agency page carries the agency link's issue time, so
+    revoking a cycle's links also refuses the ones an older agency link would mint."""
     expires = _link_expiry(cycle)
     return make_token(
-        purpose, cycle_id=cycle.id, agency_id=agency.id, expires=expires, key=portal.key, issued=now
+        purpose,
+        cycle_id=cycle.id,
+        agency_id=agency.id,
+        expires=expires,
+        key=portal.key,
+        issued=issued,
     )
 
 
 def _deadline_rows(
-    session: Session, portal: Portal, agency: Agency, now: dt.datetime
+    session: Session, portal: Portal, agency: Agency, now: dt.datetime, issued: dt.datetime
 ) -> list[DeadlineRow]:
     today = now.astimezone(TZ).date()
     out = []
@@ -136,7 +143,7 @@ def _deadline_rows(
         elif cycle.state == CycleState.open:
             state = "Kỳ đang mở"
             purpose = "view" if lead else "submit"
-            url = f"/{purpose}/{_token(portal, purpose, cycle, agency, now)}"
+            url = f"/{purpose}/{_token(portal, purpose, cycle, agency, issued)}"
         else:
             state = CYCLE_STATE_VI.get(str(cycle.state), str(cycle.state))
         out.append(DeadlineRow(item, what, state, url))
@@ -155,8 +162,8 @@ def agency_page(request: Request, token: str) -> HTMLResponse:
     claims = _claims(portal, token, "agency", now)
 
     def load(session: Session) -> tuple[Agency, list[OpenCycle], list[DeadlineRow]]:
-        agency, rows = _open_cycles(session, portal, claims.agency_id, now)
-        return agency, rows, _deadline_rows(session, portal, agency, now)
+        agency, rows = _open_cycles(session, portal, claims, now)
+        return agency, rows, _deadline_rows(session, portal, agency, now, claims.issued)
 
     agency, rows, deadlines = _in_session(portal, load)
     calendar = f"/agency/{token}/calendar.ics"
@@ -180,7 +187,7 @@ def agency_feed(request: Request, token: str) -> Response:
     base = portal.links.public_url.rstrip("/")
 
     def build(session: Session) -> bytes:
-        agency, rows = _open_cycles(session, portal, claims.agency_id, now)
+        agency, rows = _open_cycles(session, portal, claims, now)
         links = {r.cycle.id or 0: base + r.submit_url for r in rows}
         today = now.astimezone(TZ).date()
         since = (now - dt.timedelta(days=400)).astimezone(TZ).date()  # a year back is enough

