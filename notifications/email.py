@@ -73,35 +73,41 @@ MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024
 
 
 class _Utf8(Charset):
-    """``Charset("utf-8")`` whose base64 header lines are found by counting bytes as
-    it goes: the same lines as the stdlib's ``header_encode_lines``, which re-encodes
-    the whole line for every character it adds (quadratic; most of the time a
-    reminder took to render, for its Vietnamese subject)."""
+    """``Charset("utf-8")`` whose base64 header lines are cut from the encoded bytes:
+    the same lines as the stdlib's ``header_encode_lines``, which re-encodes the whole
+    line for every character it adds (quadratic; most of the time a reminder took to
+    render, for its Vietnamese subject). A line of ``n`` base64 characters holds
+    ``n // 4 * 3`` bytes; the cut moves back to the start of a character."""
 
     def header_encode_lines(self, string: str, maxlengths: Iterator[int]) -> list[str | None]:
         if self.header_encoding is not BASE64:
             return super().header_encode_lines(string, maxlengths)
         extra = len("utf-8") + RFC2047_CHROME_LEN
+        data = string.encode("utf-8")
         lines: list[str | None] = []
-        start = used = 0
-        maxlen = next(maxlengths) - extra
-        for index, char in enumerate(string):
-            size = len(char.encode("utf-8"))
-            if -(-(used + size) // 3) * 4 <= maxlen:
-                used += size
-                continue
-            if not lines and index == start:  # nothing fits on the first line
-                lines.append(None)
-            else:
-                lines.append(_b64_word(string[start:index]))
-            start, used = index, size
-            maxlen = next(maxlengths) - extra
-        lines.append(_b64_word(string[start:]))
-        return lines
+        start = 0
+        while True:
+            cut = start + max(next(maxlengths) - extra, 0) // 4 * 3
+            if cut >= len(data):
+                lines.append(_b64_word(data[start:]))
+                return lines
+            while cut > start and data[cut] & 0xC0 == 0x80:  # inside a character
+                cut -= 1
+            if cut == start:  # not one character fits: as the stdlib does,
+                if not lines:  # the first line stays empty,
+                    lines.append(None)
+                    continue
+                cut += 1  # a later one takes the character anyway
+                while cut < len(data) and data[cut] & 0xC0 == 0x80:
+                    cut += 1
+            lines.append(_b64_word(data[start:cut]))
+            if cut == len(data):  # a forced last character
+                return lines
+            start = cut
 
 
-def _b64_word(text: str) -> str:
-    return str(base64mime.header_encode(text.encode("utf-8"), charset="utf-8"))
+def _b64_word(data: bytes) -> str:
+    return str(base64mime.header_encode(data, charset="utf-8"))
 
 
 _UTF8 = _Utf8("utf-8")
@@ -131,6 +137,11 @@ class SmtpContact:
     read_timeout: float
     verify_certificate: bool
     reply_to: tuple[Address, ...] = ()  # the contact officer (``reply=`` in the URL)
+    # From and To, then Reply-To, folded once for every message to this contact.
+    wire_headers: tuple[bytes, bytes] = field(default=(b"", b""), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "wire_headers", _contact_headers(self))
 
     @property
     def pool_key(self) -> PoolKey:
@@ -377,11 +388,11 @@ def render(contact: SmtpContact, message: Message, *, now: datetime) -> bytes:
     head = [
         _MULTIPART.replace(_SAMPLE_BOUNDARY, boundary.encode()),
         _folded("MIME-Version", "1.0"),
-        _WIRE.fold_binary("Subject", Header(message.subject, _UTF8, header_name="Subject")),  # type: ignore[arg-type]
-        _contact_headers(contact)[0],
+        _subject_header(message.subject),
+        contact.wire_headers[0],
         _folded("Date", format_datetime(now.astimezone(LOCAL_TZ))),
         _short_header("Message-ID", mid),
-        _contact_headers(contact)[1],
+        contact.wire_headers[1],
         _folded("Auto-Submitted", "auto-generated"),
         _folded("X-Auto-Response-Suppress", "All"),
     ]
@@ -395,6 +406,27 @@ _SAMPLE_BOUNDARY = ("=" * 15 + "0" * 19 + "==").encode()
 _MULTIPART = _WIRE.fold_binary(
     "Content-Type", f'multipart/alternative; boundary="{_SAMPLE_BOUNDARY.decode()}"'
 )
+
+
+def _subject_header(subject: str) -> bytes:
+    """``Subject`` as compat32 folds ``Header(subject, _UTF8)``: the charset's base64
+    lines (the first after "Subject: ", the rest after one space), without the
+    ``Header`` and formatter objects around them, which cost more than the encoding
+    (most of a reminder's rendering). A subject that is empty or holds a line break
+    takes the policy's own path."""
+    if len(subject.splitlines()) == 1:
+        first = _LINE - len("Subject: ")
+        lines = _UTF8.header_encode_lines(subject, _widths(first, _LINE - 1))
+        if lines[0] is not None:
+            return ("Subject: " + "\r\n ".join(map(str, lines)) + "\r\n").encode("ascii")
+    header = Header(subject, _UTF8, header_name="Subject")
+    return _WIRE.fold_binary("Subject", header)  # type: ignore[arg-type]
+
+
+def _widths(first: int, rest: int) -> Iterator[int]:
+    yield first
+    while True:
+        yield rest
 
 
 def _short_header(name: str, value: str) -> bytes:
