@@ -366,7 +366,12 @@ def _segment_head(key: str, index: int) -> str:
 
 
 def render(contact: SmtpContact, message: Message, *, now: datetime) -> bytes:
-    """The message as it goes on the wire (CRLF line ends).
+    """The message as it goes on the wire (CRLF line ends): see ``rendered``."""
+    return rendered(contact, message, now=now)[1]
+
+
+def rendered(contact: SmtpContact, message: Message, *, now: datetime) -> tuple[str, bytes]:
+    """The message's Message-ID and its bytes as they go on the wire (CRLF line ends).
 
     Without attachments (nearly every reminder) the bytes are put together here from
     the same pieces the stdlib generator would use on ``build_message``'s tree — each
@@ -378,13 +383,13 @@ def render(contact: SmtpContact, message: Message, *, now: datetime) -> bytes:
     cached here. ``tests/notifications/test_render.py`` compares both paths byte for
     byte. With attachments, the generator (rare: escalations with their sheets)."""
     if message.attachments:
-        return build_message(contact, message, now=now).as_bytes(policy=_WIRE)
+        return _generated(contact, message, now)
     mid = message_id(contact, message, ())
     parts = [_part(message.text, "plain"), _part(fit_html(message), "html")]
     # The generator's boundary shape (15 "=", 19 digits, "=="), its digits from the id.
     boundary = f"{'=' * 15}{int(mid[5:21], 16) % sys.maxsize:019d}=="
     if any(f"--{boundary}".encode() in part for part in parts):  # cannot happen with QP
-        return build_message(contact, message, now=now).as_bytes(policy=_WIRE)
+        return _generated(contact, message, now)
     head = [
         _MULTIPART.replace(_SAMPLE_BOUNDARY, boundary.encode()),
         _folded("MIME-Version", "1.0"),
@@ -398,7 +403,12 @@ def render(contact: SmtpContact, message: Message, *, now: datetime) -> bytes:
     ]
     close = f"\r\n--{boundary}--\r\n".encode()
     delimiter = f"--{boundary}\r\n".encode()
-    return b"".join([*head, b"\r\n", delimiter, parts[0], b"\r\n", delimiter, parts[1], close])
+    return mid, b"".join([*head, b"\r\n", delimiter, parts[0], b"\r\n", delimiter, parts[1], close])
+
+
+def _generated(contact: SmtpContact, message: Message, now: datetime) -> tuple[str, bytes]:
+    mail = build_message(contact, message, now=now)
+    return str(mail["Message-ID"]), mail.as_bytes(policy=_WIRE)
 
 
 _SAMPLE_BOUNDARY = ("=" * 15 + "0" * 19 + "==").encode()
@@ -552,9 +562,10 @@ class EmailTransport:
         self._cooldown = cooldown
         self._lock = threading.Lock()
 
-    def send(self, url: str, message: Message) -> None:
+    def send(self, url: str, message: Message) -> str:
+        """Send ``message``; its Message-ID (the outbox keeps it for the audit)."""
         contact = parse_contact(url)
-        data = render(contact, message, now=datetime.now(LOCAL_TZ))
+        mid, data = rendered(contact, message, now=datetime.now(LOCAL_TZ))
         with self._lock:
             self._check_up(contact.pool_key)
             try:
@@ -562,6 +573,7 @@ class EmailTransport:
             except DeliveryError:
                 self._discard(contact.pool_key)
                 raise
+        return mid
 
     def mask(self, url: str) -> str:
         return mask(url)
