@@ -51,7 +51,7 @@ from notifications.messages import (
     render,
 )
 from notifications.model import Message
-from notifications.outbox import enqueue, payload_of
+from notifications.outbox import enqueue, enqueue_many, payload_of
 from notifications.zalo_params import with_fields
 
 CONSOLIDATED = "consolidated-status"
@@ -277,6 +277,7 @@ def _queue_agency_step(
     agencies = _agencies(session, step.agency_ids)
     channels = channels_of(session, [a.id for a in agencies if a.id is not None])
     submit_link = linker()
+    rows: list[dict[str, Any]] = []  # the step's outbox rows, inserted in one statement
     for agency in agencies:
         assert agency.id is not None
         url = submit_link("submit", cycle_id=f.cycle.id, agency_id=agency.id, expires=f.link_expiry)
@@ -289,10 +290,27 @@ def _queue_agency_step(
             as_of=now,
         )
         message = with_fields(render(step.stage, ctx), step.stage, ctx)
-        queue_message(
-            session, out, f, agency, step.stage, message, at=step.at, channels=channels[agency.id]
+        payload = payload_of(message, agency=agency.name, sender=f.sender)
+        rows.extend(
+            _row(f, agency.id, step.stage, channel, payload, step.at)
+            for channel in channels[agency.id]
         )
+    for key in enqueue_many(session, rows):
+        out.rows[key] += 1
     return out
+
+
+def _row(
+    f: CycleFacts, agency_id: int, stage: str, channel: str, payload: Any, at: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "cycle_id": f.cycle.id,
+        "agency_id": agency_id,
+        "stage": stage,
+        "channel": channel,
+        "next_attempt_at": at,
+        "payload": payload,
+    }
 
 
 def _queue_escalation(

@@ -142,23 +142,34 @@ def enqueue(
     """Queue one message, due at ``at``. Idempotent on (cycle, agency, stage, channel):
     an existing row is left exactly as it is (a re-run sweep must not reset a sent or
     failed row). True when a row was inserted. The caller commits."""
-    params = {
+    row = {
         "cycle_id": cycle_id,
         "agency_id": agency_id,
         "stage": stage,
         "channel": channel,
         "next_attempt_at": at,
         "payload": payload,
-        "created_at": utcnow(),
     }
+    return bool(enqueue_many(session, [row]))
+
+
+def enqueue_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """``enqueue`` for many rows (each with ``cycle_id``, ``agency_id``, ``stage``,
+    ``channel``, ``next_attempt_at``, ``payload``) in one statement: (stage, channel)
+    of each row inserted. The dialects' INSERT … ON CONFLICT is not in SQLAlchemy's
+    statement cache, so it is compiled on every execution: once per row cost more than
+    rendering the reminder; once per step costs nothing."""
+    if not rows:
+        return []
+    created = utcnow()
+    params = [{**row, "created_at": created} for row in rows]
     stmt = _enqueue_statement(session.get_bind().dialect.name)
-    return session.connection().execute(stmt, params).first() is not None
+    return [(stage, channel) for stage, channel in session.connection().execute(stmt, params)]
 
 
 @lru_cache(maxsize=4)
 def _enqueue_statement(dialect: str) -> Any:
-    """One statement per dialect, its values bound at execution: compiled once (building
-    and compiling it per row cost more than the rest of queueing a reminder)."""
+    """One statement per dialect, its values bound at execution."""
     dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
     columns = Notification.__table__.c  # type: ignore[attr-defined]
     bound = {
@@ -177,9 +188,9 @@ def _enqueue_statement(dialect: str) -> Any:
         dialect_insert(Notification)
         .values(state=NotificationState.pending, attempts=0, **bound)
         .on_conflict_do_nothing(index_elements=["cycle_id", "agency_id", "stage", "channel"])
-        # RETURNING says whether a row went in on both backends (rowcount does not,
-        # for inserts through psycopg).
-        .returning(col(Notification.id))
+        # RETURNING says which rows went in on both backends (rowcount does not, for
+        # inserts through psycopg).
+        .returning(col(Notification.stage), col(Notification.channel))
     )
 
 
