@@ -14,10 +14,13 @@ cannot both send a row: the second one's UPDATE no longer matches it.
 SQLite and PostgreSQL.
 
 Recording: once the batch has gone out on the kept-open connection, its sent rows are
-marked in one UPDATE (only those still ``sending`` and ours), its attempts inserted in
-one INSERT, and the batch committed once (a failure's own retry time is one UPDATE of
-that row, in the same commit). Per message that was two commits; on SQLite a commit
-costs more than the SMTP exchange (bench/bench_notify.py).
+marked in one UPDATE statement (only those still ``sending`` and ours) and its attempts
+inserted in one INSERT, in the same transaction as the next batch's claim: one commit
+per batch (a failure's own retry time is one UPDATE of that row, in the same commit).
+Per message that was two commits; on SQLite a commit costs more than the SMTP exchange
+(bench/bench_notify.py). A sent row keeps only what the audit needs (``sent_payload``:
+subject, addressee, sender, file names, Message-ID), not its bodies and live links;
+a pending or failed row keeps its whole message for the next try.
 
 At-least-once window: a worker that dies after the SMTP server accepted messages and
 before its batch's commit leaves those rows in ``sending``; ``reclaim_stale`` puts them
