@@ -3,9 +3,10 @@
     .venv/bin/python bench/bench_sweep.py [--cycles 200] [--agencies 100] [--due-cycles 200]
                                           [--runs 3]
 
-Builds ``cycles`` × ``agencies`` pending submissions of one annual obligation in a
-temporary SQLite database (distinct agencies, so no two due rows share an addressee
-and each is its own message; every agency with an email contact), ``due-cycles`` of the
+Builds ``cycles`` × ``agencies`` pending submissions (``cycles`` annual obligations of
+one directive, each with its cycle of 2026) in a temporary SQLite database (distinct
+agencies, so no two due rows share an addressee and each is its own message; every
+agency with an email contact), ``due-cycles`` of the
 cycles with their next stage (a reminder) already due, then times, on a fresh copy of
 the database for each run:
 
@@ -82,13 +83,16 @@ def populate(path: Path, *, cycles: int, agencies: int, due_cycles: int) -> int:
                 }
             ],
         )
-        (obligation,) = _ids(
+        # One obligation per cycle, each in its period 2026 (as a province's many
+        # obligations are): cycles of one obligation over 200 different years would
+        # have the work calendar span two centuries, which no sweep meets.
+        obligations = _ids(
             session,
             Obligation,
             [
                 {
                     "directive_id": directive,
-                    "clause_index": 0,
+                    "clause_index": k,
                     "clause_text": "Định kỳ hằng năm báo cáo UBND tỉnh (qua Sở Xây dựng) kết quả.",
                     "clause_start": 0,
                     "clause_end": 10,
@@ -99,6 +103,7 @@ def populate(path: Path, *, cycles: int, agencies: int, due_cycles: int) -> int:
                     "created_at": NOW,
                     "updated_at": NOW,
                 }
+                for k in range(cycles)
             ],
         )
         agency_ids = _ids(
@@ -141,8 +146,8 @@ def populate(path: Path, *, cycles: int, agencies: int, due_cycles: int) -> int:
                 ReportCycle,
                 [
                     {
-                        "obligation_id": obligation,
-                        "period_key": str(1900 + k),
+                        "obligation_id": obligations[k],
+                        "period_key": "2026",
                         "window_start": dt.date(2025, 12, 15),
                         "window_end": dt.date(2026, 12, 14),
                         "opens_at": opens_at,

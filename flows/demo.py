@@ -166,6 +166,7 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
         now=_opening(obligation_id),
     )
     result.cycle_id = opened["cycle_id"]
+    result.opening_text = _opening_text(engine, result.cycle_id)
     say(f"opened 6966/UBND-KTN · Năm 2026: {opened['new_submissions']} agencies must report")
     result.left_out = _left_out(engine, obligation_id, cfg.province)
     say(f"not submitters (they consolidate or receive): {'; '.join(result.left_out)}")
@@ -371,16 +372,21 @@ def _tally(engine: Any, result: DemoResult) -> None:
             )
         ).first()
         result.lead_submits = lead_row is not None
+
+
+def _opening_text(engine: Any, cycle_id: int) -> str:
+    """One opening notice's text, read while it is queued (a sent row keeps no body)."""
+    with Session(engine) as session:
         opening = session.exec(
             select(Notification)
             .where(
-                Notification.cycle_id == cycle.id,
+                Notification.cycle_id == cycle_id,
                 Notification.stage == "opened",
                 Notification.channel == "email",
             )
             .order_by(col(Notification.id))
         ).first()
-        result.opening_text = str(opening.payload.get("text", "")) if opening else ""
+        return str(opening.payload.get("text", "")) if opening else ""
 
 
 def _lead_id(session: Session, result: DemoResult) -> int | None:

@@ -30,7 +30,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email import base64mime, encoders
 from email.charset import BASE64, QP, RFC2047_CHROME_LEN, Charset
@@ -43,18 +43,20 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 from apprise.plugins import email as apprise_email
+from apprise.utils import parse as apprise_parse
 
 from notifications.model import Attachment, ChannelFault, DeliveryError, Message
 
 log = logging.getLogger(__name__)
 
-# Apprise is untyped: its email plugin is used through these two names only.
+# Apprise is untyped: it is used through these names only.
 NotifyEmail: Any = apprise_email.NotifyEmail
 SecureMailMode: Any = apprise_email.SecureMailMode
+is_email: Any = apprise_parse.is_email
 
 DEFAULT_TIMEOUT = 10.0
 # After a connection-level failure the server is considered down for this long: the
@@ -73,35 +75,41 @@ MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024
 
 
 class _Utf8(Charset):
-    """``Charset("utf-8")`` whose base64 header lines are found by counting bytes as
-    it goes: the same lines as the stdlib's ``header_encode_lines``, which re-encodes
-    the whole line for every character it adds (quadratic; most of the time a
-    reminder took to render, for its Vietnamese subject)."""
+    """``Charset("utf-8")`` whose base64 header lines are cut from the encoded bytes:
+    the same lines as the stdlib's ``header_encode_lines``, which re-encodes the whole
+    line for every character it adds (quadratic; most of the time a reminder took to
+    render, for its Vietnamese subject). A line of ``n`` base64 characters holds
+    ``n // 4 * 3`` bytes; the cut moves back to the start of a character."""
 
     def header_encode_lines(self, string: str, maxlengths: Iterator[int]) -> list[str | None]:
         if self.header_encoding is not BASE64:
             return super().header_encode_lines(string, maxlengths)
         extra = len("utf-8") + RFC2047_CHROME_LEN
+        data = string.encode("utf-8")
         lines: list[str | None] = []
-        start = used = 0
-        maxlen = next(maxlengths) - extra
-        for index, char in enumerate(string):
-            size = len(char.encode("utf-8"))
-            if -(-(used + size) // 3) * 4 <= maxlen:
-                used += size
-                continue
-            if not lines and index == start:  # nothing fits on the first line
-                lines.append(None)
-            else:
-                lines.append(_b64_word(string[start:index]))
-            start, used = index, size
-            maxlen = next(maxlengths) - extra
-        lines.append(_b64_word(string[start:]))
-        return lines
+        start = 0
+        while True:
+            cut = start + max(next(maxlengths) - extra, 0) // 4 * 3
+            if cut >= len(data):
+                lines.append(_b64_word(data[start:]))
+                return lines
+            while cut > start and data[cut] & 0xC0 == 0x80:  # inside a character
+                cut -= 1
+            if cut == start:  # not one character fits: as the stdlib does,
+                if not lines:  # the first line stays empty,
+                    lines.append(None)
+                    continue
+                cut += 1  # a later one takes the character anyway
+                while cut < len(data) and data[cut] & 0xC0 == 0x80:
+                    cut += 1
+            lines.append(_b64_word(data[start:cut]))
+            if cut == len(data):  # a forced last character
+                return lines
+            start = cut
 
 
-def _b64_word(text: str) -> str:
-    return str(base64mime.header_encode(text.encode("utf-8"), charset="utf-8"))
+def _b64_word(data: bytes) -> str:
+    return str(base64mime.header_encode(data, charset="utf-8"))
 
 
 _UTF8 = _Utf8("utf-8")
@@ -131,6 +139,11 @@ class SmtpContact:
     read_timeout: float
     verify_certificate: bool
     reply_to: tuple[Address, ...] = ()  # the contact officer (``reply=`` in the URL)
+    # From and To, then Reply-To, folded once for every message to this contact.
+    wire_headers: tuple[bytes, bytes] = field(default=(b"", b""), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "wire_headers", _contact_headers(self))
 
     @property
     def pool_key(self) -> PoolKey:
@@ -156,11 +169,51 @@ def parse_contact(url: str) -> SmtpContact:
     retrying fixes a bad contact)."""
     found = _CONTACTS.get(url)
     if found is None:
-        found = _parse_contact(url)
+        found = _with_recipients(url) or _parse_contact(url)
         if len(_CONTACTS) >= _capacity:
             del _CONTACTS[next(iter(_CONTACTS))]  # the oldest
         _CONTACTS[url] = found
     return found
+
+
+# One ``to=`` of plain addresses (``contacts.contact_url``'s shape: the server's settings,
+# then the agency's addresses).
+_TO = re.compile(r"[?&]to=([^&#]*)")
+_PLAIN = re.compile(
+    r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+_STAND_IN = "hbc-recipient@hanbaocao.invalid"
+
+
+def _with_recipients(url: str) -> SmtpContact | None:
+    """The contacts of one server differ only in ``to=``: Apprise reads the URL with a
+    stand-in recipient once (``parse_contact``'s cache), and each agency's plain
+    addresses replace it — a sweep over 20,000 agencies would otherwise run Apprise's
+    parser 20,000 times. None (Apprise reads the whole URL) for anything else: several
+    ``to=``, names, repeated or unusual addresses."""
+    found = list(_TO.finditer(url))
+    if len(found) != 1:
+        return None
+    addresses = unquote(found[0].group(1)).split(",")
+    if len(set(addresses)) != len(addresses) or not all(map(_plain, addresses)):
+        return None
+    if addresses == [_STAND_IN]:  # the server's own URL: Apprise reads it
+        return None
+    start, end = found[0].span(1)
+    server = parse_contact(url[:start] + _STAND_IN + url[end:])
+    if [a.addr_spec for a in server.recipients] != [_STAND_IN]:
+        return None
+    recipients = tuple(_address(None, address) for address in addresses)
+    return replace(server, recipients=recipients)
+
+
+def _plain(address: str) -> bool:
+    """A bare address, and one Apprise takes as it is."""
+    if not _PLAIN.fullmatch(address):
+        return False
+    found = is_email(address)
+    return bool(found) and found["full_email"] == address and not found["name"]
 
 
 def _parse_contact(url: str) -> SmtpContact:
@@ -355,7 +408,12 @@ def _segment_head(key: str, index: int) -> str:
 
 
 def render(contact: SmtpContact, message: Message, *, now: datetime) -> bytes:
-    """The message as it goes on the wire (CRLF line ends).
+    """The message as it goes on the wire (CRLF line ends): see ``rendered``."""
+    return rendered(contact, message, now=now)[1]
+
+
+def rendered(contact: SmtpContact, message: Message, *, now: datetime) -> tuple[str, bytes]:
+    """The message's Message-ID and its bytes as they go on the wire (CRLF line ends).
 
     Without attachments (nearly every reminder) the bytes are put together here from
     the same pieces the stdlib generator would use on ``build_message``'s tree — each
@@ -367,27 +425,32 @@ def render(contact: SmtpContact, message: Message, *, now: datetime) -> bytes:
     cached here. ``tests/notifications/test_render.py`` compares both paths byte for
     byte. With attachments, the generator (rare: escalations with their sheets)."""
     if message.attachments:
-        return build_message(contact, message, now=now).as_bytes(policy=_WIRE)
+        return _generated(contact, message, now)
     mid = message_id(contact, message, ())
     parts = [_part(message.text, "plain"), _part(fit_html(message), "html")]
     # The generator's boundary shape (15 "=", 19 digits, "=="), its digits from the id.
     boundary = f"{'=' * 15}{int(mid[5:21], 16) % sys.maxsize:019d}=="
     if any(f"--{boundary}".encode() in part for part in parts):  # cannot happen with QP
-        return build_message(contact, message, now=now).as_bytes(policy=_WIRE)
+        return _generated(contact, message, now)
     head = [
         _MULTIPART.replace(_SAMPLE_BOUNDARY, boundary.encode()),
         _folded("MIME-Version", "1.0"),
-        _WIRE.fold_binary("Subject", Header(message.subject, _UTF8, header_name="Subject")),  # type: ignore[arg-type]
-        _contact_headers(contact)[0],
+        _subject_header(message.subject),
+        contact.wire_headers[0],
         _folded("Date", format_datetime(now.astimezone(LOCAL_TZ))),
         _short_header("Message-ID", mid),
-        _contact_headers(contact)[1],
+        contact.wire_headers[1],
         _folded("Auto-Submitted", "auto-generated"),
         _folded("X-Auto-Response-Suppress", "All"),
     ]
     close = f"\r\n--{boundary}--\r\n".encode()
     delimiter = f"--{boundary}\r\n".encode()
-    return b"".join([*head, b"\r\n", delimiter, parts[0], b"\r\n", delimiter, parts[1], close])
+    return mid, b"".join([*head, b"\r\n", delimiter, parts[0], b"\r\n", delimiter, parts[1], close])
+
+
+def _generated(contact: SmtpContact, message: Message, now: datetime) -> tuple[str, bytes]:
+    mail = build_message(contact, message, now=now)
+    return str(mail["Message-ID"]), mail.as_bytes(policy=_WIRE)
 
 
 _SAMPLE_BOUNDARY = ("=" * 15 + "0" * 19 + "==").encode()
@@ -395,6 +458,27 @@ _SAMPLE_BOUNDARY = ("=" * 15 + "0" * 19 + "==").encode()
 _MULTIPART = _WIRE.fold_binary(
     "Content-Type", f'multipart/alternative; boundary="{_SAMPLE_BOUNDARY.decode()}"'
 )
+
+
+def _subject_header(subject: str) -> bytes:
+    """``Subject`` as compat32 folds ``Header(subject, _UTF8)``: the charset's base64
+    lines (the first after "Subject: ", the rest after one space), without the
+    ``Header`` and formatter objects around them, which cost more than the encoding
+    (most of a reminder's rendering). A subject that is empty or holds a line break
+    takes the policy's own path."""
+    if len(subject.splitlines()) == 1:
+        first = _LINE - len("Subject: ")
+        lines = _UTF8.header_encode_lines(subject, _widths(first, _LINE - 1))
+        if lines[0] is not None:
+            return ("Subject: " + "\r\n ".join(map(str, lines)) + "\r\n").encode("ascii")
+    header = Header(subject, _UTF8, header_name="Subject")
+    return _WIRE.fold_binary("Subject", header)  # type: ignore[arg-type]
+
+
+def _widths(first: int, rest: int) -> Iterator[int]:
+    yield first
+    while True:
+        yield rest
 
 
 def _short_header(name: str, value: str) -> bytes:
@@ -520,9 +604,10 @@ class EmailTransport:
         self._cooldown = cooldown
         self._lock = threading.Lock()
 
-    def send(self, url: str, message: Message) -> None:
+    def send(self, url: str, message: Message) -> str:
+        """Send ``message``; its Message-ID (the outbox keeps it for the audit)."""
         contact = parse_contact(url)
-        data = render(contact, message, now=datetime.now(LOCAL_TZ))
+        mid, data = rendered(contact, message, now=datetime.now(LOCAL_TZ))
         with self._lock:
             self._check_up(contact.pool_key)
             try:
@@ -530,6 +615,7 @@ class EmailTransport:
             except DeliveryError:
                 self._discard(contact.pool_key)
                 raise
+        return mid
 
     def mask(self, url: str) -> str:
         return mask(url)

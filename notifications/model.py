@@ -94,12 +94,13 @@ class ChannelFault(DeliveryError):
 
 
 class Transport(Protocol):
-    """One channel. ``send`` returns on success and raises DeliveryError otherwise;
-    a transport may keep a connection open between sends (``close`` ends it)."""
+    """One channel. ``send`` returns on success (the message's id when the channel
+    has one, e.g. an email's Message-ID) and raises DeliveryError otherwise; a
+    transport may keep a connection open between sends (``close`` ends it)."""
 
     channel: str
 
-    def send(self, url: str, message: Message) -> None: ...
+    def send(self, url: str, message: Message) -> str | None: ...
 
     def mask(self, url: str) -> str: ...
 

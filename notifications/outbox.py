@@ -14,10 +14,13 @@ cannot both send a row: the second one's UPDATE no longer matches it.
 SQLite and PostgreSQL.
 
 Recording: once the batch has gone out on the kept-open connection, its sent rows are
-marked in one UPDATE (only those still ``sending`` and ours), its attempts inserted in
-one INSERT, and the batch committed once (a failure's own retry time is one UPDATE of
-that row, in the same commit). Per message that was two commits; on SQLite a commit
-costs more than the SMTP exchange (bench/bench_notify.py).
+marked in one UPDATE statement (only those still ``sending`` and ours) and its attempts
+inserted in one INSERT, in the same transaction as the next batch's claim: one commit
+per batch (a failure's own retry time is one UPDATE of that row, in the same commit).
+Per message that was two commits; on SQLite a commit costs more than the SMTP exchange
+(bench/bench_notify.py). A sent row keeps only what the audit needs (``sent_payload``:
+subject, addressee, sender, file names, Message-ID), not its bodies and live links;
+a pending or failed row keeps its whole message for the next try.
 
 At-least-once window: a worker that dies after the SMTP server accepted messages and
 before its batch's commit leaves those rows in ``sending``; ``reclaim_stale`` puts them
@@ -72,7 +75,27 @@ BACKOFF = (60, 300, 900, 3600, 3 * 3600, 6 * 3600)  # seconds, by attempt number
 CLAIM_CHUNK = 50
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
-UrlResolver = Callable[[Notification], str]
+# Turns a row (a ``Claimed``, or a ``Notification`` from elsewhere: both have
+# ``agency_id``, ``channel`` and ``payload``) into its contact's Apprise URL.
+UrlResolver = Callable[[Any], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claimed outbox row: what sending and recording it need, read from the claim's
+    RETURNING as plain values (an ORM object per message cost more than its commit)."""
+
+    id: int
+    agency_id: int
+    channel: str
+    attempts: int
+    payload: dict[str, Any]
+
+
+_CLAIMED = tuple(
+    Notification.__table__.c[name]  # type: ignore[attr-defined]
+    for name in ("id", "agency_id", "channel", "attempts", "payload")
+)
 
 
 @dataclass(slots=True)
@@ -123,23 +146,34 @@ def enqueue(
     """Queue one message, due at ``at``. Idempotent on (cycle, agency, stage, channel):
     an existing row is left exactly as it is (a re-run sweep must not reset a sent or
     failed row). True when a row was inserted. The caller commits."""
-    params = {
+    row = {
         "cycle_id": cycle_id,
         "agency_id": agency_id,
         "stage": stage,
         "channel": channel,
         "next_attempt_at": at,
         "payload": payload,
-        "created_at": utcnow(),
     }
+    return bool(enqueue_many(session, [row]))
+
+
+def enqueue_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """``enqueue`` for many rows (each with ``cycle_id``, ``agency_id``, ``stage``,
+    ``channel``, ``next_attempt_at``, ``payload``) in one statement: (stage, channel)
+    of each row inserted. The dialects' INSERT … ON CONFLICT is not in SQLAlchemy's
+    statement cache, so it is compiled on every execution: once per row cost more than
+    rendering the reminder; once per step costs nothing."""
+    if not rows:
+        return []
+    created = utcnow()
+    params = [{**row, "created_at": created} for row in rows]
     stmt = _enqueue_statement(session.get_bind().dialect.name)
-    return session.connection().execute(stmt, params).first() is not None
+    return [(stage, channel) for stage, channel in session.connection().execute(stmt, params)]
 
 
 @lru_cache(maxsize=4)
 def _enqueue_statement(dialect: str) -> Any:
-    """One statement per dialect, its values bound at execution: compiled once (building
-    and compiling it per row cost more than the rest of queueing a reminder)."""
+    """One statement per dialect, its values bound at execution."""
     dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
     columns = Notification.__table__.c  # type: ignore[attr-defined]
     bound = {
@@ -158,9 +192,9 @@ def _enqueue_statement(dialect: str) -> Any:
         dialect_insert(Notification)
         .values(state=NotificationState.pending, attempts=0, **bound)
         .on_conflict_do_nothing(index_elements=["cycle_id", "agency_id", "stage", "channel"])
-        # RETURNING says whether a row went in on both backends (rowcount does not,
-        # for inserts through psycopg).
-        .returning(col(Notification.id))
+        # RETURNING says which rows went in on both backends (rowcount does not, for
+        # inserts through psycopg).
+        .returning(col(Notification.stage), col(Notification.channel))
     )
 
 
@@ -195,7 +229,7 @@ class OfficeHours:
 # --- dispatching ---------------------------------------------------------------------
 
 
-def payload_url(row: Notification) -> str:
+def payload_url(row: Claimed) -> str:
     """The default resolver: the contact's Apprise URL stored in the payload."""
     return str(row.payload["url"])
 
@@ -234,17 +268,18 @@ def dispatch(
         run.check_holds(resolve_url, report)
         groups = _due_groups(session, now, transports, batch)
         for chunk in _chunks(groups, CLAIM_CHUNK):
+            # The claim's commit also records the batch before: one commit per batch.
             claimed = run.claim(chunk)
             report.taken_by_others += len(chunk) - len(claimed)
             for rows in _by_addressee(claimed):
                 run.send(rows, resolve_url, report)
-            run.settle()
+        run.settle()
     return report
 
 
-def _by_addressee(rows: list[Notification]) -> list[list[Notification]]:
+def _by_addressee(rows: list[Claimed]) -> list[list[Claimed]]:
     """Several messages due to one agency over one channel: one send (a digest)."""
-    groups: dict[tuple[int, str], list[Notification]] = {}
+    groups: dict[tuple[int, str], list[Claimed]] = {}
     for row in rows:
         groups.setdefault((row.agency_id, row.channel), []).append(row)
     return list(groups.values())
@@ -295,18 +330,23 @@ def _chunks(groups: list[list[int]], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
-# Recording outcomes: the sent rows of a batch in one UPDATE, every attempt of the batch
-# in one INSERT, one commit (``_Run.settle``); a failure's own UPDATE per row (its retry
-# time is its own). Built once, as Core statements: building them (and the ORM's unit of
-# work) per message cost more than sending in the bench.
+# Recording outcomes: the sent rows of a batch in one UPDATE (executed for all of them at
+# once), every attempt of the batch in one INSERT, in the commit of the next claim or the
+# last ``settle``; a failure's own UPDATE per row (its retry time is its own). Built once,
+# as Core statements: building them (and the ORM's unit of work) per message cost more
+# than sending in the bench.
 _OURS = (
     col(Notification.state) == NotificationState.sending,
     col(Notification.claimed_by) == bindparam("worker"),
 )
+# A sent row keeps what the audit needs (``sent_payload``): its rendered bodies and live
+# links go in the same statement that marks it sent.
 _SETTLE_SENT = (
     update(Notification)
-    .where(col(Notification.id).in_(bindparam("nids", expanding=True)), *_OURS)
-    .values(state=NotificationState.sent, sent_at=bindparam("sent_at"))
+    .where(col(Notification.id) == bindparam("nid"), *_OURS)
+    .values(
+        state=NotificationState.sent, sent_at=bindparam("sent_at"), payload=bindparam("payload")
+    )
 )
 _SETTLE_FAILED = (
     update(Notification)
@@ -337,7 +377,7 @@ class _Run:
         self.transports = transports
         self.policy = policy
         self.held: dict[str, str] = {}  # channel -> why it cannot send (this dispatch)
-        self.sent: list[int] = []  # sent since the last settle, not yet recorded
+        self.sent: list[dict[str, Any]] = []  # sent rows not yet recorded (_SETTLE_SENT's)
         self.attempts: list[dict[str, Any]] = []  # attempt rows not yet inserted
 
     def check_holds(self, resolve_url: UrlResolver, report: DispatchReport) -> None:
@@ -362,49 +402,49 @@ class _Run:
             self.session.commit()
             return False  # another worker's probe took it: let that one decide
         self.session.commit()
-        row = self.session.get(Notification, nid)
-        assert row is not None
-        self.session.expunge(row)
-        self.send([row], resolve_url, report)
+        found = self.session.exec(select(*_CLAIMED).where(col(Notification.id) == nid)).one()
+        self.send([Claimed(*found)], resolve_url, report)
         self.settle()
         return channel not in self.held
 
-    def claim(self, ids: list[int]) -> list[Notification]:
+    def claim(self, ids: list[int]) -> list[Claimed]:
         """Claim what is still claimable and COMMIT before returning: only then is it
         safe to send. Rows missing from the result were taken by another process
         first (or changed since they were selected): leave them alone.
 
-        One statement per batch, ``UPDATE … RETURNING`` the claimed rows themselves
-        (``store.claim_statement``): nothing is read again before sending."""
-        stmt = claim_statement(ids, worker=self.worker, now=self.now).returning(Notification)
-        rows = self.session.execute(stmt.execution_options(synchronize_session=False))
-        by_id = {row.id: row for row in rows.scalars()}
-        # Detached snapshots: later commits must not expire (and re-SELECT) them, and no
-        # transaction stays open on the server while messages go out.
-        self.session.expunge_all()
+        One statement per batch, ``UPDATE … RETURNING`` what sending needs
+        (``store.claim_statement``): nothing is read again before sending. The same
+        commit records the batch before (``_record``), so a batch costs one commit;
+        a batch's rows are recorded before the next batch's first message goes out."""
+        self._record()
+        stmt = claim_statement(ids, worker=self.worker, now=self.now).returning(*_CLAIMED)
+        rows = self.session.connection().execute(stmt).all()
         self.session.commit()
+        by_id = {row[0]: Claimed(*row) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     def settle(self) -> None:
-        """Record the batch: its sent rows in one UPDATE (only those still ours:
-        ``reclaim_stale`` may have taken some back from a worker presumed dead), its
-        attempts in one INSERT, then COMMIT — the commit that ends the batch's
-        at-least-once window."""
+        """Record what is left to record and COMMIT: the commit that ends the last
+        batch's at-least-once window."""
+        self._record()
+        self.session.commit()
+
+    def _record(self) -> None:
+        """The batch's sent rows in one UPDATE (only those still ours: ``reclaim_stale``
+        may have taken some back from a worker presumed dead), its attempts in one
+        INSERT; the caller commits."""
+        connection = self.session.connection()
         if self.sent:
-            params = {"nids": self.sent, "worker": self.worker, "sent_at": self.now}
-            changed = self.session.connection().execute(_SETTLE_SENT, params).rowcount
-            if changed != len(self.sent):
+            changed = connection.execute(_SETTLE_SENT, self.sent).rowcount
+            if connection.dialect.supports_sane_multi_rowcount and changed != len(self.sent):
                 log.warning(
                     "%d notification(s) were reclaimed while being sent", len(self.sent) - changed
                 )
         if self.attempts:
-            self.session.connection().execute(_INSERT_ATTEMPT, self.attempts)
+            connection.execute(_INSERT_ATTEMPT, self.attempts)
         self.sent, self.attempts = [], []
-        self.session.commit()
 
-    def send(
-        self, rows: list[Notification], resolve_url: UrlResolver, report: DispatchReport
-    ) -> None:
+    def send(self, rows: list[Claimed], resolve_url: UrlResolver, report: DispatchReport) -> None:
         """Send one row's message, or several rows to one addressee as one digest; every
         row then records the outcome (its own attempt row, its own retry schedule)."""
         first = rows[0]
@@ -413,7 +453,7 @@ class _Run:
             self._hold(rows, self.held[first.channel], report=report)
             return
         try:
-            transport.send(resolve_url(first), _message_of(rows))
+            message_id = transport.send(resolve_url(first), _message_of(rows))
         except ChannelFault as exc:
             self._channel_fault(rows, exc, report)
         except DeliveryError as exc:
@@ -426,10 +466,10 @@ class _Run:
                 self._record_failure(row, error, transport, report)
         else:
             for row in rows:
-                self._record_sent(row, report)
+                self._record_sent(row, message_id, report)
 
     def _channel_fault(
-        self, rows: list[Notification], exc: ChannelFault, report: DispatchReport
+        self, rows: list[Claimed], exc: ChannelFault, report: DispatchReport
     ) -> None:
         """The channel cannot send: hold these rows (their attempt recorded) and every
         due row of the channel, and say so once (audit + the report, which the sweep
@@ -447,22 +487,24 @@ class _Run:
         self.session.commit()
         log.warning("channel %s held: %s", channel, reason)
 
-    def _hold(self, rows: list[Notification], reason: str, *, report: DispatchReport) -> None:
-        ids = [row.id for row in rows if row.id is not None]
+    def _hold(self, rows: list[Claimed], reason: str, *, report: DispatchReport) -> None:
+        ids = [row.id for row in rows]
         report.held += holds.hold_claimed(
             self.session, ids, reason=reason, now=self.now, worker=self.worker
         )
         self.session.commit()
 
-    def _record_sent(self, row: Notification, report: DispatchReport) -> None:
-        # Recorded with the rest of the batch by ``settle``.
-        if row.id is not None:
-            self.sent.append(row.id)
+    def _record_sent(self, row: Claimed, message_id: str | None, report: DispatchReport) -> None:
+        # Recorded with the rest of the batch by ``_record``.
+        payload = sent_payload(row.payload, message_id)
+        self.sent.append(
+            {"nid": row.id, "worker": self.worker, "sent_at": self.now, "payload": payload}
+        )
         self._attempt(self.session, row, ok=True)
         report.sent += 1
 
     def _record_failure(
-        self, row: Notification, exc: DeliveryError, transport: Transport, report: DispatchReport
+        self, row: Claimed, exc: DeliveryError, transport: Transport, report: DispatchReport
     ) -> None:
         give_up = exc.permanent or row.attempts >= self.policy.max_attempts
         delay = self.policy.delay(row.attempts, exc.retry_after)
@@ -489,7 +531,7 @@ class _Run:
             "failed" if give_up else f"retry in {delay}",
         )
 
-    def _settle(self, session: Session, row: Notification, **values: Any) -> bool:
+    def _settle(self, session: Session, row: Claimed, **values: Any) -> bool:
         """A failed send leaves ``sending`` — only if the row is still ours
         (``reclaim_stale`` may have taken it back from a worker presumed dead)."""
         params = {"nid": row.id, "worker": self.worker, **values}
@@ -498,7 +540,7 @@ class _Run:
     def _attempt(
         self,
         session: Session,
-        row: Notification,
+        row: Claimed,
         *,
         ok: bool,
         error: str | None = None,
@@ -515,7 +557,7 @@ class _Run:
             }
         )
 
-    def _audit_failed(self, session: Session, row: Notification, exc: DeliveryError) -> None:
+    def _audit_failed(self, session: Session, row: Claimed, exc: DeliveryError) -> None:
         audit(
             session,
             actor=self.worker,
@@ -527,7 +569,7 @@ class _Run:
         )
 
 
-def _message_of(rows: list[Notification]) -> Message:
+def _message_of(rows: list[Claimed]) -> Message:
     messages = [_message(row.payload) for row in rows]
     if len(messages) == 1:
         return messages[0]
@@ -571,6 +613,26 @@ def payload_of(message: Message, **extra: Any) -> dict[str, Any]:
     return {**payload, **extra}
 
 
+# What a sent row keeps (issue 16): enough for the audit — subject, addressee, sender,
+# the names of its files and the Message-ID — but not the bodies, the Zalo fields or the
+# contact URL, which hold live submission links (and, in a URL, perhaps a password). A
+# failed or pending row keeps everything: a retry sends it from its payload.
+KEPT_WHEN_SENT = ("subject", "agency", "sender")
+
+
+def sent_payload(payload: Mapping[str, Any], message_id: str | None) -> dict[str, Any]:
+    """The payload a sent row keeps (``KEPT_WHEN_SENT``, ``message_id``, file names)."""
+    kept = {key: payload[key] for key in KEPT_WHEN_SENT if key in payload}
+    files = payload.get("attachments")
+    if files and isinstance(files, list):
+        kept["attachments"] = [
+            str(item.get("name", "")) if isinstance(item, dict) else "" for item in files
+        ]
+    if message_id:
+        kept["message_id"] = message_id
+    return kept
+
+
 def _message(payload: Mapping[str, Any]) -> Message:
     """The inverse of ``payload_of``. A malformed attachment entry is a permanent
     DeliveryError: the row will never become sendable by retrying it."""
@@ -595,7 +657,7 @@ def _attachment(item: Any) -> Attachment:
         raise DeliveryError(f"malformed attachment in payload: {exc!r}", permanent=True) from exc
 
 
-def _masked(transport: Transport, row: Notification) -> str:
+def _masked(transport: Transport, row: Claimed) -> str:
     url = row.payload.get("url")
     return transport.mask(str(url)) if url else f"contact of agency {row.agency_id}"
 

@@ -4,6 +4,7 @@ with the same Message-ID, and nothing else (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -14,13 +15,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from models.links import link
 from models.tables import Notification, NotificationAttempt
 from models.workdays import packaged_calendar
 from notifications.email import EmailTransport
 from notifications.mailsink import MailSink
 from notifications.model import Message
-from notifications.outbox import CLAIM_CHUNK, DispatchReport, dispatch, reclaim_stale
-from tests.notifications.conftest import NOW, fill_outbox
+from notifications.outbox import CLAIM_CHUNK, DispatchReport, dispatch, enqueue, reclaim_stale
+from tests.notifications.conftest import NOW, fill_outbox, make_cycle, payload
 
 Factory = Callable[[], Session]
 CAL = packaged_calendar()
@@ -116,3 +118,48 @@ def test_a_worker_dying_mid_batch_resends_only_that_batchs_sent_messages(
     repeated = {mid: n for mid, n in ids.items() if n > 1}
     # Only what was out before the death, each once more, under its own Message-ID.
     assert sorted(repeated.values()) == [2] * (dies_at - CLAIM_CHUNK), repeated
+
+
+def test_a_sent_row_keeps_no_link_and_a_failed_row_keeps_its_message(
+    session: Session, session_factory: Factory, sink: MailSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: once sent, a row keeps its subject, addressee and Message-ID, not the
+    bodies and fields that hold the agency's live submission link; a failed row keeps
+    all of its message, so that a retry can send it."""
+    monkeypatch.setenv("HANBAOCAO_SECRET_KEY", "khoa-thu-nghiem")
+    cycle = make_cycle(session, 3)
+    tokens = []
+    for n, agency_id in enumerate(cycle.agency_ids):
+        url = link("submit", cycle_id=cycle.id, agency_id=agency_id, expires=NOW + timedelta(30))
+        tokens.append(url.rsplit("/", 1)[1])
+        body = payload(sink.url(to=f"so{n}@qn.vn") if n < 2 else "notmail://x", n)
+        body["text"] += f"\nNộp báo cáo tại: {url}"
+        body["html"] += f'<p><a href="{url}">Nộp báo cáo</a></p>'
+        body["short"] += f" {url}"
+        body["fields"] = {"link": url}
+        body["agency"] = f"Sở số {n}"
+        enqueue(
+            session,
+            cycle_id=cycle.id,
+            agency_id=agency_id,
+            stage="reminder-3",
+            channel="email",
+            payload=body,
+            at=NOW,
+        )
+    session.commit()
+    report = send_all(session_factory, NOW, "w")
+    assert (report.sent, report.failed) == (2, 1)
+    received = [m.get_body(("plain",)).get_content() for m in sink.messages()]  # type: ignore[union-attr]
+    assert all(any(token in text for text in received) for token in tokens[:2])  # it went out
+    session.expire_all()
+    rows = session.exec(select(Notification).order_by(col(Notification.id))).all()
+    sent, failed = rows[:2], rows[2]
+    for n, row in enumerate(sent):
+        stored = json.dumps(row.payload, ensure_ascii=False)
+        assert str(row.state) == "sent" and not any(t in stored for t in tokens), stored
+        assert row.payload["subject"].endswith(f"(#{n})") and row.payload["agency"] == f"Sở số {n}"
+        assert "text" not in row.payload and "url" not in row.payload
+    assert sorted(r.payload["message_id"] for r in sent) == sorted(sink.message_ids())
+    assert str(failed.state) == "failed" and tokens[2] in failed.payload["text"]
+    assert failed.payload["fields"] == {"link": failed.payload["short"].rsplit(" ", 1)[1]}

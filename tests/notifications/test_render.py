@@ -143,3 +143,49 @@ def test_the_parsed_contact_cache_holds_a_whole_registry() -> None:
     first = [parse_contact(url) for url in urls]
     assert all(parse_contact(url) is contact for url, contact in zip(urls, first, strict=True))
     assert first[7].recipients[0].addr_spec == "u7@qn.vn"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    addresses=st.lists(
+        st.sampled_from(
+            [
+                "so.tc@quangngai.gov.vn",
+                "A.B@X.vn",
+                "van-thu+1@ubnd.qn.vn",
+                "x@y.z",
+                "a..b@x.vn",
+                "Sở@x.vn",
+                "a@-x.vn",
+                "a@x",
+                "Tên <a@x.vn>",
+                "a@x.vn ",
+                "",
+            ]
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    base=st.sampled_from(
+        [
+            "mailto://127.0.0.1:2525?from=nhac-han@example.invalid&cto=10&to={}",
+            "mailtos://user:m%E1%BA%ADt@smtp.qn.vn:465?from=nhac@qn.vn&name=VP%20UBND&to={}&rto=3",
+            "mailto://smtp.qn.vn?to={}&reply=chuyenvien@qn.vn&from=nhac@qn.vn",
+        ]
+    ),
+)
+def test_a_contact_read_from_its_servers_is_apprises_own(addresses: list[str], base: str) -> None:
+    """``parse_contact`` reads a server's URL once and puts each agency's addresses in:
+    the same contact as Apprise's parser makes of the whole URL (or its same error)."""
+    from notifications.email import _parse_contact, _with_recipients
+    from notifications.model import DeliveryError
+
+    url = base.format(quote(",".join(addresses), safe="@,"))
+    try:
+        theirs = _parse_contact(url)
+    except DeliveryError:
+        assert _with_recipients(url) is None
+        return
+    ours = _with_recipients(url)
+    assert ours is None or ours == theirs
+    assert ours is None or ours.wire_headers == theirs.wire_headers
