@@ -46,7 +46,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -276,11 +276,18 @@ async def submit(http: httpx.AsyncClient, c: Client, go: asyncio.Event) -> None:
     c.location = response.headers.get("location", "")
 
 
-async def load(base: str, clients: list[Client]) -> tuple[float, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def load(base: str, clients: list[Client], pid: int) -> tuple[float, float, float]:
     """All forms fetched, then every POST released at once, each on a connection of its
     own: the forms' connections sat idle past uvicorn's keep-alive (5 s) while the others
     loaded, and httpx does not retry a POST on a connection the server closed meanwhile
-    (a browser opens a new one). Wall times of the GETs and of the POSTs."""
+    (a browser opens a new one). Wall times of the GETs and of the POSTs, and the server
+    process's CPU time during the POSTs."""
     timeout = httpx.Timeout(120.0, connect=30.0)
     limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
     started = time.perf_counter()
@@ -291,10 +298,10 @@ async def load(base: str, clients: list[Client]) -> tuple[float, float]:
         go = asyncio.Event()
         tasks = [asyncio.create_task(submit(http, c, go)) for c in clients]
         await asyncio.sleep(0.1)  # every task waiting at the gate
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(pid)
         go.set()
         await asyncio.gather(*tasks)
-        return pages, time.perf_counter() - started
+        return pages, time.perf_counter() - started, cpu_seconds(pid) - cpu
 
 
 def verify(url: str, data_dir: Path, clients: list[Client]) -> list[str]:
@@ -333,11 +340,13 @@ class Figures:
     p50: float  # seconds
     p95: float
     ok: bool
+    cpu: float = 0.0  # the server's CPU seconds per submission
 
 
 @contextmanager
-def server_process(target: object, *args: object) -> Iterator[str]:
-    """``target(*args, sock)`` in a forked process on a loopback port; its base URL."""
+def server_process(target: object, *args: object) -> Iterator[tuple[str, int]]:
+    """``target(*args, sock)`` in a forked process on a loopback port; its base URL and
+    process id."""
     sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = multiprocessing.get_context("fork").Process(
@@ -348,7 +357,7 @@ def server_process(target: object, *args: object) -> Iterator[str]:
     server.start()
     try:
         wait_up(base)
-        yield base
+        yield base, server.pid or 0
     finally:
         server.terminate()
         server.join(timeout=10)
@@ -376,17 +385,17 @@ def portal_round(args: argparse.Namespace, n: int) -> Figures:
                 )
                 for k, (sub, cyc, ag, exp) in enumerate(rows)
             ]
-            with server_process(serve, url, str(data_dir), len(clients)) as base:
-                pages, wall = asyncio.run(load(base, clients))
+            with server_process(serve, url, str(data_dir), len(clients)) as (base, pid):
+                pages, wall, cpu = asyncio.run(load(base, clients, pid))
             print(f"round {n}: {len(clients)} forms fetched concurrently in {pages:.2f} s")
             backend = "PostgreSQL" if args.pg else "SQLite"
-            figures = report(f"round {n}: portal ({backend})", args, clients, wall)
+            figures = report(f"round {n}: portal ({backend})", args, clients, wall, cpu)
             problems = verify(url, data_dir, clients)
             for line in problems[:20]:
                 print(f"  problem: {line}")
             verdict = "all recorded, files intact" if not problems else f"{len(problems)} problems"
             print(f"round {n}: portal check: {verdict}")
-            return Figures(figures.rate, figures.p50, figures.p95, figures.ok and not problems)
+            return replace(figures, ok=figures.ok and not problems)
 
 
 def bare_round(args: argparse.Namespace, n: int) -> Figures:
@@ -395,9 +404,9 @@ def bare_round(args: argparse.Namespace, n: int) -> Figures:
             Client(f"/submit/bare-{k}", k, f"bao-cao-{k:03d}.pdf", pdf(k, args.kb))
             for k in range(args.submissions)
         ]
-        with server_process(serve_bare, tmp) as base:
-            _, wall = asyncio.run(load(base, clients))
-        figures = report(f"round {n}: bare", args, clients, wall)
+        with server_process(serve_bare, tmp) as (base, pid):
+            _, wall, cpu = asyncio.run(load(base, clients, pid))
+        figures = report(f"round {n}: bare", args, clients, wall, cpu)
         problems = []
         for c in clients:  # the body on disk is the one whose digest was answered
             parts = c.location.split("/")  # /done/<file>/<sha256>
@@ -406,7 +415,7 @@ def bare_round(args: argparse.Namespace, n: int) -> Figures:
             if on_disk != parts[-1]:
                 problems.append(c.submission_id)
         print(f"round {n}: bare check: {len(problems)} problems")
-        return Figures(figures.rate, figures.p50, figures.p95, figures.ok and not problems)
+        return replace(figures, ok=figures.ok and not problems)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -431,14 +440,17 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{label}: {statistics.median(f.rate for f in side):.1f} submissions/s, "
             f"p50 {statistics.median(f.p50 for f in side) * 1000:.0f} ms, "
-            f"p95 {statistics.median(f.p95 for f in side) * 1000:.0f} ms"
+            f"p95 {statistics.median(f.p95 for f in side) * 1000:.0f} ms, "
+            f"server CPU {statistics.median(f.cpu for f in side) * 1000:.1f} ms per submission"
         )
     print(f"portal / bare: {ratio:.2f} (throughput, median of the rounds' ratios)")
     print(f"p50 portal / bare: {p50:.2f} (median of the rounds' ratios)")
     return 0 if ok else 1
 
 
-def report(label: str, args: argparse.Namespace, clients: list[Client], wall: float) -> Figures:
+def report(
+    label: str, args: argparse.Namespace, clients: list[Client], wall: float, cpu: float
+) -> Figures:
     ok = sum(1 for c in clients if c.status == 303)
     latencies = [c.latency for c in clients if c.status == 303] or [0.0]
     rate = len(clients) / wall
@@ -446,9 +458,10 @@ def report(label: str, args: argparse.Namespace, clients: list[Client], wall: fl
     print(
         f"{label}: {len(clients)} concurrent submissions of {args.kb} KiB, "
         f"{ok} answered 303 in {wall:.2f} s ({rate:.1f} submissions/s); "
-        f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+        f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms; "
+        f"server CPU {cpu / len(clients) * 1000:.1f} ms per submission"
     )
-    return Figures(rate, p50, p95, ok == len(clients))
+    return Figures(rate, p50, p95, ok == len(clients), cpu / len(clients))
 
 
 def main() -> None:
