@@ -1,6 +1,6 @@
-"""Portal load: 200 agencies hand in their reports at the same moment.
+"""Portal load: 200 agencies hand in their reports at the same moment, beside its peer.
 
-    .venv/bin/python bench/bench_portal.py [--submissions 200] [--kb 8] [--pg]
+    .venv/bin/python bench/bench_portal.py [--submissions 200] [--kb 8] [--rounds 3] [--pg]
 
 A real uvicorn serves ``portal.app.create_app()`` in a separate process on a loopback
 port, on SQLite in a temporary data directory (``--pg``: a throw-away PostgreSQL
@@ -16,7 +16,14 @@ a note. Timed: each POST until its 303 to the receipt. Then the database and the
 checked: one SubmissionVersion per client, and every stored file's sha256 (read back
 from disk) is what that client sent. Printed: p50/p95/max latency and throughput.
 
-Stops itself (SIGALRM) after ``--limit`` seconds (default 300); the server process is
+The peer, in the same run: a bare FastAPI endpoint that streams the request body to a
+file while hashing it (sha256) and answers 303, served by the same uvicorn settings in
+a process of its own and loaded by the same client code (its page carries a constant
+CSRF field). Each round runs the portal (on freshly seeded data) and then the bare
+endpoint; printed per round and at the end: ``portal / bare: X`` (throughput ratio,
+median over the rounds) and both sides' p50/p95.
+
+Stops itself (SIGALRM) after ``--limit`` seconds (default 900); the server process is
 terminated and the temporary data removed whatever happens.
 """
 
@@ -29,6 +36,7 @@ import hashlib
 import multiprocessing
 import os
 import re
+import secrets
 import signal
 import socket
 import statistics
@@ -38,7 +46,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,6 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.responses import HTMLResponse, RedirectResponse  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
@@ -75,6 +85,7 @@ class Client:
     latency: float = 0.0
     status: int = 0
     error: str = ""
+    location: str = ""
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -156,7 +167,7 @@ def pdf(n: int, kb: int) -> bytes:
 # --- the server (its own process) -----------------------------------------------------------
 
 
-def serve(url: str, data_dir: str, sock: socket.socket) -> None:
+def serve(url: str, data_dir: str, concurrency: int, sock: socket.socket) -> None:
     import uvicorn
 
     from models.db import Settings
@@ -168,7 +179,9 @@ def serve(url: str, data_dir: str, sock: socket.socket) -> None:
     os.environ["HANBAOCAO_ADMIN_USER"] = "bench"
     os.environ["HANBAOCAO_ADMIN_PASSWORD_HASH"] = hash_password(uuid.uuid4().hex)
     app = create_app(
-        PortalSettings(upload_max_mb=5, upload_max_files=3),
+        # Every client admitted at once: the gate (portal.slow) would turn most of them
+        # away with a 503 before their body is read, which is not what is measured here.
+        PortalSettings(upload_max_mb=5, upload_max_files=3, upload_concurrency=concurrency),
         db=Settings(data_dir=Path(data_dir)),
         links=LinkSettings(public_url="http://127.0.0.1", secret_key=SECRET),
         engine=make_engine(url),
@@ -177,6 +190,41 @@ def serve(url: str, data_dir: str, sock: socket.socket) -> None:
     )
     config = uvicorn.Config(
         app, log_level="warning", lifespan="off", access_log=False, backlog=1024
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def bare_app(folder: str) -> FastAPI:
+    """The peer: what any upload endpoint must do at the least (read the body, write it
+    to disk, hash it, answer 303), with nothing of the product."""
+    app = FastAPI()
+
+    @app.get("/admin/dashboard.css")
+    def alive() -> HTMLResponse:
+        return HTMLResponse("")
+
+    @app.get("/submit/{token}")
+    def form(token: str) -> HTMLResponse:
+        return HTMLResponse('<form><input type="hidden" name="csrf" value="bare"></form>')
+
+    @app.post("/submit/{token}")
+    async def upload(request: Request, token: str) -> RedirectResponse:
+        digest = hashlib.sha256()
+        path = Path(folder) / secrets.token_hex(16)
+        with path.open("wb") as out:
+            async for chunk in request.stream():
+                digest.update(chunk)
+                out.write(chunk)
+        return RedirectResponse(f"/done/{path.name}/{digest.hexdigest()}", status_code=303)
+
+    return app
+
+
+def serve_bare(folder: str, sock: socket.socket) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        bare_app(folder), log_level="warning", lifespan="off", access_log=False, backlog=1024
     )
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -225,13 +273,21 @@ async def submit(http: httpx.AsyncClient, c: Client, go: asyncio.Event) -> None:
     finally:
         c.latency = time.perf_counter() - started
     c.status = response.status_code
+    c.location = response.headers.get("location", "")
 
 
-async def load(base: str, clients: list[Client]) -> tuple[float, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def load(base: str, clients: list[Client], pid: int) -> tuple[float, float, float]:
     """All forms fetched, then every POST released at once, each on a connection of its
     own: the forms' connections sat idle past uvicorn's keep-alive (5 s) while the others
     loaded, and httpx does not retry a POST on a connection the server closed meanwhile
-    (a browser opens a new one). Wall times of the GETs and of the POSTs."""
+    (a browser opens a new one). Wall times of the GETs and of the POSTs, and the server
+    process's CPU time during the POSTs."""
     timeout = httpx.Timeout(120.0, connect=30.0)
     limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
     started = time.perf_counter()
@@ -242,10 +298,10 @@ async def load(base: str, clients: list[Client]) -> tuple[float, float]:
         go = asyncio.Event()
         tasks = [asyncio.create_task(submit(http, c, go)) for c in clients]
         await asyncio.sleep(0.1)  # every task waiting at the gate
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(pid)
         go.set()
         await asyncio.gather(*tasks)
-        return pages, time.perf_counter() - started
+        return pages, time.perf_counter() - started, cpu_seconds(pid) - cpu
 
 
 def verify(url: str, data_dir: Path, clients: list[Client]) -> list[str]:
@@ -278,63 +334,134 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class Figures:
+    rate: float  # submissions per second
+    p50: float  # seconds
+    p95: float
+    ok: bool
+    cpu: float = 0.0  # the server's CPU seconds per submission
+
+
+@contextmanager
+def server_process(target: object, *args: object) -> Iterator[tuple[str, int]]:
+    """``target(*args, sock)`` in a forked process on a loopback port; its base URL and
+    process id."""
+    sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = multiprocessing.get_context("fork").Process(
+        target=target,  # type: ignore[arg-type]
+        args=(*args, sock),
+        daemon=True,
+    )
+    server.start()
+    try:
+        wait_up(base)
+        yield base, server.pid or 0
+    finally:
+        server.terminate()
+        server.join(timeout=10)
+        if server.is_alive():
+            server.kill()
+        sock.close()
+
+
+def portal_round(args: argparse.Namespace, n: int) -> Figures:
     with tempfile.TemporaryDirectory(prefix="hanbaocao-bench-portal-") as tmp:
         data_dir = Path(tmp)
         with database(args.pg, data_dir) as url:
             started = time.perf_counter()
             rows = seed(url, args.submissions)
-            print(f"seeded {len(rows)} submissions in {time.perf_counter() - started:.1f} s")
+            took = time.perf_counter() - started
+            print(f"round {n}: seeded {len(rows)} submissions in {took:.1f} s")
             key = SECRET.encode()
             clients = [
                 Client(
                     path="/submit/"
                     + make_token("submit", cycle_id=cyc, agency_id=ag, expires=exp, key=key),
                     submission_id=sub,
-                    name=f"bao-cao-{n:03d}.pdf",
-                    pdf=pdf(n, args.kb),
+                    name=f"bao-cao-{k:03d}.pdf",
+                    pdf=pdf(k, args.kb),
                 )
-                for n, (sub, cyc, ag, exp) in enumerate(rows)
+                for k, (sub, cyc, ag, exp) in enumerate(rows)
             ]
-            sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
-            base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            server = multiprocessing.get_context("fork").Process(
-                target=serve, args=(url, str(data_dir), sock), daemon=True
+            with server_process(serve, url, str(data_dir), len(clients)) as (base, pid):
+                pages, wall, cpu = asyncio.run(load(base, clients, pid))
+            print(f"round {n}: {len(clients)} forms fetched concurrently in {pages:.2f} s")
+            backend = "PostgreSQL" if args.pg else "SQLite"
+            figures = report(f"round {n}: portal ({backend})", args, clients, wall, cpu)
+            problems = verify(url, data_dir, clients)
+            for line in problems[:20]:
+                print(f"  problem: {line}")
+            verdict = "all recorded, files intact" if not problems else f"{len(problems)} problems"
+            print(f"round {n}: portal check: {verdict}")
+            return replace(figures, ok=figures.ok and not problems)
+
+
+def bare_round(args: argparse.Namespace, n: int) -> Figures:
+    with tempfile.TemporaryDirectory(prefix="hanbaocao-bench-bare-") as tmp:
+        clients = [
+            Client(f"/submit/bare-{k}", k, f"bao-cao-{k:03d}.pdf", pdf(k, args.kb))
+            for k in range(args.submissions)
+        ]
+        with server_process(serve_bare, tmp) as (base, pid):
+            _, wall, cpu = asyncio.run(load(base, clients, pid))
+        figures = report(f"round {n}: bare", args, clients, wall, cpu)
+        problems = []
+        for c in clients:  # the body on disk is the one whose digest was answered
+            parts = c.location.split("/")  # /done/<file>/<sha256>
+            path = Path(tmp) / parts[-2] if len(parts) == 4 else Path(tmp) / "missing"
+            on_disk = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+            if on_disk != parts[-1]:
+                problems.append(c.submission_id)
+        print(f"round {n}: bare check: {len(problems)} problems")
+        return replace(figures, ok=figures.ok and not problems)
+
+
+def run(args: argparse.Namespace) -> int:
+    portal: list[Figures] = []
+    bare: list[Figures] = []
+    for n in range(1, args.rounds + 1):
+        portal.append(portal_round(args, n))
+        if not args.no_bare:
+            bare.append(bare_round(args, n))
+        if bare and portal[-1].ok and bare[-1].ok:
+            print(
+                f"round {n}: portal / bare: {portal[-1].rate / bare[-1].rate:.2f} (throughput), "
+                f"p50 portal / bare: {portal[-1].p50 / bare[-1].p50:.2f}"
             )
-            server.start()
-            try:
-                wait_up(base)
-                pages, wall = asyncio.run(load(base, clients))
-                print(f"{len(clients)} forms fetched concurrently in {pages:.2f} s")
-            finally:
-                server.terminate()
-                server.join(timeout=10)
-                if server.is_alive():
-                    server.kill()
-                sock.close()
-            return report(args, url, data_dir, clients, wall)
+    ok = all(f.ok for f in portal + bare)
+    if not bare or not ok:
+        return 0 if ok else 1
+    ratio = statistics.median(p.rate / b.rate for p, b in zip(portal, bare, strict=True))
+    p50 = statistics.median(p.p50 / b.p50 for p, b in zip(portal, bare, strict=True))
+    print(f"--- {args.rounds} rounds, medians; load: {os.getloadavg()[0]:.2f} (1 min)")
+    for label, side in (("portal", portal), ("bare", bare)):
+        print(
+            f"{label}: {statistics.median(f.rate for f in side):.1f} submissions/s, "
+            f"p50 {statistics.median(f.p50 for f in side) * 1000:.0f} ms, "
+            f"p95 {statistics.median(f.p95 for f in side) * 1000:.0f} ms, "
+            f"server CPU {statistics.median(f.cpu for f in side) * 1000:.1f} ms per submission"
+        )
+    print(f"portal / bare: {ratio:.2f} (throughput, median of the rounds' ratios)")
+    print(f"p50 portal / bare: {p50:.2f} (median of the rounds' ratios)")
+    return 0 if ok else 1
 
 
 def report(
-    args: argparse.Namespace, url: str, data_dir: Path, clients: list[Client], wall: float
-) -> int:
+    label: str, args: argparse.Namespace, clients: list[Client], wall: float, cpu: float
+) -> Figures:
     ok = sum(1 for c in clients if c.status == 303)
     latencies = [c.latency for c in clients if c.status == 303] or [0.0]
-    backend = "PostgreSQL" if args.pg else "SQLite"
+    rate = len(clients) / wall
+    p50, p95 = statistics.median(latencies), percentile(latencies, 0.95)
     print(
-        f"{backend}: {len(clients)} concurrent submissions of {args.kb} KiB, "
-        f"{ok} answered 303 in {wall:.2f} s ({len(clients) / wall:.1f} submissions/s)"
+        f"{label}: {len(clients)} concurrent submissions of {args.kb} KiB, "
+        f"{ok} answered 303 in {wall:.2f} s ({rate:.1f} submissions/s); "
+        f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms; "
+        f"server CPU {cpu / len(clients) * 1000:.1f} ms per submission"
     )
-    print(
-        f"latency: p50 {statistics.median(latencies) * 1000:.0f} ms, "
-        f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
-    )
-    problems = verify(url, data_dir, clients)
-    for line in problems[:20]:
-        print(f"  problem: {line}")
-    verdict = "all recorded, files intact" if not problems else f"{len(problems)} problems"
-    print(f"check: {verdict}")
-    return 0 if not problems and ok == len(clients) else 1
+    return Figures(rate, p50, p95, ok == len(clients), cpu / len(clients))
 
 
 def main() -> None:
@@ -342,7 +469,9 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=200)
     parser.add_argument("--kb", type=int, default=8, help="size of each PDF in KiB")
     parser.add_argument("--pg", action="store_true", help="on a throw-away PostgreSQL database")
-    parser.add_argument("--limit", type=int, default=300, help="stop after this many seconds")
+    parser.add_argument("--rounds", type=int, default=3, help="portal and bare, this many times")
+    parser.add_argument("--no-bare", action="store_true", help="the portal alone (profiling)")
+    parser.add_argument("--limit", type=int, default=900, help="stop after this many seconds")
     args = parser.parse_args()
     signal.signal(
         signal.SIGALRM, lambda *_: sys.exit(f"bench_portal: stopped after {args.limit} s")

@@ -76,6 +76,14 @@ def str_enum(cls: type[StrEnum], column: str) -> sa.Enum:
 
 
 def settings() -> Settings:
+    # Built once per set of HANBAOCAO_* variables (about a millisecond each time, and an
+    # upload's receipt asked for it four times); a changed variable gives a new one.
+    env = [(k.upper(), v) for k, v in os.environ.items() if k.upper().startswith("HANBAOCAO_")]
+    return _settings(tuple(sorted(env)))
+
+
+@cache
+def _settings(_env: tuple[tuple[str, str], ...]) -> Settings:
     return Settings()
 
 

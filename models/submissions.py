@@ -5,7 +5,9 @@ the name they were uploaded with: a name is only ever shown. Identical bytes are
 once, and a stored file is never rewritten in place (it is written beside its place and
 renamed), so a reader never sees half a file.
 
-``receive`` records one upload in the caller's transaction. A ``SubmissionVersion`` row
+``receive`` stores the files and records one upload in the caller's transaction;
+``record`` is its second half, for a caller that stored the files itself (the portal
+stores them before it takes the write lock). A ``SubmissionVersion`` row
 holds one file (its unique key is the submission and the version number), so an upload
 of N files adds N consecutive versions; the first version ever marks the submission
 submitted and stops its reminders. A version received after the cycle's deadline is
@@ -19,6 +21,10 @@ begins with a write waits for the other writer instead of failing on a stale sna
 The unique key on (submission, version) stays as the backstop; a caller that meets
 ``IntegrityError`` or a lock timeout runs the whole transaction again (files already
 stored are simply found again).
+
+Recording is three Core statements (the version UPDATE, which also returns what the
+receipt needs of the submission and its cycle; one INSERT of the versions; one INSERT
+of the audit row): no ORM loads, so a writer holds SQLite's lock for as short as can be.
 """
 
 from __future__ import annotations
@@ -32,15 +38,22 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import case, func, literal, update
+from sqlalchemy import Integer, bindparam, case, func, insert, literal, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from models.db import UTCDateTime, private_dir
-from models.store import audit
-from models.tables import ReportCycle, Submission, SubmissionState, SubmissionVersion
+from models.tables import (
+    AuditEvent,
+    ReportCycle,
+    Submission,
+    SubmissionState,
+    SubmissionVersion,
+)
 
 FILES_DIR = "files"  # under the data directory
 _COPY_CHUNK = 1 << 20
@@ -69,9 +82,11 @@ class StoredFile:
 class Received:
     """What an upload recorded: everything the receipt states."""
 
-    submission: Submission
-    cycle: ReportCycle
-    versions: tuple[SubmissionVersion, ...]
+    submission_id: int
+    agency_id: int
+    cycle_id: int
+    due_at: dt.datetime  # the cycle's deadline
+    versions: tuple[SubmissionVersion, ...]  # as inserted (without their ids)
     first: bool  # the agency's first report for the cycle
     late: bool
     at: dt.datetime
@@ -191,22 +206,37 @@ def receive(
     version UPDATE is the transaction's first statement."""
     if not files:
         raise ValueError("receive: no files")
+    stored = [store_file(data_dir, f.content, sha256=f.sha256) for f in files]
+    names = [f.name for f in files]
+    return record(session.connection(), submission_id, names, stored, at=at, note=note, actor=actor)
+
+
+def record(
+    conn: Connection,
+    submission_id: int,
+    names: Sequence[str],
+    stored: Sequence[StoredFile],
+    *,
+    at: dt.datetime,
+    note: str | None = None,
+    actor: str = "portal",
+) -> Received:
+    """Record files already in the store (``store_file``) as the next versions of the
+    submission, on ``conn``'s transaction (the caller commits); ``names`` are their
+    display names."""
+    if not stored or len(names) != len(stored):
+        raise ValueError("record: one name per stored file, at least one")
     if at.utcoffset() is None:
         raise ValueError(f"naive datetime {at!r}: give it a time zone")
-    stored = [store_file(data_dir, f.content, sha256=f.sha256) for f in files]
-    last = _allocate(session, submission_id, len(files), at)
-    submission = session.get(Submission, submission_id, populate_existing=True)
-    assert submission is not None  # _allocate found it
-    cycle = session.get(ReportCycle, submission.cycle_id)
-    assert cycle is not None  # CASCADE foreign key
+    last, agency_id, cycle_id, state, due_at = _allocate(conn, submission_id, len(stored), at)
     # An excused agency owes nothing: what it sends anyway is kept, never "late".
-    late = at > cycle.due_at and submission.state != SubmissionState.excused
-    first_number = last - len(files) + 1
+    late = at > due_at and state != SubmissionState.excused
+    first_number = last - len(stored) + 1
     versions = tuple(
         SubmissionVersion(
             submission_id=submission_id,
             version=first_number + n,
-            file_name=f.name[:NAME_LIMIT],
+            file_name=name[:NAME_LIMIT],
             file_size=s.size,
             sha256=s.sha256,
             stored_path=s.path,
@@ -214,54 +244,93 @@ def receive(
             received_at=at,
             late=late,
         )
-        for n, (f, s) in enumerate(zip(files, stored, strict=True))
+        for n, (name, s) in enumerate(zip(names, stored, strict=True))
     )
-    session.add_all(versions)
-    session.flush()
-    audit(
-        session,
-        actor=actor,
-        action="submission.received",
-        entity="submission",
-        entity_id=submission_id,
-        at=at,
-        data={
-            "versions": [v.version for v in versions],
-            "files": [
-                {"name": v.file_name, "sha256": v.sha256, "size": v.file_size} for v in versions
-            ],
-            "late": late,
+    conn.execute(_INSERT_VERSIONS, [_row(v) for v in versions])
+    files = [{"name": v.file_name, "sha256": v.sha256, "size": v.file_size} for v in versions]
+    data = {"versions": [v.version for v in versions], "files": files, "late": late}
+    conn.execute(
+        _INSERT_AUDIT,
+        {
+            "at": at,
+            "actor": actor,
+            "action": "submission.received",
+            "entity": "submission",
+            "entity_id": submission_id,
+            "data": data,
         },
     )
-    return Received(submission, cycle, versions, first_number == 1, late, at)
+    return Received(
+        submission_id, agency_id, cycle_id, due_at, versions, first_number == 1, late, at
+    )
 
 
-def _allocate(session: Session, submission_id: int, count: int, at: dt.datetime) -> int:
-    """Reserve ``count`` version numbers; the last one. The submission is marked
-    submitted (first time: at ``at``) and its reminders stop, as ``mark_submitted`` does,
-    but in one statement so that two uploads can never read the same count. An excused
-    submission stays excused, without a submission time: the files are only kept."""
+# Built once: building and coercing a statement cost more than running it.
+_INSERT_VERSIONS = insert(SubmissionVersion)
+_INSERT_AUDIT = insert(AuditEvent)
+
+
+def _row(version: SubmissionVersion) -> dict[str, object]:
+    return version.model_dump(exclude={"id"})
+
+
+def _allocate(
+    conn: Connection, submission_id: int, count: int, at: dt.datetime
+) -> tuple[int, int, int, str, dt.datetime]:
+    """Reserve ``count`` version numbers; the last one, the agency, the cycle, the
+    submission's state after the update and the cycle's deadline. The submission is
+    marked submitted (first time: at ``at``) and its reminders stop, as
+    ``mark_submitted`` does, but in one statement so that two uploads can never read the
+    same count. An excused submission stays excused, without a submission time: the
+    files are only kept."""
+    params = {"submission_id": submission_id, "count": count, "at": at}
+    found = conn.execute(_allocate_statement(), params).first()
+    if found is None:
+        raise LookupError(f"no submission {submission_id}")
+    last, agency_id, cycle_id, state, due = found
+    return int(last), int(agency_id), int(cycle_id), str(state), _aware(due)
+
+
+@cache
+def _allocate_statement() -> Any:
+    """The version UPDATE, its values bound at execution (built once)."""
     excused = col(Submission.state) == SubmissionState.excused
-    stmt = (
+    due_at = (
+        select(col(ReportCycle.due_at))
+        .where(col(ReportCycle.id) == col(Submission.cycle_id))
+        .scalar_subquery()
+    )
+    return (
         update(Submission)
-        .where(col(Submission.id) == submission_id)
+        .where(col(Submission.id) == bindparam("submission_id"))
         .values(
-            current_version=col(Submission.current_version) + count,
+            current_version=col(Submission.current_version) + bindparam("count", type_=Integer()),
             state=case((excused, col(Submission.state)), else_=literal(SubmissionState.submitted)),
             # The first report's time stays: a later version is an update, not the report.
             submitted_at=case(
                 (excused, col(Submission.submitted_at)),
-                else_=func.coalesce(col(Submission.submitted_at), literal(at, UTCDateTime())),
+                else_=func.coalesce(
+                    col(Submission.submitted_at), bindparam("at", type_=UTCDateTime())
+                ),
             ),
             next_action_at=None,
             next_action_stage=None,
         )
-        .returning(col(Submission.current_version))
+        .returning(
+            col(Submission.current_version),
+            col(Submission.agency_id),
+            col(Submission.cycle_id),
+            col(Submission.state),
+            due_at.label("due_at"),
+        )
     )
-    last = session.connection().execute(stmt).scalar_one_or_none()
-    if last is None:
-        raise LookupError(f"no submission {submission_id}")
-    return int(last)
+
+
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    """The deadline from the RETURNING subquery: SQLite hands it back untyped (a naive
+    UTC text), PostgreSQL as an aware datetime."""
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def versions_of(session: Session, submission_id: int) -> list[SubmissionVersion]:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -27,7 +25,6 @@ from typing import Concatenate, ParamSpec, TypeVar
 from anyio import to_thread
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 from starlette.requests import ClientDisconnect
 
@@ -35,15 +32,10 @@ from flows.events import SUBMISSION_RECEIVED, submission_event_name
 from models.actions import agency_due
 from models.agency import Agency
 from models.calendar import period_label
-from models.db import TZ
 from models.guards import link_revoked
-from models.links import BadLink, LinkClaims, link, read_token
+from models.links import BadLink, LinkClaims, read_token
 from models.submissions import (
-    Incoming,
     Received,
-    discard_unreferenced,
-    receive,
-    relative_path,
     versions_between,
     versions_of,
 )
@@ -54,25 +46,17 @@ from models.tables import (
     SubmissionState,
     SubmissionVersion,
 )
-from models.workdays import packaged_calendar
-from notifications.messages import Receipt, ReceivedFile, render
-from notifications.notices import CycleFacts, Queued, context, cycle_facts, queue_message
-from notifications.zalo_params import with_fields
+from notifications.notices import CycleFacts, cycle_facts
 from portal.deps import Portal, log, portal_of
 from portal.pages import error_page, page
 from portal.security import CSRF_FIELD, csrf_ok, csrf_token, looks_like_token
-from portal.storage import KINDS, UploadForm, UploadRejected, read_upload, sniff
+from portal.storage import KINDS, UploadRejected, read_upload
+from portal.upload import NOTE_LIMIT, accept
 
 P = ParamSpec("P")
 T = TypeVar("T")
 router = APIRouter()
-NOTE_LIMIT = 2000  # characters
-RECORD_ATTEMPTS = 3
 ACCEPT = ".pdf,.docx,.xlsx,.zip"
-BUSY = (
-    "Hệ thống đang bận ghi dữ liệu nên chưa nhận được báo cáo; chưa có tệp nào được ghi "
-    "nhận. Đề nghị thử nộp lại sau ít phút."
-)
 BUSY_RETRY_SECONDS = 30
 TOO_MANY = (
     "Đang có quá nhiều lượt nộp báo cáo cùng lúc (hoặc cơ quan đang có lượt nộp khác chưa "
@@ -247,8 +231,7 @@ def submit_page(request: Request, token: str) -> HTMLResponse:
 async def submit_upload(request: Request, token: str, background: BackgroundTasks) -> Response:
     portal = portal_of(request)
     now = portal.clock()
-    claims = await to_thread.run_sync(_claims, portal, token, "submit", now)  # reads the db
-    sub = await to_thread.run_sync(partial(_in_session, portal, _submission, claims))
+    claims, sub = await to_thread.run_sync(_upload_target, portal, token, now)  # reads the db
     with portal.gate.admit(sub.agency_id) as admitted:
         if not admitted:  # refused before a byte of the body is read
             busy = UploadRejected(503, "too-many-uploads", TOO_MANY)
@@ -256,6 +239,12 @@ async def submit_upload(request: Request, token: str, background: BackgroundTask
             refused.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
             return refused
         return await _upload(request, portal, token, claims, sub, background)
+
+
+def _upload_target(portal: Portal, token: str, now: dt.datetime) -> tuple[LinkClaims, Submission]:
+    """The link's claims and its submission: one trip to a worker thread."""
+    claims = _claims(portal, token, "submit", now)
+    return claims, _in_session(portal, _submission, claims)
 
 
 async def _upload(
@@ -290,7 +279,7 @@ async def _upload(
     except ClientDisconnect:  # the agency closed the page mid-upload: nothing was kept
         return Response(status_code=400)
     try:
-        got = await to_thread.run_sync(partial(_accept, portal, sub.id or 0, form))
+        got = await to_thread.run_sync(partial(accept, portal, sub.id or 0, form))
     except UploadRejected as exc:
         refused = await _rejected(portal, token, claims, exc)
         if exc.status == 503:
@@ -319,106 +308,17 @@ async def _rejected(
     return _submit_page(portal, token, view, now, error=exc.message, status=exc.status)
 
 
-def clean_note(raw: str | None) -> str | None:
-    """NFC, no control characters but line breaks, at most ``NOTE_LIMIT`` characters."""
-    text = unicodedata.normalize("NFC", raw or "").replace("\r\n", "\n")
-    text = "".join(c for c in text if c == "\n" or not unicodedata.category(c).startswith("C"))
-    text = text.strip()
-    if len(text) > NOTE_LIMIT:
-        raise UploadRejected(400, "note-too-long", f"Ghi chú dài quá {NOTE_LIMIT} ký tự.")
-    return text or None
-
-
-def _accept(portal: Portal, submission_id: int, form: UploadForm) -> Received:
-    """Check the files, then record them (in a worker thread: files and database)."""
-    if not form.files:
-        raise UploadRejected(400, "no-file", "Chưa chọn tệp báo cáo nào để nộp.")
-    for f in form.files:
-        f.kind = sniff(f, portal.limits.contents)
-    note = clean_note(form.fields.get("note"))
-    at = portal.clock()  # received when the last byte arrived, not when the page opened
-    # Files this upload is about to add to the store: removed again if it fails.
-    new = [f.sha256 for f in form.files if not (portal.data_dir / relative_path(f.sha256)).exists()]
-    try:
-        for attempt in range(1, RECORD_ATTEMPTS + 1):
-            try:
-                return _record(portal, submission_id, form, note, at)
-            except IntegrityError:
-                # A version number taken under us: the whole transaction again (stored
-                # files are found again by their digest).
-                if attempt == RECORD_ATTEMPTS:
-                    raise
-                time.sleep(0.05 * attempt)
-            except OperationalError as exc:
-                # SQLite's bounded lock wait ran out (it already waited: no second
-                # wait), or the database is unreachable: "busy, try again", never a hang.
-                log.warning("upload not recorded, database busy: %s", type(exc).__name__)
-                raise UploadRejected(503, "busy", BUSY) from None
-        raise AssertionError("unreachable")
-    except BaseException:
-        _in_session(portal, discard_unreferenced, portal.data_dir, new)
-        raise
-
-
-def _record(
-    portal: Portal, submission_id: int, form: UploadForm, note: str | None, at: dt.datetime
-) -> Received:
-    incoming = [Incoming(f.name, f.file, f.sha256) for f in form.files]
-    with Session(portal.engine, expire_on_commit=False) as session:
-        # receive's version UPDATE is this transaction's first statement (see its module).
-        got = receive(session, submission_id, incoming, at=at, data_dir=portal.data_dir, note=note)
-        _queue_receipt(session, portal, got)
-        session.commit()
-        return got
-
-
-def _queue_receipt(session: Session, portal: Portal, got: Received) -> None:
-    """The receipt message, to the agency's channels, as its own outbox row per upload
-    (stage ``receipt-v<last version>``): committed with the versions it confirms."""
-    facts = cycle_facts(session, got.cycle.id or 0)
-    agency = session.get(Agency, got.submission.agency_id)
-    assert agency is not None
-    receipt = Receipt(
-        files=tuple(ReceivedFile(v.file_name, v.file_size, v.sha256) for v in got.versions),
-        received_at=got.at,
-        version=got.last_version,
-        late=got.late,
-    )
-    url = link(
-        "submit",
-        cycle_id=got.cycle.id,
-        agency_id=agency.id,
-        expires=facts.link_expiry,
-        cfg=portal.links,
-        issued=got.at,
-    )
-    ctx = context(
-        facts, agency.name, link=url, receipt=receipt, days_late=_days_late(got), as_of=got.at
-    )
-    stage = f"receipt-v{got.last_version}"
-    message = with_fields(render("receipt", ctx), "receipt", ctx)
-    queue_message(session, Queued(), facts, agency, stage, message, at=got.at)
-
-
-def _days_late(got: Received) -> int | None:
-    if not got.late:
-        return None
-    due = got.cycle.due_at.astimezone(TZ).date()
-    days = packaged_calendar().working_days_between(due, got.at.astimezone(TZ).date())
-    return days if days > 0 else None
-
-
 def _announce(portal: Portal, got: Received) -> None:
     """After the response: the custom Prefect event. Best effort whatever the emitter:
     the report is recorded and confirmed; an event lost is only an automation not run."""
     try:
         portal.emit(
             SUBMISSION_RECEIVED,
-            resource_id=f"hanbaocao.submission.{got.submission.id}",
-            name=submission_event_name(portal.engine, got.submission.id or 0),
+            resource_id=f"hanbaocao.submission.{got.submission_id}",
+            name=submission_event_name(portal.engine, got.submission_id),
             payload={
-                "cycle_id": got.cycle.id,
-                "agency_id": got.submission.agency_id,
+                "cycle_id": got.cycle_id,
+                "agency_id": got.agency_id,
                 "versions": [v.version for v in got.versions],
                 "late": got.late,
                 "at": got.at.isoformat(),

@@ -1,0 +1,301 @@
+"""The upload's write path, once ``portal.storage`` has read the body (``POST
+/submit/{token}`` in ``portal.submit``): check the files, store them, record them, queue
+the receipt message.
+
+The order keeps the database's write lock short:
+
+1. the files are checked (``sniff``) and copied into the content-addressed store, with
+   no transaction open;
+2. one short transaction records them (``models.submissions.record``: three Core
+   statements) and commits: from then on the report is received, whatever follows;
+3. what the receipt needs is read in one joined query (not the directive's source
+   text), the message is rendered, and a second short transaction queues it. A failure
+   there loses only the receipt message (logged); the upload stands, and its receipt
+   page is shown all the same. A crash between 2 and 3 leaves the versions recorded
+   without their receipt message.
+
+Writers are serialised in the process (``writing``): on SQLite a thread waits on an
+in-process lock instead of polling SQLite's busy handler, and only one connection at a
+time asks for the file's write lock (another process still meets the busy handler, with
+its bounded wait, then the 503). PostgreSQL takes no in-process lock: its row lock on the
+submission orders two uploads of the same submission, and others do not conflict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+import unicodedata
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+from sqlalchemy import String, and_, bindparam, case
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import aliased, defer
+from sqlmodel import Session, col
+
+from models.agency import Agency, AgencyKind
+from models.db import TZ, Settings, settings
+from models.links import link
+from models.submissions import (
+    Received,
+    StoredFile,
+    discard_unreferenced,
+    record,
+    relative_path,
+    store_file,
+)
+from models.tables import Directive, Obligation, ReportCycle
+from models.workdays import packaged_calendar
+from notifications.messages import DEFAULT_SENDER, Receipt, ReceivedFile, render
+from notifications.model import Message
+from notifications.notices import (
+    CycleFacts,
+    Queued,
+    SenderSettings,
+    _contact,
+    _deadline_facts,
+    channels_of,
+    context,
+    queue_message,
+)
+from notifications.zalo_params import with_fields
+from portal.deps import Portal
+from portal.storage import UploadForm, UploadRejected, sniff
+
+log = logging.getLogger("hanbaocao.portal")
+NOTE_LIMIT = 2000  # characters
+RECORD_ATTEMPTS = 3
+BUSY = (
+    "Hệ thống đang bận ghi dữ liệu nên chưa nhận được báo cáo; chưa có tệp nào được ghi "
+    "nhận. Đề nghị thử nộp lại sau ít phút."
+)
+
+
+class WriterBusy(Exception):
+    """The in-process writer lock was not free within the bounded wait."""
+
+
+# --- writers, one at a time -----------------------------------------------------------------
+
+_LOCKS: weakref.WeakKeyDictionary[Engine, tuple[threading.Lock, float]] = (
+    weakref.WeakKeyDictionary()
+)
+_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> tuple[threading.Lock, float]:
+    with _LOCKS_GUARD:
+        found = _LOCKS.get(engine)
+        if found is None:
+            # As long as SQLite itself would wait for another writer: the same bound.
+            found = (threading.Lock(), settings().sqlite_busy_seconds)
+            _LOCKS[engine] = found
+        return found
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[None]:
+    """Around one short write transaction: on SQLite, one writer of this process at a
+    time (``WriterBusy`` after the bounded wait); on PostgreSQL, nothing."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    lock, wait = _writer_lock(engine)
+    if not lock.acquire(timeout=wait):
+        raise WriterBusy
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+# --- checking and recording -------------------------------------------------------------------
+
+
+def clean_note(raw: str | None) -> str | None:
+    """NFC, no control characters but line breaks, at most ``NOTE_LIMIT`` characters."""
+    text = unicodedata.normalize("NFC", raw or "").replace("\r\n", "\n")
+    text = "".join(c for c in text if c == "\n" or not unicodedata.category(c).startswith("C"))
+    text = text.strip()
+    if len(text) > NOTE_LIMIT:
+        raise UploadRejected(400, "note-too-long", f"Ghi chú dài quá {NOTE_LIMIT} ký tự.")
+    return text or None
+
+
+def accept(portal: Portal, submission_id: int, form: UploadForm) -> Received:
+    """Check the files, store and record them, queue the receipt (in a worker thread:
+    files and database)."""
+    if not form.files:
+        raise UploadRejected(400, "no-file", "Chưa chọn tệp báo cáo nào để nộp.")
+    for f in form.files:
+        f.kind = sniff(f, portal.limits.contents)
+    note = clean_note(form.fields.get("note"))
+    at = portal.clock()  # received when the last byte arrived, not when the page opened
+    # Files this upload is about to add to the store: removed again if it fails.
+    new = [f.sha256 for f in form.files if not (portal.data_dir / relative_path(f.sha256)).exists()]
+    try:
+        stored = [store_file(portal.data_dir, f.file, sha256=f.sha256) for f in form.files]
+        got = _record(portal, submission_id, [f.name for f in form.files], stored, note, at)
+    except BaseException:
+        with Session(portal.engine) as session:
+            discard_unreferenced(session, portal.data_dir, new)
+        raise
+    queue_receipt(portal, got)
+    return got
+
+
+def _record(
+    portal: Portal,
+    submission_id: int,
+    names: Sequence[str],
+    stored: Sequence[StoredFile],
+    note: str | None,
+    at: dt.datetime,
+) -> Received:
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            with writing(portal.engine), portal.engine.begin() as conn:
+                # record's version UPDATE is this transaction's first statement.
+                return record(conn, submission_id, names, stored, at=at, note=note)
+        except IntegrityError:
+            # A version number taken under us (another process): the transaction again.
+            if attempt == RECORD_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+        except (OperationalError, WriterBusy) as exc:
+            # SQLite's bounded lock wait ran out (it already waited: no second wait), or
+            # the database is unreachable: "busy, try again", never a hang.
+            log.warning("upload not recorded, database busy: %s", type(exc).__name__)
+            raise UploadRejected(503, "busy", BUSY) from None
+    raise AssertionError("unreachable")
+
+
+# --- the receipt message ----------------------------------------------------------------------
+
+
+def queue_receipt(portal: Portal, got: Received) -> None:
+    """The receipt message, to the agency's channels, as its own outbox row per upload
+    (stage ``receipt-v<last version>``), in a short transaction of its own after the
+    versions were committed. Best effort: the report is received either way."""
+    try:
+        with Session(portal.engine, expire_on_commit=False) as session:
+            facts, agency, channels = receipt_facts(session, got)
+        message = _receipt_message(portal, facts, agency, got)
+        with writing(portal.engine), Session(portal.engine) as session:
+            stage = f"receipt-v{got.last_version}"
+            queue_message(
+                session, Queued(), facts, agency, stage, message, at=got.at, channels=channels
+            )
+            session.commit()
+    except Exception as exc:
+        log.error(
+            "receipt message for submission %s v%s not queued: %s: %s",
+            got.submission_id,
+            got.last_version,
+            type(exc).__name__,
+            exc,
+        )
+
+
+def receipt_facts(session: Session, got: Received) -> tuple[CycleFacts, Agency, list[str]]:
+    """``notices.cycle_facts`` for a receipt, with the agency and its channels: the
+    cycle, its obligation and directive (without its source text), the agency, the lead,
+    the recipient and the recipient's office in one query."""
+    params = {"cycle_id": got.cycle_id, "agency_id": got.agency_id}
+    found = session.execute(_facts_statement(), {**params, "province": settings().province})
+    row = found.first()
+    if row is None:
+        raise LookupError(f"no report cycle {got.cycle_id} for agency {got.agency_id}")
+    cycle, obligation, directive, who, lead_row, recipient_row, office_row = row
+    config = _sender_settings()
+    signer = lead_row if config.sender == "lead" and lead_row is not None else office_row
+    facts = CycleFacts(
+        cycle,
+        obligation,
+        directive,
+        lead_row,
+        recipient_row,
+        office_row,
+        _deadline_facts(obligation, cycle),
+        signer.name if signer else DEFAULT_SENDER,
+        _contact(session, config, signer),
+    )
+    return facts, who, channels_of(session, [got.agency_id])[got.agency_id]
+
+
+@cache
+def _facts_statement() -> Any:
+    """The receipt's one query, its values bound at execution (built once)."""
+    agency, lead, recipient, office = (aliased(Agency) for _ in range(4))
+    # The recipient's province (the app's when there is no recipient), as notices._office.
+    province = case(
+        (col(recipient.id).is_(None), bindparam("province", type_=String())),
+        else_=col(recipient.province),
+    )
+    return (
+        # sqlalchemy's select: sqlmodel's types at most four entities.
+        sa_select(ReportCycle, Obligation, Directive, agency, lead, recipient, office)
+        .join(Obligation, col(Obligation.id) == ReportCycle.obligation_id)
+        .join(Directive, col(Directive.id) == Obligation.directive_id)
+        .join(agency, col(agency.id) == bindparam("agency_id"))
+        .outerjoin(lead, col(lead.id) == Obligation.lead_agency_id)
+        .outerjoin(recipient, col(recipient.id) == Obligation.recipient_agency_id)
+        .outerjoin(
+            office,
+            and_(col(office.kind) == AgencyKind.committee_office, col(office.province) == province),
+        )
+        .where(col(ReportCycle.id) == bindparam("cycle_id"))
+        .order_by(col(office.id))
+        .limit(1)
+        .options(defer(Directive.source_text))  # type: ignore[arg-type]
+    )
+
+
+_SENDERS: dict[int, tuple[Settings, SenderSettings]] = {}
+
+
+def _sender_settings() -> SenderSettings:
+    """``SenderSettings()`` read once per set of HANBAOCAO_* variables, as ``settings()``
+    is (the same variables give the same ``Settings`` object)."""
+    app = settings()
+    found = _SENDERS.get(id(app))
+    if found is None or found[0] is not app:
+        found = _SENDERS[id(app)] = (app, SenderSettings())
+    return found[1]
+
+
+def _receipt_message(portal: Portal, facts: CycleFacts, agency: Agency, got: Received) -> Message:
+    receipt = Receipt(
+        files=tuple(ReceivedFile(v.file_name, v.file_size, v.sha256) for v in got.versions),
+        received_at=got.at,
+        version=got.last_version,
+        late=got.late,
+    )
+    url = link(
+        "submit",
+        cycle_id=got.cycle_id,
+        agency_id=got.agency_id,
+        expires=facts.link_expiry,
+        cfg=portal.links,
+        issued=got.at,
+    )
+    ctx = context(
+        facts, agency.name, link=url, receipt=receipt, days_late=_days_late(got), as_of=got.at
+    )
+    return with_fields(render("receipt", ctx), "receipt", ctx)
+
+
+def _days_late(got: Received) -> int | None:
+    if not got.late:
+        return None
+    due = got.due_at.astimezone(TZ).date()
+    days = packaged_calendar().working_days_between(due, got.at.astimezone(TZ).date())
+    return days if days > 0 else None
