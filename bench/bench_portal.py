@@ -51,6 +51,7 @@ from sqlmodel import Session, col, select  # noqa: E402
 
 from models.db import make_engine  # noqa: E402
 from models.links import DEFAULT_GRACE, make_token  # noqa: E402
+from models.settings import settings  # noqa: E402
 from models.tables import Obligation, ReportCycle, Submission, SubmissionVersion  # noqa: E402
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -59,9 +60,7 @@ OPENED = dt.datetime(2026, 11, 20, 9, 0, tzinfo=VN)
 NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=VN)  # the app's clock: every deadline ahead
 SECRET = "bench-portal-secret-key-0123456789abcdef"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-PG_ADMIN_URL = os.environ.get(
-    "HANBAOCAO_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = settings().bench_pg_url or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SEEDS = ("seed-6966-ubnd-ktn-quang-ngai-2024.txt", "seed-1503-ubnd-ktth-kon-tum-2022.txt")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import stat
 import sys
 from pathlib import Path
@@ -205,6 +204,15 @@ def _read_jsonl(source: Path) -> list[dict[str, str]]:
     return rows
 
 
+def _debug() -> bool:
+    from models.settings import settings
+
+    try:
+        return bool(settings().debug)
+    except ValueError:  # the failure may be the settings themselves
+        return False
+
+
 def main() -> None:
     """Console-script entry point: a user sees one line for a failure, never a traceback
     (set HANBAOCAO_DEBUG=1 to see it)."""
@@ -214,7 +222,7 @@ def main() -> None:
         err.print("interrupted")
         raise SystemExit(130) from None
     except Exception as exc:  # the last line of defence; every known failure is handled above
-        if os.environ.get("HANBAOCAO_DEBUG"):
+        if _debug():
             raise
         err.print(
             f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"

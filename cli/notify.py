@@ -82,7 +82,7 @@ def test_message(agency_name: str) -> Message:
     """A test message; its Zalo fields fill the ZNS template's parameters (a test
     period, today as the deadline, the portal's address as the link)."""
     from models import clock
-    from models.links import LinkSettings
+    from models.settings import settings
     from notifications.model import Message
     from notifications.zalo_params import STAGE_KEY
 
@@ -101,7 +101,7 @@ def test_message(agency_name: str) -> Message:
         "deadline": f"{today.day:02d}/{today.month:02d}/{today.year}",
         "days": "Không cần trả lời",
         "stage": "Thử nghiệm",
-        "link": LinkSettings().public_url.rstrip("/") + "/",
+        "link": settings().public_url.rstrip("/") + "/",
         STAGE_KEY: "test",
     }
     return Message(subject=subject, text=text, html=html, short=text, fields=tuple(fields.items()))

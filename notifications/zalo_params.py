@@ -36,13 +36,13 @@ when given, the parameters. Without a file, ``DEFAULT_PARAMS`` apply.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from models.settings import settings
 from notifications.model import ZALO_TEXT_LIMIT, DeliveryError, Message
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ class ZnsConfig:
     def load(cls, template_id: str, path: str | None) -> ZnsConfig:
         """From ``path`` (else ``HANBAOCAO_ZNS_PARAMS``, else the defaults); a bad file
         is a TypeError, which Apprise reports as an unusable URL."""
-        path = path or os.environ.get("HANBAOCAO_ZNS_PARAMS")
+        path = path or settings().zns_params
         if not path:
             return cls(template_id)
         try:

@@ -40,7 +40,6 @@ from urllib.parse import quote, urlencode
 import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -55,6 +54,7 @@ from models.compliance import (
     Tally,
 )
 from models.db import TZ
+from models.settings import Settings
 from notifications.exports import Cell as TableCell
 from notifications.exports import format_time, slug, table_files, text
 from notifications.messages import StatusRow, status_label
@@ -139,22 +139,9 @@ def local_date(moment: dt.datetime) -> str:
 # == Prefect links ===============================================================================
 
 
-class PrefectSettings(BaseSettings):
-    """PREFECT_UI_URL (the UI the links open) and PREFECT_API_URL (asked for run ids;
-    default: the UI's own ``/api``)."""
-
-    model_config = SettingsConfigDict(extra="ignore")
-
-    prefect_ui_url: str = "http://127.0.0.1:4200"
-    prefect_api_url: str | None = None
-
-    @property
-    def ui(self) -> str:
-        return self.prefect_ui_url.rstrip("/")
-
-    @property
-    def api(self) -> str:
-        return (self.prefect_api_url or f"{self.ui}/api").rstrip("/")
+# PREFECT_UI_URL (the UI the links open) and PREFECT_API_URL (asked for run ids; default:
+# the UI's own ``/api``): ``ui`` and ``api`` of the one settings object.
+PrefectSettings = Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,16 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each test reads the settings of its own environment (``models.settings``)."""
+    from models import settings
+
+    settings.reset()
+    yield
+    settings.reset()
+
+
 @pytest.fixture(scope="session")
 def gold_clauses() -> list[dict[str, Any]]:
     return _jsonl(CORPUS / "clauses.jsonl")
