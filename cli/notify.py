@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.data import fail, require_current_schema
+from models.formats import TZ
 
 if TYPE_CHECKING:  # SQLModel tables cost ~0.25 s to import; `parse` never needs them
     from models.agency import AgencyContact
     from notifications.model import Message
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 notify_app = typer.Typer(help="Notifications: check an agency's channels.")
 out = Console()
 
@@ -93,7 +92,7 @@ def test_message(agency_name: str) -> Message:
         "này nghĩa là kênh liên lạc đã được cấu hình đúng; không cần trả lời.\n\nTrân trọng."
     )
     html = "<p>" + text.replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
-    today = clock.now().astimezone(LOCAL_TZ).date()
+    today = clock.now().astimezone(TZ).date()
     fields = {
         "agency": agency_name,
         "report": "Tin nhắn thử của hệ thống",

@@ -15,7 +15,6 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import DateTime, event
@@ -23,12 +22,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
+from models.formats import TIMEZONE as TIMEZONE
+from models.formats import TZ as TZ
 from models.settings import Settings as Settings
 from models.settings import default_data_dir as default_data_dir
 from models.settings import settings as settings
-
-TIMEZONE = "Asia/Ho_Chi_Minh"
-TZ = ZoneInfo(TIMEZONE)  # no DST: store UTC, show this
 
 # Named constraints: Alembic's SQLite batch mode can only alter what has a name, and
 # SQLModel's Field(foreign_key=…) cannot name its foreign keys. Set before any table

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from models.agency import AgencyContact, ContactChannel
 from models.settings import Settings, settings
 from models.tables import Notification
+from models.vocabulary import is_phone
 from notifications.model import DeliveryError
 
 # The channels read HANBAOCAO_SMTP_URL (an Apprise mailto(s) URL without recipient, e.g.
@@ -38,15 +39,11 @@ def contact_url(contact: AgencyContact, channels: ChannelSettings | None = None)
     cfg = channels or settings()
     if contact.channel == ContactChannel.email:
         return _mailto(address, cfg)
-    if contact.channel == ContactChannel.zalo and not _is_phone(address):
+    if contact.channel == ContactChannel.zalo and not is_phone(address):
         return _zalo(cfg.zalo_oa_url, "HANBAOCAO_ZALO_OA_URL", address)
     # ZNS, or a Zalo contact known only by phone: an OA message needs a user id (the
     # officer must have followed the OA), a phone is reached by an approved ZNS template.
     return _zalo(cfg.zns_url, "HANBAOCAO_ZNS_URL", address, template=cfg.zns_template)
-
-
-def _is_phone(address: str) -> bool:
-    return len(address) == 11 and address.startswith("84") and address.isdigit()
 
 
 def _mailto(address: str, cfg: ChannelSettings) -> str:

@@ -53,7 +53,7 @@ from models.compliance import (
     MatrixFilter,
     Tally,
 )
-from models.db import TZ
+from models.formats import local_day, local_text
 from models.settings import Settings
 from notifications.exports import Cell as TableCell
 from notifications.exports import format_time, slug, table_files, text
@@ -130,10 +130,6 @@ LEGEND = (
 def percent(value: float | None) -> str:
     """ "66,7 %" (Vietnamese decimal comma); "—" when there is nothing to rate yet."""
     return "—" if value is None else f"{value:.1f}".replace(".", ",") + " %"
-
-
-def local_date(moment: dt.datetime) -> str:
-    return moment.astimezone(TZ).strftime("%d/%m/%Y")
 
 
 # == Prefect links ===============================================================================
@@ -244,7 +240,7 @@ def _run_time(value: Any) -> str:
         return ""
     if moment.utcoffset() is None:
         return ""
-    return moment.astimezone(TZ).strftime("%d/%m/%Y %H:%M")
+    return local_text(moment, day_end=False)
 
 
 # == The matrix as a table (page and files) =======================================================
@@ -573,7 +569,7 @@ def matrix_page(request: Request) -> Response:
         "export_csv": f"{PREFIX}/export.csv" + (f"?{query}" if query else ""),
         "generated": format_time(matrix.now),
         "percent": percent,
-        "local_date": local_date,
+        "local_date": local_day,
         "cycle_state": CYCLE_STATE_VI,
         "sweep_runs": f"{dash.prefect.settings.ui}/runs?" + urlencode({"flow-run-search": "sweep"}),
     }
