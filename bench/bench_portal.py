@@ -56,11 +56,12 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.responses import HTMLResponse, RedirectResponse  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
 from models.db import make_engine  # noqa: E402
 from models.links import DEFAULT_GRACE, make_token  # noqa: E402
+from models.scratch_db import admin_url, scratch_database  # noqa: E402
+from models.settings import settings  # noqa: E402
 from models.tables import Obligation, ReportCycle, Submission, SubmissionVersion  # noqa: E402
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -69,9 +70,7 @@ OPENED = dt.datetime(2026, 11, 20, 9, 0, tzinfo=VN)
 NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=VN)  # the app's clock: every deadline ahead
 SECRET = "bench-portal-secret-key-0123456789abcdef"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-PG_ADMIN_URL = os.environ.get(
-    "HANBAOCAO_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = admin_url(settings().bench_pg_url)
 SEEDS = ("seed-6966-ubnd-ktn-quang-ngai-2024.txt", "seed-1503-ubnd-ktth-kon-tum-2022.txt")
 
 
@@ -96,16 +95,8 @@ def database(pg: bool, data_dir: Path) -> Iterator[str]:
     if not pg:
         yield f"sqlite:///{data_dir / 'app.db'}"
         return
-    name = f"hanbaocao_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(PG_ADMIN_URL, "hanbaocao_bench") as url:
+        yield url
 
 
 def seed(url: str, count: int) -> list[tuple[int, int, int, dt.datetime]]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from cli.output import err as err
+from cli.output import fail as fail
+from cli.output import out as out
 
 if TYPE_CHECKING:  # SQLAlchemy costs ~0.2 s to import; `parse` never needs it
     from sqlalchemy.engine import Engine
@@ -17,13 +20,6 @@ if TYPE_CHECKING:  # SQLAlchemy costs ~0.2 s to import; `parse` never needs it
 db_app = typer.Typer(help="The app database (SQLite by default; HANBAOCAO_DATABASE_URL).")
 agencies_app = typer.Typer(help="The agency registry: import, list.")
 calendar_app = typer.Typer(help="An agency's reporting deadlines as an iCalendar feed.")
-out = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
 
 
 def _engine() -> Engine:

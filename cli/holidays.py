@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.data import fail
+from models.formats import day_text
 
 holidays_app = typer.Typer(help="Ngày nghỉ lễ, tết; ngày nghỉ dự kiến và xác nhận.")
 out = Console()
@@ -47,10 +48,10 @@ def list_days(
             entry = provisional.get(day)
             state = "[yellow]dự kiến[/]" if entry else "chính thức"
             source = entry.source if entry else _source(cal, day)
-            table.add_row(_day(day), WEEKDAYS[day.weekday()], name, state, source)
+            table.add_row(day_text(day), WEEKDAYS[day.weekday()], name, state, source)
         elif day in cal.overrides.work:
             work = cal.overrides.work[day]
-            table.add_row(_day(day), WEEKDAYS[day.weekday()], work.name, "làm bù", work.source)
+            table.add_row(day_text(day), WEEKDAYS[day.weekday()], work.name, "làm bù", work.source)
         day += dt.timedelta(days=1)
     out.print(table)
     if provisional:
@@ -58,10 +59,6 @@ def list_days(
             f"{len(provisional)} ngày nghỉ dự kiến: hạn báo cáo phụ thuộc các ngày này được ghi "
             "“dự kiến”. Xác nhận: hanbaocao holidays confirm …"
         )
-
-
-def _day(day: dt.date) -> str:
-    return f"{day.day:02d}/{day.month:02d}/{day.year}"
 
 
 def _source(cal: Any, day: dt.date) -> str:
@@ -112,15 +109,16 @@ def _confirm_day(data: dict[Any, Any], text: str, source: str) -> str:
         fail(f"ngày {text!r} không hợp lệ: dùng dạng YYYY-MM-DD, ví dụ 2026-11-24")
     entry = packaged_calendar().provisional_days(day.year).get(day)
     if entry is None:
-        fail(f"{_day(day)} không phải ngày nghỉ dự kiến (xem: hanbaocao holidays list)")
+        fail(f"{day_text(day)} không phải ngày nghỉ dự kiến (xem: hanbaocao holidays list)")
     off = data.setdefault(day.year, {}).setdefault("off", [])
     off[:] = [e for e in off if str(e.get("date")) != day.isoformat()]
     off.append({"date": day.isoformat(), "name": entry.name, "source": source})
-    return f"ngày nghỉ {_day(day)} ({entry.name})"
+    return f"ngày nghỉ {day_text(day)} ({entry.name})"
 
 
 def _read(path: Path) -> dict[Any, Any]:
-    from models.workdays import HolidayOverrides, load_yaml
+    from models.workdays import HolidayOverrides
+    from models.yaml_data import load_yaml
 
     if not path.is_file():
         return {}

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import stat
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -24,6 +23,7 @@ from cli.ingest import ingest
 from cli.notify import notify_app
 from cli.obligations import obligations_app
 from cli.outbox import outbox_app
+from cli.output import err, fail
 from cli.portal import portal
 from cli.service import deploy, sync, up
 from cli.zalo import zalo_app
@@ -53,12 +53,6 @@ app.command()(deploy)
 app.command()(demo)
 app.command()(doctor)
 out = Console(soft_wrap=False)
-err = Console(stderr=True, soft_wrap=True)  # one message, one line: never wrapped
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -134,12 +128,12 @@ def _check_output(output: Path) -> None:
         mode = output.lstat().st_mode
     except FileNotFoundError:
         if not output.parent.is_dir():
-            _fail(f"cannot write {output}: the folder {output.parent} does not exist")
+            fail(f"cannot write {output}: the folder {output.parent} does not exist")
         return
     except OSError as exc:
-        _fail(f"cannot write {output}: {exc.strerror or exc}")
+        fail(f"cannot write {output}: {exc.strerror or exc}")
     if not stat.S_ISREG(mode):
-        _fail(f"{output} is {_kind(mode)}, not a regular file: give a file path for --output")
+        fail(f"{output} is {_kind(mode)}, not a regular file: give a file path for --output")
 
 
 def _kind(mode: int) -> str:
@@ -164,7 +158,7 @@ def _write_atomically(output: Path, payload: str) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        _fail(f"cannot write {output}: {exc.strerror or exc}")
+        fail(f"cannot write {output}: {exc.strerror or exc}")
 
 
 def _warn_duplicates(source: Path, rows: list[dict[str, str]]) -> None:
@@ -188,9 +182,9 @@ def _read_jsonl(source: Path) -> list[dict[str, str]]:
     try:
         text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        _fail(f"cannot read {source}: not UTF-8 text (byte {exc.start})")
+        fail(f"cannot read {source}: not UTF-8 text (byte {exc.start})")
     except OSError as exc:
-        _fail(f"cannot read {source}: {exc.strerror or exc}")
+        fail(f"cannot read {source}: {exc.strerror or exc}")
     rows: list[dict[str, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -198,11 +192,20 @@ def _read_jsonl(source: Path) -> list[dict[str, str]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            _fail(f"{source}, line {number}: not JSON ({exc.msg})")
+            fail(f"{source}, line {number}: not JSON ({exc.msg})")
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
-            _fail(f'{source}, line {number}: expected an object with "id" and a string "text"')
+            fail(f'{source}, line {number}: expected an object with "id" and a string "text"')
         rows.append(row)
     return rows
+
+
+def _debug() -> bool:
+    from models.settings import settings
+
+    try:
+        return bool(settings().debug)
+    except ValueError:  # the failure may be the settings themselves
+        return False
 
 
 def main() -> None:
@@ -214,7 +217,7 @@ def main() -> None:
         err.print("interrupted")
         raise SystemExit(130) from None
     except Exception as exc:  # the last line of defence; every known failure is handled above
-        if os.environ.get("HANBAOCAO_DEBUG"):
+        if _debug():
             raise
         err.print(
             f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.data import fail, require_current_schema
+from models.formats import TZ
 
 if TYPE_CHECKING:  # SQLModel tables cost ~0.25 s to import; `parse` never needs them
     from models.agency import AgencyContact
     from notifications.model import Message
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 notify_app = typer.Typer(help="Notifications: check an agency's channels.")
 out = Console()
 
@@ -82,7 +81,7 @@ def test_message(agency_name: str) -> Message:
     """A test message; its Zalo fields fill the ZNS template's parameters (a test
     period, today as the deadline, the portal's address as the link)."""
     from models import clock
-    from models.links import LinkSettings
+    from models.settings import settings
     from notifications.model import Message
     from notifications.zalo_params import STAGE_KEY
 
@@ -93,7 +92,7 @@ def test_message(agency_name: str) -> Message:
         "này nghĩa là kênh liên lạc đã được cấu hình đúng; không cần trả lời.\n\nTrân trọng."
     )
     html = "<p>" + text.replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
-    today = clock.now().astimezone(LOCAL_TZ).date()
+    today = clock.now().astimezone(TZ).date()
     fields = {
         "agency": agency_name,
         "report": "Tin nhắn thử của hệ thống",
@@ -101,7 +100,7 @@ def test_message(agency_name: str) -> Message:
         "deadline": f"{today.day:02d}/{today.month:02d}/{today.year}",
         "days": "Không cần trả lời",
         "stage": "Thử nghiệm",
-        "link": LinkSettings().public_url.rstrip("/") + "/",
+        "link": settings().public_url.rstrip("/") + "/",
         STAGE_KEY: "test",
     }
     return Message(subject=subject, text=text, html=html, short=text, fields=tuple(fields.items()))

@@ -31,6 +31,7 @@ from rich.text import Text
 
 from cli.data import require_current_schema
 from models.deadline_rule import DEADLINE_RULES
+from models.vocabulary import Frequency, ObligationStatus
 
 if TYPE_CHECKING:  # SQLModel tables cost ~0.25 s to import; `parse` never needs them
     from directives.model import Deadline
@@ -45,22 +46,6 @@ out = Console()
 err = Console(stderr=True)
 
 SYNC_NOTE = "Các deployment Prefect được cập nhật ở lần `hanbaocao sync` / `hanbaocao up` tới."
-
-
-class Status(StrEnum):
-    proposed = "proposed"
-    approved = "approved"
-    rejected = "rejected"
-    withdrawn = "withdrawn"
-
-
-class Frequency(StrEnum):
-    annual = "annual"
-    semiannual = "semiannual"
-    quarterly = "quarterly"
-    monthly = "monthly"
-    weekly = "weekly"
-    once = "once"
 
 
 class Late(StrEnum):
@@ -178,7 +163,7 @@ def print_json(data: Any) -> None:
 @obligations_app.command("list")
 def list_(
     status: Annotated[
-        Status | None, typer.Option(help="Chỉ trạng thái này; mặc định: trừ đã thay thế")
+        ObligationStatus | None, typer.Option(help="Chỉ trạng thái này; mặc định: trừ đã thay thế")
     ] = None,
     directive: Annotated[
         str | None, typer.Option(help="Chỉ văn bản này: 6966/UBND-KTN, hoặc 6966")

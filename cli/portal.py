@@ -18,15 +18,15 @@ def portal(
     import uvicorn
 
     from cli.data import require_current_schema
-    from portal.app import PortalSettings, create_app
-    from portal.auth import AdminSettings
+    from models.settings import settings as current_settings
+    from portal.app import create_app
     from portal.security import RedactTokens, trusted_networks
     from portal.slow import guarded_protocol
 
     engine = require_current_schema()
-    settings = PortalSettings()
+    settings = current_settings()
     # X-Forwarded-For only from the proxies the administrator named (none by default).
-    trusted = [str(n) for n in trusted_networks(AdminSettings().trusted_proxies)]
+    trusted = [str(n) for n in trusted_networks(settings.trusted_proxies)]
     # The access log would print each personal link's token: it gets the path redacted.
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())
     uvicorn.run(

@@ -5,17 +5,16 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.data import fail
+from models.formats import TZ, local_text
 
 zalo_app = typer.Typer(help="Zalo OA: cấp quyền và xem tình trạng token.", no_args_is_help=True)
 out = Console()
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @zalo_app.command("authorize")
@@ -48,7 +47,7 @@ def authorize(
         fail(str(exc))
     except DeliveryError as exc:
         fail(f"Zalo không cấp token cho OA {oa}: {exc}", code=1)
-    expires = datetime.fromtimestamp(pair.expires_at, LOCAL_TZ)
+    expires = datetime.fromtimestamp(pair.expires_at, TZ)
     out.print(
         f"Đã lưu token của OA {oa} ({fingerprint(pair.access_token)}); "
         f"access token hết hạn lúc {expires:%H:%M %d/%m/%Y}, tự làm mới khi gửi "
@@ -93,4 +92,4 @@ def _age(age: timedelta | None) -> str:
 
 
 def _moment(moment: datetime | None) -> str:
-    return "—" if moment is None else f"{moment.astimezone(LOCAL_TZ):%H:%M %d/%m/%Y}"
+    return "—" if moment is None else local_text(moment, "%H:%M %d/%m/%Y", day_end=False)

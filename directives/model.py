@@ -7,29 +7,12 @@ reader produced); ``Evidence`` keeps the exact words a fact was read from.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-Frequency = Literal[
-    "annual",
-    "nine_months",
-    "semiannual",
-    "quarterly",
-    "monthly",
-    "weekly",
-    "once",
-    "on_request",
-    "event",
-    "none",
-]
+PeriodicFrequency = Literal["annual", "nine_months", "semiannual", "quarterly", "monthly", "weekly"]
+Frequency = Literal[PeriodicFrequency, "once", "on_request", "event", "none"]
 DeadlineKind = Literal["day_of_period", "date", "relative", "none"]
-PERIODIC: tuple[str, ...] = (
-    "annual",
-    "nine_months",
-    "semiannual",
-    "quarterly",
-    "monthly",
-    "weekly",
-)
+PERIODIC: tuple[str, ...] = get_args(PeriodicFrequency)
 # The flag of an obligation whose every deadline falls before the document's own date:
 # it recounts an earlier document's request and is not proposed for approval.
 RECITAL = "recital"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from directives.model import Deadline, Frequency
+from directives.model import PERIODIC, Deadline, Frequency
 from directives.text import fold
 
 # --- frequencies -------------------------------------------------------------------------
@@ -122,7 +122,7 @@ def frequency_mentions(folded: str) -> list[Mention]:
         if freq in _NEEDS and not any(word in folded for word in _NEEDS[freq]):
             continue
         for m in rx.finditer(folded):
-            if freq in PERIODIC_WORDS and _DATED_PERIOD.match(folded, m.end()):
+            if freq in PERIODIC and _DATED_PERIOD.match(folded, m.end()):
                 continue  # "cả năm 2025", "6 tháng đầu năm 2025": one named period
             if freq not in ("semiannual", "nine_months") or _months_are_period(folded, m):
                 found.append(Mention(m.start(), m.end(), freq))
@@ -132,7 +132,6 @@ def frequency_mentions(folded: str) -> list[Mention]:
     return found
 
 
-PERIODIC_WORDS = ("annual", "nine_months", "semiannual", "quarterly", "monthly", "weekly")
 _DATED_PERIOD = re.compile(r"\s*(?:đầu\s+năm\s+|cuối\s+năm\s+|năm\s+|/\s*)?(?:19|20)\d\d\b")
 
 

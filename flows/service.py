@@ -537,7 +537,7 @@ def _start(
     else:
         say(f"Prefect: {escape(api.url)}")
     say(f"database: {escape(migrate_database())}")
-    if os.environ.get("HANBAOCAO_SMTP_URL"):
+    if settings().smtp_url:
         say("mail: through HANBAOCAO_SMTP_URL")
     elif options.mail_sink:
         sink = stack.enter_context(local_mail(data_dir / "mail"))
@@ -549,9 +549,9 @@ def _start(
         say(f"{orphans} flow run(s) left running by a previous stop marked Crashed")
     if options.portal_port and options.portal is not None:
         # Links in messages must reach this portal unless a public address is set.
-        public = os.environ.setdefault(
-            "HANBAOCAO_PUBLIC_URL", f"http://127.0.0.1:{options.portal_port}"
-        )
+        if "public_url" not in settings().model_fields_set:
+            os.environ["HANBAOCAO_PUBLIC_URL"] = f"http://127.0.0.1:{options.portal_port}"
+        public = settings().public_url
         url = stack.enter_context(options.portal(port=options.portal_port))
         say(f"portal: {escape(url)} (links in messages: {escape(public)}; dashboard: /admin)")
     started = time.monotonic()

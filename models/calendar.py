@@ -49,6 +49,7 @@ from models.deadline_rules import (
     is_before_exclusive,
     packaged_defaults,
 )
+from models.formats import local_text as local_text
 from models.workdays import RollPolicy, WorkCalendar
 
 # A deadline without a stated time ends at 24:00 of its day (Bộ luật Dân sự 2015, Điều
@@ -1038,15 +1039,6 @@ __all__ = [
     "periods",
     "schedule",
 ]
-
-
-def local_text(moment: datetime, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """A moment in local time; a day's end (a deadline without a stated time, stored as
-    its last second) reads 24:00, as Bộ luật Dân sự puts it, not 23:59."""
-    local = moment.astimezone(TZ)
-    if local.time() == END_OF_DAY:
-        return local.strftime(fmt.replace("%H:%M", "24:00"))
-    return local.strftime(fmt)
 
 
 _QUARTERS = ("I", "II", "III", "IV")

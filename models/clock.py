@@ -8,11 +8,12 @@ so that a wall-clock time is never mistaken for UTC.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from models.settings import settings
 
 _frozen: ContextVar[datetime | None] = ContextVar("hanbaocao_now", default=None)
 
@@ -35,7 +36,7 @@ def now() -> datetime:
     moment = _frozen.get()
     if moment is not None:
         return moment
-    fixed = os.environ.get("HANBAOCAO_NOW")
+    fixed = settings().now
     if fixed:
         return parse_moment(fixed)
     return datetime.now(UTC)

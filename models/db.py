@@ -1,4 +1,5 @@
-"""Settings, the engine and sessions, and the UTC datetime column type.
+"""The engine and sessions, and the UTC datetime column type (``Settings`` and
+``settings`` are re-exported from ``models.settings``, where they live).
 
 SQLite in the data directory by default; ``HANBAOCAO_DATABASE_URL`` selects another
 database (PostgreSQL in production: ``postgresql+psycopg://user@host/db``).
@@ -14,17 +15,18 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
-TIMEZONE = "Asia/Ho_Chi_Minh"
-TZ = ZoneInfo(TIMEZONE)  # no DST: store UTC, show this
+from models.formats import TIMEZONE as TIMEZONE
+from models.formats import TZ as TZ
+from models.settings import Settings as Settings
+from models.settings import default_data_dir as default_data_dir
+from models.settings import settings as settings
 
 # Named constraints: Alembic's SQLite batch mode can only alter what has a name, and
 # SQLModel's Field(foreign_key=…) cannot name its foreign keys. Set before any table
@@ -36,29 +38,6 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def default_data_dir() -> Path:
-    """$XDG_DATA_HOME/hanbaocao, else ~/.local/share/hanbaocao."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "hanbaocao"
-
-
-class Settings(BaseSettings):
-    """Everything configurable, from HANBAOCAO_* environment variables."""
-
-    model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
-
-    data_dir: Path = default_data_dir()
-    database_url: str | None = None
-    province: str = "quang-ngai"
-    # How long a SQLite write waits for another writer's lock before giving up (the
-    # portal then answers 503 "busy, try again"): bounded, so no request hangs for long.
-    sqlite_busy_seconds: float = 15.0
-
-    @property
-    def url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'hanbaocao.db'}"
 
 
 def str_enum(cls: type[StrEnum], column: str) -> sa.Enum:
@@ -73,18 +52,6 @@ def str_enum(cls: type[StrEnum], column: str) -> sa.Enum:
         length=32,
         values_callable=lambda members: [m.value for m in members],
     )
-
-
-def settings() -> Settings:
-    # Built once per set of HANBAOCAO_* variables (about a millisecond each time, and an
-    # upload's receipt asked for it four times); a changed variable gives a new one.
-    env = [(k.upper(), v) for k, v in os.environ.items() if k.upper().startswith("HANBAOCAO_")]
-    return _settings(tuple(sorted(env)))
-
-
-@cache
-def _settings(_env: tuple[tuple[str, str], ...]) -> Settings:
-    return Settings()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

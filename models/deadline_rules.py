@@ -24,18 +24,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from directives.model import PERIODIC, Deadline
-from models.workdays import load_yaml
+from models.formats import END_OF_DAY as END_OF_DAY
+from models.yaml_data import data_file
 
 DEFAULT_PROVINCE = "default"
 DEFAULTS_RESOURCE = "deadline-defaults.yaml"
-# 24:00, shown as "24 giờ 00": stored as the day's last whole second, which every store and
-# feed (SQLite, PostgreSQL, iCalendar) keeps exactly; a report in that last second is late.
-END_OF_DAY = time(23, 59, 59)
+# 24:00, shown as "24 giờ 00": stored as the day's last whole second (END_OF_DAY), which
+# every store and feed (SQLite, PostgreSQL, iCalendar) keeps exactly; a report in that
+# last second is late.
 OFFICE_CLOSE = time(17, 0)
 CIVIL_CODE = (
     "Bộ luật Dân sự 2015, Điều 147–148: thời hạn kết thúc vào thời điểm kết thúc ngày cuối "
@@ -103,11 +103,7 @@ class DeadlineDefaults:
     @classmethod
     def load(cls, path: Path | None = None) -> DeadlineDefaults:
         """The packaged defaults, or ``path``."""
-        if path is None:
-            text = resources.files("models.data").joinpath(DEFAULTS_RESOURCE).read_text("utf-8")
-        else:
-            text = path.read_text(encoding="utf-8")
-        return cls.from_data(load_yaml(text) or {})
+        return cls.from_data(data_file(DEFAULTS_RESOURCE, path))
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> DeadlineDefaults:

@@ -17,7 +17,6 @@ from models.plan import set_schedule
 from models.registry import list_agencies
 from models.review import (
     ROLE_VI,
-    SCHEDULABLE,
     Review,
     ReviewError,
     Started,
@@ -34,6 +33,7 @@ from models.review import (
 )
 from models.store import audit
 from models.tables import Obligation, ObligationParty, ObligationStatus, PartyRole
+from models.vocabulary import SCHEDULABLE
 
 # --- edits --------------------------------------------------------------------------------
 

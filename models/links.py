@@ -28,11 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from models import clock
 from models.db import private_dir
-from models.db import settings as db_settings
+from models.settings import Settings, settings
 
 PURPOSES = ("submit", "agency", "view")
 # A link stays valid this long after its cycle closes (late reports are still taken).
@@ -40,13 +38,8 @@ DEFAULT_GRACE = timedelta(days=30)
 EPOCH = datetime.fromtimestamp(0, UTC)  # the issue time of a link that carries none
 
 
-class LinkSettings(BaseSettings):
-    """HANBAOCAO_PUBLIC_URL: where agencies reach the portal; HANBAOCAO_SECRET_KEY."""
-
-    model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
-
-    public_url: str = "http://127.0.0.1:8000"
-    secret_key: str | None = None
+# The links read ``public_url`` and ``secret_key`` of the one settings object.
+LinkSettings = Settings
 
 
 class BadLink(ValueError):
@@ -63,10 +56,10 @@ class LinkClaims:
 
 
 def secret_key(cfg: LinkSettings | None = None) -> bytes:
-    cfg = cfg or LinkSettings()
+    cfg = cfg or settings()
     if cfg.secret_key:
         return cfg.secret_key.encode()
-    path = db_settings().data_dir / "secret.key"
+    path = cfg.data_dir / "secret.key"
     if not path.exists():
         _create_key(path)
     return path.read_bytes().strip()
@@ -186,7 +179,7 @@ def link(
 def linker(cfg: LinkSettings | None = None) -> Callable[..., str]:
     """``link`` with the settings and the key read once: a sweep makes one link per
     reminder, and reading them per link cost more than the rest of a reminder."""
-    cfg = cfg or LinkSettings()
+    cfg = cfg or settings()
     key = secret_key(cfg)
     base = cfg.public_url.rstrip("/")
 

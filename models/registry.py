@@ -72,6 +72,7 @@ from models.agency import (
     lookup_key,
 )
 from models.db import utcnow
+from models.vocabulary import normalise_phone
 
 REGISTRY_DIR = Path(__file__).parent / "data" / "registry"
 
@@ -311,7 +312,6 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _GROUP_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 # Vietnamese mobile numbers in the form the Zalo APIs take: 84 + 9 digits, 3/5/7/8/9 first.
-_PHONE = re.compile(r"^84[35789]\d{8}$")
 _ZALO_USER_ID = re.compile(r"^\d{12,20}$")  # longer than any phone number
 
 _DOCUMENT_KEYS = {
@@ -571,14 +571,6 @@ def _contacts(f: _Fields) -> tuple[ContactSpec, ...]:
         else:
             contacts.append(ContactSpec(channel, normal, c.text("label")))
     return tuple(contacts)
-
-
-def normalise_phone(text: str) -> str | None:
-    """A Vietnamese mobile number as 84xxxxxxxxx, or None: "0900 000 001", "+84900000001"."""
-    digits = re.sub(r"[\s.\-()]", "", text).removeprefix("+")
-    if digits.startswith("0"):
-        digits = "84" + digits[1:]
-    return digits if _PHONE.match(digits) else None
 
 
 def normalise_address(channel: ContactChannel, address: str) -> str | None:

@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from directives.model import FREQUENCY_VI, PERIODIC, Deadline, describe_deadline
+from directives.model import FREQUENCY_VI, Deadline, describe_deadline
 from models.agency import Agency
 from models.calendar import UnsupportedDeadline, period_containing
 from models.cycles import open_cycle
 from models.db import TZ
+from models.formats import local_text
 from models.plan import (
     CyclePlan,
     PlanError,
@@ -37,11 +38,10 @@ from models.tables import (
     ObligationStatus,
     ReportCycle,
 )
+from models.vocabulary import SCHEDULABLE
 from models.workdays import WorkCalendar, packaged_calendar
 
 SHOWN_CYCLES = 3
-# Frequencies an administrator may set; nine_months joins when the calendar has it.
-SCHEDULABLE = (*PERIODIC, "once")
 ROLE_VI = {
     "submitter": "cơ quan báo cáo",
     "recipient": "nơi nhận báo cáo",
@@ -87,8 +87,6 @@ def d(day: dt.date) -> str:
 
 
 def local(moment: dt.datetime) -> str:
-    from models.calendar import local_text
-
     return local_text(moment)  # a day's end reads 24:00
 
 

@@ -33,16 +33,11 @@ from sqlmodel import JSON, Field, Index, SQLModel, UniqueConstraint
 # same metadata, so ``create_all`` and Alembic never meet an unresolved foreign key.
 import models.agency  # noqa: F401
 from models.db import UTCDateTime, str_enum, utcnow
+from models.vocabulary import ObligationStatus as ObligationStatus
+from models.vocabulary import SubmissionState as SubmissionState
 
 # JSON columns hold plain data: the parser's dataclasses after ``dataclasses.asdict``.
 JSONDict = dict[str, Any]
-
-
-class ObligationStatus(StrEnum):
-    proposed = "proposed"
-    approved = "approved"
-    rejected = "rejected"
-    withdrawn = "withdrawn"  # its directive was superseded by a new version
 
 
 class PartyRole(StrEnum):
@@ -55,13 +50,6 @@ class CycleState(StrEnum):
     scheduled = "scheduled"
     open = "open"
     closed = "closed"
-
-
-class SubmissionState(StrEnum):
-    pending = "pending"
-    submitted = "submitted"
-    late = "late"
-    excused = "excused"
 
 
 class NotificationState(StrEnum):

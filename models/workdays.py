@@ -27,7 +27,6 @@ time, and is replaced atomically, so concurrent readers always see a whole one.
 
 from __future__ import annotations
 
-import re
 import threading
 from array import array
 from collections.abc import Mapping
@@ -35,35 +34,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import holidays
-import yaml
+
+from models.yaml_data import data_file
+from models.yaml_data import load_yaml as load_yaml
 
 OVERRIDES_RESOURCE = "holiday-overrides.yaml"
 WEEKEND = frozenset({5, 6})  # date.weekday(): Saturday, Sunday
-
-
-class _Yaml12Loader(yaml.SafeLoader):
-    """YAML 1.1 reads ``off``, ``on``, ``yes`` and ``no`` as booleans, which would turn
-    the override file's ``off:`` key into ``False``: only true/false are booleans here,
-    as in YAML 1.2."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def load_yaml(text: str) -> Any:
-    """Parse one of the packaged data files (YAML 1.2 booleans)."""
-    return yaml.load(text, Loader=_Yaml12Loader)  # a SafeLoader: no arbitrary objects
 
 
 class RollPolicy(StrEnum):
@@ -113,14 +93,10 @@ class HolidayOverrides:
     def load(cls, path: Path | None = None, *, local: Path | None = None) -> HolidayOverrides:
         """The packaged override file (or ``path``), with ``local`` (an administrator's
         confirmations, same format) read on top when it exists."""
-        if path is None:
-            text = resources.files("models.data").joinpath(OVERRIDES_RESOURCE).read_text("utf-8")
-        else:
-            text = path.read_text(encoding="utf-8")
-        base = cls.from_data(load_yaml(text) or {})
+        base = cls.from_data(data_file(OVERRIDES_RESOURCE, path))
         if local is None or not local.is_file():
             return base
-        return base.merged(cls.from_data(load_yaml(local.read_text(encoding="utf-8")) or {}))
+        return base.merged(cls.from_data(data_file(OVERRIDES_RESOURCE, local)))
 
     @classmethod
     def from_data(cls, data: Mapping[Any, Any]) -> HolidayOverrides:

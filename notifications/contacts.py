@@ -13,49 +13,37 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from urllib.parse import quote, urlencode
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlmodel import Session, col, select
 
 from models.agency import AgencyContact, ContactChannel
+from models.settings import Settings, settings
 from models.tables import Notification
+from models.vocabulary import is_phone
 from notifications.model import DeliveryError
 
-
-class ChannelSettings(BaseSettings):
-    """HANBAOCAO_SMTP_URL: an Apprise mailto(s) URL without recipient, e.g.
-    ``mailtos://user:password@smtp.example.gov.vn:465?from=nhac-han@example.gov.vn``.
-    HANBAOCAO_ZALO_OA_URL: ``zalooa://APP_ID:SECRET@OA_ID`` (recipient appended);
-    HANBAOCAO_ZNS_URL: ``zns://APP_ID:SECRET@OA_ID`` and HANBAOCAO_ZNS_TEMPLATE."""
-
-    model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
-
-    smtp_url: str | None = None
-    smtp_timeout: int = 10
-    zalo_oa_url: str | None = None
-    zns_url: str | None = None
-    zns_template: str | None = None
+# The channels read HANBAOCAO_SMTP_URL (an Apprise mailto(s) URL without recipient, e.g.
+# ``mailtos://user:password@smtp.example.gov.vn:465?from=nhac-han@example.gov.vn``),
+# HANBAOCAO_ZALO_OA_URL (``zalooa://APP_ID:SECRET@OA_ID``, recipient appended),
+# HANBAOCAO_ZNS_URL (``zns://APP_ID:SECRET@OA_ID``) and HANBAOCAO_ZNS_TEMPLATE.
+ChannelSettings = Settings
 
 
 class NoChannel(LookupError):
     """A contact whose channel is not configured on this server; the message says what to set."""
 
 
-def contact_url(contact: AgencyContact, settings: ChannelSettings | None = None) -> str:
+def contact_url(contact: AgencyContact, channels: ChannelSettings | None = None) -> str:
     address = contact.address.strip()
     if "://" in address:
         return address
-    cfg = settings or ChannelSettings()
+    cfg = channels or settings()
     if contact.channel == ContactChannel.email:
         return _mailto(address, cfg)
-    if contact.channel == ContactChannel.zalo and not _is_phone(address):
+    if contact.channel == ContactChannel.zalo and not is_phone(address):
         return _zalo(cfg.zalo_oa_url, "HANBAOCAO_ZALO_OA_URL", address)
     # ZNS, or a Zalo contact known only by phone: an OA message needs a user id (the
     # officer must have followed the OA), a phone is reached by an approved ZNS template.
     return _zalo(cfg.zns_url, "HANBAOCAO_ZNS_URL", address, template=cfg.zns_template)
-
-
-def _is_phone(address: str) -> bool:
-    return len(address) == 11 and address.startswith("84") and address.isdigit()
 
 
 def _mailto(address: str, cfg: ChannelSettings) -> str:
@@ -81,13 +69,13 @@ def _zalo(base: str | None, variable: str, recipient: str, *, template: str | No
 
 def contact_resolver(
     session_factory: Callable[[], AbstractContextManager[Session]],
-    settings: ChannelSettings | None = None,
+    channels: ChannelSettings | None = None,
 ) -> Callable[[Notification], str]:
     """``dispatch``'s ``resolve_url`` for rows that carry no URL: the agency's contacts of
     the row's channel from the registry, joined with this server's settings. An email
     goes to every address of the agency in one message; Zalo to its first contact. The
     contacts of a channel are read once, in one query, on its first row."""
-    cfg = settings or ChannelSettings()
+    cfg = channels or settings()
     contacts: dict[str, dict[int, list[AgencyContact]]] = {}
     cache: dict[tuple[int, str], str] = {}
 

@@ -39,6 +39,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from models.calendar import TZ, period_label
+from models.formats import local_text
 from notifications.messages import NoticeContext, StatusRow, format_date, status_label
 from notifications.model import CSV_TYPE, XLSX_TYPE, Attachment
 
@@ -160,8 +161,6 @@ def _local(moment: datetime) -> datetime:
 
 def format_time(moment: datetime) -> str:
     """ "19/12/2025 08:00", in Asia/Ho_Chi_Minh; a deadline at its day's end reads 24:00."""
-    from models.calendar import local_text  # the one formatter of local moments
-
     return local_text(_local(moment))
 
 

@@ -23,6 +23,8 @@ from datetime import date, datetime
 from directives.model import FREQUENCY_VI as BASE_FREQUENCY_VI
 from directives.model import PERIODIC
 from models.calendar import TZ, parse_period_key, period_label
+from models.formats import day_text as format_date
+from models.vocabulary import SubmissionState
 from notifications.model import ZALO_TEXT_LIMIT, Message
 
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
@@ -47,7 +49,7 @@ DOC_KINDS = {
 MAX_LINK = 1000  # keeps the never-cut parts of the Zalo form far below its limit
 DEFAULT_SENDER = "Văn phòng UBND tỉnh"
 DEFAULT_RECIPIENT = "UBND tỉnh"
-SUBMISSION_STATES = ("pending", "submitted", "late", "excused")  # models.tables.SubmissionState
+SUBMISSION_STATES = tuple(SubmissionState)
 
 # Short-form line labels; ``digest`` reads the deadline and link lines back by them.
 _DEADLINE = "Hạn nộp: "
@@ -198,10 +200,6 @@ def _check_link(link: str) -> None:
 
 
 # == Formatting =============================================================================
-
-
-def format_date(day: date) -> str:
-    return f"{day.day:02d}/{day.month:02d}/{day.year}"
 
 
 def format_moment(moment: datetime) -> str:

@@ -28,16 +28,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlmodel import Session, col, select
 
 from models.actions import extended_dues
 from models.agency import Agency, AgencyContact, AgencyKind, ContactChannel
 from models.calendar import Audience, StageAnchor, parse_period_key
 from models.cycles import AgencyStatus, Step, status
-from models.db import TZ, settings
+from models.db import TZ
 from models.links import DEFAULT_GRACE, link, linker
 from models.plan import PlanError, plan_cycles
+from models.settings import Settings, settings
 from models.tables import Directive, Obligation, ReportCycle
 from models.workdays import WorkCalendar
 from notifications.exports import status_attachments
@@ -61,15 +61,9 @@ OUTSIDE = (AgencyKind.ministry, AgencyKind.central)
 AGENCY_PAGE_LIFE = dt.timedelta(days=365)
 
 
-class SenderSettings(BaseSettings):
-    """Who signs the messages and whom to call (HANBAOCAO_SENDER, HANBAOCAO_CONTACT_*)."""
-
-    model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
-
-    sender: str = "office"  # "office": Văn phòng UBND tỉnh; "lead": the lead Sở
-    contact_name: str | None = None
-    contact_phone: str | None = None
-    contact_email: str | None = None
+# Who signs the messages and whom to call: HANBAOCAO_SENDER ("office": Văn phòng UBND
+# tỉnh; "lead": the lead Sở), HANBAOCAO_CONTACT_NAME / _PHONE / _EMAIL.
+SenderSettings = Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +147,7 @@ def cycle_facts(
         else None
     )
     office = _office(session, recipient, province)
-    config = config or SenderSettings()
+    config = config or settings()
     signer = lead if config.sender == "lead" and lead is not None else office
     return CycleFacts(
         cycle,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from models import settings as config
 from notifications.contacts import ChannelSettings
 from notifications.zalo import PLUGINS, ZaloNotifyBase, http_client
 from notifications.zalo_tokens import TokenPair, no_tokens
@@ -26,7 +27,7 @@ class NotConfigured(LookupError):
 
 
 def configured_urls(settings: ChannelSettings | None = None) -> list[str]:
-    cfg = settings or ChannelSettings()
+    cfg = settings or config.settings()
     return [url for url in (cfg.zalo_oa_url, cfg.zns_url) if url]
 
 

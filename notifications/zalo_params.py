@@ -36,13 +36,14 @@ when given, the parameters. Without a file, ``DEFAULT_PARAMS`` apply.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from models.settings import settings
+from models.vocabulary import normalise_phone as normalise_phone  # the registry's rule
 from notifications.model import ZALO_TEXT_LIMIT, DeliveryError, Message
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ class ZnsConfig:
     def load(cls, template_id: str, path: str | None) -> ZnsConfig:
         """From ``path`` (else ``HANBAOCAO_ZNS_PARAMS``, else the defaults); a bad file
         is a TypeError, which Apprise reports as an unusable URL."""
-        path = path or os.environ.get("HANBAOCAO_ZNS_PARAMS")
+        path = path or settings().zns_params
         if not path:
             return cls(template_id)
         try:
@@ -292,12 +293,6 @@ def transaction_payload(
     }
 
 
-# Vietnamese mobile numbers: 84, then a mobile prefix (03x, 05x, 07x, 08x, 09x as
-# allocated to Viettel, MobiFone, VinaPhone, Vietnamobile, Gmobile, Itel, Reddi), then
-# seven digits. Landlines (842x…) cannot receive ZNS.
-_PHONE = re.compile(r"^(?:\+?84|0)(?P<rest>(?:3[2-9]|5[25689]|7[06-9]|8[1-9]|9[0-46-9])\d{7})$")
-
-
 def fit_text(text: str, limit: int = ZALO_TEXT_LIMIT) -> str:
     """``text`` within ``limit`` characters, cut at the last space when one is not too
     far back (else mid-word), ending with "…"."""
@@ -308,12 +303,6 @@ def fit_text(text: str, limit: int = ZALO_TEXT_LIMIT) -> str:
     if space > limit // 2:
         head = head[:space]
     return head.rstrip() + "…"
-
-
-def normalise_phone(phone: str) -> str | None:
-    """84xxxxxxxxx, or None when ``phone`` is not a Vietnamese mobile number."""
-    match = _PHONE.match(re.sub(r"[\s.()-]", "", phone))
-    return "84" + match.group("rest") if match else None
 
 
 def no_cr(text: str) -> str:

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from models.settings import settings
 from notifications.model import ChannelFault, DeliveryError
 
 logger = logging.getLogger(__name__)
@@ -96,14 +97,9 @@ def fingerprint(secret: str) -> str:
 
 
 def default_tokens_path() -> Path:
-    """``$HANBAOCAO_DATA_DIR/zalo_tokens.json``, else under the XDG data directory
-    (the same rule as ``models.db.default_data_dir``, repeated here so that sending a
-    message does not import the database layer)."""
-    data_dir = os.environ.get("HANBAOCAO_DATA_DIR")
-    if not data_dir:
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-        data_dir = str(Path(base) / "hanbaocao")
-    return Path(data_dir) / TOKENS_FILENAME
+    """``zalo_tokens.json`` in the data directory (``models.settings``, which does not
+    import the database layer)."""
+    return settings().data_dir / TOKENS_FILENAME
 
 
 Refresher = Callable[[TokenPair], TokenPair]

@@ -22,14 +22,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models import clock as clocks
-from models.db import Settings, engine_for, private_dir
+from models.db import engine_for, private_dir
 from models.links import LinkSettings, secret_key
+from models.settings import Settings
+from models.settings import settings as current_settings
 from models.submissions import clean_incoming
 from portal.contents import ContentLimits
 from portal.deps import Emitter, Portal, log, prefect_configured
@@ -38,49 +39,35 @@ from portal.security import SecurityHeaders, redact
 from portal.slow import BodyTimeout, Pace, UploadGate, guarded_protocol
 from portal.storage import MB, Limits
 
+# The portal reads HANBAOCAO_UPLOAD_MAX_MB (all the files of one upload together),
+# HANBAOCAO_UPLOAD_MAX_FILES, HANBAOCAO_UPLOAD_ZIP_MAX_MEMBERS / _ZIP_MAX_TOTAL_MB,
+# HANBAOCAO_UPLOAD_CONCURRENCY / _PER_AGENCY, and the slow-client limits
+# HANBAOCAO_HEADER_TIMEOUT_SECONDS, _BODY_IDLE_SECONDS, _BODY_GRACE_SECONDS, _BODY_MIN_RATE
+# (``portal.slow``) of the one settings object.
+PortalSettings = Settings
 
-class PortalSettings(BaseSettings):
-    """HANBAOCAO_UPLOAD_MAX_MB: the most one upload may weigh, all its files together
-    (default 20); HANBAOCAO_UPLOAD_MAX_FILES: files per upload (default 10);
-    HANBAOCAO_UPLOAD_ZIP_MAX_MEMBERS / HANBAOCAO_UPLOAD_ZIP_MAX_TOTAL_MB: entries in one
-    ZIP and what they may unpack to (defaults 1000 and 200);
-    HANBAOCAO_UPLOAD_CONCURRENCY / _PER_AGENCY: uploads at once (20, 4);
-    HANBAOCAO_HEADER_TIMEOUT_SECONDS, HANBAOCAO_BODY_IDLE_SECONDS,
-    HANBAOCAO_BODY_GRACE_SECONDS, HANBAOCAO_BODY_MIN_RATE: slow clients (``portal.slow``)."""
 
-    model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
+def pace(cfg: Settings) -> Pace:
+    """The slow-client limits of ``cfg``."""
+    return Pace(
+        header_timeout=cfg.header_timeout_seconds,
+        idle=cfg.body_idle_seconds,
+        grace=cfg.body_grace_seconds,
+        min_rate=cfg.body_min_rate,
+    )
 
-    upload_max_mb: float = 20
-    upload_max_files: int = 10
-    upload_zip_max_members: int = 1000
-    upload_zip_max_total_mb: float = 200
-    upload_concurrency: int = 20  # uploads at once, all agencies
-    upload_concurrency_per_agency: int = 4
-    header_timeout_seconds: float = 15
-    body_idle_seconds: float = 20
-    body_grace_seconds: float = 20
-    body_min_rate: float = 2048  # bytes per second, on average after the grace
 
-    @property
-    def pace(self) -> Pace:
-        return Pace(
-            header_timeout=self.header_timeout_seconds,
-            idle=self.body_idle_seconds,
-            grace=self.body_grace_seconds,
-            min_rate=self.body_min_rate,
-        )
-
-    @property
-    def limits(self) -> Limits:
-        contents = ContentLimits(
-            zip_members=self.upload_zip_max_members,
-            zip_total=int(self.upload_zip_max_total_mb * MB),
-        )
-        return Limits(
-            max_bytes=int(self.upload_max_mb * MB),
-            max_files=self.upload_max_files,
-            contents=contents,
-        )
+def upload_limits(cfg: Settings) -> Limits:
+    """The upload limits of ``cfg``."""
+    contents = ContentLimits(
+        zip_members=cfg.upload_zip_max_members,
+        zip_total=int(cfg.upload_zip_max_total_mb * MB),
+    )
+    return Limits(
+        max_bytes=int(cfg.upload_max_mb * MB),
+        max_files=cfg.upload_max_files,
+        contents=contents,
+    )
 
 
 _ERRORS = {
@@ -146,9 +133,9 @@ def create_app(
     the real clock (``models.clock.now``), Prefect events when an API is configured."""
     from portal import cycle_page, dashboard, requests, submit, views
 
-    settings = settings or PortalSettings()
-    db = db or Settings()
-    links = links or LinkSettings()
+    settings = settings or current_settings()
+    db = db or settings
+    links = links or settings
     private_dir(db.data_dir)
     stale = clean_incoming(db.data_dir)  # what uploads cut off by a crash left behind
     if stale:
@@ -164,12 +151,12 @@ def create_app(
         data_dir=db.data_dir,
         key=secret_key(links),
         links=links,
-        limits=settings.limits,
+        limits=upload_limits(settings),
         clock=clock,
         emit=emit or prefect_event,
         gate=UploadGate(settings.upload_concurrency, settings.upload_concurrency_per_agency),
     )
-    app.add_middleware(BodyTimeout, pace=settings.pace)  # inside LastResort: its 408 is no 500
+    app.add_middleware(BodyTimeout, pace=pace(settings))  # inside LastResort: its 408 is no 500
     app.add_middleware(LastResort)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so it sees every response
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -211,7 +198,7 @@ def serving(host: str = "127.0.0.1", port: int = 8000, timeout: float = 30.0) ->
     from portal.security import RedactTokens
 
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())
-    settings = PortalSettings()
+    settings = current_settings()
     config = uvicorn.Config(
         create_app(settings),
         host=host,

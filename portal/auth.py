@@ -61,13 +61,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models import guards
 from models.db import private_dir
+from models.settings import Settings, settings
 from notifications.exports import atomic_write
 
 CREDENTIALS_FILE = "admin-users.json"
@@ -81,47 +80,12 @@ _SESSION_SALT = "hanbaocao.admin-session"
 _MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, datetime's last second
 
 
-class AdminSettings(BaseSettings):
-    """HANBAOCAO_ENV (``development`` allows the printed one-time password),
-    HANBAOCAO_ADMIN_USER / HANBAOCAO_ADMIN_PASSWORD_HASH, HANBAOCAO_ADMIN_SESSION_HOURS,
-    HANBAOCAO_ADMIN_LOGIN_ATTEMPTS / _CLIENT_ATTEMPTS / _WINDOW_MINUTES (the throttle),
-    HANBAOCAO_PUBLIC_URL (an https URL makes the cookies Secure),
-    HANBAOCAO_TRUSTED_PROXIES (see ``portal.security.client_address``)."""
-
-    model_config = SettingsConfigDict(env_prefix="HANBAOCAO_", extra="ignore")
-
-    env: str = "production"
-    admin_user: str | None = None
-    admin_password_hash: str | None = None
-    admin_session_hours: float = 8.0
-    admin_login_attempts: int = 5  # per (user name, client)
-    admin_login_client_attempts: int = 20  # per client, across all user names
-    admin_login_window_minutes: float = 15.0
-    public_url: str = "http://127.0.0.1:8000"
-    # Addresses or networks (comma-separated) of reverse proxies whose X-Forwarded-For
-    # is believed; nobody's by default.
-    trusted_proxies: str = ""
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _proxies(cls, value: str) -> str:
-        from portal.security import trusted_networks
-
-        try:
-            trusted_networks(value)
-        except ValueError as exc:
-            raise ValueError(
-                f"HANBAOCAO_TRUSTED_PROXIES: not addresses or networks ({exc})"
-            ) from None
-        return value
-
-    @property
-    def development(self) -> bool:
-        return self.env.strip().lower() in ("development", "dev")
-
-    @property
-    def secure_cookies(self) -> bool:
-        return self.public_url.lower().startswith("https://")
+# HANBAOCAO_ENV (``development`` allows the printed one-time password),
+# HANBAOCAO_ADMIN_USER / HANBAOCAO_ADMIN_PASSWORD_HASH, HANBAOCAO_ADMIN_SESSION_HOURS,
+# HANBAOCAO_ADMIN_LOGIN_ATTEMPTS / _CLIENT_ATTEMPTS / _WINDOW_MINUTES (the throttle),
+# HANBAOCAO_PUBLIC_URL (an https URL makes the cookies Secure),
+# HANBAOCAO_TRUSTED_PROXIES (see ``portal.security.client_address``).
+AdminSettings = Settings
 
 
 class CredentialsError(ValueError):
@@ -256,14 +220,14 @@ class AdminAuth:
 
     def __init__(
         self,
-        settings: AdminSettings | None = None,
+        config: AdminSettings | None = None,
         *,
         data_dir: Path | None = None,
         key: bytes | None = None,
         announce: Callable[[str], None] | None = None,
         engine: Engine | None = None,
     ) -> None:
-        self.settings = settings or AdminSettings()
+        self.settings = config or settings()
         self._data_dir = data_dir
         self._key = key
         self._announce = announce or _print_stderr
@@ -275,9 +239,7 @@ class AdminAuth:
     @property
     def data_dir(self) -> Path:
         if self._data_dir is None:
-            from models.db import settings as db_settings
-
-            self._data_dir = db_settings().data_dir
+            self._data_dir = settings().data_dir
         return self._data_dir
 
     def engine(self, engine: Engine | None = None) -> Engine:

@@ -53,7 +53,7 @@ from models.compliance import (
     compliance_matrix,
     sort_key,
 )
-from models.db import TZ
+from models.formats import TZ, local_day
 from notifications.exports import Cell as TableCell
 from notifications.exports import Colour, content_disposition, format_time, table_files, text
 from notifications.messages import StatusRow, status_label
@@ -153,10 +153,6 @@ def export_label(entry: Entry) -> str:
 def percent(value: float | None) -> str:
     """ "66,7 %" (Vietnamese decimal comma); "—" when there is nothing to rate yet."""
     return "—" if value is None else f"{value:.1f}".replace(".", ",") + " %"
-
-
-def local_date(moment: dt.datetime) -> str:
-    return moment.astimezone(TZ).strftime("%d/%m/%Y")
 
 
 # == The matrix as a table (page and files) =======================================================
@@ -573,7 +569,7 @@ def matrix_page(request: Request) -> Response:
         "export_csv": f"{PREFIX}/export.csv" + (f"?{query}" if query else ""),
         "generated": format_time(matrix.now),
         "percent": percent,
-        "local_date": local_date,
+        "local_date": local_day,
         "cycle_state": CYCLE_STATE_VI,
         "sweep_runs": f"{dash.prefect.settings.ui}/runs?" + urlencode({"flow-run-search": "sweep"}),
         "view": view,

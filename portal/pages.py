@@ -5,7 +5,6 @@ output, times in Asia/Ho_Chi_Minh; ``page`` and ``error_page`` as HTML responses
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import jinja2
 from fastapi.responses import HTMLResponse
 
+from models.formats import day_text, local_text
 from notifications.messages import format_size
 
 HERE = Path(__file__).parent
@@ -26,16 +26,6 @@ def _nfc(value: Any) -> Any:
     return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
 
-def local_time(moment: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    from models.calendar import local_text
-
-    return local_text(moment, fmt) if moment is not None else ""
-
-
-def local_date(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day is not None else ""
-
-
 @cache
 def templates() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -46,8 +36,8 @@ def templates() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["local"] = local_time
-    env.filters["day"] = local_date
+    env.filters["local"] = local_text
+    env.filters["day"] = day_text
     env.filters["size"] = format_size
     return env
 

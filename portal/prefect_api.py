@@ -18,28 +18,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.compliance import Column
 from models.db import TZ
+from models.settings import Settings
 
-
-class PrefectSettings(BaseSettings):
-    """PREFECT_UI_URL (the UI the links open) and PREFECT_API_URL (asked for run ids;
-    default: the UI's own ``/api``)."""
-
-    model_config = SettingsConfigDict(extra="ignore")
-
-    prefect_ui_url: str = "http://127.0.0.1:4200"
-    prefect_api_url: str | None = None
-
-    @property
-    def ui(self) -> str:
-        return self.prefect_ui_url.rstrip("/")
-
-    @property
-    def api(self) -> str:
-        return (self.prefect_api_url or f"{self.ui}/api").rstrip("/")
+# PREFECT_UI_URL (the UI the links open) and PREFECT_API_URL (asked for run ids; default:
+# the UI's own ``/api``): ``ui`` and ``api`` of the one settings object.
+PrefectSettings = Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from models.settings import parse_networks
+
 CSRF_FIELD = "csrf"
 CSRF_HOURS = 12
 _CSRF_SALT = "hanbaocao.submit-csrf"
@@ -150,11 +152,7 @@ class RedactTokens(logging.Filter):
 
 def trusted_networks(spec: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """``HANBAOCAO_TRUSTED_PROXIES``: addresses or networks, comma- or space-separated."""
-    found = []
-    for item in re.split(r"[,\s]+", spec.strip()):
-        if item:
-            found.append(ipaddress.ip_network(item, strict=False))
-    return found
+    return parse_networks(spec)
 
 
 def _trusted(address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models.db import make_engine
+from models.scratch_db import admin_url, scratch_database
+from models.settings import settings
 
 # Before anything imports Prefect: no telemetry from test servers.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -34,6 +34,16 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each test reads the settings of its own environment (``models.settings``)."""
+    from models import settings
+
+    settings.reset()
+    yield
+    settings.reset()
+
+
 @pytest.fixture(scope="session")
 def gold_clauses() -> list[dict[str, Any]]:
     return _jsonl(CORPUS / "clauses.jsonl")
@@ -44,9 +54,7 @@ def gold_documents() -> list[dict[str, Any]]:
     return _jsonl(CORPUS / "documents.jsonl")
 
 
-PG_ADMIN_URL = os.environ.get(
-    "HANBAOCAO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = admin_url(settings().test_pg_url)
 
 
 @pytest.fixture(scope="session")
@@ -54,16 +62,8 @@ def pg_database() -> Iterator[str]:
     """A throw-away PostgreSQL database for the whole run."""
     if not PG_ADMIN_URL:
         pytest.skip("HANBAOCAO_TEST_PG_URL is empty: PostgreSQL tests skipped")
-    name = f"hanbaocao_test_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(PG_ADMIN_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -25,7 +25,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import Session, col, func, select
 
 from models.db import make_engine
+from models.scratch_db import scratch_databases
 from notifications.mailsink import MailSink
 from tests.conftest import EXAMPLES, PG_ADMIN_URL
 
@@ -224,23 +223,8 @@ def pg_urls() -> Iterator[tuple[str, str]]:
     after the test."""
     if not PG_ADMIN_URL:
         pytest.skip("HANBAOCAO_TEST_PG_URL is empty: PostgreSQL tests skipped")
-    suffix = uuid.uuid4().hex[:10]
-    names = (f"hanbaocao_prefect_{suffix}", f"hanbaocao_app_{suffix}")
-    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield (
-            base.replace("+psycopg", "+asyncpg") + f"/{names[0]}",
-            f"{base}/{names[1]}",
-        )
-    finally:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_databases(PG_ADMIN_URL, "hanbaocao_prefect", "hanbaocao_app") as (prefect, app):
+        yield prefect.replace("+psycopg", "+asyncpg"), app
 
 
 # --- the test ------------------------------------------------------------------------------

@@ -1,0 +1,245 @@
+"""Everything configurable, in one object: the only reader of the ``HANBAOCAO_*`` variables.
+
+Every layer asks ``settings()``; nothing else reads ``os.environ`` for ``HANBAOCAO_*``.
+This module imports pydantic-settings and the standard library only, so the CLI, the
+Apprise plugins and the parser's callers can read it without pulling in the database.
+
+``settings()`` keeps one ``Settings`` and builds a new one only when the environment it
+was read from changed (the demo and ``hanbaocao up`` set variables for their workers and
+then read them back; tests set them with ``monkeypatch``); ``reset()`` forgets it. A
+caller that needs other values (a test, a benchmark) builds its own ``Settings(...)``
+and passes it down.
+
+The README's settings table is ``markdown_table()``; a test keeps it current
+(``python -m models.settings`` prints it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PREFIX = "HANBAOCAO_"
+# Read through an alias, not the prefix: Prefect's own names.
+_FOREIGN = ("PREFECT_UI_URL", "PREFECT_API_URL")
+# The default data directory depends on these.
+_BASES = ("XDG_DATA_HOME", "HOME")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def default_data_dir() -> Path:
+    """$XDG_DATA_HOME/hanbaocao, else ~/.local/share/hanbaocao."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "hanbaocao"
+
+
+def parse_networks(spec: str) -> list[Network]:
+    """Addresses or networks, comma- or space-separated (``HANBAOCAO_TRUSTED_PROXIES``)."""
+    return [ipaddress.ip_network(item, strict=False) for item in re.split(r"[,\s]+", spec) if item]
+
+
+class Settings(BaseSettings):
+    """The product's settings; each field is ``HANBAOCAO_<FIELD>`` unless it says otherwise."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", populate_by_name=True)
+
+    # -- data ------------------------------------------------------------------------------
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="data directory (database, secret key, files, tokens); "
+        "default `$XDG_DATA_HOME/hanbaocao`, else `~/.local/share/hanbaocao`",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="the app database, e.g. `postgresql+psycopg://USER@HOST:5432/DB`; "
+        "default SQLite at `<data dir>/hanbaocao.db`",
+    )
+    province: str = Field(
+        default="quang-ngai", description="the province whose registry and defaults apply"
+    )
+    # Bounded, so no request hangs for long: the portal then answers 503 "busy, try again".
+    sqlite_busy_seconds: float = Field(
+        default=15.0, description="how long a SQLite write waits for another writer's lock"
+    )
+    now: str | None = Field(
+        default=None,
+        description='fixes "now" for a whole process, ISO 8601 with offset '
+        "(`2026-12-21T08:00+07:00`): a worker replaying a day, the demo",
+    )
+    debug: str = Field(
+        default="", description="non-empty: the CLI shows an internal error's traceback"
+    )
+
+    # -- links and portal ------------------------------------------------------------------
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="where agencies reach the portal (links in messages); https makes the "
+        "admin cookies Secure",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="signs the links; default a key generated once into the data directory",
+    )
+    upload_max_mb: float = Field(default=20, description="the most one upload may weigh, all files")
+    upload_max_files: int = Field(default=10, description="files per upload")
+    upload_zip_max_members: int = Field(default=1000, description="entries in one uploaded ZIP")
+    upload_zip_max_total_mb: float = Field(default=200, description="what one ZIP may unpack to")
+    upload_concurrency: int = Field(default=20, description="uploads at once, all agencies")
+    upload_concurrency_per_agency: int = Field(default=4, description="uploads at once, per agency")
+    header_timeout_seconds: float = Field(default=15, description="slow clients: request headers")
+    body_idle_seconds: float = Field(default=20, description="slow clients: silence inside a body")
+    body_grace_seconds: float = Field(
+        default=20, description="slow clients: before the rate counts"
+    )
+    body_min_rate: float = Field(default=2048, description="slow clients: bytes/s on average")
+
+    # -- administrators --------------------------------------------------------------------
+    env: str = Field(
+        default="production",
+        description="`development` prints a one-time admin password when none is configured",
+    )
+    admin_user: str | None = Field(
+        default=None, description="the dashboard's login (with the hash)"
+    )
+    admin_password_hash: str | None = Field(
+        default=None, description="from `hanbaocao admin set-password USER --print-hash`"
+    )
+    admin_session_hours: float = Field(default=8.0, description="an admin session's lifetime")
+    admin_login_attempts: int = Field(default=5, description="failed logins allowed per window")
+    admin_login_window_minutes: float = Field(default=15.0, description="the failed-login window")
+    # Nobody's X-Forwarded-For is believed by default.
+    trusted_proxies: str = Field(
+        default="",
+        description="reverse proxies whose X-Forwarded-For is believed (addresses, networks)",
+    )
+    prefect_ui_url: str = Field(
+        default="http://127.0.0.1:4200",
+        validation_alias=AliasChoices("prefect_ui_url", "PREFECT_UI_URL"),
+        description="the Prefect UI the dashboard links to",
+    )
+    prefect_api_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("prefect_api_url", "PREFECT_API_URL"),
+        description="the Prefect API; default the UI's `/api`",
+    )
+
+    # -- channels --------------------------------------------------------------------------
+    smtp_url: str | None = Field(
+        default=None, description="an Apprise mailto(s) URL without recipient (see Channels)"
+    )
+    smtp_timeout: int = Field(default=10, description="SMTP connect timeout, seconds (`cto=`)")
+    zalo_oa_url: str | None = Field(default=None, description="`zalooa://APP_ID:SECRET@OA_ID`")
+    zns_url: str | None = Field(default=None, description="`zns://APP_ID:SECRET@OA_ID`")
+    zns_template: str | None = Field(default=None, description="an approved ZNS template id")
+    zns_params: str | None = Field(
+        default=None, description="JSON file of the ZNS templates' parameters per stage"
+    )
+    sender: str = Field(
+        default="office", description="`office` (Văn phòng UBND tỉnh) or `lead` signs"
+    )
+    contact_name: str | None = Field(default=None, description="the contact officer messages name")
+    contact_phone: str | None = Field(default=None, description="the contact officer's phone")
+    contact_email: str | None = Field(default=None, description="the contact officer's email")
+
+    # -- tests and benchmarks --------------------------------------------------------------
+    test_pg_url: str | None = Field(
+        default=None,
+        description="tests: a PostgreSQL admin URL (default the local server; empty: SQLite only)",
+    )
+    bench_pg_url: str | None = Field(
+        default=None, description="benchmarks: a PostgreSQL admin URL (default the local server)"
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"HANBAOCAO_TRUSTED_PROXIES: not addresses or networks ({exc})"
+            ) from None
+        return value
+
+    @property
+    def url(self) -> str:
+        """The app database's URL."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'hanbaocao.db'}"
+
+    @property
+    def development(self) -> bool:
+        return self.env.strip().lower() in ("development", "dev")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.lower().startswith("https://")
+
+    @property
+    def ui(self) -> str:
+        """The Prefect UI, without a trailing slash."""
+        return self.prefect_ui_url.rstrip("/")
+
+    @property
+    def api(self) -> str:
+        """The Prefect API, without a trailing slash."""
+        return (self.prefect_api_url or f"{self.ui}/api").rstrip("/")
+
+
+_current: tuple[tuple[tuple[str, str], ...], Settings] | None = None
+
+
+def _environment() -> tuple[tuple[str, str], ...]:
+    return tuple(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k.upper().startswith(PREFIX) or k in _FOREIGN or k in _BASES
+        )
+    )
+
+
+def settings() -> Settings:
+    """The settings of this process's environment (read again only when it changed)."""
+    global _current
+    environment = _environment()
+    if _current is None or _current[0] != environment:
+        _current = (environment, Settings())
+    return _current[1]
+
+
+def reset() -> None:
+    """Forget the settings read (tests)."""
+    global _current
+    _current = None
+
+
+def variables() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for every setting, in declaration order."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        variable = PREFIX + name.upper()
+        if isinstance(field.validation_alias, AliasChoices):
+            variable = str(field.validation_alias.choices[-1])
+        default: Any = "" if field.default_factory is not None else field.default
+        rows.append((variable, "" if default in (None, "") else str(default), field.description))
+    return [(v, d, m or "") for v, d, m in rows]
+
+
+def markdown_table() -> str:
+    """The README's table of variables."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for variable, default, meaning in variables():
+        shown = f"`{default}`" if default else ""
+        lines.append(f"| `{variable}` | {shown} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")
