@@ -112,7 +112,12 @@ class Settings(BaseSettings):
         default=None, description="from `hanbaocao admin set-password USER --print-hash`"
     )
     admin_session_hours: float = Field(default=8.0, description="an admin session's lifetime")
-    admin_login_attempts: int = Field(default=5, description="failed logins allowed per window")
+    admin_login_attempts: int = Field(
+        default=5, description="failed logins allowed per window, per (user name, client)"
+    )
+    admin_login_client_attempts: int = Field(
+        default=20, description="failed logins allowed per window from one client, any user name"
+    )
     admin_login_window_minutes: float = Field(default=15.0, description="the failed-login window")
     # Nobody's X-Forwarded-For is believed by default.
     trusted_proxies: str = Field(

@@ -210,7 +210,8 @@ def receipt_facts(session: Session, got: Received) -> tuple[CycleFacts, Agency, 
     cycle, its obligation and directive (without its source text), the agency, the lead,
     the recipient and the recipient's office in one query."""
     params = {"cycle_id": got.cycle_id, "agency_id": got.agency_id}
-    found = session.execute(_facts_statement(), {**params, "province": settings().province})
+    province = settings().province
+    found = session.execute(_facts_statement(), {**params, "province": province})
     row = found.first()
     if row is None:
         raise LookupError(f"no report cycle {got.cycle_id} for agency {got.agency_id}")
@@ -224,7 +225,7 @@ def receipt_facts(session: Session, got: Received) -> tuple[CycleFacts, Agency, 
         lead_row,
         recipient_row,
         office_row,
-        _deadline_facts(obligation, cycle),
+        _deadline_facts(obligation, cycle, province),
         signer.name if signer else DEFAULT_SENDER,
         _contact(session, config, signer),
     )
