@@ -455,7 +455,7 @@ def _pdf_layers(data: bytes, name: str) -> tuple[list[str], list[str]]:
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted:
                 _unlock(reader, name)
-            texts = [page.extract_text() or "" for page in reader.pages]
+            texts = _checked([page.extract_text() or "" for page in reader.pages], data)
         except ReadError:
             raise
         except Exception as exc:  # pypdf raises many types on damaged files
@@ -517,6 +517,35 @@ class _captured:
     def __exit__(self, *_: object) -> None:
         self._logger.removeHandler(self._handler)
         self._logger.propagate = self._propagate
+
+
+def _checked(texts: list[str], data: bytes) -> list[str]:
+    """pypdf's text of each page, or pdfium's where the two disagree on which letters the
+    page holds. pypdf keeps the layout the header grammar reads, but misreads some fonts'
+    ToUnicode maps (LibreOffice 7.4's Vietnamese: 'Số' as 'Số(', 'QUẢNG' as 'QỦANG');
+    pdfium, which draws the page, reads what is printed."""
+    import pypdfium2 as pdfium  # imported here: only PDF input pays for it
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except Exception:  # encrypted, or damaged past what pypdf read: keep pypdf's
+        return texts
+    try:
+        for index, text in enumerate(texts[: len(document)]):
+            drawn = _PDFIUM_MARKS.sub("-", document[index].get_textpage().get_text_range())
+            drawn = drawn.replace("\r\n", "\n")
+            if _letters(drawn) != _letters(text):
+                texts[index] = drawn
+    finally:
+        document.close()
+    return texts
+
+
+_PDFIUM_MARKS = re.compile("[\ufffe\x02]")  # pdfium's mark for a hyphen at a line end
+
+
+def _letters(text: str) -> list[str]:
+    return sorted(c for c in nfc(text) if c.isalnum())
 
 
 def _no_ocr(name: str, blank: list[int], total: int) -> str:

@@ -187,7 +187,7 @@ def test_parse_of_a_photo_says_it_was_read_by_ocr(tmp_path: Path) -> None:
     page.save(path, quality=85)
     code, stdout, stderr = run("parse", str(path))
     assert code == 0, stderr
-    assert "read by OCR (Tesseract, Vietnamese): the document, mean word confidence" in stdout
+    assert "đọc bằng OCR (Tesseract, tiếng Việt): cả văn bản, độ tin cậy trung bình" in stdout
     assert "hằng năm" in stdout
 
 

@@ -17,7 +17,6 @@ import io
 import os
 import shutil
 import subprocess
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +113,8 @@ def mixed_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     first = folder / "first.txt"
     first.write_text(text[:cut].replace("**", ""), encoding="utf-8")
     typed = soffice_convert(first, "pdf", folder)
-    # Seed 3, as for the 6966 scan. Measured over seeds 1-8, the scanned part gives the
-    # text's obligations in 6 of 8 (two lose one to a misread comma): bench/bench_ocr.py.
+    # Seed 3, as for the 6966 scan: the one of seeds 1-8 whose signer's tone mark, under
+    # the stamp, needs the doubtful words re-read (bench/bench_ocr.py --kinds mixed).
     scanned = save_pdf(scan_pages(text[cut:], seed=3), folder / "scanned.pdf")
     writer = PdfWriter()
     for part in (typed, scanned):
@@ -137,7 +136,7 @@ def test_a_scan_of_each_seed_gives_what_its_text_gives(
     _, parsed = read(scans / scan)
     assert facts(parsed) == facts(parse_file(seed))
     assert parsed.obligations, "a seed states at least one obligation"
-    assert any(note.startswith("read by OCR") for note in parsed.notes)
+    assert any(note.startswith("đọc bằng OCR") for note in parsed.notes)
 
 
 @pytest.mark.slow
@@ -165,7 +164,7 @@ def test_a_phone_photo_gives_what_its_text_gives(scans: Path, read: Any) -> None
     _, parsed = read(scans / "6966-photo.jpg")
     assert facts(parsed) == facts(parse_file(ONE_PAGE))
     assert parsed.header.signer_role == "KT. CHỦ TỊCH / PHÓ CHỦ TỊCH"
-    assert "read by OCR (Tesseract, Vietnamese): the document" in parsed.notes[0]
+    assert "đọc bằng OCR (Tesseract, tiếng Việt): cả văn bản" in parsed.notes[0]
 
 
 @pytest.mark.slow
@@ -174,19 +173,21 @@ def test_a_mixed_pdf_reads_its_text_pages_and_its_scanned_pages(mixed_pdf: Path,
     typed = len(PdfReader(mixed_pdf).pages) - 2  # the scanned part is two pages
     assert [p.number for p in source.ocr_pages] == [typed + 1, typed + 2]
     assert source.ocr_pages[0].start > 0  # the text pages come first, as in the file
-    got, want = facts(parsed), facts(parse_file(SEED_6966))
-    # The signer's name sits under the red stamp: at 150 dpi Tesseract sometimes misreads
-    # one of its tone marks there (measured: see the README). Everything else is exact.
-    assert _toneless(got.pop("signer")) == _toneless(want.pop("signer"))
-    assert got == want
-    assert f"page(s) {typed + 1}-{typed + 2} of {typed + 2}" in parsed.notes[0]
+    assert facts(parsed) == facts(parse_file(SEED_6966))
+    assert parsed.header.signer == "Trần Phước Hiền"  # under the stamp, its tone mark right
+    assert f"trang {typed + 1}-{typed + 2} trong {typed + 2} trang" in parsed.notes[0]
 
 
-def _toneless(name: str | None) -> str:
-    """A name without its tone marks (the five that Tesseract confuses)."""
-    decomposed = unicodedata.normalize("NFD", name or "")
-    kept = "".join(ch for ch in decomposed if ch not in "\u0300\u0301\u0303\u0309\u0323")
-    return unicodedata.normalize("NFC", kept)
+@pytest.mark.slow
+def test_a_typed_pdf_reads_as_printed(mixed_pdf: Path) -> None:
+    """LibreOffice 7.4 writes Vietnamese with a font map pypdf misreads ('Số(' for 'Số',
+    'QỦANG' for 'QUẢNG'); where pypdf and pdfium disagree on a page's letters, pdfium's
+    text is taken."""
+    source = read_document(mixed_pdf.parent / "first.pdf")
+    assert source.ocr_pages == ()
+    assert "TỈNH QUẢNG NGÃI" in source.text
+    assert "Số: 6966 /UBND-KTN" in source.text
+    assert "(" not in source.text.split("Kính gửi")[0]
 
 
 # --- a legacy .doc --------------------------------------------------------------------------
@@ -324,6 +325,35 @@ def test_the_red_stamp_is_removed_and_the_print_under_it_kept() -> None:
         ("Số lượng 5 đơn vị", "Số lượng 5 đơn vị"),
         ("Kế hoạch số 151/KH-", "Kế hoạch số 151/KH-"),
         ("TMĐT tỉnh", "TMĐT tỉnh"),
+        # a comma read as a semicolon in a list of named bodies ("các Sở: A, B")
+        (
+            "gửi các Sở: Kế hoạch và Đầu tư; Tài chính để tổng hợp",
+            "gửi các Sở: Kế hoạch và Đầu tư, Tài chính để tổng hợp",
+        ),
+        (
+            "các Sở: Tài chính; Nội vụ; Xây dựng thực hiện",
+            "các Sở: Tài chính, Nội vụ, Xây dựng thực hiện",
+        ),
+        # the author's semicolons stay, whatever case follows
+        (
+            "đơn vị trực thuộc tỉnh; Chủ tịch UBND các huyện",
+            "đơn vị trực thuộc tỉnh; Chủ tịch UBND các huyện",
+        ),
+        (
+            "triển khai thực hiện; định kỳ hàng năm báo cáo",
+            "triển khai thực hiện; định kỳ hàng năm báo cáo",
+        ),
+        (
+            "các Sở: Tài chính, Nội vụ; định kỳ hằng năm",
+            "các Sở: Tài chính, Nội vụ; định kỳ hằng năm",
+        ),
+        ("Kính gửi: Sở Xây dựng; Sở Tài chính", "Kính gửi: Sở Xây dựng; Sở Tài chính"),
+        # letters read for digits in a date, and a digit split by a speck
+        ("Quảng Ngãi, ngày 24 tháng l2 năm 2O24", "Quảng Ngãi, ngày 24 tháng 12 năm 2024"),
+        ("Kon Tum, ngày 1 8 tháng 5 năm 2022", "Kon Tum, ngày 18 tháng 5 năm 2022"),
+        ("trước ngày 3O/4", "trước ngày 30/4"),
+        ("năm nay, ngày lễ, tháng l", "năm nay, ngày lễ, tháng l"),
+        ("trong năm 2O2", "trong năm 2O2"),
     ],
 )
 def test_ocr_damage_is_repaired(raw: str, repaired: str) -> None:
@@ -350,10 +380,15 @@ def test_a_printed_line_and_its_continuation_join(line: str, more: str, joined: 
 def test_notes_say_ocr_read_the_text_and_which_pages_are_doubtful() -> None:
     pages = [ocr.OcrPage(1, 0, 10, 95.0), ocr.OcrPage(2, 11, 20, 61.4), ocr.OcrPage(4, 21, 30, 90)]
     notes = ocr.notes(pages, total=5)
-    assert notes[0].startswith("read by OCR (Tesseract, Vietnamese): page(s) 1-2, 4 of 5")
-    assert "mean word confidence 82%" in notes[0]
+    assert notes[0].startswith("đọc bằng OCR (Tesseract, tiếng Việt): trang 1-2, 4 trong 5 trang")
+    assert "độ tin cậy trung bình 82%" in notes[0]
     assert notes[1:] == [
-        "page 2 was read with low OCR confidence (61%): its obligations are flagged for review"
+        "trang 2 đọc kém (độ tin cậy 61%, dưới 90%): các nghĩa vụ ở trang này được gắn cờ "
+        "cần rà soát"
+    ]
+    assert ocr.notes([ocr.OcrPage(1, 0, 10, 94.6)], total=1) == [
+        "đọc bằng OCR (Tesseract, tiếng Việt): cả văn bản, độ tin cậy trung bình 95%; "
+        "đối chiếu tên, số và ngày với bản giấy"
     ]
     assert ocr.notes([], total=3) == []
 
