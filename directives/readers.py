@@ -465,31 +465,7 @@ def _pdf_layers(data: bytes, name: str) -> tuple[list[str], list[str]]:
                 "Supply the DOCX, or re-save the PDF (e.g. print it to PDF again)"
             ) from None
     notes = [f"the PDF is damaged ({w}); its text may be incomplete" for w in warnings[:1]]
-    return _mended_layers(data, texts), notes
-
-
-# Control characters in a text layer: pypdf applied a broken ToUnicode map (LibreOffice's
-# PDFs of Vietnamese text give "cu\x1ba" for "của"); pdfium reads the glyphs right.
-_GARBLED = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
-
-
-def _mended_layers(data: bytes, texts: list[str]) -> list[str]:
-    garbled = [n for n, text in enumerate(texts) if _GARBLED.search(text)]
-    if not garbled:
-        return texts
-    import pypdfium2 as pdfium  # imported here: only such PDFs pay for it
-
-    try:
-        document = pdfium.PdfDocument(data)
-        mended = list(texts)
-        for n in garbled:
-            page = document[n].get_textpage().get_text_range()
-            # pdfium marks a hyphen it found at a line's end as U+FFFE ("151/KH-" + "UBND")
-            page = page.replace("\ufffe", "-").replace("\r\n", "\n").replace("\r", "\n")
-            mended[n] = page
-        return mended
-    except Exception:  # pdfium cannot read it either: keep what pypdf gave
-        return texts
+    return texts, notes
 
 
 class _Collect(logging.Handler):
