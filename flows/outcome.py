@@ -90,9 +90,10 @@ def mark_cycle_runs(session: Session, cycle_ids: Iterable[int], *, now: dt.datet
     moved = 0
     for cycle_id in sorted(set(cycle_ids)):
         outcome = cycle_outcome(session, cycle_id, now=now)
-        if outcome is not None:
+        cycle = session.get(ReportCycle, cycle_id)
+        if outcome is not None and cycle is not None:
             try:
-                moved += _set_states(cycle_id, outcome)
+                moved += _set_states(cycle_id, cycle.obligation_id, outcome)
             except Exception as exc:  # the runs' colour must never fail the sweep
                 log.warning(
                     "cycle %s: run state not set: %s: %s", cycle_id, type(exc).__name__, exc
@@ -100,7 +101,7 @@ def mark_cycle_runs(session: Session, cycle_ids: Iterable[int], *, now: dt.datet
     return moved
 
 
-def _set_states(cycle_id: int, outcome: Outcome) -> int:
+def _set_states(cycle_id: int, obligation_id: int, outcome: Outcome) -> int:
     from prefect import get_client
     from prefect.client.schemas.filters import (
         FlowFilter,
@@ -118,6 +119,8 @@ def _set_states(cycle_id: int, outcome: Outcome) -> int:
         )
         moved = 0
         for run in runs:
+            if run.parameters.get("obligation_id") != obligation_id:
+                continue  # another database's cycle of that id on a shared server
             current = run.state
             if current is not None and (current.name, current.message) == (
                 outcome.name,
