@@ -3,8 +3,8 @@
 - ``GET /submit/{token}``: one cycle for one agency — the directive, the clause, the
   period, the deadline, the lead Sở, the status and the versions handed in so far, and
   the form to hand in the report;
-- ``POST /submit/{token}``: the upload (``portal.storage`` streams it, ``models.submissions``
-  records it, a receipt message is queued, then 303 to the receipt);
+- ``POST /submit/{token}``: the upload (``portal.storage`` streams it, ``portal.upload``
+  stores and records it and queues the receipt message, then 303 to the receipt);
 - ``GET /submit/{token}/receipt/{first}-{last}``: what one upload recorded;
 - ``GET /agency/{token}``: the agency's open cycles, each with its own submission link;
 - ``GET /agency/{token}/calendar.ics``: its deadlines as an iCalendar feed.
