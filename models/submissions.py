@@ -19,8 +19,10 @@ transaction (a second upload waits, then reads the new count); SQLite takes its 
 lock at that statement, which is why it comes first in ``receive``: a transaction that
 begins with a write waits for the other writer instead of failing on a stale snapshot.
 The unique key on (submission, version) stays as the backstop; a caller that meets
-``IntegrityError`` or a lock timeout runs the whole transaction again (files already
-stored are simply found again).
+``IntegrityError`` runs the whole transaction again (files already stored are simply
+found again). The UPDATE may also follow other writes in the same transaction (the
+portal writes a batch of uploads in one, ``portal.upload.write``): the write lock is
+then already held, which is what matters.
 
 Recording is three Core statements (the version UPDATE, which also returns what the
 receipt needs of the submission and its cycle; one INSERT of the versions; one INSERT

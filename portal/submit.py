@@ -3,8 +3,8 @@
 - ``GET /submit/{token}``: one cycle for one agency — the directive, the clause, the
   period, the deadline, the lead Sở, the status and the versions handed in so far, and
   the form to hand in the report;
-- ``POST /submit/{token}``: the upload (``portal.storage`` streams it, ``models.submissions``
-  records it, a receipt message is queued, then 303 to the receipt);
+- ``POST /submit/{token}``: the upload (``portal.storage`` streams it, ``portal.upload``
+  stores and records it and queues the receipt message, then 303 to the receipt);
 - ``GET /submit/{token}/receipt/{first}-{last}``: what one upload recorded.
 
 The agency's own page, its calendar and the lead's view live in ``portal.views``.
@@ -94,6 +94,15 @@ def _unread(request: Request, response: HTMLResponse) -> HTMLResponse:
 
 
 def _claims(portal: Portal, token: str, purpose: str, now: dt.datetime) -> LinkClaims:
+    claims = _signed(portal, token, purpose, now)
+    if _in_session(portal, _revoked, claims):
+        raise LinkRefused("invalid")
+    return claims
+
+
+def _signed(portal: Portal, token: str, purpose: str, now: dt.datetime) -> LinkClaims:
+    """The claims of a well-signed, unexpired link for ``purpose`` (revocations are
+    ``_claims``' to check)."""
     if not looks_like_token(token):
         raise LinkRefused("invalid")
     try:
@@ -105,8 +114,6 @@ def _claims(portal: Portal, token: str, purpose: str, now: dt.datetime) -> LinkC
     if claims.purpose != purpose or claims.agency_id is None:
         raise LinkRefused("invalid")
     if purpose == "submit" and claims.cycle_id is None:
-        raise LinkRefused("invalid")
-    if _in_session(portal, _revoked, claims):
         raise LinkRefused("invalid")
     return claims
 
@@ -231,20 +238,30 @@ def submit_page(request: Request, token: str) -> HTMLResponse:
 async def submit_upload(request: Request, token: str, background: BackgroundTasks) -> Response:
     portal = portal_of(request)
     now = portal.clock()
-    claims, sub = await to_thread.run_sync(_upload_target, portal, token, now)  # reads the db
-    with portal.gate.admit(sub.agency_id) as admitted:
+    claims, sub_id, agency_id = await to_thread.run_sync(_upload_target, portal, token, now)
+    with portal.gate.admit(agency_id) as admitted:
         if not admitted:  # refused before a byte of the body is read
             busy = UploadRejected(503, "too-many-uploads", TOO_MANY)
             refused = _unread(request, await _rejected(portal, token, claims, busy))
             refused.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
             return refused
-        return await _upload(request, portal, token, claims, sub, background)
+        return await _upload(request, portal, token, claims, sub_id, background)
 
 
-def _upload_target(portal: Portal, token: str, now: dt.datetime) -> tuple[LinkClaims, Submission]:
-    """The link's claims and its submission: one trip to a worker thread."""
-    claims = _claims(portal, token, "submit", now)
-    return claims, _in_session(portal, _submission, claims)
+def _upload_target(portal: Portal, token: str, now: dt.datetime) -> tuple[LinkClaims, int, int]:
+    """The link's claims, its submission's id and agency: one trip to a worker thread,
+    one session."""
+    claims = _signed(portal, token, "submit", now)
+    with Session(portal.engine) as session:
+        if _revoked(session, claims):
+            raise LinkRefused("invalid")
+        stmt = select(Submission.id, Submission.agency_id).where(
+            Submission.cycle_id == claims.cycle_id, Submission.agency_id == claims.agency_id
+        )
+        found = session.exec(stmt).first()
+    if found is None:  # a genuine link to a pairing that is not (or no longer) a duty
+        raise LinkRefused("invalid")
+    return claims, found[0] or 0, found[1]
 
 
 async def _upload(
@@ -252,7 +269,7 @@ async def _upload(
     portal: Portal,
     token: str,
     claims: LinkClaims,
-    sub: Submission,
+    submission_id: int,
     background: BackgroundTasks,
 ) -> Response:
     now = portal.clock()
@@ -279,7 +296,7 @@ async def _upload(
     except ClientDisconnect:  # the agency closed the page mid-upload: nothing was kept
         return Response(status_code=400)
     try:
-        got = await to_thread.run_sync(partial(accept, portal, sub.id or 0, form))
+        got = await to_thread.run_sync(partial(accept, portal, submission_id, form))
     except UploadRejected as exc:
         refused = await _rejected(portal, token, claims, exc)
         if exc.status == 503:

@@ -14,11 +14,14 @@ The order keeps the database's write lock short:
    page is shown all the same. A crash between 2 and 3 leaves the versions recorded
    without their receipt message.
 
-Writers are serialised in the process (``writing``): on SQLite a thread waits on an
-in-process lock instead of polling SQLite's busy handler, and only one connection at a
-time asks for the file's write lock (another process still meets the busy handler, with
-its bounded wait, then the 503). PostgreSQL takes no in-process lock: its row lock on the
-submission orders two uploads of the same submission, and others do not conflict.
+Writers are serialised in the process (``write``): on SQLite a thread waits on an
+in-process lock instead of polling SQLite's busy handler, only one connection at a time
+asks for the file's write lock (another process still meets the busy handler, with its
+bounded wait, then the 503), and the lock's holder writes every write queued meanwhile
+in one transaction: one commit, one sync of the journal, for a batch of uploads (their
+results are handed back only after that commit). PostgreSQL takes no in-process lock:
+its row lock on the submission orders two uploads of the same submission, others do not
+conflict, and its own commits are grouped by the server.
 """
 
 from __future__ import annotations
@@ -29,14 +32,14 @@ import threading
 import time
 import unicodedata
 import weakref
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from functools import cache
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache, partial
+from typing import Any, TypeVar
 
 from sqlalchemy import String, and_, bindparam, case
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session, col
@@ -70,6 +73,7 @@ from notifications.zalo_params import with_fields
 from portal.deps import Portal
 from portal.storage import UploadForm, UploadRejected, sniff
 
+T = TypeVar("T")
 log = logging.getLogger("hanbaocao.portal")
 NOTE_LIMIT = 2000  # characters
 RECORD_ATTEMPTS = 3
@@ -83,38 +87,103 @@ class WriterBusy(Exception):
     """The in-process writer lock was not free within the bounded wait."""
 
 
-# --- writers, one at a time -----------------------------------------------------------------
-
-_LOCKS: weakref.WeakKeyDictionary[Engine, tuple[threading.Lock, float]] = (
-    weakref.WeakKeyDictionary()
-)
-_LOCKS_GUARD = threading.Lock()
+# --- writers, one batch at a time ---------------------------------------------------------
 
 
-def _writer_lock(engine: Engine) -> tuple[threading.Lock, float]:
-    with _LOCKS_GUARD:
-        found = _LOCKS.get(engine)
+@dataclass(eq=False, slots=True)
+class _Job:
+    work: Callable[[Connection], Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class _Writer:
+    """One SQLite database's writers in this process. A writer queues its work and takes
+    the lock; whoever holds it runs everything queued so far in one transaction, so one
+    commit (one sync of the journal) serves every upload that arrived meanwhile."""
+
+    wait: float  # seconds a writer waits for its turn before "busy"
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    queue: list[_Job] = field(default_factory=list)
+    queue_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, _Writer] = weakref.WeakKeyDictionary()
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer(engine: Engine) -> _Writer:
+    with _WRITERS_LOCK:
+        found = _WRITERS.get(engine)
         if found is None:
             # As long as SQLite itself would wait for another writer: the same bound.
-            found = (threading.Lock(), settings().sqlite_busy_seconds)
-            _LOCKS[engine] = found
+            found = _WRITERS[engine] = _Writer(settings().sqlite_busy_seconds)
         return found
 
 
-@contextmanager
-def writing(engine: Engine) -> Iterator[None]:
-    """Around one short write transaction: on SQLite, one writer of this process at a
-    time (``WriterBusy`` after the bounded wait); on PostgreSQL, nothing."""
+def write(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """``work(connection)`` in a short write transaction, committed before this returns
+    its result. On SQLite the writers of this process go one batch at a time
+    (``_Writer``; ``WriterBusy`` when the turn does not come within the bounded wait);
+    on PostgreSQL each runs in a transaction of its own, as the row locks order them."""
     if engine.dialect.name != "sqlite":
-        yield
+        with engine.begin() as conn:
+            return work(conn)
+    writer = _writer(engine)
+    job = _Job(work)
+    with writer.queue_lock:
+        writer.queue.append(job)
+    deadline = time.monotonic() + writer.wait
+    while not job.done.is_set():
+        if writer.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            try:
+                with writer.queue_lock:
+                    batch, writer.queue = writer.queue, []
+                _run(engine, batch)
+            finally:
+                writer.lock.release()
+            continue
+        with writer.queue_lock:
+            if job in writer.queue:  # nobody took it: give up, nothing was written
+                writer.queue.remove(job)
+                raise WriterBusy
+        job.done.wait()  # it is in the batch being written now
+    if job.error is not None:
+        raise job.error
+    result: T = job.result
+    return result
+
+
+def _run(engine: Engine, batch: list[_Job]) -> None:
+    """The batch in one transaction. When it fails, the transaction is rolled back and
+    each job runs again alone, so that one job's failure (a version taken by another
+    process) is that job's only; a busy or unreachable database fails them all."""
+    if not batch:
         return
-    lock, wait = _writer_lock(engine)
-    if not lock.acquire(timeout=wait):
-        raise WriterBusy
     try:
-        yield
-    finally:
-        lock.release()
+        with engine.begin() as conn:
+            results = [job.work(conn) for job in batch]
+    except OperationalError as exc:
+        _finish(batch, error=exc)
+    except Exception as exc:
+        if len(batch) == 1:
+            _finish(batch, error=exc)
+        else:
+            for job in batch:
+                _run(engine, [job])
+    else:
+        for job, result in zip(batch, results, strict=True):
+            job.result = result
+        _finish(batch)
+
+
+def _finish(batch: list[_Job], *, error: BaseException | None = None) -> None:
+    for job in batch:
+        if error is not None:
+            job.error = error
+        job.done.set()
 
 
 # --- checking and recording -------------------------------------------------------------------
@@ -162,9 +231,19 @@ def _record(
 ) -> Received:
     for attempt in range(1, RECORD_ATTEMPTS + 1):
         try:
-            with writing(portal.engine), portal.engine.begin() as conn:
-                # record's version UPDATE is this transaction's first statement.
-                return record(conn, submission_id, names, stored, at=at, note=note)
+            # record's version UPDATE is the first statement of its batch's transaction
+            # or comes after other writes: the write lock is taken before any read.
+            return write(
+                portal.engine,
+                partial(
+                    record,
+                    submission_id=submission_id,
+                    names=names,
+                    stored=stored,
+                    at=at,
+                    note=note,
+                ),
+            )
         except IntegrityError:
             # A version number taken under us (another process): the transaction again.
             if attempt == RECORD_ATTEMPTS:
@@ -189,12 +268,15 @@ def queue_receipt(portal: Portal, got: Received) -> None:
         with Session(portal.engine, expire_on_commit=False) as session:
             facts, agency, channels = receipt_facts(session, got)
         message = _receipt_message(portal, facts, agency, got)
-        with writing(portal.engine), Session(portal.engine) as session:
-            stage = f"receipt-v{got.last_version}"
-            queue_message(
-                session, Queued(), facts, agency, stage, message, at=got.at, channels=channels
-            )
-            session.commit()
+        stage = f"receipt-v{got.last_version}"
+
+        def queue(conn: Connection) -> None:
+            with Session(bind=conn) as session:
+                queue_message(
+                    session, Queued(), facts, agency, stage, message, at=got.at, channels=channels
+                )
+
+        write(portal.engine, queue)
     except Exception as exc:
         log.error(
             "receipt message for submission %s v%s not queued: %s: %s",
