@@ -23,6 +23,7 @@ from typing import Literal
 
 from sqlmodel import Session, col, select
 
+from models.actions import extended_dues
 from models.agency import Agency
 from models.db import TZ
 from models.tables import CycleState, ReportCycle, Submission, SubmissionState
@@ -57,19 +58,26 @@ def cycle_outcome(session: Session, cycle_id: int, *, now: dt.datetime) -> Outco
     if cycle is None or now < cycle.due_at:
         return None
     rows = session.exec(
-        select(Submission.state, Submission.submitted_at, Agency.name)
+        select(Submission.state, Submission.submitted_at, Agency.name, Submission.agency_id)
         .join(Agency, col(Agency.id) == Submission.agency_id)
         .where(Submission.cycle_id == cycle_id)
         .order_by(col(Agency.name))
     ).all()
-    # An excused agency owes nothing; "late" is also the state of one still missing.
-    owing = [(at, name) for state, at, name in rows if state != SubmissionState.excused]
-    missing = [name for at, name in owing if at is None]
-    late = sum(1 for at, _ in owing if at is not None and at > cycle.due_at)
+    # An excused agency owes nothing; "late" is also the state of one still missing; an
+    # agency given more time (models.actions.extend) owes by its own deadline.
+    extended = extended_dues(session, cycle_id)
+    owing = [
+        (at, name, extended.get(agency_id, cycle.due_at))
+        for state, at, name, agency_id in rows
+        if state != SubmissionState.excused
+    ]
+    missing = [name for at, name, own in owing if at is None and now >= own]
+    waiting = any(at is None and now < own for at, _, own in owing)
+    late = sum(1 for at, _, own in owing if at is not None and at > own)
     due = f"{cycle.due_at.astimezone(TZ):%d/%m/%Y}"
     if missing:
         return Outcome("FAILED", OVERDUE, overdue_message(missing, due=due, total=len(rows)))
-    if cycle.state != CycleState.closed:
+    if cycle.state != CycleState.closed or waiting:
         return None
     if late:
         text = f"Đủ {len(rows)} báo cáo; {late} cơ quan nộp sau hạn {due}."
