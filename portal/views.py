@@ -444,10 +444,11 @@ class _Sink(io.RawIOBase):
 def zip_chunks(entries: list[tuple[str, Path]]) -> Iterator[bytes]:
     """A zip of ``entries`` made while it is sent: memory stays one chunk, whatever the size."""
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+    # Stored, not deflated: PDF, DOCX and XLSX are compressed already, and deflating them
+    # again costs the server's CPU for a few per cent at best.
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:
         for name, path in entries:
             info = zipfile.ZipInfo(name, date_time=_zip_time(path))
-            info.compress_type = zipfile.ZIP_DEFLATED
             with path.open("rb") as source, archive.open(info, "w", force_zip64=True) as target:
                 while chunk := source.read(ZIP_CHUNK):
                     target.write(chunk)
