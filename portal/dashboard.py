@@ -597,7 +597,7 @@ def export(request: Request, fmt: str) -> Response:
     except BadFilter as exc:
         return _bad_filter(exc)
     matrix, choices = dash.load(request, flt)
-    return no_store(export_response(narrowed(matrix, view), choices, fmt))
+    return no_store(export_response(narrowed(matrix, view), choices, fmt, view=view))
 
 
 # -- the reports handed in (``portal.views`` builds the responses) --------------------------
@@ -673,9 +673,16 @@ def style_sheet() -> Response:
     return FileResponse(STYLE_SHEET, media_type="text/css; charset=utf-8")
 
 
-def export_response(matrix: Matrix, choices: FilterChoices, fmt: str) -> Response:
-    """The matrix as a download, written by ``table_files`` in a temporary directory."""
+def export_response(
+    matrix: Matrix, choices: FilterChoices, fmt: str, *, view: ViewFilter | None = None
+) -> Response:
+    """The matrix as a download, written by ``table_files`` in a temporary directory;
+    the heading says which view of it the file holds."""
     title, heading, base = export_heading(matrix, choices)
+    if view is not None and view.overdue:
+        heading.insert(3, ("Chỉ gồm", "cơ quan quá hạn, chưa nộp"))
+    if view is not None and view.agency_id is not None:
+        heading.insert(3, ("Cơ quan", ", ".join(r.agency for r in matrix.rows) or "—"))
     headers, rows = export_table(matrix)
     with tempfile.TemporaryDirectory(prefix="hanbaocao-export-") as tmp:
         files = table_files(

@@ -36,6 +36,8 @@ def test_only_overdue_keeps_agencies_with_a_missing_report(world: World, admin: 
     assert sheet is not None
     names = {row[1] for row in sheet.iter_rows(values_only=True) if isinstance(row[0], int)}
     assert names == set(table.rows)
+    heading = [row[0] for row in sheet.iter_rows(values_only=True)][:10]
+    assert "Chỉ gồm: cơ quan quá hạn, chưa nộp" in heading
 
 
 def test_one_agency(world: World, admin: TestClient) -> None:

@@ -168,3 +168,19 @@ def test_dashboard_downloads_need_the_login_and_are_audited(portal: Harness) -> 
     actors = {a.actor for a in audits(portal, "submission_version.downloaded")}
     assert actors == {f"admin:{USER}"}
     assert [a.actor for a in audits(portal, "report_cycle.downloaded")] == [f"admin:{USER}"]
+
+
+def test_a_file_missing_from_the_store_is_a_clear_404_and_left_out_of_the_zip(
+    portal: Harness,
+) -> None:
+    sent = hand_in(portal)
+    with Session(portal.engine) as s:
+        late = s.exec(select(SubmissionVersion).order_by(col(SubmissionVersion.id).desc())).first()
+    assert late is not None
+    (portal.data_dir / late.stored_path).unlink()
+    view = portal.url("view", agency_id=lead_id(portal))
+    r = portal.client.get(view + f"/files/{late.id}")
+    assert r.status_code == 404 and "không còn trong kho lưu trữ" in r.text
+    with zipfile.ZipFile(io.BytesIO(portal.client.get(view + "/zip").content)) as z:
+        contents = sorted(z.read(n) for n in z.namelist())
+    assert contents == sorted([sent["report"], sent["appendix"]])
