@@ -370,8 +370,22 @@ def _receipt_message(portal: Portal, facts: CycleFacts, agency: Agency, got: Rec
         cfg=portal.links,
         issued=got.at,
     )
+    page = link(
+        "agency",
+        cycle_id=None,
+        agency_id=got.agency_id,
+        expires=facts.agency_page_expiry,
+        cfg=portal.links,
+        issued=got.at,
+    )
     ctx = context(
-        facts, agency.name, link=url, receipt=receipt, days_late=_days_late(got), as_of=got.at
+        facts,
+        agency.name,
+        link=url,
+        agency_page=page,
+        receipt=receipt,
+        days_late=_days_late(got),
+        as_of=got.at,
     )
     return with_fields(render("receipt", ctx), "receipt", ctx)
 

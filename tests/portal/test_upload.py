@@ -145,6 +145,7 @@ def test_several_files_in_one_upload_are_consecutive_versions_with_one_receipt(
     (message,) = _receipts(portal)  # one upload, one receipt naming every file
     assert message.stage == "receipt-v3"
     assert all(sha256(data) in message.payload["text"] for _, data in files)
+    assert "/agency/" in message.payload["text"]  # the agency's own page, as every message
 
 
 def test_a_report_after_the_deadline_is_accepted_and_marked_late(portal: Harness) -> None:
