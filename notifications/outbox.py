@@ -46,7 +46,6 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time, timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,7 +60,38 @@ from models.store import audit, claim_statement
 from models.tables import Notification, NotificationAttempt, NotificationState
 from models.workdays import WorkCalendar
 from notifications import holds
-from notifications.model import Attachment, ChannelFault, DeliveryError, Message, Transport
+from notifications.model import ChannelFault, DeliveryError, Message, Transport
+from notifications.outbox_payload import (
+    KEPT_WHEN_SENT,
+    MESSAGE_KEYS,
+    message_of,
+    payload_of,
+    sent_payload,
+)
+from notifications.outbox_recovery import attempts_of, failed_notifications, reclaim_stale
+
+# Re-exported: the outbox's payload and recovery halves live in their own modules.
+__all__ = [
+    "BACKOFF",
+    "CLAIM_CHUNK",
+    "KEPT_WHEN_SENT",
+    "MESSAGE_KEYS",
+    "OFFICE_HOURS",
+    "Claimed",
+    "DispatchReport",
+    "OfficeHours",
+    "RetryPolicy",
+    "attempts_of",
+    "dispatch",
+    "enqueue",
+    "enqueue_many",
+    "failed_notifications",
+    "message_of",
+    "payload_of",
+    "payload_url",
+    "reclaim_stale",
+    "sent_payload",
+]
 
 log = logging.getLogger(__name__)
 
@@ -415,34 +445,47 @@ class _Run:
         One statement per batch, ``UPDATE … RETURNING`` what sending needs
         (``store.claim_statement``): nothing is read again before sending. The same
         commit records the batch before (``_record``), so a batch costs one commit;
-        a batch's rows are recorded before the next batch's first message goes out."""
-        self._record()
-        stmt = claim_statement(ids, worker=self.worker, now=self.now).returning(*_CLAIMED)
-        rows = self.session.connection().execute(stmt).all()
-        self.session.commit()
+        a batch's rows are recorded before the next batch's first message goes out.
+        Should the claim fail (a busy database), the batch before is still recorded,
+        alone, before the error goes up: it went out, it must not go out again."""
+        sent, attempts = self._take()
+        try:
+            self._record(sent, attempts)
+            stmt = claim_statement(ids, worker=self.worker, now=self.now).returning(*_CLAIMED)
+            rows = self.session.connection().execute(stmt).all()
+            self.session.commit()
+        except Exception:
+            self.session.rollback()
+            self._record(sent, attempts)
+            self.session.commit()
+            raise
         by_id = {row[0]: Claimed(*row) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     def settle(self) -> None:
         """Record what is left to record and COMMIT: the commit that ends the last
         batch's at-least-once window."""
-        self._record()
+        self._record(*self._take())
         self.session.commit()
 
-    def _record(self) -> None:
+    def _take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        taken = self.sent, self.attempts
+        self.sent, self.attempts = [], []
+        return taken
+
+    def _record(self, sent: list[dict[str, Any]], attempts: list[dict[str, Any]]) -> None:
         """The batch's sent rows in one UPDATE (only those still ours: ``reclaim_stale``
         may have taken some back from a worker presumed dead), its attempts in one
         INSERT; the caller commits."""
         connection = self.session.connection()
-        if self.sent:
-            changed = connection.execute(_SETTLE_SENT, self.sent).rowcount
-            if connection.dialect.supports_sane_multi_rowcount and changed != len(self.sent):
+        if sent:
+            changed = connection.execute(_SETTLE_SENT, sent).rowcount
+            if connection.dialect.supports_sane_multi_rowcount and changed != len(sent):
                 log.warning(
-                    "%d notification(s) were reclaimed while being sent", len(self.sent) - changed
+                    "%d notification(s) were reclaimed while being sent", len(sent) - changed
                 )
-        if self.attempts:
-            connection.execute(_INSERT_ATTEMPT, self.attempts)
-        self.sent, self.attempts = [], []
+        if attempts:
+            connection.execute(_INSERT_ATTEMPT, attempts)
 
     def send(self, rows: list[Claimed], resolve_url: UrlResolver, report: DispatchReport) -> None:
         """Send one row's message, or several rows to one addressee as one digest; every
@@ -570,7 +613,7 @@ class _Run:
 
 
 def _message_of(rows: list[Claimed]) -> Message:
-    messages = [_message(row.payload) for row in rows]
+    messages = [message_of(row.payload) for row in rows]
     if len(messages) == 1:
         return messages[0]
     from notifications.messages import digest  # rendering stays out of the hot path
@@ -583,150 +626,6 @@ def _message_of(rows: list[Claimed]) -> Message:
     return replace(combined, fields=latest)
 
 
-# The payload keys that hold the message itself; the rest (url, agency, sender) are the
-# dispatcher's.
-MESSAGE_KEYS = frozenset({"subject", "text", "html", "short", "attachments", "fields"})
-
-
-def payload_of(message: Message, **extra: Any) -> dict[str, Any]:
-    """The outbox payload of ``message`` (JSON: what ``enqueue(payload=…)`` stores),
-    plus the dispatcher's keys in ``extra`` — ``agency`` and ``sender`` name a digest's
-    addressee and sender, ``url`` a contact when no resolver is used. Attachments are
-    stored as name, content type and absolute path (a worker may run elsewhere: the
-    path must be one it can read); the bytes stay on disk."""
-    clash = MESSAGE_KEYS & extra.keys()
-    if clash:
-        raise ValueError(f"payload_of: {sorted(clash)} belong to the message itself")
-    payload: dict[str, Any] = {
-        "subject": message.subject,
-        "text": message.text,
-        "html": message.html,
-        "short": message.short,
-    }
-    if message.fields:
-        payload["fields"] = dict(message.fields)
-    if message.attachments:
-        payload["attachments"] = [
-            {"name": a.name, "content_type": a.content_type, "path": str(a.path.absolute())}
-            for a in message.attachments
-        ]
-    return {**payload, **extra}
-
-
-# What a sent row keeps (issue 16): enough for the audit — subject, addressee, sender,
-# the names of its files and the Message-ID — but not the bodies, the Zalo fields or the
-# contact URL, which hold live submission links (and, in a URL, perhaps a password). A
-# failed or pending row keeps everything: a retry sends it from its payload.
-KEPT_WHEN_SENT = ("subject", "agency", "sender")
-
-
-def sent_payload(payload: Mapping[str, Any], message_id: str | None) -> dict[str, Any]:
-    """The payload a sent row keeps (``KEPT_WHEN_SENT``, ``message_id``, file names)."""
-    kept = {key: payload[key] for key in KEPT_WHEN_SENT if key in payload}
-    files = payload.get("attachments")
-    if files and isinstance(files, list):
-        kept["attachments"] = [
-            str(item.get("name", "")) if isinstance(item, dict) else "" for item in files
-        ]
-    if message_id:
-        kept["message_id"] = message_id
-    return kept
-
-
-def _message(payload: Mapping[str, Any]) -> Message:
-    """The inverse of ``payload_of``. A malformed attachment entry is a permanent
-    DeliveryError: the row will never become sendable by retrying it."""
-    return Message(
-        subject=str(payload.get("subject", "")),
-        text=str(payload.get("text", "")),
-        html=str(payload.get("html", "")),
-        short=str(payload.get("short", "")),
-        attachments=tuple(_attachment(item) for item in payload.get("attachments") or ()),
-        fields=tuple((str(k), str(v)) for k, v in (payload.get("fields") or {}).items()),
-    )
-
-
-def _attachment(item: Any) -> Attachment:
-    try:
-        return Attachment(
-            name=str(item["name"]),
-            content_type=str(item["content_type"]),
-            path=Path(str(item["path"])),
-        )
-    except (TypeError, KeyError, ValueError) as exc:
-        raise DeliveryError(f"malformed attachment in payload: {exc!r}", permanent=True) from exc
-
-
 def _masked(transport: Transport, row: Claimed) -> str:
     url = row.payload.get("url")
     return transport.mask(str(url)) if url else f"contact of agency {row.agency_id}"
-
-
-# --- recovery and visibility ---------------------------------------------------------
-
-
-def reclaim_stale(
-    session: Session, now: datetime, older_than: timedelta = timedelta(minutes=15)
-) -> int:
-    """Put rows stuck in ``sending`` (their worker died between claim and record) back
-    to pending, due now. Each may already have been delivered: that is the outbox's
-    at-least-once window. ``older_than`` must exceed the longest possible send of a
-    claim chunk (timeouts × chunk size), or a live worker's rows are taken from it.
-    The caller commits; returns the number of rows put back."""
-    cutoff = now - older_than
-    stale = session.exec(
-        select(Notification.id)
-        .where(col(Notification.state) == NotificationState.sending)
-        .where(col(Notification.claimed_at) < cutoff)
-    ).all()
-    return sum(_reclaim_one(session, i, now, cutoff) for i in stale if i is not None)
-
-
-def _reclaim_one(session: Session, notification_id: int, now: datetime, cutoff: datetime) -> bool:
-    # Conditional again: the worker may have recorded its outcome since the SELECT.
-    stmt = (
-        update(Notification)
-        .where(col(Notification.id) == notification_id)
-        .where(col(Notification.state) == NotificationState.sending)
-        .where(col(Notification.claimed_at) < cutoff)
-        .values(state=NotificationState.pending, next_attempt_at=now, claimed_by=None)
-        .execution_options(synchronize_session=False)
-    )
-    if session.exec(stmt).rowcount != 1:
-        return False
-    error = "claim expired: worker stopped before recording the outcome (may have been sent)"
-    session.add(
-        NotificationAttempt(
-            notification_id=notification_id, at=now, ok=False, error=error, worker="reclaim"
-        )
-    )
-    audit(
-        session,
-        actor="reclaim",
-        action="notification.reclaimed",
-        entity="notification",
-        entity_id=notification_id,
-        at=now,
-    )
-    return True
-
-
-def failed_notifications(session: Session, *, limit: int = 1000) -> list[Notification]:
-    """Rows that will not be sent without a person: newest failure first."""
-    stmt = (
-        select(Notification)
-        .where(col(Notification.state) == NotificationState.failed)
-        .order_by(col(Notification.id).desc())
-        .limit(limit)
-    )
-    return list(session.exec(stmt).all())
-
-
-def attempts_of(session: Session, notification_id: int) -> list[NotificationAttempt]:
-    """A row's send attempts, oldest first."""
-    stmt = (
-        select(NotificationAttempt)
-        .where(col(NotificationAttempt.notification_id) == notification_id)
-        .order_by(col(NotificationAttempt.id))
-    )
-    return list(session.exec(stmt).all())

@@ -25,10 +25,10 @@ from notifications.messages import digest
 from notifications.model import CSV_TYPE, XLSX_TYPE, Attachment, DeliveryError, Message
 from notifications.outbox import (
     DispatchReport,
-    _message,
     attempts_of,
     dispatch,
     enqueue,
+    message_of,
     payload_of,
 )
 from tests.notifications.conftest import NOW, make_cycle
@@ -123,7 +123,7 @@ def test_missing_file_is_a_permanent_failure(
 def test_too_much_to_attach_is_permanent(
     transport: EmailTransport, status_message: Message, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("notifications.email.MAX_ATTACHMENT_BYTES", 100)
+    monkeypatch.setattr("notifications.email_render.MAX_ATTACHMENT_BYTES", 100)
     with pytest.raises(DeliveryError, match="exceed") as caught:
         transport.send("mailto://127.0.0.1:1?from=a@b.vn&to=c@d.vn", status_message)
     assert caught.value.permanent
@@ -175,9 +175,9 @@ def test_payload_round_trip_through_json(status_message: Message) -> None:
         "content_type": XLSX_TYPE,
         "path": str(status_message.attachments[0].path),
     }
-    assert _message(stored) == status_message
+    assert message_of(stored) == status_message
     assert "attachments" not in payload_of(BASE)  # rows without files stay as they were
-    assert _message(payload_of(BASE)) == BASE
+    assert message_of(payload_of(BASE)) == BASE
 
 
 def test_payload_paths_are_absolute(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -204,7 +204,7 @@ def test_payload_of_refuses_to_overwrite_the_message() -> None:
 )
 def test_malformed_payload_attachment_is_permanent(item: object) -> None:
     with pytest.raises(DeliveryError) as caught:
-        _message({**payload_of(BASE), "attachments": [item]})
+        message_of({**payload_of(BASE), "attachments": [item]})
     assert caught.value.permanent
 
 

@@ -163,3 +163,38 @@ def test_a_sent_row_keeps_no_link_and_a_failed_row_keeps_its_message(
     assert sorted(r.payload["message_id"] for r in sent) == sorted(sink.message_ids())
     assert str(failed.state) == "failed" and tokens[2] in failed.payload["text"]
     assert failed.payload["fields"] == {"link": failed.payload["short"].rsplit(" ", 1)[1]}
+
+
+class DatabaseBusy(Exception):
+    pass
+
+
+def test_a_failed_claim_still_records_the_batch_before(
+    engine: Engine, session: Session, session_factory: Factory, sink: MailSink
+) -> None:
+    """The batch before is recorded in the next claim's commit; when that claim fails
+    (a database too busy), it is recorded alone: it went out and must not go again."""
+    count = CLAIM_CHUNK + 5
+    fill_outbox(session, sink.url(to="a@b.vn"), count)
+    claims: list[str] = []
+
+    def busy_on_second_claim(
+        conn: Any, cursor: Any, statement: str, *args: Any, **kwargs: Any
+    ) -> None:
+        if statement.lstrip().upper().startswith("UPDATE NOTIFICATION") and "RETURNING" in (
+            statement.upper()
+        ):
+            claims.append(statement)
+            if len(claims) == 2:
+                raise DatabaseBusy
+
+    event.listen(engine, "before_cursor_execute", busy_on_second_claim)
+    try:
+        with pytest.raises(DatabaseBusy):
+            send_all(session_factory, NOW, "w")
+    finally:
+        event.remove(engine, "before_cursor_execute", busy_on_second_claim)
+    assert len(sink.raw) == CLAIM_CHUNK
+    assert states(session) == Counter({"sent": CLAIM_CHUNK, "pending": 5})
+    ok = session.exec(select(NotificationAttempt).where(col(NotificationAttempt.ok))).all()
+    assert len(ok) == CLAIM_CHUNK
