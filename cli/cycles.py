@@ -325,8 +325,18 @@ def extend_(
 def resend_(cycle_id: CycleArg, agency: AgencyArg) -> None:
     """Gửi lại ngay tin mở kỳ hoặc tin nhắc gần nhất cho một cơ quan."""
     from models.actions import resend
+    from notifications.notices import fresh_agency_payload
 
     with opened() as rv:
-        done = _acting(lambda: resend(rv.session, cycle_id, agency, actor=rv.actor, now=rv.now))
+        done = _acting(
+            lambda: resend(
+                rv.session,
+                cycle_id,
+                agency,
+                actor=rv.actor,
+                now=rv.now,
+                rerender=fresh_agency_payload,
+            )
+        )
         rv.session.commit()
     out.print(f"Đã xếp {done.requeued} tin gửi lại cho {agency}, đi ở lượt quét kế tiếp.")

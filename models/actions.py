@@ -26,7 +26,7 @@ row is the record that it was not sent, and why.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -435,10 +435,24 @@ def _grant(
     session.add(row)
 
 
+# Renders an agency's ladder stage again (``notifications.notices.fresh_agency_payload``):
+# the notifications layer, handed in so that models stay below it.
+Rerender = Callable[..., dict[str, Any]]
+
+
 def resend(
-    session: Session, cycle_id: int, agency_key: str | int, *, actor: str, now: dt.datetime
+    session: Session,
+    cycle_id: int,
+    agency_key: str | int,
+    *,
+    actor: str,
+    now: dt.datetime,
+    rerender: Rerender,
 ) -> Done:
-    """The agency's latest opening notice or reminder (each channel) is due again now."""
+    """The agency's latest opening notice or reminder (each channel) is due again now. A
+    row sent before keeps no body (``outbox.sent_payload``): it is rendered again as of
+    ``now`` (days left counted afresh), an extension's notice aside (its stage is no
+    ladder stage: the latest ladder message goes instead)."""
     get_cycle(session, cycle_id)
     if paused(session, cycle_id) is not None:
         raise ActionError(f"Kỳ #{cycle_id} đang tạm dừng: tiếp tục kỳ trước khi gửi lại.")
@@ -458,8 +472,16 @@ def resend(
     ).all()
     if not rows:
         raise ActionError(f"Chưa có tin nhắc nào cho {agency.name} ở kỳ #{cycle_id} để gửi lại.")
-    latest = rows[0].stage
-    ids = [r.id for r in rows if r.stage == latest and r.id is not None]
+    kept = [r for r in rows if "text" in r.payload or not r.stage.startswith("extended")]
+    if not kept:
+        raise ActionError(f"Chưa có tin nhắc nào cho {agency.name} ở kỳ #{cycle_id} để gửi lại.")
+    latest = kept[0].stage
+    again = [r for r in kept if r.stage == latest and r.id is not None]
+    for row in again:
+        if "text" not in row.payload:
+            row.payload = rerender(session, cycle_id, agency, latest, now=now)
+    session.flush()
+    ids = [r.id for r in again]
     session.connection().execute(
         update(Notification)
         .where(col(Notification.id).in_(ids))

@@ -39,7 +39,7 @@ from models.links import DEFAULT_GRACE, link, linker
 from models.plan import PlanError, plan_cycles
 from models.settings import Settings, settings
 from models.tables import Directive, Obligation, ReportCycle
-from models.workdays import WorkCalendar
+from models.workdays import WorkCalendar, packaged_calendar
 from notifications.exports import status_attachments
 from notifications.messages import (
     DEFAULT_RECIPIENT,
@@ -295,35 +295,67 @@ def _queue_agency_step(
     rows: list[dict[str, Any]] = []  # the step's outbox rows, inserted in one statement
     for agency in agencies:
         assert agency.id is not None
-        # An extended agency's messages state its own deadline, under their own stage
-        # names: its new ladder is not the one it may already have heard.
-        fa, stage = f, step.stage
-        if agency.id in extended:
-            own = extended[agency.id]
-            fa = replace(f, cycle=ReportCycle(**{**f.cycle.model_dump(), "due_at": own}))
-            stage = f"{step.stage}~{own.astimezone(TZ):%Y%m%d}"
-        left = calendar.working_days_between(today, fa.cycle.due_at.astimezone(TZ).date())
-        url = submit_link("submit", cycle_id=f.cycle.id, agency_id=agency.id, expires=f.link_expiry)
-        page = submit_link(
-            "agency", cycle_id=None, agency_id=agency.id, expires=f.agency_page_expiry
-        )
-        ctx = context(
-            fa,
-            agency.name,
-            link=url,
-            agency_page=page,
-            working_days_left=max(left, 0),
-            days_late=max(-left, 0) or None,
-            as_of=now,
-        )
-        message = with_fields(render(step.stage, ctx), step.stage, ctx)
-        payload = payload_of(message, agency=agency.name, sender=f.sender)
+        stage, payload = _agency_payload(
+            f, agency, step.stage, extended, today=today, now=now, calendar=calendar,
+            link=submit_link,
+        )  # fmt: skip
         rows.extend(
             _row(f, agency.id, stage, channel, payload, step.at) for channel in channels[agency.id]
         )
     for key in enqueue_many(session, rows):
         out.rows[key] += 1
     return out
+
+
+def _agency_payload(
+    f: CycleFacts,
+    agency: Agency,
+    stage: str,
+    extended: dict[int, dt.datetime],
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    calendar: WorkCalendar,
+    link: Any,
+) -> tuple[str, dict[str, Any]]:
+    """The outbox stage name and payload of ladder stage ``stage`` for one agency. An
+    extended agency's messages state its own deadline, under their own stage names: its
+    new ladder is not the one it may already have heard."""
+    assert agency.id is not None
+    fa, named = f, stage
+    if agency.id in extended:
+        own = extended[agency.id]
+        fa = replace(f, cycle=ReportCycle(**{**f.cycle.model_dump(), "due_at": own}))
+        named = f"{stage}~{own.astimezone(TZ):%Y%m%d}"
+    left = calendar.working_days_between(today, fa.cycle.due_at.astimezone(TZ).date())
+    url = link("submit", cycle_id=f.cycle.id, agency_id=agency.id, expires=f.link_expiry)
+    page = link("agency", cycle_id=None, agency_id=agency.id, expires=f.agency_page_expiry)
+    ctx = context(
+        fa,
+        agency.name,
+        link=url,
+        agency_page=page,
+        working_days_left=max(left, 0),
+        days_late=max(-left, 0) or None,
+        as_of=now,
+    )
+    message = with_fields(render(stage, ctx), stage, ctx)
+    return named, payload_of(message, agency=agency.name, sender=f.sender)
+
+
+def fresh_agency_payload(
+    session: Session, cycle_id: int, agency: Agency, stage: str, *, now: dt.datetime
+) -> dict[str, Any]:
+    """The message of an agency's ladder stage (``stage`` may carry an extension's
+    "~YYYYMMDD"), rendered again as of ``now``: what a resend sends when the row was
+    sent before and keeps no body (``outbox.sent_payload``)."""
+    f = cycle_facts(session, cycle_id)
+    calendar = packaged_calendar()
+    _, payload = _agency_payload(
+        f, agency, stage.split("~", 1)[0], extended_dues(session, cycle_id),
+        today=now.astimezone(TZ).date(), now=now, calendar=calendar, link=linker(),
+    )  # fmt: skip
+    return payload
 
 
 def _row(

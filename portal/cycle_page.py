@@ -49,6 +49,7 @@ from models.cycle_controls import AgencyRequest, CycleAction
 from models.requests import KIND_VI, STATE_VI, requests_of
 from models.submissions import versions_of
 from models.tables import Notification, ReportCycle, Submission, SubmissionVersion
+from notifications.notices import fresh_agency_payload
 from portal.admin_pages import admin_page, error_response, origin_ok, read_form, to_login
 from portal.auth import new_nonce
 from portal.deps import ADMIN_PREFIX, CSRF_COOKIE, admin_of, admin_session
@@ -283,7 +284,7 @@ def _run(
         assert until is not None
         extend_and_tell(session, cycle_id, code, until=until, actor=user, now=now, reason=reason)
     elif action == "resend":
-        resend(session, cycle_id, code, actor=user, now=now)
+        resend(session, cycle_id, code, actor=user, now=now, rerender=fresh_agency_payload)
     elif action == "pause":
         pause(session, cycle_id, actor=user, now=now, reason=reason)
     else:

@@ -38,8 +38,8 @@ from models.tables import (
 )
 from models.workdays import packaged_calendar
 from notifications.mailsink import MailSink
-from notifications.notices import queue_steps
-from notifications.outbox import dispatch, enqueue
+from notifications.notices import fresh_agency_payload, queue_steps
+from notifications.outbox import dispatch, enqueue, sent_payload
 from tests.conftest import EXAMPLES
 from tests.notifications.conftest import payload
 
@@ -253,22 +253,35 @@ def test_resend_requeues_the_latest_reminder(session: Session, cycle: ReportCycl
     finance = _agency(session, FINANCE)
     for n in _notes(session, cycle, Notification.agency_id == finance.id):
         n.state, n.sent_at, n.attempts = NotificationState.sent, _at(12, 10), 1
+        n.payload = sent_payload(n.payload, "<sent@example.invalid>")  # as dispatch keeps it
         session.add(n)
     session.commit()
-    done = resend(session, cycle.id or 0, FINANCE, actor="vp", now=_at(12, 11))
+    done = resend(
+        session, cycle.id or 0, FINANCE, actor="vp", now=_at(12, 11), rerender=fresh_agency_payload
+    )
     session.commit()
     again = _notes(session, cycle, Notification.agency_id == finance.id)
     seen = {(n.stage, n.state, n.next_attempt_at) for n in again}
     assert done.requeued == sum(n.stage == "reminder-7" for n in again)
+    # The sent row kept no body: the reminder is rendered again, with its link.
+    for n in again:
+        if n.stage == "reminder-7":
+            assert "/submit/" in n.payload["text"] and n.payload["subject"]
     # Only the latest (each channel) is due again; the opening notice stays sent.
     assert seen == {
         ("reminder-7", NotificationState.pending, _at(12, 11)),
         ("opened", NotificationState.sent, seen and _opened_at(again)),
     }
     with pytest.raises(ActionError, match="không phải nộp báo cáo"):
-        resend(session, cycle.id or 0, "qng-vp-ubnd-tinh", actor="vp", now=_at(12, 11))
+        resend(
+            session, cycle.id or 0, "qng-vp-ubnd-tinh", actor="vp", now=_at(12, 11),
+            rerender=fresh_agency_payload,
+        )  # fmt: skip
     with pytest.raises(ActionError, match="Không có cơ quan"):
-        resend(session, cycle.id or 0, "khong-co", actor="vp", now=_at(12, 11))
+        resend(
+            session, cycle.id or 0, "khong-co", actor="vp", now=_at(12, 11),
+            rerender=fresh_agency_payload,
+        )  # fmt: skip
 
 
 def _opened_at(rows: list[Notification]) -> dt.datetime | None:
