@@ -74,7 +74,7 @@ from models.agency import (
 from models.db import utcnow
 from models.vocabulary import normalise_phone
 
-REGISTRY_DIR = Path(__file__).parent / "data" / "registry"
+REGISTRY_DIR = Path(__file__).parents[1] / "data" / "registry"
 
 E = TypeVar("E", bound=StrEnum)
 
