@@ -144,7 +144,7 @@ def period_to_open(obligation: Obligation, *, now: dt.datetime, province: str) -
     return period_for_opening(obligation.frequency, rule, now.astimezone(TZ).date(), policy=policy)
 
 
-def open_cycle(
+def store_cycle(
     session: Session,
     obligation: Obligation,
     *,

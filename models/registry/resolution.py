@@ -25,6 +25,7 @@ from models.agency import (
     GroupSuccession,
     lookup_key,
 )
+from models.formats import short_day
 
 # --- listing ------------------------------------------------------------------------------------
 
@@ -208,23 +209,23 @@ def _chains(session: Session, agency: Agency, on: dt.date, seen: frozenset[int])
 def _apply_chain(result: Resolution, chain: _Chain, on: dt.date) -> None:
     last = chain.end
     if chain.steps:
-        path = " → ".join(f"{a.name} from {_d(day)}" for a, day in chain.steps)
-        ended = _d(chain.start.active_to)
+        path = " → ".join(f"{a.name} from {_date_vi(day)}" for a, day in chain.steps)
+        ended = _date_vi(chain.start.active_to)
         result.notes.append(f"{chain.start.name} ended on {ended}: succeeded by {path}")
     if chain.dead_end:
         result.flag = Flag.dissolved
         result.notes.append(
-            f"{last.name} ended on {_d(last.active_to)} with no successor in the registry"
+            f"{last.name} ended on {_date_vi(last.active_to)} with no successor in the registry"
         )
         return
     if last.active_from and on < last.active_from:
-        result.notes.append(f"{last.name} only exists from {_d(last.active_from)}")
+        result.notes.append(f"{last.name} only exists from {_date_vi(last.active_from)}")
     result.agencies.append(last)
 
 
-def _d(day: dt.date | None) -> str:
-    """A day as Vietnamese documents write it: 1/7/2025."""
-    return f"{day.day}/{day.month}/{day.year}" if day else "?"
+def _date_vi(day: dt.date | None) -> str:
+    """A day as Vietnamese documents write it (1/7/2025), "?" when unknown."""
+    return short_day(day) if day else "?"
 
 
 def _resolve_group(session: Session, ref: AgencyRef, key: str, scope: _Scope) -> Resolution:
@@ -237,7 +238,7 @@ def _resolve_group(session: Session, ref: AgencyRef, key: str, scope: _Scope) ->
             suggested_group=moved.new_group,
             notes=[
                 f"“{ref.text}” names the group {key}, replaced by {moved.new_group} on "
-                f"{_d(moved.effective)}{why}: an administrator must choose the submitters "
+                f"{_date_vi(moved.effective)}{why}: an administrator must choose the submitters "
                 f"(suggested: {moved.new_group})"
             ],
         )
@@ -246,12 +247,12 @@ def _resolve_group(session: Session, ref: AgencyRef, key: str, scope: _Scope) ->
     if not result.agencies and scope.issuer != scope.province:
         result.agencies = list_agencies(session, on=scope.on, group=key, province=scope.province)
         result.notes.append(
-            f"{scope.issuer} has no {key} on {_d(scope.on)}: took those of {scope.province}"
+            f"{scope.issuer} has no {key} on {_date_vi(scope.on)}: took those of {scope.province}"
         )
     if not result.agencies:
         result.flag = Flag.empty_group
         result.notes.append(
-            f"the registry lists no members of {key} in {scope.issuer} on {_d(scope.on)}"
+            f"the registry lists no members of {key} in {scope.issuer} on {_date_vi(scope.on)}"
         )
     return result
 
@@ -305,7 +306,7 @@ def _duplicate_notes(parts: Sequence[Resolution], on: dt.date) -> list[str]:
             if part.phrase not in phrases:
                 phrases.append(part.phrase)
     return [
-        f"{agency.name} is what {' and '.join(phrases)} name on {_d(on)}: listed once"
+        f"{agency.name} is what {' and '.join(phrases)} name on {_date_vi(on)}: listed once"
         for agency, phrases in named.values()
         if len(phrases) > 1
     ]
