@@ -105,7 +105,7 @@ def seed(url: str, count: int) -> list[tuple[int, int, int, dt.datetime]]:
     from directives.parse import parse_file
     from flows.demo import approve_seeds
     from flows.ingest import issuer_province
-    from models.cycles import open_cycle
+    from models.cycles import store_cycle
     from models.registry import import_registry, load_registry, shipped_registry
     from models.schema import create_schema
     from models.store import save_directive
@@ -122,9 +122,9 @@ def seed(url: str, count: int) -> list[tuple[int, int, int, dt.datetime]]:
         for oid in approve_seeds(s, province=PROVINCE).values():
             ob = s.get(Obligation, oid)
             assert ob is not None
-            open_cycle(s, ob, now=OPENED, province=PROVINCE)
+            store_cycle(s, ob, now=OPENED, province=PROVINCE)
             if ob.frequency == "annual":  # and next year's, for enough distinct links
-                open_cycle(s, ob, now=OPENED, province=PROVINCE, period_key="2027")
+                store_cycle(s, ob, now=OPENED, province=PROVINCE, period_key="2027")
         s.commit()
         rows = s.exec(
             select(Submission, ReportCycle)

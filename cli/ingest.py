@@ -85,7 +85,7 @@ def _one(path: Path, in_prefect: bool) -> dict[str, Any]:
 
 def _show(results: list[dict[str, Any]], as_json: bool) -> None:
     from cli.obligation_view import as_data, block, title
-    from models.review import d
+    from models.formats import short_day
     from models.tables import Directive, Obligation
 
     data = []
@@ -106,7 +106,7 @@ def _show(results: list[dict[str, Any]], as_json: bool) -> None:
                     }
                 )
                 continue
-            issued = f", {d(directive.date)}" if directive.date else ""
+            issued = f", {short_day(directive.date)}" if directive.date else ""
             out.print(Text(f"{title(directive)}{issued}", style="bold"))
             out.print(Text(f"{directive.issuer or '—'} · {directive.subject or '—'}"))
             said = OUTCOME_VI.get(summary["outcome"], summary["outcome"])

@@ -23,7 +23,7 @@ from cli.ingest import ingest
 from cli.notify import notify_app
 from cli.obligations import obligations_app
 from cli.outbox import outbox_app
-from cli.output import err, fail
+from cli.output import err, fail, settings_problem
 from cli.portal import portal
 from cli.service import deploy, sync, up
 from cli.zalo import zalo_app
@@ -219,6 +219,9 @@ def main() -> None:
     except Exception as exc:  # the last line of defence; every known failure is handled above
         if _debug():
             raise
+        if problem := settings_problem(exc):
+            err.print(f"[bold red]lỗi cấu hình:[/] {problem}", highlight=False)
+            raise SystemExit(2) from None
         err.print(
             f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
             "Nothing was written. Run again with HANBAOCAO_DEBUG=1 and report the output.",

@@ -123,12 +123,13 @@ def print_show(console: Console, rv: Review, ob: Obligation, directive: Directiv
 
 
 def _heading(rv: Review, ob: Obligation, directive: Directive) -> Table:
-    from models.review import d, local
+    from models.formats import short_day
+    from models.review import local
 
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column()
-    issued = f", {d(directive.date)}" if directive.date else ""
+    issued = f", {short_day(directive.date)}" if directive.date else ""
     grid.add_row("Nghĩa vụ", Text(f"{ob.id} của {title(directive)}"))
     grid.add_row("Cơ quan ban hành", Text(f"{directive.issuer or '—'}{issued}"))
     if directive.subject:
@@ -183,9 +184,12 @@ def _fields(ob: Obligation) -> Table:
 
 
 def _party_table(rv: Review, rows: list[ObligationParty]) -> Table:
-    from models.review import ROLE_VI, d
+    from models.formats import short_day
+    from models.review import ROLE_VI
 
-    table = Table(title=f"Các cơ quan trong danh mục ngày {d(rv.today)}", title_justify="left")
+    table = Table(
+        title=f"Các cơ quan trong danh mục ngày {short_day(rv.today)}", title_justify="left"
+    )
     for name in ("vai trò", "như văn bản ghi", "hôm nay là", "ghi chú"):
         table.add_column(name)
     for party in rows:

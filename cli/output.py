@@ -15,3 +15,18 @@ err = Console(stderr=True, soft_wrap=True)  # one message, one line: never wrapp
 def fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+def settings_problem(exc: BaseException) -> str | None:
+    """What is wrong with the HANBAOCAO_* variables, when ``exc`` is the settings refusing
+    them (``models.settings``), in Vietnamese; None for any other error."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError) or exc.title != "Settings":
+        return None
+    wrong = []
+    for error in exc.errors():
+        variable = f"HANBAOCAO_{str(error['loc'][0]).upper()}" if error["loc"] else "?"
+        said = error["msg"].removeprefix("Value error, ")
+        wrong.append(said if said.startswith(variable) else f"{variable}: {said}")
+    return f"biến môi trường không hợp lệ ({'; '.join(wrong)}). Sửa hoặc bỏ biến đó rồi chạy lại."

@@ -84,8 +84,7 @@ def open_cycle(
     """Open the cycle of ``period_key`` (default: the period this firing is for): the
     cycle, one pending submission per agency, the opening notices queued. Running it
     twice for the same period changes nothing."""
-    from models.cycles import open_cycle as open_on_data
-    from models.cycles import status
+    from models.cycles import status, store_cycle
     from models.tables import ObligationStatus
     from notifications.notices import cycle_facts, queue_steps
 
@@ -98,7 +97,7 @@ def open_cycle(
             state = "missing" if ob is None else str(ob.status)
             log.warning("obligation %s is %s: nothing to open", obligation_id, state)
             return {"opened": False, "reason": f"obligation {obligation_id} is {state}"}
-        opened = open_on_data(
+        opened = store_cycle(
             session, ob, now=at, province=settings().province, period_key=period_key, calendar=cal
         )
         queued = queue_steps(session, opened.steps, now=at, calendar=cal)

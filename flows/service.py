@@ -12,15 +12,13 @@
 4. the deployments (``flows.deployments.sync``) on a process work pool;
 5. a process worker for that pool, inside this process, until SIGINT or SIGTERM.
 
-Why a worker and not ``serve()`` — measured on this machine (2 cores shared with other
-jobs, embedded SQLite server, N deployments of ``open_cycle``): ``serve()`` registers every
-deployment again, one by one, at each start before it runs anything — N=100: 23 s,
-N=200: 47-68 s (0.23-0.34 s each) — and stopping it pauses every schedule unless
-``pause_on_shutdown=False``. A worker needs the deployments on the server only, and
-``sync`` writes only what changed: N=200 unchanged is one paged read, 0.2 s; N=200 new,
-15 s, once. The worker polls 0.3-0.5 s after it is created. So a restart of ``up`` costs
-the server's own start (6 s on an existing database, 11-17 s on a new one) plus about a
-second whatever the number of deployments, and nothing is paused on the way down.
+Why a worker and not ``serve()``: ``serve()`` registers every deployment again, one by
+one, at each start before it runs anything (its cost grows with the number of
+deployments: ``bench/bench_sync.py`` measures it), and stopping it pauses every schedule
+unless ``pause_on_shutdown=False``. A worker needs the deployments on the server only,
+and ``sync`` writes only what changed (unchanged deployments cost one paged read). So a
+restart of ``up`` costs the server's own start plus about a second whatever the number
+of deployments, and nothing is paused on the way down.
 
 Processes. The server is ``flows.server.prefect_server``'s: its own process group, stopped
 with SIGTERM (SIGKILL after 15 s), and on Linux sent SIGTERM by the kernel when ``up``

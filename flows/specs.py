@@ -32,7 +32,7 @@ from flows.artifacts import slug
 from flows.cycles import open_cycle, sweep
 from flows.ingest import ingest
 from models.agency import Agency
-from models.calendar import PERIODIC, UnsupportedDeadline, opening_rrule
+from models.calendar import PERIODIC, OpeningPolicy, UnsupportedDeadline, opening_rrule
 from models.db import TIMEZONE
 from models.tables import Directive, Obligation, ObligationStatus
 
@@ -343,7 +343,7 @@ def obligation_spec(
     if ob.frequency not in PERIODIC:
         raise ValueError(f"frequency {ob.frequency!r} has no periods: nothing to schedule")
     rule = Deadline(**(ob.deadline_override or ob.deadline or {}))
-    rrule = opening_rrule(ob.frequency, rule, start=start, province=province)
+    rrule = opening_rrule(ob.frequency, rule, start=start, policy=OpeningPolicy(province=province))
     return DeploymentSpec(
         key=f"{OBLIGATION_TAG}{ob.id}",
         name=_name(directive, ob),

@@ -237,30 +237,30 @@ class Matrix:
 _Stmt = TypeVar("_Stmt", bound=Select[Any])
 
 
-def _filtered(stmt: _Stmt, flt: MatrixFilter) -> _Stmt:
+def _filtered(stmt: _Stmt, selection: MatrixFilter) -> _Stmt:
     """``stmt`` (which selects from report_cycle joined to obligation) narrowed to the
-    cycles ``flt`` selects: the one filter every query here shares."""
+    cycles ``selection`` selects: the one filter every query here shares."""
     stmt = stmt.where(col(ReportCycle.state) != CycleState.scheduled)
-    if flt.directive_id is not None:
-        stmt = stmt.where(col(Obligation.directive_id) == flt.directive_id)
-    if flt.lead_agency_id is not None:
-        stmt = stmt.where(col(Obligation.lead_agency_id) == flt.lead_agency_id)
-    if flt.period is not None:
+    if selection.directive_id is not None:
+        stmt = stmt.where(col(Obligation.directive_id) == selection.directive_id)
+    if selection.lead_agency_id is not None:
+        stmt = stmt.where(col(Obligation.lead_agency_id) == selection.lead_agency_id)
+    if selection.period is not None:
         # check_period allows digits, capitals and one dash: nothing LIKE would read.
         stmt = stmt.where(
             or_(
-                col(ReportCycle.period_key) == flt.period,
-                col(ReportCycle.period_key).like(f"{flt.period}-%"),
+                col(ReportCycle.period_key) == selection.period,
+                col(ReportCycle.period_key).like(f"{selection.period}-%"),
             )
         )
     return stmt
 
 
-def _cycle_ids(flt: MatrixFilter) -> Select[Any]:
+def _cycle_ids(selection: MatrixFilter) -> Select[Any]:
     stmt = sa.select(col(ReportCycle.id)).join(
         Obligation, col(Obligation.id) == ReportCycle.obligation_id
     )
-    return _filtered(stmt, flt)
+    return _filtered(stmt, selection)
 
 
 def compliance_matrix(
@@ -272,10 +272,10 @@ def compliance_matrix(
 ) -> Matrix:
     """The matrix of the cycles that ``filters`` selects, decided at ``now``; rows are
     the agencies that must report in at least one of them."""
-    flt = filters or MatrixFilter()
+    selection = filters or MatrixFilter()
     cal = calendar or packaged_calendar()
-    columns = _columns(session, flt)
-    cycle_ids = _cycle_ids(flt)
+    columns = _columns(session, selection)
+    cycle_ids = _cycle_ids(selection)
     rows = {
         a.id: Row(a.id, a.name, str(a.kind))
         for a in session.exec(
@@ -305,10 +305,10 @@ def compliance_matrix(
                 str(state), submitted_at, own or due[cycle_id], now, cal
             )
     ordered = sorted(rows.values(), key=lambda r: (_KIND_ORDER.get(r.kind, 9), sort_key(r.agency)))
-    return Matrix(now, flt, columns, ordered)
+    return Matrix(now, selection, columns, ordered)
 
 
-def _columns(session: Session, flt: MatrixFilter) -> list[Column]:
+def _columns(session: Session, selection: MatrixFilter) -> list[Column]:
     lead = aliased(Agency)
     stmt = (
         select(ReportCycle, Obligation, Directive, lead)
@@ -318,7 +318,7 @@ def _columns(session: Session, flt: MatrixFilter) -> list[Column]:
         .order_by(col(ReportCycle.due_at), col(Directive.number), col(ReportCycle.obligation_id))
     )
     out = []
-    for cycle, ob, directive, lead_agency in session.exec(_filtered(stmt, flt)).all():
+    for cycle, ob, directive, lead_agency in session.exec(_filtered(stmt, selection)).all():
         assert cycle.id is not None and ob.id is not None and directive.id is not None
         out.append(
             Column(

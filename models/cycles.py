@@ -40,6 +40,7 @@ from models.calendar import (
     DEFAULT_LADDER,
     Audience,
     Ladder,
+    OpeningPolicy,
     Period,
     ScheduledStage,
     StageAnchor,
@@ -148,12 +149,11 @@ def _cal() -> WorkCalendar:
 def period_to_open(obligation: Obligation, *, now: dt.datetime, province: str) -> Period:
     """The period a firing of the obligation's opening schedule at ``now`` is for."""
     rule = Deadline(**(obligation.deadline_override or obligation.deadline or {}))
-    return period_for_opening(
-        obligation.frequency, rule, now.astimezone(TZ).date(), province=province
-    )
+    policy = OpeningPolicy(province=province)
+    return period_for_opening(obligation.frequency, rule, now.astimezone(TZ).date(), policy=policy)
 
 
-def open_cycle(
+def store_cycle(
     session: Session,
     obligation: Obligation,
     *,

@@ -13,6 +13,7 @@ from directives.model import Deadline, describe_deadline
 from models.agency import Agency
 from models.calendar import Ladder
 from models.cycles import ladder_of
+from models.formats import short_day
 from models.plan import set_schedule
 from models.registry import list_agencies
 from models.review import (
@@ -22,7 +23,6 @@ from models.review import (
     Started,
     agency_by_code,
     agency_name,
-    d,
     frequency_vi,
     group_vi,
     parties,
@@ -122,7 +122,7 @@ def _chosen(
         phrase=phrase,
         agency_id=agency.id if agency else None,
         group_key=group,
-        note=f"do {rv.actor} chọn ngày {d(rv.today)}",
+        note=f"do {rv.actor} chọn ngày {short_day(rv.today)}",
     )
 
 

@@ -21,6 +21,11 @@ def day_text(day: date | None) -> str:
     return day.strftime(DATE) if day is not None else ""
 
 
+def short_day(day: date) -> str:
+    """A day as Vietnamese documents write it in running text: "1/7/2025"."""
+    return f"{day.day}/{day.month}/{day.year}"
+
+
 def local_day(moment: datetime | None) -> str:
     """The local day of ``moment``, dd/mm/yyyy; "" for None."""
     return moment.astimezone(TZ).strftime(DATE) if moment is not None else ""

@@ -19,9 +19,9 @@ from sqlmodel import Session, col, select
 from directives.model import FREQUENCY_VI, Deadline, describe_deadline
 from models.agency import Agency
 from models.calendar import UnsupportedDeadline, period_containing
-from models.cycles import open_cycle
+from models.cycles import store_cycle
 from models.db import TZ
-from models.formats import local_text
+from models.formats import local_text, short_day
 from models.plan import (
     CyclePlan,
     PlanError,
@@ -80,10 +80,6 @@ def frequency_vi(frequency: str) -> str:
 
 def group_vi(key: str) -> str:
     return GROUP_VI.get(key, key)
-
-
-def d(day: dt.date) -> str:
-    return f"{day.day}/{day.month}/{day.year}"
 
 
 def local(moment: dt.datetime) -> str:
@@ -189,7 +185,8 @@ def agency_by_code(rv: Review, code: str, what: str) -> Agency:
         raise refuse(
             "agency_gone",
             None,
-            f"{what}: {agency.name} ({agency.code}) không còn hoạt động ngày {d(rv.today)}{now}",
+            f"{what}: {agency.name} ({agency.code}) không còn hoạt động "
+            f"ngày {short_day(rv.today)}{now}",
             field=what,
             choices=tuple(a.code for a in heirs),
         )
@@ -331,7 +328,7 @@ def accept_suggestions(rv: Review, rows: list[ObligationParty]) -> list[Obligati
         accept_suggestion(rv.session, party, actor=rv.actor)
         party.note = (
             f"thay bằng nhóm {group_vi(party.group_key or '')} (đề xuất do {rv.actor} "
-            f"nhận ngày {d(rv.today)})"
+            f"nhận ngày {short_day(rv.today)})"
         )
         rv.session.add(party)
     return taken
@@ -429,7 +426,7 @@ def start_running(rv: Review, ob: Obligation, late: str | None) -> Started:
         raise _late_problem(ob, now.plan)
     if now.late and late == "next":
         return Started(skipped=now.plan)
-    opened = open_cycle(
+    opened = store_cycle(
         rv.session,
         ob,
         now=rv.now,

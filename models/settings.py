@@ -169,7 +169,7 @@ class Settings(BaseSettings):
             parse_networks(value)
         except ValueError as exc:
             raise ValueError(
-                f"HANBAOCAO_TRUSTED_PROXIES: not addresses or networks ({exc})"
+                f"HANBAOCAO_TRUSTED_PROXIES: không phải địa chỉ hay mạng ({exc})"
             ) from None
         return value
 

@@ -493,27 +493,28 @@ def _escalates_to(ctx: NoticeContext) -> str:
 
 
 def receipt(ctx: NoticeContext) -> Message:
-    got = ctx.receipt
-    if got is None:
+    hand_in = ctx.receipt
+    if hand_in is None:
         raise ValueError("receipt: the context carries no receipt")
-    subject = f"[Xác nhận đã nhận] {_topic(ctx)} — phiên bản {got.version}"
+    subject = f"[Xác nhận đã nhận] {_topic(ctx)} — phiên bản {hand_in.version}"
     lead = (
         f"{_clean(ctx.sender)} xác nhận đã nhận báo cáo {_lower_first(_period(ctx))} của "
-        f"{_clean(ctx.agency)} theo {_directive_full(ctx)} lúc {format_moment(got.received_at)} "
-        f"(phiên bản {got.version}; {_timeliness(ctx, got)}). Trường hợp cần bổ sung, "
+        f"{_clean(ctx.agency)} theo {_directive_full(ctx)} "
+        f"lúc {format_moment(hand_in.received_at)} "
+        f"(phiên bản {hand_in.version}; {_timeliness(ctx, hand_in)}). Trường hợp cần bổ sung, "
         "đề nghị gửi bản cập nhật qua đường dẫn dưới đây; bản mới được lưu thành phiên bản "
         "tiếp theo."
     )
     doc = _agency_doc(ctx, subject, lead, "")
-    files = _Table(("Tên tệp", "Dung lượng", "SHA-256"), tuple(_file_row(f) for f in got.files))
-    received = _Line("Đã nhận: ", _received_summary(ctx, got))
+    files = _Table(("Tên tệp", "Dung lượng", "SHA-256"), tuple(_file_row(f) for f in hand_in.files))
+    received = _Line("Đã nhận: ", _received_summary(ctx, hand_in))
     blocks = (doc.blocks[0], files, *doc.blocks[1:])
     short = (*doc.short[:-1], received, doc.short[-1])
     return _render(replace(doc, blocks=blocks, short=short))
 
 
-def _timeliness(ctx: NoticeContext, got: Receipt) -> str:
-    if not got.late:
+def _timeliness(ctx: NoticeContext, hand_in: Receipt) -> str:
+    if not hand_in.late:
         return "nộp đúng hạn"
     return f"nộp sau hạn {_days(ctx.days_late)}" if ctx.days_late else "nộp sau hạn"
 
@@ -522,10 +523,10 @@ def _file_row(f: ReceivedFile) -> tuple[str, str, str]:
     return (_clean(f.name), format_size(f.size), _clean(f.sha256))
 
 
-def _received_summary(ctx: NoticeContext, got: Receipt) -> str:
+def _received_summary(ctx: NoticeContext, hand_in: Receipt) -> str:
     return (
-        f"{len(got.files)} tệp, phiên bản {got.version}, lúc {format_moment(got.received_at)}"
-        f" ({_timeliness(ctx, got)})"
+        f"{len(hand_in.files)} tệp, phiên bản {hand_in.version}, "
+        f"lúc {format_moment(hand_in.received_at)} ({_timeliness(ctx, hand_in)})"
     )
 
 
@@ -787,13 +788,13 @@ _CELL = "padding:6px 8px;border:1px solid #d9dde3;vertical-align:top;text-align:
 _BODY_START, _BODY_END = "<!--body-->", "<!--/body-->"
 
 
-def _e(value: str) -> str:
+def _escape(value: str) -> str:
     return html.escape(value, quote=True)
 
 
 def _html_block(block: _Block) -> str:
     if isinstance(block, _Para):
-        return f'<p style="margin:0 0 14px;">{_e(block.text)}</p>'
+        return f'<p style="margin:0 0 14px;">{_escape(block.text)}</p>'
     if isinstance(block, _Facts):
         return _html_table((), block.rows, label_column=True)
     if isinstance(block, _Table):
@@ -805,12 +806,12 @@ def _html_block(block: _Block) -> str:
 def _html_table(
     head: tuple[str, ...], rows: tuple[tuple[str, ...], ...], *, label_column: bool
 ) -> str:
-    th = "".join(f'<th style="{_CELL}background:#f1f3f5;">{_e(h)}</th>' for h in head)
+    th = "".join(f'<th style="{_CELL}background:#f1f3f5;">{_escape(h)}</th>' for h in head)
     lines = [f"<tr>{th}</tr>"] if head else []
     label = "font-weight:bold;width:34%;" if label_column else ""
     for row in rows:
         cells = [
-            f'<td style="{_CELL}{label if i == 0 else ""}">{_e(value)}</td>'
+            f'<td style="{_CELL}{label if i == 0 else ""}">{_escape(value)}</td>'
             for i, value in enumerate(row)
         ]
         lines.append(f"<tr>{''.join(cells)}</tr>")
@@ -823,12 +824,12 @@ def _html_table(
 def _html_button(button: _Button) -> str:
     # A table cell with bgcolor is the button Outlook draws; the bare link below it is
     # for clients that strip the styling and for copying.
-    url = _e(button.url)
+    url = _escape(button.url)
     return (
         '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:4px 0 8px;">'
         '<tr><td bgcolor="#1d4ed8" style="border-radius:4px;">'
         f'<a href="{url}" style="display:inline-block;padding:10px 22px;color:#ffffff;'
-        f'text-decoration:none;font-weight:bold;">{_e(button.label)}</a></td></tr></table>'
+        f'text-decoration:none;font-weight:bold;">{_escape(button.label)}</a></td></tr></table>'
         f'<p style="margin:0 0 16px;font-size:13px;">Hoặc mở đường dẫn: '
         f'<a href="{url}" style="color:#1d4ed8;word-break:break-all;">{url}</a></p>'
     )
@@ -838,19 +839,19 @@ def _html(doc: _Doc) -> str:
     body = "".join(_html_block(b) for b in doc.blocks)
     return (
         '<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">'
-        f"<title>{_e(doc.subject)}</title></head>"
+        f"<title>{_escape(doc.subject)}</title></head>"
         '<body style="margin:0;padding:0;background:#f4f5f7;">'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
         'style="background:#f4f5f7;"><tr><td align="center" style="padding:24px 12px;">'
         '<table role="presentation" width="600" cellpadding="0" cellspacing="0" '
         f'style="max-width:600px;width:100%;background:#ffffff;border:1px solid #d9dde3;{_FONT}">'
         '<tr><td style="background:#8b1a1a;color:#ffffff;padding:14px 24px;font-weight:bold;">'
-        f"{_e(doc.sender)}</td></tr>"
+        f"{_escape(doc.sender)}</td></tr>"
         f'<tr><td style="padding:24px;"><p style="margin:0 0 14px;"><strong>Kính gửi: '
-        f"{_e(doc.to)}</strong></p>{_BODY_START}{body}{_BODY_END}"
-        f'<p style="margin:16px 0 0;">{_CLOSING}<br><strong>{_e(doc.sender)}</strong></p>'
+        f"{_escape(doc.to)}</strong></p>{_BODY_START}{body}{_BODY_END}"
+        f'<p style="margin:16px 0 0;">{_CLOSING}<br><strong>{_escape(doc.sender)}</strong></p>'
         '</td></tr><tr><td style="padding:12px 24px;font-size:12px;color:#6b7280;'
-        f'border-top:1px solid #e5e7eb;">{_e(_FOOTER)}</td></tr>'
+        f'border-top:1px solid #e5e7eb;">{_escape(_FOOTER)}</td></tr>'
         "</table></td></tr></table></body></html>"
     )
 
@@ -931,7 +932,8 @@ def digest(messages: list[Message], *, agency: str, sender: str) -> Message:
 def _digest_html(doc: _Doc, messages: Sequence[Message]) -> str:
     # Item bodies are already escaped HTML of our own making: inserted, never re-escaped.
     sections = "".join(
-        f'<h3 style="margin:22px 0 10px;font-size:16px;color:#8b1a1a;">{i}. {_e(m.subject)}</h3>'
+        f'<h3 style="margin:22px 0 10px;font-size:16px;color:#8b1a1a;">'
+        f"{i}. {_escape(m.subject)}</h3>"
         f"{_html_body(m.html)}"
         for i, m in enumerate(messages, 1)
     )

@@ -28,7 +28,7 @@ from prefect.client.schemas.sorting import FlowRunSort
 from sqlmodel import Session
 
 from directives.model import Deadline
-from models.calendar import nominal_open_day, opening_rrule, period_for_opening
+from models.calendar import OpeningPolicy, nominal_open_day, opening_rrule, period_for_opening
 from models.db import make_engine
 from models.tables import Obligation
 from tests.flows.helpers import (
@@ -43,6 +43,7 @@ from tests.flows.helpers import (
 pytestmark = pytest.mark.slow
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
+POLICY = OpeningPolicy(province=PROVINCE)
 RUN_TIMEOUT = 60.0  # both scheduler loops run every 1-2 s on the test server
 
 
@@ -66,7 +67,7 @@ def _obligation(shared: SeededServer, obligation_id: int) -> Obligation:
 def _next_firing(ob: Obligation, after: dt.datetime) -> dt.datetime:
     """The first opening after ``after``, from the same rule the deployment was given."""
     rule = Deadline(**(ob.deadline_override or ob.deadline or {}))
-    text = opening_rrule(ob.frequency, rule, start=SCHEDULE_START, province=PROVINCE)
+    text = opening_rrule(ob.frequency, rule, start=SCHEDULE_START, policy=POLICY)
     nxt = rrulestr(text, tzinfos={"Asia/Ho_Chi_Minh": VN}).after(after)
     assert nxt is not None, text
     return nxt.astimezone(VN)
@@ -120,9 +121,9 @@ def test_server_scheduler_creates_the_next_opening_run_at_8_local(shared: Seeded
     assert local == _next_firing(ob, now)
     # ... which is the nominal opening day of the period that firing opens.
     rule = Deadline(**(ob.deadline_override or ob.deadline or {}))
-    period = period_for_opening(ob.frequency, rule, local.date(), province=PROVINCE)
+    period = period_for_opening(ob.frequency, rule, local.date(), policy=POLICY)
     assert period.key == str(local.year)
-    assert nominal_open_day(ob.frequency, rule, period, province=PROVINCE) == local.date()
+    assert nominal_open_day(ob.frequency, rule, period, policy=POLICY) == local.date()
 
     # By hand: no deadline in the clause, so the default chain applies: it ends before the
     # 25th of December, the agencies' nominal day is 19/12; the opening leads it by 20

@@ -24,7 +24,7 @@ from models.compliance import (
     compliance_matrix,
     filter_choices,
 )
-from models.cycles import mark_submitted, open_cycle
+from models.cycles import mark_submitted, store_cycle
 from models.registry import import_registry, load_registry, shipped_registry
 from models.store import save_directive
 from models.tables import CycleState, Obligation, ReportCycle, Submission, SubmissionState
@@ -106,7 +106,7 @@ def build_scenario(session: Session) -> Scenario:
     cycles = {}
     for key, ob in (("c", ob_6966), ("b", ob_1503)):
         for year in (2025, 2026):
-            opened = open_cycle(
+            opened = store_cycle(
                 session,
                 ob,
                 now=at(year, 11, 20),

@@ -15,7 +15,15 @@ from sqlmodel import Session, col, func, select
 from flows.demo import approve_seeds
 from models.agency import Agency
 from models.calendar import Audience
-from models.cycles import advance, closable, close, cycle_stages, mark_submitted, open_cycle, status
+from models.cycles import (
+    advance,
+    closable,
+    close,
+    cycle_stages,
+    mark_submitted,
+    status,
+    store_cycle,
+)
 from models.plan import PlanError, add_submitter, cycle_agencies
 from models.registry import import_registry, load_registry, shipped_registry
 from models.store import save_directive, set_status
@@ -66,7 +74,7 @@ def _count(session: Session, model: type, *where: object) -> int:
 def test_open_cycle_creates_submissions_and_opening_notices_once(
     session: Session, annual: Obligation
 ) -> None:
-    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    opened = store_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
     cycle = opened.cycle
     assert (opened.created, cycle.period_key, cycle.state) == (True, "2026", CycleState.open)
     # Agencies' deadline 21/12/2026 (20/12 is a Sunday); the lead's three working days later.
@@ -83,7 +91,7 @@ def test_open_cycle_creates_submissions_and_opening_notices_once(
     session.commit()
     assert queued.rows[("opened", "email")] == 109
 
-    again = open_cycle(session, annual, now=_at(2026, 11, 21), province=PROVINCE, calendar=CAL)
+    again = store_cycle(session, annual, now=_at(2026, 11, 21), province=PROVINCE, calendar=CAL)
     requeued = queue_steps(session, again.steps, now=_at(2026, 11, 21), calendar=CAL)
     session.commit()
     assert (again.created, again.new_submissions, again.steps, requeued.total) == (
@@ -118,14 +126,14 @@ def test_an_administrator_adds_the_lead_back_to_the_submitters(
 def test_open_cycle_refuses_an_unapproved_obligation(session: Session, annual: Obligation) -> None:
     set_status(session, annual.id or 0, status="rejected", actor="t")
     with pytest.raises(PlanError, match="approve it first"):
-        open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE)
+        store_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE)
 
 
 def test_open_cycle_before_its_opening_time_queues_for_that_time(
     session: Session, annual: Obligation
 ) -> None:
     early = _at(2026, 1, 2)  # the RRule fires on a nominal day; the cycle opens later
-    opened = open_cycle(session, annual, now=early, province=PROVINCE, period_key="2026")
+    opened = store_cycle(session, annual, now=early, province=PROVINCE, period_key="2026")
     stages = cycle_stages(annual, opened.cycle, CAL)
     assert opened.steps[0].at == stages[0].at > early
 
@@ -133,7 +141,7 @@ def test_open_cycle_before_its_opening_time_queues_for_that_time(
 def test_the_ladder_walks_once_and_catches_up_with_the_latest_stage(
     session: Session, annual: Obligation
 ) -> None:
-    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    opened = store_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
     session.commit()
     stages = {s.name: s.at for s in cycle_stages(annual, opened.cycle, CAL)}
     assert list(stages) == [
@@ -213,7 +221,7 @@ def test_the_ladder_walks_once_and_catches_up_with_the_latest_stage(
 
 
 def test_status_counts_working_days_late(session: Session, annual: Obligation) -> None:
-    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    opened = store_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
     subs = session.exec(select(Submission).order_by(col(Submission.id))).all()
     cycle = opened.cycle
     mark_submitted(session, subs[0], at=_at(2026, 12, 18), cycle=cycle)  # on time
@@ -228,7 +236,7 @@ def test_status_counts_working_days_late(session: Session, annual: Obligation) -
 
 
 def test_close_once_after_the_last_stage(session: Session, annual: Obligation) -> None:
-    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    opened = store_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
     session.commit()
     closes = opened.cycle.closes_at
     assert closes is not None
@@ -246,7 +254,7 @@ def test_two_sweeps_at_once_decide_each_step_once(engine: Engine, annual: Obliga
     with Session(engine) as s:
         ob = s.get(Obligation, annual.id)
         assert ob is not None
-        opened = open_cycle(s, ob, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+        opened = store_cycle(s, ob, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
         stages = {st.name: st.at for st in cycle_stages(ob, opened.cycle, CAL)}
         s.commit()
     now = stages["reminder-7"]
@@ -295,7 +303,7 @@ def test_nothing_goes_to_a_ministry(session: Session, annual: Obligation) -> Non
         issuer_province="kon-tum",
     )
     ob = schedule_1503(session)  # as an administrator would: annual, by 15/12
-    opened = open_cycle(session, ob, now=_at(2026, 11, 20), province=PROVINCE, period_key="2026")
+    opened = store_cycle(session, ob, now=_at(2026, 11, 20), province=PROVINCE, period_key="2026")
     queue_steps(session, opened.steps, now=_at(2026, 11, 20), calendar=CAL)
     session.commit()
     stages = {s.name: s.at for s in cycle_stages(ob, opened.cycle, CAL)}
@@ -327,7 +335,7 @@ def test_the_sender_and_contact_officer_are_configurable(
 ) -> None:
     from notifications.notices import cycle_facts
 
-    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    opened = store_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
     facts = cycle_facts(session, opened.cycle.id or 0)
     # Out of the box: Văn phòng UBND tỉnh signs, its registry contact is the one to call.
     assert facts.sender == "Văn phòng Ủy ban nhân dân tỉnh Quảng Ngãi"
@@ -360,7 +368,7 @@ def test_advance_over_its_cap_takes_the_oldest_and_leaves_the_rest_due(
     """``advance``'s row cap (50,000 in the sweep; 40 here, the same code): the oldest due
     rows move now, the others keep their stage and due time and the next sweep moves them
     — none lost, none twice."""
-    opened = open_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
+    opened = store_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE, calendar=CAL)
     session.commit()
     stages = {s.name: s.at for s in cycle_stages(annual, opened.cycle, CAL)}
     now = stages["reminder-7"]

@@ -78,3 +78,15 @@ def test_the_reader_pattern_can_fail() -> None:
     assert READ.search('os.environ.get(\n    "HANBAOCAO_BENCH_PG_URL", "x"\n)')
     assert READ.search("x = os.environ['HANBAOCAO_SMTP_URL']")
     assert not READ.search('os.environ["HANBAOCAO_SMTP_URL"] = url')
+
+
+def test_a_bad_variable_is_told_in_vietnamese(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli.output import settings_problem
+
+    monkeypatch.setenv("HANBAOCAO_UPLOAD_MAX_MB", "nhiều")
+    with pytest.raises(ValidationError) as caught:
+        settings()
+    problem = settings_problem(caught.value)
+    assert problem is not None
+    assert problem.startswith("biến môi trường không hợp lệ (HANBAOCAO_UPLOAD_MAX_MB: ")
+    assert settings_problem(ValueError("other")) is None

@@ -62,7 +62,7 @@ def seed(engine: Engine) -> Seed:
     """6966's annual report, its 2026 cycle opened on 20/11/2026: 109 agencies (not the lead nor the recipient's office)."""
     from directives.parse import parse_file
     from flows.demo import approve_seeds
-    from models.cycles import open_cycle
+    from models.cycles import store_cycle
     from models.registry import import_registry, load_registry, shipped_registry
     from models.store import save_directive
 
@@ -77,7 +77,7 @@ def seed(engine: Engine) -> Seed:
         chosen = approve_seeds(s, province=PROVINCE)
         ob = s.get(Obligation, chosen["6966-annual"])
         assert ob is not None
-        cycle = open_cycle(s, ob, now=OPENED, province=PROVINCE).cycle
+        cycle = store_cycle(s, ob, now=OPENED, province=PROVINCE).cycle
         s.commit()
         subs = s.exec(
             select(Submission, Agency)

@@ -71,7 +71,7 @@ def _seed(engine: Engine) -> tuple[int, Agency]:
     opened on 20/11/2026 and the opening notices queued; the first department."""
     from directives.parse import parse_file
     from flows.demo import approve_seeds, give_contacts
-    from models.cycles import open_cycle
+    from models.cycles import store_cycle
     from models.registry import import_registry, load_registry, shipped_registry
     from models.store import save_directive
     from models.workdays import packaged_calendar
@@ -88,7 +88,7 @@ def _seed(engine: Engine) -> tuple[int, Agency]:
         )
         ob = s.get(Obligation, approve_seeds(s, province=PROVINCE)["6966-annual"])
         assert ob is not None
-        opened = open_cycle(s, ob, now=OPENED, province=PROVINCE)
+        opened = store_cycle(s, ob, now=OPENED, province=PROVINCE)
         queue_steps(s, opened.steps, now=OPENED, calendar=packaged_calendar())
         s.commit()
         agency = s.exec(
