@@ -24,7 +24,7 @@ from models.actions import (
 from models.agency import Agency
 from models.compliance import Cell, compliance_matrix
 from models.cycle_controls import CycleAction, RequestKind, RequestState
-from models.cycles import advance, closable, open_cycle
+from models.cycles import advance, closable, store_cycle
 from models.registry import import_registry, load_registry, shipped_registry
 from models.requests import decide, file_request, open_requests
 from models.store import save_directive
@@ -68,7 +68,7 @@ def cycle(session: Session) -> ReportCycle:
     chosen = approve_seeds(session, province=PROVINCE)
     ob = session.get(Obligation, chosen["6966-annual"])
     assert ob is not None
-    opened = open_cycle(session, ob, now=_at(11, 20), province=PROVINCE, calendar=CAL)
+    opened = store_cycle(session, ob, now=_at(11, 20), province=PROVINCE, calendar=CAL)
     queue_steps(session, opened.steps, now=_at(11, 20), calendar=CAL)
     session.commit()
     return opened.cycle

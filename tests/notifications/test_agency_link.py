@@ -45,7 +45,7 @@ def test_queued_messages_link_each_addressee_to_its_own_page(
 ) -> None:
     from directives.parse import parse_file
     from flows.demo import approve_seeds
-    from models.cycles import open_cycle
+    from models.cycles import store_cycle
     from models.db import make_engine
     from models.registry import import_registry, load_registry, shipped_registry
     from models.schema import create_schema
@@ -70,7 +70,7 @@ def test_queued_messages_link_each_addressee_to_its_own_page(
         from models.workdays import packaged_calendar
         from notifications.notices import queue_steps
 
-        steps = open_cycle(s, ob, now=opened, province="quang-ngai").steps
+        steps = store_cycle(s, ob, now=opened, province="quang-ngai").steps
         queue_steps(s, steps, now=opened, calendar=packaged_calendar())
         s.commit()
         rows = s.exec(

@@ -88,7 +88,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 def _seed(engine: Engine) -> tuple[int, list[Agency]]:
     from directives.parse import parse_file
     from flows.demo import approve_seeds, give_contacts
-    from models.cycles import open_cycle
+    from models.cycles import store_cycle
     from models.registry import import_registry, load_registry, shipped_registry
     from models.store import save_directive
 
@@ -103,7 +103,7 @@ def _seed(engine: Engine) -> tuple[int, list[Agency]]:
         )
         ob = s.get(Obligation, approve_seeds(s, province=PROVINCE)["6966-annual"])
         assert ob is not None
-        cycle = open_cycle(s, ob, now=OPENED, province=PROVINCE).cycle
+        cycle = store_cycle(s, ob, now=OPENED, province=PROVINCE).cycle
         s.commit()
         agencies = s.exec(
             select(Agency)
