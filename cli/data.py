@@ -17,9 +17,9 @@ from cli.output import out as out
 if TYPE_CHECKING:  # SQLAlchemy costs ~0.2 s to import; `parse` never needs it
     from sqlalchemy.engine import Engine
 
-db_app = typer.Typer(help="The app database (SQLite by default; HANBAOCAO_DATABASE_URL).")
-agencies_app = typer.Typer(help="The agency registry: import, list.")
-calendar_app = typer.Typer(help="An agency's reporting deadlines as an iCalendar feed.")
+db_app = typer.Typer(help="Cơ sở dữ liệu (mặc định SQLite; HANBAOCAO_DATABASE_URL).")
+agencies_app = typer.Typer(help="Danh mục cơ quan: nhập, liệt kê.")
+calendar_app = typer.Typer(help="Lịch hạn báo cáo của một cơ quan (tệp iCalendar).")
 
 
 def _engine() -> Engine:

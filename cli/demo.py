@@ -49,7 +49,7 @@ def demo(
         int, typer.Option(help="Port of the portal the mailed links point at (127.0.0.1).")
     ] = 8000,
 ) -> None:
-    """Run one annual report cycle of the seeds, start to finish, in simulated time."""
+    """Chạy thử một kỳ báo cáo năm của hai văn bản mẫu, từ đầu đến cuối, trên thời gian giả lập."""
     from flows.server import ServerError
     from flows.service import port_free
 

@@ -38,20 +38,20 @@ def chromium_status() -> ToolStatus:
 
 TOOLS = (
     Tool(
-        "OCR (Tesseract, Vietnamese)",
-        "`parse` and `ingest` of scanned PDFs and photos (.jpg, .png, .tif)",
+        "OCR (Tesseract, tiếng Việt)",
+        "`parse` và `ingest` đọc được PDF scan và ảnh chụp (.jpg, .png, .tif)",
         OCR_PACKAGES,
         tesseract_status,
     ),
     Tool(
         "LibreOffice",
-        "`parse` and `ingest` of legacy Word 97-2003 .doc files",
+        "`parse` và `ingest` đọc được tệp Word 97-2003 (.doc)",
         OFFICE_PACKAGE,
         office_status,
     ),
     Tool(
-        "Chromium (headless)",
-        "the browser tests of the portal and the Prefect UI",
+        "Chromium (chạy ẩn)",
+        "các bài kiểm thử trên trình duyệt của cổng nộp báo cáo và giao diện Prefect",
         "chromium",
         chromium_status,
     ),
@@ -59,21 +59,21 @@ TOOLS = (
 
 
 def doctor() -> None:
-    """List the optional tools (OCR, LibreOffice, chromium): found or missing, and what
-    each one enables. Everything else the product needs comes with `make install`."""
+    """Kiểm tra các công cụ tuỳ chọn (OCR, LibreOffice, chromium): có hay thiếu, và mỗi
+    công cụ dùng để làm gì. Mọi thứ khác đã được cài bởi `make install`."""
     out = Console(soft_wrap=True)
     missing = []
     for tool in TOOLS:
         status = tool.status()
-        mark = "[green]found  [/]" if status.found else "[bold red]missing[/]"
+        mark = "[green]có   [/]" if status.found else "[bold red]thiếu[/]"
         out.print(f"{mark} [bold]{tool.name}[/]: {status.detail}", highlight=False)
-        out.print(f"        enables {tool.enables}", highlight=False)
+        out.print(f"      dùng cho {tool.enables}", highlight=False)
         if not status.found:
             missing.append(tool.packages)
     if missing:
         out.print(
-            f"To install what is missing (as root): apt-get install {' '.join(missing)}",
+            f"Cài phần còn thiếu (quyền root): apt-get install {' '.join(missing)}",
             highlight=False,
         )
     else:
-        out.print("Every optional tool is installed.")
+        out.print("Đã có đủ mọi công cụ tuỳ chọn.")

@@ -69,7 +69,7 @@ def parse(
     ] = False,
     max_mb: Annotated[float, typer.Option(help="Refuse files larger than this (MB).")] = 32,
 ) -> None:
-    """Read directives and show every reporting obligation they state, for review."""
+    """Đọc văn bản và liệt kê mọi nghĩa vụ báo cáo văn bản nêu, để xem xét."""
     from directives.parse import parse_file
     from directives.readers import ReadError
 
@@ -101,7 +101,7 @@ def clauses(
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
 ) -> None:
-    """Label clauses in the corpus schema: reads {"id","text"} lines, writes {"id","label"}."""
+    """Gán nhãn điều khoản theo lược đồ ngữ liệu: đọc {"id","text"}, ghi {"id","label"}."""
     from directives.parse import label_clause
 
     if output is not None:

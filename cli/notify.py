@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # SQLModel tables cost ~0.25 s to import; `parse` never needs
     from models.agency import AgencyContact
     from notifications.model import Message
 
-notify_app = typer.Typer(help="Notifications: check an agency's channels.")
+notify_app = typer.Typer(help="Thông báo: kiểm tra các kênh liên lạc của một cơ quan.")
 out = Console()
 
 

@@ -11,8 +11,8 @@ def portal(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the submission portal. Links in messages point at HANBAOCAO_PUBLIC_URL: set it
-    to the address agencies reach this server by (behind a reverse proxy, its https URL)."""
+    """Chạy cổng nộp báo cáo. Đường dẫn trong tin nhắn trỏ tới HANBAOCAO_PUBLIC_URL: đặt
+    biến này là địa chỉ các cơ quan truy cập máy chủ (sau reverse proxy: địa chỉ https)."""
     import logging
 
     import uvicorn

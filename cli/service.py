@@ -37,9 +37,9 @@ def up(
         int, typer.Option(help="Port of the submission portal and dashboard; 0: none.")
     ] = 8000,
 ) -> None:
-    """Run the whole service on this machine until Ctrl-C: the Prefect server (unless
-    PREFECT_API_URL answers), the database, a local mail sink, the submission portal,
-    the deployments and a process worker."""
+    """Chạy toàn bộ dịch vụ trên máy này đến khi nhấn Ctrl-C: máy chủ Prefect (trừ khi
+    PREFECT_API_URL đã có máy chủ), cơ sở dữ liệu, hộp thư cục bộ, cổng nộp báo cáo, các
+    deployment và một worker."""
     from flows.service import ServiceError, UpOptions
     from flows.service import up as run_up
     from portal.app import serving  # `up` composes flows, worker and portal here
@@ -62,8 +62,8 @@ def sync(
         int, typer.Option(help="Port of `hanbaocao up`'s server, when PREFECT_API_URL is unset.")
     ] = DEFAULT_PORT,
 ) -> None:
-    """Sync the deployments once: one per approved obligation, and the sweep's. Only what
-    changed is written; deployments of obligations no longer approved are deleted."""
+    """Đồng bộ các deployment một lần: mỗi nghĩa vụ đã duyệt một deployment, thêm lượt
+    quét. Chỉ ghi phần thay đổi; deployment của nghĩa vụ không còn được duyệt bị xoá."""
     from flows.service import configured_api
     from models.db import settings
 
@@ -76,9 +76,9 @@ def deploy(
         str, typer.Option(help="Process work pool (created when missing) the workers serve.")
     ],
 ) -> None:
-    """For several machines: sync the deployments onto process pool POOL of the server at
-    PREFECT_API_URL. Each worker machine then runs `prefect worker start --pool POOL` with
-    HANBAOCAO_DATABASE_URL pointing at the shared database (see docs/deploy.md)."""
+    """Chạy trên nhiều máy: đồng bộ các deployment vào work pool POOL của máy chủ tại
+    PREFECT_API_URL. Mỗi máy worker chạy `prefect worker start --pool POOL` với
+    HANBAOCAO_DATABASE_URL trỏ tới cơ sở dữ liệu dùng chung (xem docs/deploy.md)."""
     import os
 
     url = os.environ.get("PREFECT_API_URL", "").strip()

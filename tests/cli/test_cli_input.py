@@ -194,14 +194,14 @@ def test_parse_of_a_photo_says_it_was_read_by_ocr(tmp_path: Path) -> None:
 def test_doctor_lists_every_optional_tool_found_or_missing(tmp_path: Path) -> None:
     code, stdout, _ = run("doctor", env=cli_env(tmp_path, PATH=str(tmp_path)))
     assert code == 0
-    for name in ("OCR (Tesseract, Vietnamese)", "LibreOffice", "Chromium (headless)"):
-        assert f"missing {name}" in stdout
+    for name in ("OCR (Tesseract, tiếng Việt)", "LibreOffice", "Chromium (chạy ẩn)"):
+        assert f"thiếu {name}" in stdout
     assert (
         "apt-get install tesseract-ocr tesseract-ocr-vie libreoffice-writer-nogui chromium"
         in stdout
     )
     code, stdout, _ = run("doctor")
     assert code == 0
-    tesseract = "found   OCR" if tesseract_status().found else "missing OCR"
+    tesseract = "có    OCR" if tesseract_status().found else "thiếu OCR"
     assert tesseract in stdout
-    assert "enables `parse` and `ingest` of legacy Word 97-2003 .doc files" in stdout
+    assert "dùng cho `parse` và `ingest` đọc được tệp Word 97-2003 (.doc)" in stdout
