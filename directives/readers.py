@@ -7,6 +7,9 @@ JPEG/PNG/TIFF photo) are read by OCR (``directives.ocr``); a Word 97-2003 .doc i
 converted by LibreOffice (``directives.office``). Every failure the user can act on
 (a missing file, a missing tool, a password, a binary) becomes a ``ReadError`` whose
 message says what to do; no other exception escapes ``read_document``.
+
+Why over 600 lines: each input format's refusals are its own short paragraph of
+clear messages; the formats share the size checks, the decoding and the notes.
 """
 
 from __future__ import annotations

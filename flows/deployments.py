@@ -25,6 +25,10 @@ Why it is built this way:
   Prefect's models (their time-zone check walks the tz database for every schedule).
   Writes can overlap (``concurrency``), which pays only on a PostgreSQL server: SQLite
   answers overlapping writes with "database is locked" (see ``sync_deployments``).
+
+Why over 600 lines: it is the one place that writes to Prefect (deployments,
+schedules, the Automation), each write with its idempotent compare; the pure specs and
+names are in specs.py.
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ A message is first built as a ``_Doc`` (subject, addressee, a few blocks, short-
 lines) and only then rendered three ways, so the text and HTML parts cannot drift apart:
 every fact is written once. Every dynamic value goes through ``_clean`` (NFC, one line)
 and, in HTML, through ``html.escape``; nothing else ever reaches the HTML.
+
+Why one module of ~1,000 lines: every stage's message is a short pure function over the
+same context and the same register (salutation, deadline words, signature); kept side by
+side they read as one letter-book and stay consistent. Split it when a second register
+(another province's house style) arrives.
 """
 
 from __future__ import annotations

@@ -36,6 +36,10 @@ live worker's rows would be taken from it.
 
 Time: ``now`` is aware UTC (the dispatch's clock; tests pass it). Office hours are
 wall-clock times in Asia/Ho_Chi_Minh on working days of the ``WorkCalendar``.
+
+Why over 600 lines: claiming, sending and recording a batch share one transaction
+story (the exactly-once argument above) that is easier to check in one place; what a
+row keeps and crash recovery are in outbox_payload.py and outbox_recovery.py.
 """
 
 from __future__ import annotations

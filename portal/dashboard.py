@@ -22,6 +22,10 @@ Each cycle links to its ``open-cycle`` flow runs in the Prefect UI: the run ids 
 asked of the Prefect API in one request per page, with a short timeout; when Prefect
 cannot be reached the link is the UI's runs list searched by the run's name, and the
 API is left alone for a minute, so a Prefect outage never fails or slows the page.
+
+Why ~700 lines: the matrix page, its filters, ranking and the two exports render one
+and the same table; the per-cell history and requests live in cycle_page.py and
+requests.py, the Prefect client in prefect_api.py.
 """
 
 from __future__ import annotations
