@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from directives.model import Deadline
+from directives.parsed import Deadline
 from models.calendar import (
     DEFAULT_LADDER,
     cycle_open_date,

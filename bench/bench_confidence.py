@@ -23,8 +23,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from directives.model import Clause  # noqa: E402
 from directives.obligations import extract  # noqa: E402
+from directives.parsed import Clause  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "corpus"
 BUCKETS = ((0.9, 1.01), (0.8, 0.9), (0.7, 0.8), (0.0, 0.7))

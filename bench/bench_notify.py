@@ -47,8 +47,8 @@ from models.tables import Directive, Obligation, ReportCycle  # noqa: E402
 from models.workdays import packaged_calendar  # noqa: E402
 from notifications.email import EmailTransport, parse_contact, render  # noqa: E402
 from notifications.mailsink import MailSink  # noqa: E402
-from notifications.model import Message  # noqa: E402
 from notifications.outbox import dispatch, enqueue  # noqa: E402
+from notifications.vocabulary import Message  # noqa: E402
 
 # Monday 23/11/2026 09:00 in Quảng Ngãi: inside office hours on a working day.
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

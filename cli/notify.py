@@ -13,7 +13,7 @@ from models.formats import TZ
 
 if TYPE_CHECKING:  # SQLModel tables cost ~0.25 s to import; `parse` never needs them
     from models.agency import AgencyContact
-    from notifications.model import Message
+    from notifications.vocabulary import Message
 
 notify_app = typer.Typer(help="Thông báo: kiểm tra các kênh liên lạc của một cơ quan.")
 out = Console()
@@ -54,8 +54,8 @@ def notify_test(
 def _try(contact: AgencyContact, agency_name: str, table: Table) -> int:
     """Send one test message; add its row; 1 when it failed."""
     from notifications.contacts import NoChannel, contact_url
-    from notifications.model import DeliveryError
     from notifications.transports import UnknownChannel, build_transports
+    from notifications.vocabulary import DeliveryError
 
     channel = str(contact.channel)
     try:
@@ -82,7 +82,7 @@ def test_message(agency_name: str) -> Message:
     period, today as the deadline, the portal's address as the link)."""
     from models import clock
     from models.settings import settings
-    from notifications.model import Message
+    from notifications.vocabulary import Message
     from notifications.zalo_params import STAGE_KEY
 
     subject = f"[Thử nghiệm] Kênh nhận thông báo hạn báo cáo — {agency_name}"

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.render import STYLE
-from directives.model import Deadline, describe_deadline
+from directives.parsed import Deadline, describe_deadline
 
 if TYPE_CHECKING:
     from models.plan import CyclePlan

@@ -34,7 +34,7 @@ from models.deadline_rule import DEADLINE_RULES
 from models.vocabulary import Frequency, ObligationStatus
 
 if TYPE_CHECKING:  # SQLModel tables cost ~0.25 s to import; `parse` never needs them
-    from directives.model import Deadline
+    from directives.parsed import Deadline
     from models.edits import Pick
     from models.review import Problem, Review
     from models.tables import Directive, Obligation, ObligationParty

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from directives.model import (
+from directives.parsed import (
     FREQUENCY_VI,
     Clause,
     Obligation,

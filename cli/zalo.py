@@ -32,7 +32,7 @@ def authorize(
     ],
 ) -> None:
     """Lưu cặp token đầu tiên của OA: dùng refresh token để lấy cặp mới và lưu lại."""
-    from notifications.model import DeliveryError
+    from notifications.vocabulary import DeliveryError
     from notifications.zalo_admin import NotConfigured, plugin_for_oa
     from notifications.zalo_admin import authorize as store_first_pair
     from notifications.zalo_tokens import fingerprint

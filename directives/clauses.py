@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from directives.agencies import starts_agency
-from directives.model import Clause
+from directives.parsed import Clause
 from directives.phrases import has_verb
 from directives.text import fold, mask, squash
 

@@ -26,7 +26,7 @@ from directives.actions import (
     report_actions,
     states_a_duty,
 )
-from directives.model import PERIODIC, Clause, Deadline, Obligation
+from directives.parsed import PERIODIC, Clause, Deadline, Obligation
 from directives.parties import Parties, read_parties
 from directives.phrases import evidence, has_verb
 from directives.text import fold, mask

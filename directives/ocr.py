@@ -29,7 +29,7 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageFilter, ImageMath, ImageOps, ImageStat
 
-from directives.model import ParsedDirective
+from directives.parsed import ParsedDirective
 from directives.text import nfc
 
 LANG = "vie"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from directives import clauses as clause_splitter
 from directives.header import parse_header
-from directives.model import RECITAL, Clause, ParsedDirective
 from directives.obligations import extract, label_clause
 from directives.ocr import flag_low_confidence
+from directives.parsed import RECITAL, Clause, ParsedDirective
 from directives.readers import DEFAULT_MAX_BYTES, SourceText, read_document
 from directives.text import fold, strip_markup, unify
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from directives.actions import Action
 from directives.agencies import split_list, starts_agency
-from directives.model import Evidence
+from directives.parsed import Evidence
 from directives.phrases import (
     ASKS,
     HOP,

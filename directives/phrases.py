@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from directives.agencies import starts_agency
-from directives.model import Evidence
+from directives.parsed import Evidence
 from directives.text import clean_phrase, strip_markup
 
 # --- words that end phrases -----------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from directives.model import PERIODIC, Deadline, Frequency
+from directives.parsed import PERIODIC, Deadline, Frequency
 from directives.text import fold
 
 # --- frequencies -------------------------------------------------------------------------

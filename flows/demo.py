@@ -22,7 +22,7 @@ from uuid import UUID
 
 from sqlmodel import Session, col, select
 
-from directives.model import PERIODIC
+from directives.parsed import PERIODIC
 from models.agency import Agency, AgencyContact, ContactChannel
 from models.db import TZ, get_engine, settings
 from models.submissions import Incoming, receive

@@ -87,7 +87,7 @@ def issuer_province(issuer: str | None) -> str | None:
 def review_markdown(
     number: str, subject: str | None, obligations: list[Obligation], *, note: str | None = None
 ) -> str:
-    from directives.model import FREQUENCY_VI, Deadline, describe_deadline
+    from directives.parsed import FREQUENCY_VI, Deadline, describe_deadline
 
     lines = [f"# {number}", "", subject or "", ""]
     lines += [f"> {note}", ""] if note else []

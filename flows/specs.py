@@ -27,7 +27,7 @@ from prefect.client.schemas.schedules import CronSchedule, RRuleSchedule
 from prefect.utilities.callables import parameter_schema
 from sqlmodel import Session, col, select
 
-from directives.model import FREQUENCY_VI, Deadline
+from directives.parsed import FREQUENCY_VI, Deadline
 from flows.artifacts import slug
 from flows.cycles import open_cycle, sweep
 from flows.ingest import ingest

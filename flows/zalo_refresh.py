@@ -42,7 +42,7 @@ def zalo_configured() -> bool:
 def refresh_all() -> dict[str, str]:
     """Refresh every configured OA; ``{oa_id: "ok" | the failure}``. Alerts for each
     failure (event + audit); never raises for one OA's failure."""
-    from notifications.model import DeliveryError
+    from notifications.vocabulary import DeliveryError
     from notifications.zalo_admin import configured_urls, oa_plugins, refresh
 
     results: dict[str, str] = {}

@@ -34,7 +34,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from directives.model import Deadline
+from directives.parsed import Deadline
 from models.agency import Agency
 from models.calendar import (
     DEFAULT_LADDER,

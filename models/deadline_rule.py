@@ -14,7 +14,7 @@ import datetime as dt
 import re
 import unicodedata
 
-from directives.model import Deadline
+from directives.parsed import Deadline
 
 # Anchors in the calendar's own vocabulary (models.calendar matches them): "kỳ báo cáo"
 # is the obligation's own period, so a rule keeps its meaning if the frequency changes.

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from directives.model import PERIODIC, Deadline
+from directives.parsed import PERIODIC, Deadline
 from models.formats import END_OF_DAY as END_OF_DAY
 from models.yaml_data import data_file
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from directives.model import Deadline, describe_deadline
+from directives.parsed import Deadline, describe_deadline
 from models.agency import Agency
 from models.calendar import Ladder
 from models.cycles import ladder_of

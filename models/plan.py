@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from directives.model import PERIODIC, Deadline
+from directives.parsed import PERIODIC, Deadline
 from models.agency import Agency, AgencyKind
 from models.calendar import (
     DEFAULT_LADDER,

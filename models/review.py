@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from directives.model import FREQUENCY_VI, Deadline, describe_deadline
+from directives.parsed import FREQUENCY_VI, Deadline, describe_deadline
 from models.agency import Agency
 from models.calendar import UnsupportedDeadline, period_containing
 from models.cycles import store_cycle

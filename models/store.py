@@ -26,8 +26,8 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from directives.model import Clause, ParsedDirective
-from directives.model import Obligation as ParsedObligation
+from directives.parsed import Clause, ParsedDirective
+from directives.parsed import Obligation as ParsedObligation
 from models.db import utcnow
 from models.tables import (
     AuditEvent,

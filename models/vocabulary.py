@@ -8,7 +8,7 @@ import re
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from directives.model import PERIODIC
+from directives.parsed import PERIODIC
 
 # Frequencies an administrator may set: every periodic one, and a one-off.
 SCHEDULABLE: tuple[str, ...] = (*PERIODIC, "once")

@@ -20,8 +20,8 @@ from models.calendar import period_label
 from models.cycle_controls import AgencyRequest, RequestKind
 from models.db import TZ
 from notifications.messages import format_date, format_moment
-from notifications.model import Message
 from notifications.notices import Queued, cycle_facts, queue_message
+from notifications.vocabulary import Message
 
 
 def _message(subject: str, lines: list[str], link: str | None) -> Message:

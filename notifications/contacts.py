@@ -19,7 +19,7 @@ from models.agency import AgencyContact, ContactChannel
 from models.settings import Settings, settings
 from models.tables import Notification
 from models.vocabulary import is_phone
-from notifications.model import DeliveryError
+from notifications.vocabulary import DeliveryError
 
 # The channels read HANBAOCAO_SMTP_URL (an Apprise mailto(s) URL without recipient, e.g.
 # ``mailtos://user:password@smtp.example.gov.vn:465?from=nhac-han@example.gov.vn``),

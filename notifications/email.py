@@ -51,7 +51,7 @@ from notifications.email_render import (
     rendered,
     rfc2231,
 )
-from notifications.model import ChannelFault, DeliveryError, Message
+from notifications.vocabulary import ChannelFault, DeliveryError, Message
 
 # The transport's names, and those of its two halves (contact, rendering) it re-exports.
 __all__ = [

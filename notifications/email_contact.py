@@ -16,7 +16,7 @@ from apprise.plugins import email as apprise_email
 from apprise.utils import parse as apprise_parse
 
 from notifications.email_render import _contact_headers
-from notifications.model import DeliveryError
+from notifications.vocabulary import DeliveryError
 
 # Apprise is untyped: it is used through these names only.
 NotifyEmail: Any = apprise_email.NotifyEmail

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from notifications.model import Attachment, DeliveryError, Message
+from notifications.vocabulary import Attachment, DeliveryError, Message
 
 if TYPE_CHECKING:
     from notifications.email_contact import SmtpContact

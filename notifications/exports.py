@@ -41,7 +41,7 @@ from openpyxl.utils import get_column_letter
 from models.calendar import TZ, period_label
 from models.formats import local_text
 from notifications.messages import NoticeContext, StatusRow, format_date, status_label
-from notifications.model import CSV_TYPE, XLSX_TYPE, Attachment
+from notifications.vocabulary import CSV_TYPE, XLSX_TYPE, Attachment
 
 Cell = str | int | float | datetime | date | None
 

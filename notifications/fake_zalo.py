@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
-from notifications.model import ZALO_TEXT_LIMIT
+from notifications.vocabulary import ZALO_TEXT_LIMIT
 from notifications.zalo_params import DEFAULT_PARAMS
 from notifications.zalo_tokens import FileTokenStore, pair_from_answer
 

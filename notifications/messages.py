@@ -25,12 +25,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from directives.model import FREQUENCY_VI as BASE_FREQUENCY_VI
-from directives.model import PERIODIC
+from directives.parsed import FREQUENCY_VI as BASE_FREQUENCY_VI
+from directives.parsed import PERIODIC
 from models.calendar import TZ, parse_period_key, period_label
 from models.formats import day_text as format_date
 from models.vocabulary import SubmissionState
-from notifications.model import ZALO_TEXT_LIMIT, Message
+from notifications.vocabulary import ZALO_TEXT_LIMIT, Message
 
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 # The canonical wording, with "Định kỳ" where the report recurs.

@@ -51,8 +51,8 @@ from notifications.messages import (
     StatusRow,
     render,
 )
-from notifications.model import Message
 from notifications.outbox import enqueue, enqueue_many, payload_of
+from notifications.vocabulary import Message
 from notifications.zalo_params import with_fields
 
 CONSOLIDATED = "consolidated-status"

@@ -64,7 +64,6 @@ from models.store import audit, claim_statement
 from models.tables import Notification, NotificationAttempt, NotificationState
 from models.workdays import WorkCalendar
 from notifications import holds
-from notifications.model import ChannelFault, DeliveryError, Message, Transport
 from notifications.outbox_payload import (
     KEPT_WHEN_SENT,
     MESSAGE_KEYS,
@@ -73,6 +72,7 @@ from notifications.outbox_payload import (
     sent_payload,
 )
 from notifications.outbox_recovery import attempts_of, failed_notifications, reclaim_stale
+from notifications.vocabulary import ChannelFault, DeliveryError, Message, Transport
 
 # Re-exported: the outbox's payload and recovery halves live in their own modules.
 __all__ = [

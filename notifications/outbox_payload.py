@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from notifications.model import Attachment, DeliveryError, Message
+from notifications.vocabulary import Attachment, DeliveryError, Message
 
 # The payload keys that hold the message itself; the rest (url, agency, sender) are the
 # dispatcher's.

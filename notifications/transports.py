@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import cast
 
-from notifications.model import Transport
+from notifications.vocabulary import Transport
 
 # channel -> "module:Class"; strings, so nothing is imported until a channel is used.
 REGISTRY: dict[str, str] = {

@@ -58,7 +58,7 @@ import httpx
 from apprise.common import NotifyType
 from apprise.url import PrivacyMode
 
-from notifications.model import ZALO_TEXT_LIMIT, DeliveryError, Message
+from notifications.vocabulary import ZALO_TEXT_LIMIT, DeliveryError, Message
 
 __all__ = ["fit_text", "normalise_phone"]  # re-exported: callers know them from here
 from notifications.zalo_errors import TokenRejected, check_answer

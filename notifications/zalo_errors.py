@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from models import clock
-from notifications.model import ChannelFault, DeliveryError
+from notifications.vocabulary import ChannelFault, DeliveryError
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from models.settings import settings
 from models.vocabulary import normalise_phone as normalise_phone  # the registry's rule
-from notifications.model import ZALO_TEXT_LIMIT, DeliveryError, Message
+from notifications.vocabulary import ZALO_TEXT_LIMIT, DeliveryError, Message
 
 if TYPE_CHECKING:
     from notifications.messages import NoticeContext

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 import httpx
 
 from models.settings import settings
-from notifications.model import ChannelFault, DeliveryError
+from notifications.vocabulary import ChannelFault, DeliveryError
 
 logger = logging.getLogger(__name__)
 

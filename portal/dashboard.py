@@ -61,7 +61,7 @@ from models.formats import TZ, local_day
 from notifications.exports import Cell as TableCell
 from notifications.exports import Colour, content_disposition, format_time, table_files, text
 from notifications.messages import StatusRow, status_label
-from notifications.model import CSV_TYPE, XLSX_TYPE
+from notifications.vocabulary import CSV_TYPE, XLSX_TYPE
 from portal.admin_pages import admin_page as _page
 from portal.admin_pages import error_response, no_store, origin_ok, read_form, to_login
 from portal.alerts import operator_alerts

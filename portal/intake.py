@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from directives.model import FREQUENCY_VI
+from directives.parsed import FREQUENCY_VI
 from models.db import settings
 from models.review import Problem, Review, ReviewError
 from models.tables import Directive, Obligation

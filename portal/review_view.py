@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
-from directives.model import describe_deadline
+from directives.parsed import describe_deadline
 from models.review import CYCLE_STATE_VI, STATUS_VI
 from models.tables import CycleState, Directive, Obligation, ReportCycle
 
@@ -196,7 +196,7 @@ def _view(rv: Review, ob: Obligation, outcome: Outcome | None) -> ObligationView
 
 
 def _rule(data: dict[str, Any] | None) -> Any:
-    from directives.model import Deadline
+    from directives.parsed import Deadline
 
     return Deadline(**(data or {}))
 

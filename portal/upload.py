@@ -58,7 +58,6 @@ from models.submissions import (
 from models.tables import Directive, Obligation, ReportCycle
 from models.workdays import packaged_calendar
 from notifications.messages import DEFAULT_SENDER, Receipt, ReceivedFile, render
-from notifications.model import Message
 from notifications.notices import (
     CycleFacts,
     Queued,
@@ -69,6 +68,7 @@ from notifications.notices import (
     context,
     queue_message,
 )
+from notifications.vocabulary import Message
 from notifications.zalo_params import with_fields
 from portal.deps import Portal
 from portal.storage import UploadForm, UploadRejected, sniff

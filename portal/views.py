@@ -47,8 +47,8 @@ from models.tables import (
     SubmissionVersion,
 )
 from notifications.exports import content_disposition
-from notifications.model import XLSX_TYPE
 from notifications.notices import CycleFacts, cycle_facts
+from notifications.vocabulary import XLSX_TYPE
 from portal.deps import Portal, log, portal_of
 from portal.pages import error_page, page
 from portal.storage import _office_kind as office_kind

@@ -31,7 +31,7 @@ from directives.header.vocab import (
     HEAD_CHARS,
     Span,
 )
-from directives.model import Header
+from directives.parsed import Header
 from directives.text import fold, mask, squash
 
 

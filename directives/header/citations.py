@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from directives.header.view import _ev, _iso
 from directives.header.vocab import _CITED, _TYPE_CODES
-from directives.model import CitedDocument
+from directives.parsed import CitedDocument
 
 
 def _citations(text: str, low: str, own: str | None) -> list[CitedDocument]:

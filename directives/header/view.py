@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from directives.header.vocab import _CELL, _FURNITURE, _LINE_BREAK, Span
-from directives.model import Evidence
+from directives.parsed import Evidence
 from directives.text import fold, mask, squash
 
 

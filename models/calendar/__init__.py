@@ -16,7 +16,7 @@ A package along the calendar's sections, everything public importable from here:
 
 from __future__ import annotations
 
-from directives.model import PERIODIC
+from directives.parsed import PERIODIC
 from models.calendar.deadlines import Due, LevelledDue, earliest_deadline, evaluate, levels
 from models.calendar.ladder import (
     DEFAULT_LADDER,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
-from directives.model import PERIODIC, Deadline
+from directives.parsed import PERIODIC, Deadline
 from models.calendar.period import _MONTHS, _RECUR, Period, UnsupportedDeadline, _month_index
 from models.db import TZ
 from models.deadline_rules import (

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
-from directives.model import Deadline
+from directives.parsed import Deadline
 from models.calendar.deadlines import Due, _period_end_anchor, _place
 from models.calendar.period import (
     _RECUR,

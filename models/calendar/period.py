@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from functools import lru_cache
 
-from directives.model import Deadline
+from directives.parsed import Deadline
 from models.deadline_rules import (
     END_OF_DAY,
     check_periodic,

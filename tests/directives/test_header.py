@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from directives.header import normal_case, parse_header
-from directives.model import Header
+from directives.parsed import Header
 from directives.text import squash
 from tests.conftest import CORPUS
 

@@ -25,8 +25,8 @@ from PIL import Image, ImageDraw, ImageFont
 from pypdf import PdfReader, PdfWriter
 
 from directives import ocr
-from directives.model import ParsedDirective
 from directives.parse import parse_file, parse_source, parse_text
+from directives.parsed import ParsedDirective
 from directives.readers import ReadError, SourceText, read_document
 from tests.tools.scan import facts, font_path, photo_pages, save_jpeg, save_pdf, scan_pages
 

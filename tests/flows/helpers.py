@@ -65,8 +65,8 @@ def seed_database(database_url: str) -> Seeds:
     """Ingest both seeds, import the shipped registry, resolve the parties, accept the
     suggested successor of the dissolved district committees, give 1503 its schedule,
     and approve both reports (as tests/models/test_seeds_plan.py does)."""
-    from directives.model import Deadline
     from directives.parse import parse_file
+    from directives.parsed import Deadline
     from models.db import make_engine
     from models.plan import accept_suggestion, resolve_parties, set_schedule
     from models.registry import import_registry, load_registry, shipped_registry

@@ -12,7 +12,7 @@ import pytest
 from prefect import get_client
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-from directives.model import Deadline
+from directives.parsed import Deadline
 from flows.deployments import OPERATOR_BLOCK, OVERDUE_AUTOMATION, ensure_overdue_automation
 from flows.outcome import overdue_message
 from flows.specs import cron_words, schedule_words, sweep_spec

@@ -27,7 +27,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
 from sqlmodel import Session
 
-from directives.model import Deadline
+from directives.parsed import Deadline
 from models.calendar import OpeningPolicy, nominal_open_day, opening_rrule, period_for_opening
 from models.db import make_engine
 from models.tables import Obligation

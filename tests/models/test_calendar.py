@@ -14,7 +14,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from directives.model import Deadline
+from directives.parsed import Deadline
 from models.calendar import (
     DEFAULT_LADDER,
     DEFAULT_OPEN_LEAD,

@@ -66,7 +66,7 @@ class Scenario:
 def schedule_1503(session: Session) -> Obligation:
     """1503/UBND-KTTH states no schedule: the demo leaves it proposed; here an
     administrator gives it one (annual, by 15/12) and approves it."""
-    from directives.model import Deadline
+    from directives.parsed import Deadline
     from models.plan import resolve_parties, set_schedule
     from models.store import set_status
     from models.tables import Directive

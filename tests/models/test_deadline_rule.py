@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from directives.model import Deadline
+from directives.parsed import Deadline
 from models.deadline_rule import (
     LAST_MONTH,
     MONTH_AFTER,

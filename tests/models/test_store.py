@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from directives.model import ParsedDirective
 from directives.parse import parse_file
+from directives.parsed import ParsedDirective
 from models.store import (
     IllegalTransition,
     SaveResult,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from directives.model import Deadline
+from directives.parsed import Deadline
 from models.calendar import (
     TZ,
     cutoff_period,

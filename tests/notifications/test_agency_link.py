@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from models.links import read_token
 from models.tables import Notification
 from notifications.messages import render
-from notifications.model import ZALO_TEXT_LIMIT
+from notifications.vocabulary import ZALO_TEXT_LIMIT
 from tests.notifications.test_messages import ALL_STAGES, make_ctx
 
 PAGE = "https://baocao.quangngai.gov.vn/agency/" + "x" * 160

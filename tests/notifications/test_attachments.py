@@ -22,7 +22,6 @@ from notifications.exports import status_attachments
 from notifications.fake_zalo import FakeZalo
 from notifications.mailsink import MailSink
 from notifications.messages import digest
-from notifications.model import CSV_TYPE, XLSX_TYPE, Attachment, DeliveryError, Message
 from notifications.outbox import (
     DispatchReport,
     attempts_of,
@@ -31,6 +30,7 @@ from notifications.outbox import (
     message_of,
     payload_of,
 )
+from notifications.vocabulary import CSV_TYPE, XLSX_TYPE, Attachment, DeliveryError, Message
 from tests.notifications.conftest import NOW, make_cycle
 from tests.notifications.test_messages import make_ctx
 from tests.notifications.test_zalo import MESSAGE as ZALO_MESSAGE

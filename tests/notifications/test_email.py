@@ -11,8 +11,8 @@ import pytest
 
 from notifications.email import EmailTransport, mask, parse_contact
 from notifications.mailsink import HungServer, MailSink
-from notifications.model import ChannelFault, DeliveryError, Message
 from notifications.transports import UnknownChannel, build_transports, transport_class
+from notifications.vocabulary import ChannelFault, DeliveryError, Message
 from tests.notifications.conftest import SUBJECT
 
 TEXT = "Kính gửi Sở Tài chính tỉnh Quảng Ngãi,\nĐề nghị gửi báo cáo trước ngày 15/12/2026.\n"

@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from notifications.email import EmailTransport, render
 from notifications.mailsink import MailSink, _EphemeralController, _Handler
-from notifications.model import ChannelFault, Message
+from notifications.vocabulary import ChannelFault, Message
 from tests.notifications.conftest import SUBJECT
 
 MESSAGE = Message(subject=SUBJECT, text="Kính gửi,\nNội dung.", html="<p>Nội dung</p>", short="")
@@ -162,7 +162,7 @@ def test_a_huge_status_table_is_linked_and_attached_not_clipped(
     from dataclasses import replace
 
     from notifications.messages import StatusRow, render
-    from notifications.model import XLSX_TYPE, Attachment
+    from notifications.vocabulary import XLSX_TYPE, Attachment
     from notifications.zalo_params import with_fields
     from tests.notifications.test_messages import LINK, make_ctx
 

@@ -21,7 +21,7 @@ from notifications.exports import (
     table_files,
 )
 from notifications.messages import StatusRow, render, status_label
-from notifications.model import CSV_TYPE, XLSX_TYPE
+from notifications.vocabulary import CSV_TYPE, XLSX_TYPE
 from tests.notifications.test_messages import ICT, make_ctx
 
 NFD_AGENCY = unicodedata.normalize("NFD", "Sở Tài nguyên và Môi trường")

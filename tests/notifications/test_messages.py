@@ -28,7 +28,7 @@ from notifications.messages import (
     render,
     shorten,
 )
-from notifications.model import ZALO_TEXT_LIMIT, Message
+from notifications.vocabulary import ZALO_TEXT_LIMIT, Message
 
 ICT = timezone(timedelta(hours=7))
 LINK = "https://baocao.quangngai.gov.vn/nop/7Hq2xK?a=1&b=2"

@@ -19,7 +19,6 @@ from models.tables import AuditEvent, Notification, NotificationState
 from models.workdays import packaged_calendar
 from notifications.email import EmailTransport
 from notifications.mailsink import HungServer, MailSink
-from notifications.model import Message
 from notifications.outbox import (
     DispatchReport,
     OfficeHours,
@@ -29,6 +28,7 @@ from notifications.outbox import (
     failed_notifications,
     reclaim_stale,
 )
+from notifications.vocabulary import Message
 from tests.notifications.conftest import NOW, fill_outbox, make_cycle, payload
 
 Factory = Callable[[], Session]

@@ -20,8 +20,8 @@ from models.tables import Notification, NotificationAttempt
 from models.workdays import packaged_calendar
 from notifications.email import EmailTransport
 from notifications.mailsink import MailSink
-from notifications.model import Message
 from notifications.outbox import CLAIM_CHUNK, DispatchReport, dispatch, enqueue, reclaim_stale
+from notifications.vocabulary import Message
 from tests.notifications.conftest import NOW, fill_outbox, make_cycle, payload
 
 Factory = Callable[[], Session]

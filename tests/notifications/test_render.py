@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from notifications.email import build_message, contact_capacity, parse_contact, render
 from notifications.email_render import _UTF8, _WIRE
-from notifications.model import Attachment, Message
+from notifications.vocabulary import Attachment, Message
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 VI = "aăâbcdđeêghiklmnoôơpqrstuưvxyàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ"
@@ -172,7 +172,7 @@ def test_a_contact_read_from_its_servers_is_apprises_own(addresses: list[str], b
     """``parse_contact`` reads a server's URL once and puts each agency's addresses in:
     the same contact as Apprise's parser makes of the whole URL (or its same error)."""
     from notifications.email_contact import _parse_contact, _with_recipients
-    from notifications.model import DeliveryError
+    from notifications.vocabulary import DeliveryError
 
     url = base.format(quote(",".join(addresses), safe="@,"))
     try:

@@ -25,7 +25,7 @@ from notifications.fake_zalo import (
     special_phone,
     special_user,
 )
-from notifications.model import ZALO_TEXT_LIMIT, ChannelFault, DeliveryError, Message
+from notifications.vocabulary import ZALO_TEXT_LIMIT, ChannelFault, DeliveryError, Message
 from notifications.zalo_errors import TokenRejected, check_answer
 from notifications.zalo_tokens import FileTokenStore, TokenPair, pair_from_answer
 

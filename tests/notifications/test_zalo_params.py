@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from notifications.model import DeliveryError
+from notifications.vocabulary import DeliveryError
 from notifications.zalo_params import (
     DEFAULT_PARAMS,
     STAGE_KEY,

@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from directives.model import ParsedDirective
+from directives.parsed import ParsedDirective
 
 _FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
