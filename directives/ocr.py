@@ -437,8 +437,8 @@ def _retoned(match: re.Match[str]) -> str:
     if phrase is None:
         return read
     return "".join(
-        want.upper() if got.isupper() else want.lower()
-        for got, want in zip(read, phrase, strict=True)
+        wanted.upper() if read_char.isupper() else wanted.lower()
+        for read_char, wanted in zip(read, phrase, strict=True)
     )
 
 

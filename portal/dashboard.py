@@ -226,16 +226,16 @@ def export_heading(
     return "TÌNH HÌNH THỰC HIỆN CHẾ ĐỘ BÁO CÁO", lines, base
 
 
-def _chosen_labels(flt: MatrixFilter, choices: FilterChoices) -> dict[str, str | None]:
+def _chosen_labels(selection: MatrixFilter, choices: FilterChoices) -> dict[str, str | None]:
     def pick(options: Sequence[Any], value: object) -> str | None:
         if value is None:
             return None
         return next((o.label for o in options if o.value == str(value)), str(value))
 
     return {
-        "directive": pick(choices.directives, flt.directive_id),
-        "lead": pick(choices.leads, flt.lead_agency_id),
-        "period": pick(choices.periods, flt.period),
+        "directive": pick(choices.directives, selection.directive_id),
+        "lead": pick(choices.leads, selection.lead_agency_id),
+        "period": pick(choices.periods, selection.period),
     }
 
 
@@ -264,8 +264,12 @@ def read_filter(query: Mapping[str, str]) -> MatrixFilter:
         raise BadFilter(str(exc)) from None
 
 
-def filter_query(flt: MatrixFilter) -> str:
-    pairs = {"directive": flt.directive_id, "lead": flt.lead_agency_id, "period": flt.period}
+def filter_query(selection: MatrixFilter) -> str:
+    pairs = {
+        "directive": selection.directive_id,
+        "lead": selection.lead_agency_id,
+        "period": selection.period,
+    }
     return urlencode({k: v for k, v in pairs.items() if v is not None})
 
 
@@ -293,10 +297,10 @@ def read_view(query: Mapping[str, str]) -> ViewFilter:
     return ViewFilter(flag == "1", int(raw) if raw else None)
 
 
-def view_query(flt: MatrixFilter, view: ViewFilter) -> str:
+def view_query(selection: MatrixFilter, view: ViewFilter) -> str:
     pairs = {"overdue": "1" if view.overdue else None, "agency": view.agency_id}
     extra = urlencode({k: v for k, v in pairs.items() if v is not None})
-    return "&".join(q for q in (filter_query(flt), extra) if q)
+    return "&".join(q for q in (filter_query(selection), extra) if q)
 
 
 def narrowed(matrix: Matrix, view: ViewFilter) -> Matrix:
@@ -343,9 +347,9 @@ def yearly_ranking(session: Session, *, now: dt.datetime, year: str) -> list[Ran
     return out
 
 
-def ranking_year(flt: MatrixFilter, now: dt.datetime) -> str:
+def ranking_year(selection: MatrixFilter, now: dt.datetime) -> str:
     """The filter's year, else the current one."""
-    return flt.period[:4] if flt.period else str(now.astimezone(TZ).year)
+    return selection.period[:4] if selection.period else str(now.astimezone(TZ).year)
 
 
 def _safe_next(value: str | None) -> str:
@@ -543,18 +547,18 @@ def matrix_page(request: Request) -> Response:
     if user is None:
         return to_login(request)
     try:
-        flt = read_filter(request.query_params)
+        selection = read_filter(request.query_params)
         view = read_view(request.query_params)
     except BadFilter as exc:
         return _bad_filter(exc)
-    loaded, choices = dash.load(request, flt)
+    loaded, choices = dash.load(request, selection)
     matrix = narrowed(loaded, view)
-    year = ranking_year(flt, loaded.now)
+    year = ranking_year(selection, loaded.now)
     with Session(dash.engine(request)) as session:
         alerts = operator_alerts(session, now=dash.now(request))
         ranking = yearly_ranking(session, now=loaded.now, year=year)
     nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
-    query = view_query(flt, view)
+    query = view_query(selection, view)
     names = column_headers(matrix.columns)
     context = {
         "user": user,
@@ -562,7 +566,7 @@ def matrix_page(request: Request) -> Response:
         "alerts": alerts,
         "matrix": matrix,
         "choices": choices,
-        "flt": flt,
+        "selection": selection,
         "ambiguous": {
             c.cycle_id for c in matrix.columns if names[c.cycle_id] != f"{c.title} · {c.period}"
         },
@@ -596,11 +600,11 @@ def export(request: Request, fmt: str) -> Response:
     if dash.user(request) is None:
         return to_login(request)
     try:
-        flt = read_filter(request.query_params)
+        selection = read_filter(request.query_params)
         view = read_view(request.query_params)
     except BadFilter as exc:
         return _bad_filter(exc)
-    matrix, choices = dash.load(request, flt)
+    matrix, choices = dash.load(request, selection)
     return no_store(export_response(narrowed(matrix, view), choices, fmt, view=view))
 
 

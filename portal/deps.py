@@ -110,9 +110,9 @@ class Dashboard:
             return False
         return csrf_ok(self.auth.key, nonce, form.get(CSRF_FIELD), now=self.now(request))
 
-    def load(self, request: Request, flt: MatrixFilter) -> tuple[Matrix, FilterChoices]:
+    def load(self, request: Request, selection: MatrixFilter) -> tuple[Matrix, FilterChoices]:
         with Session(self.engine(request)) as session:
-            matrix = compliance_matrix(session, now=self.now(request), filters=flt)
+            matrix = compliance_matrix(session, now=self.now(request), filters=selection)
             return matrix, filter_choices(session)
 
     def cookie(self, response: Response, name: str, value: str, *, max_age: int | None) -> None:

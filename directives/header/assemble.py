@@ -19,7 +19,14 @@ from directives.header.head import (
     _zone_end,
 )
 from directives.header.lists import _find_marker, _parse_list
-from directives.header.view import _ev, _is_blankish, _is_caps, _join_lines, _lowered, _View
+from directives.header.view import (
+    _evidence_at,
+    _is_blankish,
+    _is_caps,
+    _join_lines,
+    _lowered,
+    _View,
+)
 from directives.header.vocab import (
     _ANNEX,
     _ATTACHED_LOOKAHEAD,
@@ -81,13 +88,13 @@ def _read_number_and_date(view: _View, lines: list[Span], header: Header, ends: 
     number = _find_number(view, lines) if header.number is None else None
     if number:
         header.number = _number_value(view, number)
-        header.evidence["number"] = _ev(view.text, number)
+        header.evidence["number"] = _evidence_at(view.text, number)
         ends.append(number[1])
     date = _find_date(view, lines) if header.date is None else None
     if date:
         (header.date, header.place) = (date[2], squash(view.clean(*date[1])))
-        header.evidence["date"] = _ev(view.text, date[0])
-        header.evidence["place"] = _ev(view.text, date[1])
+        header.evidence["date"] = _evidence_at(view.text, date[0])
+        header.evidence["place"] = _evidence_at(view.text, date[1])
         ends.append(date[0][1])
 
 
@@ -99,7 +106,7 @@ def _read_subject(view: _View, header: Header, marks: _Head, title: int | None) 
         found = _vv_subject(view, vv[0], vv[1], marks.zone_end) if vv else None
         if found:
             header.subject = found[0]
-            header.evidence["subject"] = _ev(view.text, found[1])
+            header.evidence["subject"] = _evidence_at(view.text, found[1])
             marks.ends.append(found[1][1])
         return
     marks.title = view.lines[title]
@@ -108,7 +115,7 @@ def _read_subject(view: _View, header: Header, marks: _Head, title: int | None) 
     spans, after = _title_subject(view, title, marks.zone_end)
     if spans:
         header.subject = _join_lines(view.clean(*s) for s in spans)
-        header.evidence["subject"] = _ev(view.text, (spans[0][0], spans[-1][1]))
+        header.evidence["subject"] = _evidence_at(view.text, (spans[0][0], spans[-1][1]))
         marks.ends.append(spans[-1][1])
     enactor = _enactor(view, after, marks.zone_end)
     if enactor:
@@ -146,9 +153,9 @@ def _resolve(header: Header, marks: _Head) -> None:
     if code and number:
         header.evidence["doc_type"] = number
     elif marks.title and marks.title_type:
-        header.evidence["doc_type"] = _ev(marks.text, marks.title)
+        header.evidence["doc_type"] = _evidence_at(marks.text, marks.title)
     elif header.doc_type and number:  # a symbol without a type code
-        header.evidence["doc_type"] = _ev(marks.text, (number.start, number.end), 0.8)
+        header.evidence["doc_type"] = _evidence_at(marks.text, (number.start, number.end), 0.8)
     _resolve_issuer(header, marks)
     if header.doc_type == "văn bản hợp nhất" and marks.title_type not in (None, code):
         _consolidated_subject(header, marks.title_type or "")
@@ -164,7 +171,7 @@ def _resolve_issuer(header: Header, marks: _Head) -> None:
         chosen = marks.enactor
     if chosen:
         header.issuer = chosen[0]
-        header.evidence["issuer"] = _ev(marks.text, chosen[1])
+        header.evidence["issuer"] = _evidence_at(marks.text, chosen[1])
 
 
 def _consolidated_subject(header: Header, title: str) -> None:
@@ -205,7 +212,7 @@ def _read_signature(view: _View, first: int, header: Header) -> int:
         header.signer_authority = prefixes[-1] if prefixes else None  # the signer's own
     if sig.name:
         header.signer = squash(view.clean(*sig.name))
-        header.evidence["signer"] = _ev(view.text, sig.name)
+        header.evidence["signer"] = _evidence_at(view.text, sig.name)
     return sig.end
 
 

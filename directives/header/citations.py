@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from directives.header.view import _ev, _iso
+from directives.header.view import _evidence_at, _iso
 from directives.header.vocab import _CITED, _TYPE_CODES
 from directives.parsed import CitedDocument
 
@@ -26,7 +26,7 @@ def _citations(text: str, low: str, own: str | None) -> list[CitedDocument]:
             kind=kind[:1].upper() + kind[1:].lower(),
             number=number,
             date=date,
-            evidence=_ev(text, (hit.start(), hit.end())),
+            evidence=_evidence_at(text, (hit.start(), hit.end())),
         )
     return sorted(found.values(), key=lambda c: c.evidence.start if c.evidence else 0)
 

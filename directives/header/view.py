@@ -80,7 +80,7 @@ class _View:
         return self.is_blank(i) and bool(self.text[line[0] : line[1]].strip())
 
 
-def _ev(text: str, span: Span, confidence: float = 1.0) -> Evidence:
+def _evidence_at(text: str, span: Span, confidence: float = 1.0) -> Evidence:
     return Evidence(span[0], span[1], text[span[0] : span[1]], confidence)
 
 
