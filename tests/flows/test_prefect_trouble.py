@@ -16,14 +16,14 @@ from directives.parsed import Deadline
 from flows.deployments import OPERATOR_BLOCK, OVERDUE_AUTOMATION, ensure_overdue_automation
 from flows.outcome import overdue_message
 from flows.specs import cron_words, schedule_words, sweep_spec
-from models.calendar import opening_rrule
+from models.calendar import OpeningPolicy, opening_rrule
 
 START = dt.date(2026, 1, 10)
 
 
 def _rule(frequency: str, **deadline: object) -> str:
     rule = Deadline(**{"kind": "none", **deadline})  # type: ignore[arg-type]
-    return opening_rrule(frequency, rule, start=START, province="quang-ngai")
+    return opening_rrule(frequency, rule, start=START, policy=OpeningPolicy(province="quang-ngai"))
 
 
 @pytest.mark.parametrize(
