@@ -48,6 +48,7 @@ from sqlalchemy import Integer, bindparam, case, func, insert, literal, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
+from models.cycle_controls import SubmissionExtension
 from models.db import UTCDateTime, private_dir
 from models.tables import (
     AuditEvent,
@@ -297,11 +298,17 @@ def _allocate(
 def _allocate_statement() -> Any:
     """The version UPDATE, its values bound at execution (built once)."""
     excused = col(Submission.state) == SubmissionState.excused
-    due_at = (
+    common = (
         select(col(ReportCycle.due_at))
         .where(col(ReportCycle.id) == col(Submission.cycle_id))
         .scalar_subquery()
     )
+    own = (  # an agency given more time (models.actions.extend) is late after its own
+        select(col(SubmissionExtension.due_at))
+        .where(col(SubmissionExtension.submission_id) == col(Submission.id))
+        .scalar_subquery()
+    )
+    due_at = func.coalesce(own, common, type_=UTCDateTime())
     return (
         update(Submission)
         .where(col(Submission.id) == bindparam("submission_id"))

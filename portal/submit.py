@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -177,7 +177,7 @@ def _submit_view(session: Session, claims: LinkClaims, now: dt.datetime) -> Subm
     due = agency_due(session, facts.cycle, sub.agency_id)  # its own, when extended
     own = ReportCycle(**{**facts.cycle.model_dump(), "due_at": due})
     return SubmitView(
-        facts=facts,
+        facts=replace(facts, cycle=own),  # every date on the page is the agency's own
         agency=agency,
         submission=sub,
         versions=versions_of(session, sub.id or 0),

@@ -4,6 +4,7 @@ nothing and says why in Vietnamese; what is confirmed changes exactly its row.""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,9 @@ from sqlmodel import Session, select
 
 from models.agency import Agency
 from models.cycle_controls import AgencyRequest, CycleAction, RequestState
-from models.tables import Submission, SubmissionState
-from tests.portal.conftest import AFTER_DUE, Clock, Harness, Seed, make_app
+from models.db import TZ
+from models.tables import Submission, SubmissionState, SubmissionVersion
+from tests.portal.conftest import AFTER_DUE, Clock, Harness, Seed, make_app, pdf_bytes
 
 ADMIN, PASSWORD = "vanphong", "mat-khau-thu-nghiem-2026"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -152,3 +154,30 @@ def test_an_agency_request_refused_with_a_reason(site: Harness) -> None:
         assert (req.state, req.answer) == (RequestState.refused, "Không xác đáng")
     seen = site.client.get(f"{url}/requests")
     assert "Không chấp thuận: Không xác đáng" in seen.text
+
+
+def test_the_submission_page_states_an_extended_agencys_own_deadline(site: Harness) -> None:
+    from models.actions import extend
+    from models.formats import local_text
+
+    due = site.seed.due_at
+    until = (due + dt.timedelta(days=14)).astimezone(TZ).date()
+    while until.weekday() >= 5:  # a working day
+        until += dt.timedelta(days=1)
+    with Session(site.engine) as s:
+        extend(
+            s, site.seed.cycle_id, site.seed.agency_id, until=until, actor="vp",
+            now=site.clock.at, reason="thiếu số liệu",
+        )  # fmt: skip
+        s.commit()
+    page = site.client.get(site.url())
+    assert page.status_code == 200
+    assert f"{until:%d/%m/%Y}" in page.text
+    assert local_text(due) not in page.text  # the common deadline is not its deadline
+    # Handed in after the common deadline, before its own: on time.
+    assert site.clock.at > due
+    done = site.upload(site.url(), [("bao-cao.pdf", pdf_bytes())])
+    assert done.status_code == 200, done.text[:300]
+    with Session(site.engine) as s:
+        (version,) = s.exec(select(SubmissionVersion)).all()
+        assert version.late is False
