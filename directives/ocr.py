@@ -45,13 +45,14 @@ _MAX_REREAD = 24  # words re-read on one page, at most
 
 
 class OcrUnavailable(Exception):
-    """Tesseract or its Vietnamese data is missing; the message says what to install."""
+    """Tesseract or its Vietnamese data is missing; the message (Vietnamese) says what
+    to install."""
 
 
 @dataclass(frozen=True, slots=True)
 class ToolStatus:
     found: bool
-    detail: str  # version, or what is missing
+    detail: str  # version, or what is missing (Vietnamese: `doctor` and errors show it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +73,17 @@ def tesseract_status() -> ToolStatus:
 @lru_cache(maxsize=4)
 def _status(binary: str | None, _tessdata: str | None) -> ToolStatus:
     if binary is None:
-        return ToolStatus(False, f"tesseract is not installed (apt-get install {PACKAGES})")
+        return ToolStatus(False, f"chưa cài tesseract (apt-get install {PACKAGES})")
     try:
         version = _run([binary, "--version"]).splitlines()[0]
         langs = _run([binary, "--list-langs"]).split()
     except (OSError, subprocess.SubprocessError, IndexError) as exc:
-        return ToolStatus(False, f"tesseract does not run ({exc}); reinstall {PACKAGES}")
+        return ToolStatus(False, f"tesseract không chạy được ({exc}); hãy cài lại {PACKAGES}")
     if LANG not in langs:
         return ToolStatus(
-            False, f"{version}, without Vietnamese (apt-get install tesseract-ocr-vie)"
+            False, f"{version}, thiếu dữ liệu tiếng Việt (apt-get install tesseract-ocr-vie)"
         )
-    return ToolStatus(True, f"{version}, Vietnamese (vie)")
+    return ToolStatus(True, f"{version}, có tiếng Việt (vie)")
 
 
 def _run(argv: list[str]) -> str:
@@ -94,7 +95,7 @@ def require_tesseract(name: str) -> None:
     """Raise ``OcrUnavailable`` naming the Debian package to install."""
     status = tesseract_status()
     if not status.found:
-        raise OcrUnavailable(f"{name} is a scan: reading it needs OCR, but {status.detail}")
+        raise OcrUnavailable(f"{name} là bản scan: cần OCR để đọc, nhưng {status.detail}")
 
 
 # --- reading one page ---------------------------------------------------------------------

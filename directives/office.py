@@ -20,7 +20,7 @@ _TIMEOUT = 120  # seconds; a first start of LibreOffice takes a few
 
 
 class OfficeError(Exception):
-    """The .doc could not be converted; the message says what to do."""
+    """The .doc could not be converted; the message (Vietnamese) says what to do."""
 
 
 def soffice() -> str | None:
@@ -30,13 +30,13 @@ def soffice() -> str | None:
 def office_status() -> ToolStatus:
     binary = soffice()
     if binary is None:
-        return ToolStatus(False, f"LibreOffice is not installed (apt-get install {PACKAGE})")
+        return ToolStatus(False, f"chưa cài LibreOffice (apt-get install {PACKAGE})")
     try:
         done = subprocess.run(
             [binary, "--version"], capture_output=True, text=True, timeout=60, check=True
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        return ToolStatus(False, f"LibreOffice does not run ({exc}); reinstall {PACKAGE}")
+        return ToolStatus(False, f"LibreOffice không chạy được ({exc}); hãy cài lại {PACKAGE}")
     return ToolStatus(True, done.stdout.strip().splitlines()[0] if done.stdout.strip() else binary)
 
 
@@ -45,8 +45,8 @@ def doc_to_docx(data: bytes) -> bytes:
     binary = soffice()
     if binary is None:
         raise OfficeError(
-            f"reading it needs LibreOffice (apt-get install {PACKAGE}); or open it in Word "
-            "and save it as .docx (File > Save As > Word Document)"
+            f"cần LibreOffice để đọc (apt-get install {PACKAGE}); hoặc hãy mở bằng Word và "
+            "lưu lại dưới dạng .docx"
         )
     with tempfile.TemporaryDirectory(prefix="hanbaocao-doc-") as tmp:
         work = Path(tmp)
@@ -66,13 +66,13 @@ def doc_to_docx(data: bytes) -> bytes:
             subprocess.run(argv, capture_output=True, timeout=_TIMEOUT, check=False)
         except subprocess.TimeoutExpired:
             raise OfficeError(
-                f"LibreOffice did not convert it within {_TIMEOUT} s; open it in Word "
-                "and save it as .docx"
+                f"LibreOffice không chuyển xong trong {_TIMEOUT} giây; hãy mở bằng Word và "
+                "lưu lại dưới dạng .docx"
             ) from None
         out = work / "out" / "in.docx"
         if not out.exists():
             raise OfficeError(
-                "LibreOffice could not convert it (damaged, or password-protected?); "
-                "open it in Word and save it as .docx"
+                "LibreOffice không chuyển được tệp (tệp hỏng, hoặc có mật khẩu?); hãy mở "
+                "bằng Word và lưu lại dưới dạng .docx"
             )
         return out.read_bytes()

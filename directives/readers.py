@@ -6,7 +6,9 @@ name: archives hold misnamed files. Scanned pages (a PDF page without a text lay
 JPEG/PNG/TIFF photo) are read by OCR (``directives.ocr``); a Word 97-2003 .doc is
 converted by LibreOffice (``directives.office``). Every failure the user can act on
 (a missing file, a missing tool, a password, a binary) becomes a ``ReadError`` whose
-message says what to do; no other exception escapes ``read_document``.
+message says, in Vietnamese, what happened and what to do; no other exception escapes
+``read_document``. The notes, too, are Vietnamese: ``parse`` and the ingest review show
+them to the administrator as they are.
 
 Why over 600 lines: each input format's refusals are its own short paragraph of
 clear messages; the formats share the size checks, the decoding and the notes.
@@ -31,21 +33,30 @@ from directives.text import nfc
 
 
 class ReadError(Exception):
-    """A file we cannot read, with a message for the user that says what to do (in
-    English, may quote Vietnamese)."""
+    """A file we cannot read, with a message for the administrator that says what
+    happened and what to do: one Vietnamese line that keeps file names and technical
+    tokens (.docx, UTF-8, apt-get …) as they are."""
 
 
 @dataclass(frozen=True, slots=True)
 class SourceText:
     text: str  # NFC-normalised Unicode text; newlines normalised to \n
     format: str  # "text" | "markdown" | "docx" | "pdf" | "image" | "doc"
-    notes: tuple[str, ...] = ()  # e.g. "converted from the legacy TCVN3 (ABC) encoding"
+    notes: tuple[str, ...] = ()  # Vietnamese, e.g. "đã chuyển từ bảng mã cũ TCVN3 (ABC) …"
     ocr_pages: tuple[ocr.OcrPage, ...] = ()  # the pages OCR read, with their confidence
 
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 _MB = 1024 * 1024
-_GIVE = "give a .txt, .md, .docx, .doc, .pdf or a scan (.jpg, .png, .tif)"
+_FORMATS = "tệp .txt, .md, .docx, .doc, .pdf hoặc bản scan (.jpg, .png, .tif)"
+_GIVE = f"hãy dùng {_FORMATS}"
+_KIND_VI = {
+    "pdf": "PDF",
+    "docx": "Word (.docx)",
+    "doc": "Word 97-2003 (.doc)",
+    "image": "ảnh",
+    "text": "văn bản thuần",
+}
 _MARKDOWN = (".md", ".markdown")
 
 # --- the file ------------------------------------------------------------------------
@@ -62,7 +73,10 @@ def read_document(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> So
 
 
 def _unexpected(name: str, exc: Exception) -> str:
-    return f"{name} could not be read ({type(exc).__name__}: {exc}); please report this file"
+    return (
+        f"{name}: không đọc được do lỗi ngoài dự kiến ({type(exc).__name__}: {exc}); "
+        "hãy gửi tệp này kèm thông báo lỗi cho bộ phận kỹ thuật"
+    )
 
 
 def _read_document(path: Path, max_bytes: int) -> SourceText:
@@ -88,23 +102,25 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise ReadError(f"{path}: no such file; check the path") from None
+        raise ReadError(f"{path}: không có tệp này; hãy kiểm tra lại đường dẫn") from None
     except OSError as exc:
-        raise ReadError(f"{path}: cannot be opened ({exc.strerror or exc})") from None
+        raise ReadError(f"{path}: không mở được tệp ({exc.strerror or exc})") from None
     if stat.S_ISDIR(info.st_mode):
-        raise ReadError(f"{path} is a directory, not a file: {_GIVE} file")
+        raise ReadError(f"{path} là một thư mục, không phải tệp: {_GIVE}")
     if not stat.S_ISREG(info.st_mode):
-        raise ReadError(f"{path} is not a regular file: {_GIVE} file")
+        raise ReadError(f"{path} không phải tệp thông thường: {_GIVE}")
     _check_size(path, info.st_size, max_bytes)
     if info.st_size == 0:
-        raise ReadError(f"{path} is empty (0 bytes): check that the right file was given")
+        raise ReadError(f"{path} là tệp rỗng (0 byte): hãy kiểm tra đã chọn đúng tệp chưa")
     try:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
     except PermissionError:
-        raise ReadError(f"{path}: permission denied; check the file's permissions") from None
+        raise ReadError(
+            f"{path}: không có quyền đọc tệp; hãy kiểm tra quyền truy cập của tệp"
+        ) from None
     except OSError as exc:
-        raise ReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise ReadError(f"{path}: không đọc được tệp ({exc.strerror or exc})") from None
     _check_size(path, len(data), max_bytes)  # it may have grown since stat()
     return data
 
@@ -113,14 +129,14 @@ def _check_size(path: Path, size: int, max_bytes: int) -> None:
     if size > max_bytes:
         need = -(-size // _MB) + 1
         raise ReadError(
-            f"{path} is {_mb(size)}, over the {_mb(max_bytes)} limit for one directive. "
-            f"If it really is one directive, raise the limit (e.g. --max-mb {need})."
+            f"{path} có dung lượng {_mb(size)}, vượt giới hạn {_mb(max_bytes)} cho một văn "
+            f"bản. Nếu đúng là một văn bản, hãy nâng giới hạn (ví dụ --max-mb {need})."
         )
 
 
 def _mb(size: int) -> str:
-    shown = f"{size / _MB:.1f} MB"
-    return shown if size >= _MB // 10 else f"{shown} ({size} bytes)"
+    shown = f"{size / _MB:.1f} MB".replace(".", ",")  # the Vietnamese decimal comma
+    return shown if size >= _MB // 10 else f"{shown} ({size} byte)"
 
 
 # --- what the bytes are --------------------------------------------------------------
@@ -145,7 +161,7 @@ def _sniff(data: bytes, path: Path) -> str:
         _check_docx_zip(data, name)
         return "docx"
     if data.startswith(b"{\\rtf"):
-        raise ReadError(f"{name} is an RTF document: open it in Word and save it as .docx")
+        raise ReadError(f"{name} là tài liệu RTF: hãy mở bằng Word và lưu lại dưới dạng .docx")
     if data.startswith(_IMAGES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
         return "image"
     if data.startswith(_BINARIES):
@@ -156,14 +172,14 @@ def _sniff(data: bytes, path: Path) -> str:
 def _ole2_message(name: str, suffix: str) -> str:
     if suffix in (".docx", ".xlsx", ".pptx"):  # Office wraps encrypted OOXML in OLE2
         return (
-            f"{name} is password-protected (encrypted): open it in Word, remove the "
-            "password (File > Info > Protect Document) and save it again as .docx"
+            f"{name} có đặt mật khẩu (đã mã hoá): hãy mở bằng Word, gỡ mật khẩu (File > "
+            "Info > Protect Document) rồi lưu lại dưới dạng .docx"
         )
-    return f"{name} is an Excel or PowerPoint file, not a directive: {_GIVE}"
+    return f"{name} là tệp Excel hoặc PowerPoint, không phải văn bản: {_GIVE}"
 
 
 def _binary_message(name: str) -> str:
-    return f"{name} is a binary file, not a directive: {_GIVE}"
+    return f"{name} là tệp nhị phân, không phải văn bản: {_GIVE}"
 
 
 def _misnamed(path: Path, kind: str) -> list[str]:
@@ -175,7 +191,8 @@ def _misnamed(path: Path, kind: str) -> list[str]:
     named = expected.get(path.suffix.lower())
     if named is None or named == kind:
         return []
-    return [f"the file is named {path.suffix} but holds {kind}; it was read as {kind}"]
+    said = _KIND_VI[kind]
+    return [f"tệp có đuôi {path.suffix} nhưng nội dung là {said}; đã đọc như tệp {said}"]
 
 
 # --- plain text ------------------------------------------------------------------------
@@ -184,11 +201,11 @@ def _misnamed(path: Path, kind: str) -> list[str]:
 def decode_text(data: bytes) -> SourceText:
     """Decode the raw bytes of a .txt/.md file (format "text")."""
     try:
-        return _decode_text(data, "the text")
+        return _decode_text(data, "nội dung")
     except ReadError:
         raise
     except Exception as exc:  # as in read_document
-        raise ReadError(_unexpected("the text", exc)) from exc
+        raise ReadError(_unexpected("nội dung", exc)) from exc
 
 
 def _decode_text(data: bytes, name: str) -> SourceText:
@@ -205,7 +222,7 @@ def _decode(data: bytes, name: str) -> tuple[str, list[str]]:
         utf16 = _utf16_without_bom(data)
         if utf16 is None:
             raise ReadError(_binary_message(name))
-        return utf16, ["decoded as UTF-16 (the file has no byte-order mark)"]
+        return utf16, ["đã đọc theo bảng mã UTF-16 (tệp không có dấu BOM)"]
     notes: list[str] = []
     try:
         text = data.decode("utf-8")
@@ -224,7 +241,10 @@ def _mostly_utf8(data: bytes) -> tuple[str, list[str]]:
     good = len(text) - len(text.encode("ascii", "ignore")) - bad  # non-ASCII characters
     if good < 2 * bad:  # mostly broken: some 8-bit encoding, not UTF-8
         return "", []
-    return text, [f"{bad} byte sequence(s) are not valid UTF-8 and were replaced with \ufffd"]
+    return text, [
+        f"đã đọc theo UTF-8; {bad} chỗ có byte không hợp lệ trong UTF-8 đã được thay bằng "
+        "ký tự \ufffd: hãy đối chiếu những chỗ đó với bản gốc"
+    ]
 
 
 _BOMS = (  # UTF-32 first: its little-endian BOM starts like UTF-16's
@@ -243,7 +263,7 @@ def _bom_decode(data: bytes) -> tuple[str, list[str]] | None:
             try:
                 return data.decode(codec), []
             except UnicodeDecodeError:
-                note = f"some bytes are not valid {label} and were replaced with \ufffd"
+                note = f"một số byte không hợp lệ trong {label} đã được thay bằng ký tự \ufffd"
                 return data.decode(codec, errors="replace"), [note]
     return None
 
@@ -284,19 +304,21 @@ def _decode_8bit(data: bytes, name: str) -> tuple[str, list[str]]:
     except UnicodeDecodeError:
         text = ""
     if text and legacy.looks_vietnamese(text):
-        return text, ["decoded as Windows-1258 (the Vietnamese Windows code page)"]
+        return text, ["đã đọc theo bảng mã Windows-1258 (bảng mã tiếng Việt của Windows)"]
     if _latin(data):
         # charset-normalizer cannot tell the Latin code pages apart on short text (it
         # reads French as Baltic cp1257): take Windows-1252, the Western code page of
         # Windows machines, when it decodes the bytes.
         try:
-            return data.decode("cp1252"), ["decoded as Windows-1252 (the file is not UTF-8)"]
+            return data.decode("cp1252"), [
+                "đã đọc theo bảng mã Windows-1252 (tệp không phải UTF-8)"
+            ]
         except UnicodeDecodeError:
             pass
     best = from_bytes(data).best()
     if best is None:
         raise ReadError(_binary_message(name))
-    return str(best), [f"decoded as {best.encoding} (guessed: the file is not UTF-8)"]
+    return str(best), [f"đã đọc theo bảng mã {best.encoding} (phỏng đoán: tệp không phải UTF-8)"]
 
 
 _ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -313,12 +335,12 @@ def _legacy_text(data: bytes | str, guess: legacy.Guess, name: str) -> tuple[str
     label = legacy.NAMES[guess.encoding]
     if not guess.convincing:
         raise ReadError(
-            f"{name} seems to use the legacy {label} encoding, but converting it gives poor "
-            "Vietnamese. Convert it with UniKey's converter (UniKey Toolkit, Ctrl+Shift+F6: "
-            f"source {label}, destination Unicode) and save it as UTF-8 text or .docx"
+            f"{name} có vẻ dùng bảng mã cũ {label}, nhưng chuyển sang Unicode thì chữ tiếng "
+            "Việt bị sai nhiều. Hãy chuyển mã bằng UniKey (UniKey Toolkit, Ctrl+Shift+F6: "
+            f"nguồn {label}, đích Unicode) rồi lưu thành văn bản UTF-8 hoặc .docx"
         )
     return legacy.convert(data, guess.encoding), [
-        f"converted from the legacy {label} encoding; check the result"
+        f"đã chuyển từ bảng mã cũ {label} sang Unicode; hãy kiểm tra lại kết quả"
     ]
 
 
@@ -338,7 +360,7 @@ def _finish(text: str, fmt: str, notes: list[str], name: str) -> SourceText:
         notes = [*notes, *extra]
     text = nfc(text)
     if not text.strip():
-        raise ReadError(f"{name} is empty: it holds no text, only whitespace")
+        raise ReadError(f"{name} là tệp rỗng: chỉ có khoảng trắng, không có chữ")
     return SourceText(text, fmt, tuple(notes))
 
 
@@ -360,25 +382,29 @@ def _check_docx_zip(data: bytes, name: str) -> None:
     if "word/document.xml" in names:
         return
     if "content.xml" in names:
-        raise ReadError(f"{name} is an OpenDocument (.odt) file: save it as .docx in LibreOffice")
-    raise ReadError(f"{name} is a ZIP archive, not a Word document: unpack it and {_GIVE}")
+        raise ReadError(
+            f"{name} là tệp OpenDocument (.odt): hãy mở bằng LibreOffice và lưu lại dưới dạng .docx"
+        )
+    raise ReadError(
+        f"{name} là tệp nén ZIP, không phải tài liệu Word: hãy giải nén rồi dùng {_FORMATS}"
+    )
 
 
 def _docx_damaged(name: str, exc: BaseException) -> str:
     return (
-        f"{name} is a damaged Word document ({_docx_fault(exc)}). "
-        "Open it in Word and save it again as .docx, or supply the PDF"
+        f"{name} là tài liệu Word bị hỏng ({_docx_fault(exc)}): hãy mở bằng Word và lưu "
+        "lại dưới dạng .docx, hoặc dùng bản PDF"
     )
 
 
 def _docx_fault(exc: BaseException) -> str:
     """What is wrong, in the user's words: no library class names."""
     if isinstance(exc, zipfile.BadZipFile):
-        return f"its ZIP container is broken: {exc}"
+        return f"vỏ nén ZIP bị hỏng: {exc}"
     position = getattr(exc, "position", None)  # lxml's XMLSyntaxError: (line, column)
     if isinstance(position, tuple) and len(position) == 2:
-        return f"its text is not well-formed XML at line {position[0]}, column {position[1]}"
-    return "its text part is not a Word document body"
+        return f"phần nội dung có lỗi XML ở dòng {position[0]}, cột {position[1]}"
+    return "phần nội dung không phải thân tài liệu Word"
 
 
 def _docx_text(data: bytes, name: str, max_bytes: int) -> str:
@@ -397,7 +423,7 @@ def _check_unpacked_size(data: bytes, name: str, max_bytes: int) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > 20 * max_bytes:
-        raise ReadError(f"{name} unpacks to {_mb(unpacked)}, too much for a directive")
+        raise ReadError(f"{name} khi giải nén chiếm {_mb(unpacked)}, quá lớn đối với một văn bản")
 
 
 # --- legacy .doc ---------------------------------------------------------------------------
@@ -408,9 +434,9 @@ def _doc_text(data: bytes, name: str, max_bytes: int) -> tuple[str, list[str]]:
     try:
         converted = office.doc_to_docx(data)
     except office.OfficeError as exc:
-        raise ReadError(f"{name} is a legacy Word 97-2003 (.doc) file: {exc}") from None
+        raise ReadError(f"{name} là tệp Word 97-2003 (.doc): {exc}") from None
     return _docx_text(converted, name, max_bytes), [
-        "converted from a legacy Word 97-2003 .doc by LibreOffice"
+        "đã chuyển từ tệp Word 97-2003 (.doc) sang .docx bằng LibreOffice"
     ]
 
 
@@ -424,7 +450,9 @@ def _pdf_pages(data: bytes, name: str) -> tuple[list[_Page], list[str]]:
     """Each page's text layer; pages without one (scanned) are read by OCR."""
     texts, warnings = _pdf_layers(data, name)
     if not texts:
-        raise ReadError(f"{name} is a PDF with no pages: supply the DOCX or a complete PDF")
+        raise ReadError(
+            f"{name} là tệp PDF không có trang nào: hãy dùng bản DOCX hoặc một tệp PDF đầy đủ"
+        )
     blank = [n for n, text in enumerate(texts) if not text.strip()]
     if blank and not ocr.tesseract_status().found:
         return [(t, None) for t in texts], [*warnings, _no_ocr(name, blank, len(texts))]
@@ -435,8 +463,8 @@ def _pdf_pages(data: bytes, name: str) -> tuple[list[_Page], list[str]]:
             image = ocr.render_pdf_page(data, index)
         except Exception as exc:  # pdfium refuses what pypdf half-read: say which page
             raise ReadError(
-                f"{name}: page {index + 1} has no text layer and cannot be rendered for "
-                f"OCR ({type(exc).__name__}: {exc}); re-save the PDF or supply the DOCX"
+                f"{name}: trang {index + 1} không có lớp chữ và không dựng được thành ảnh để "
+                f"đọc OCR ({type(exc).__name__}: {exc}); hãy lưu lại tệp PDF hoặc dùng bản DOCX"
             ) from None
         page = _ocr(image, name)
         if page.words:
@@ -444,7 +472,7 @@ def _pdf_pages(data: bytes, name: str) -> tuple[list[_Page], list[str]]:
         else:
             empty.append(str(index + 1))
     if empty and len(empty) < len(texts):
-        warnings.append(f"page(s) {', '.join(empty)} hold no text, not even for OCR")
+        warnings.append(f"trang {', '.join(empty)} không có chữ, kể cả khi đọc bằng OCR")
     return pages, warnings
 
 
@@ -464,10 +492,10 @@ def _pdf_layers(data: bytes, name: str) -> tuple[list[str], list[str]]:
         except Exception as exc:  # pypdf raises many types on damaged files
             detail = "; ".join(dict.fromkeys([*warnings[:2], str(exc) or type(exc).__name__]))
             raise ReadError(
-                f"{name} is a damaged or truncated PDF ({detail}). "
-                "Supply the DOCX, or re-save the PDF (e.g. print it to PDF again)"
+                f"{name} là tệp PDF bị hỏng hoặc không trọn vẹn ({detail}): hãy dùng bản DOCX, "
+                "hoặc lưu lại tệp PDF (ví dụ in lại ra PDF)"
             ) from None
-    notes = [f"the PDF is damaged ({w}); its text may be incomplete" for w in warnings[:1]]
+    notes = [f"tệp PDF bị hỏng ({w}); nội dung đọc được có thể thiếu" for w in warnings[:1]]
     return texts, notes
 
 
@@ -533,15 +561,15 @@ def _no_ocr(name: str, blank: list[int], total: int) -> str:
         raise ReadError(_needs_ocr(name))
     listed = ", ".join(str(n + 1) for n in blank[:10]) + (" …" if len(blank) > 10 else "")
     return (
-        f"page(s) {listed} have no text layer (scanned) and were not read: "
+        f"trang {listed} không có lớp chữ (bản scan) nên chưa được đọc: "
         f"{ocr.tesseract_status().detail}"
     )
 
 
 def _needs_ocr(name: str) -> str:
     return (
-        f"{name} is a scanned page or photo (no text layer): reading it needs OCR, but "
-        f"{ocr.tesseract_status().detail}. Or supply the DOCX"
+        f"{name} là bản scan hoặc ảnh chụp (không có lớp chữ): cần OCR để đọc, nhưng "
+        f"{ocr.tesseract_status().detail}; hoặc hãy dùng bản DOCX"
     )
 
 
@@ -557,9 +585,9 @@ def _image_pages(data: bytes, name: str) -> tuple[list[_Page], list[str]]:
             with Image.open(io.BytesIO(data)) as image:
                 frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ReadError(f"{name} is a damaged or unsupported image ({exc}): {_GIVE}") from None
+        raise ReadError(f"{name} là ảnh bị hỏng hoặc không hỗ trợ ({exc}): {_GIVE}") from None
     except Image.DecompressionBombError:
-        raise ReadError(f"{name} is too large an image for a directive page") from None
+        raise ReadError(f"{name} là ảnh quá lớn so với một trang văn bản") from None
     return [_ocr_page(frame, name) for frame in frames], []
 
 
@@ -574,7 +602,7 @@ def _ocr(image: Any, name: str) -> ocr.PageText:
     except ocr.OcrUnavailable as exc:
         raise ReadError(str(exc)) from None
     except RuntimeError as exc:  # pytesseract: Tesseract timed out on the page
-        raise ReadError(f"{name}: OCR gave up on a page ({exc}); try a cleaner scan") from None
+        raise ReadError(f"{name}: OCR bỏ dở một trang ({exc}); hãy thử bản scan rõ hơn") from None
 
 
 def _paged(pages: list[_Page], fmt: str, notes: list[str], name: str) -> SourceText:
@@ -588,8 +616,8 @@ def _paged(pages: list[_Page], fmt: str, notes: list[str], name: str) -> SourceT
         at += len(text) + 1
     if all(not text.strip() for text in texts):  # OCR ran (_no_ocr raises when it cannot)
         raise ReadError(
-            f"{name} has no text layer and OCR found no text on it: is it a blank page "
-            "or a picture? Supply the DOCX or a clearer scan"
+            f"{name} không có lớp chữ và OCR không tìm thấy chữ nào: có phải trang trắng "
+            "hoặc hình ảnh? Hãy dùng bản DOCX hoặc bản scan rõ hơn"
         )
     joined = "\n".join(texts)
     source = _finish(joined, fmt, [*notes, *ocr.notes(spans, len(pages))], name)
@@ -606,7 +634,7 @@ def _unlock(reader: Any, name: str) -> None:
         opened = 0
     if not opened:
         raise ReadError(
-            f"{name} is an encrypted, password-protected PDF: open it with the password "
-            "and save an unprotected copy (e.g. `qpdf --decrypt --password=... in.pdf "
-            "out.pdf`), or supply the DOCX"
+            f"{name} là tệp PDF có mật khẩu (đã mã hoá): hãy mở bằng mật khẩu và lưu một bản "
+            "không đặt mật khẩu (ví dụ `qpdf --decrypt --password=... in.pdf out.pdf`), "
+            "hoặc dùng bản DOCX"
         )

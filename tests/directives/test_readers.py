@@ -142,7 +142,7 @@ def test_cp1258(tmp_path: Path) -> None:
 def test_windows_1252_french() -> None:
     result = decode_text("Hôtel à côté, déjà vu".encode("cp1252"))
     assert result.text == "Hôtel à côté, déjà vu"
-    assert not any("legacy" in note for note in result.notes)
+    assert not any("bảng mã cũ" in note for note in result.notes)
 
 
 def test_nfd_input_comes_back_nfc(tmp_path: Path) -> None:
@@ -164,7 +164,9 @@ def test_markdown_by_extension(tmp_path: Path) -> None:
 def test_text_by_content_not_extension(tmp_path: Path) -> None:
     result = read_document(write(tmp_path, "cv.pdf", SENTENCE.encode()))
     assert (result.format, result.text) == ("text", SENTENCE)
-    assert any("named .pdf" in note for note in result.notes)
+    assert "tệp có đuôi .pdf nhưng nội dung là văn bản thuần; đã đọc như tệp văn bản thuần" in (
+        result.notes
+    )
 
 
 # --- DOCX ---------------------------------------------------------------------------------
@@ -224,18 +226,18 @@ def test_docx_automatic_numbering(tmp_path: Path) -> None:
 def test_docx_by_content_whatever_its_name(tmp_path: Path) -> None:
     result = read_document(make_docx(tmp_path / "cv.txt"))
     assert result.format == "docx"
-    assert any("named .txt" in note for note in result.notes)
+    assert any("tệp có đuôi .txt nhưng nội dung là Word (.docx)" in n for n in result.notes)
 
 
 def test_docx_without_text(tmp_path: Path) -> None:
     docx.Document().save(str(tmp_path / "blank.docx"))
-    with pytest.raises(ReadError, match="empty"):
+    with pytest.raises(ReadError, match="tệp rỗng"):
         read_document(tmp_path / "blank.docx")
 
 
 def test_corrupt_docx_zip_garbage(tmp_path: Path) -> None:
     path = write(tmp_path, "cv.docx", b"PK\x03\x04" + random.Random(1).randbytes(500))
-    with pytest.raises(ReadError, match="damaged Word document"):
+    with pytest.raises(ReadError, match="là tài liệu Word bị hỏng"):
         read_document(path)
 
 
@@ -245,7 +247,7 @@ def test_corrupt_docx_bad_xml(tmp_path: Path) -> None:
         archive.writestr("[Content_Types].xml", "<Types")
         archive.writestr("word/document.xml", "<w:document><w:body><w:p>")
     path = write(tmp_path, "cv.docx", buffer.getvalue())
-    with pytest.raises(ReadError, match="damaged Word document"):
+    with pytest.raises(ReadError, match="là tài liệu Word bị hỏng"):
         read_document(path)
 
 
@@ -253,19 +255,19 @@ def test_zip_that_is_not_docx(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("notes.txt", "hello")
-    with pytest.raises(ReadError, match="ZIP archive, not a Word document"):
+    with pytest.raises(ReadError, match="là tệp nén ZIP, không phải tài liệu Word"):
         read_document(write(tmp_path, "cv.zip", buffer.getvalue()))
 
 
 def test_legacy_doc(tmp_path: Path) -> None:
     path = write(tmp_path, "cv.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
-    with pytest.raises(ReadError, match=r"save it as \.docx"):
+    with pytest.raises(ReadError, match=r"lưu lại dưới dạng \.docx"):
         read_document(path)
 
 
 def test_encrypted_docx_is_ole2_too(tmp_path: Path) -> None:
     path = write(tmp_path, "cv.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
-    with pytest.raises(ReadError, match="password"):
+    with pytest.raises(ReadError, match="có đặt mật khẩu"):
         read_document(path)
 
 
@@ -297,9 +299,9 @@ def test_scanned_pdf_without_tesseract_names_the_packages(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract on it
     path = write(tmp_path, "scan.pdf", pdf(RECTANGLE, RECTANGLE))
-    with pytest.raises(ReadError, match="no text layer") as info:
+    with pytest.raises(ReadError, match="không có lớp chữ") as info:
         read_document(path)
-    assert "needs OCR" in str(info.value)
+    assert "cần OCR để đọc" in str(info.value)
     assert "apt-get install tesseract-ocr tesseract-ocr-vie" in str(info.value)
 
 
@@ -307,14 +309,14 @@ def test_a_pdf_of_pictures_without_words_says_so(tmp_path: Path) -> None:
     if not ocr.tesseract_status().found:
         pytest.skip(ocr.tesseract_status().detail)
     path = write(tmp_path, "scan.pdf", pdf(RECTANGLE, RECTANGLE))
-    with pytest.raises(ReadError, match="OCR found no text on it"):
+    with pytest.raises(ReadError, match="OCR không tìm thấy chữ nào"):
         read_document(path)
 
 
 def test_partly_scanned_pdf_says_which_pages(tmp_path: Path) -> None:
     result = read_document(write(tmp_path, "cv.pdf", pdf(text_page("Hello"), RECTANGLE)))
     assert result.text.strip() == "Hello"
-    assert any("page(s) 2" in note for note in result.notes)
+    assert any(note.startswith("trang 2 không có lớp chữ") for note in result.notes)
 
 
 def encrypted(data: bytes, user_password: str) -> bytes:
@@ -327,7 +329,7 @@ def encrypted(data: bytes, user_password: str) -> bytes:
 
 def test_password_protected_pdf(tmp_path: Path) -> None:
     path = write(tmp_path, "cv.pdf", encrypted(pdf(text_page("Secret")), "s3cret"))
-    with pytest.raises(ReadError, match="encrypted, password-protected PDF"):
+    with pytest.raises(ReadError, match="là tệp PDF có mật khẩu"):
         read_document(path)
 
 
@@ -354,7 +356,7 @@ def test_corrupt_pdf(tmp_path: Path, data: bytes) -> None:
 
 def test_random_binary(tmp_path: Path) -> None:
     path = write(tmp_path, "blob.txt", random.Random(3).randbytes(4096))
-    with pytest.raises(ReadError, match="is a binary file, not a directive"):
+    with pytest.raises(ReadError, match="là tệp nhị phân, không phải văn bản"):
         read_document(path)
 
 
@@ -362,19 +364,19 @@ def test_damaged_png_image(tmp_path: Path) -> None:
     if not ocr.tesseract_status().found:
         pytest.skip(ocr.tesseract_status().detail)
     path = write(tmp_path, "scan.png", b"\x89PNG\r\n\x1a\n" + bytes(100))
-    with pytest.raises(ReadError, match="damaged or unsupported image"):
+    with pytest.raises(ReadError, match="là ảnh bị hỏng hoặc không hỗ trợ"):
         read_document(path)
 
 
 def test_empty_file(tmp_path: Path) -> None:
-    with pytest.raises(ReadError, match="empty"):
+    with pytest.raises(ReadError, match=r"là tệp rỗng \(0 byte\)"):
         read_document(write(tmp_path, "cv.txt", b""))
 
 
 def test_whitespace_only_file(tmp_path: Path) -> None:
-    with pytest.raises(ReadError, match="empty"):
+    with pytest.raises(ReadError, match="chỉ có khoảng trắng"):
         read_document(write(tmp_path, "cv.txt", b" \r\n\t \n"))
-    with pytest.raises(ReadError, match="empty"):
+    with pytest.raises(ReadError, match="chỉ có khoảng trắng"):
         decode_text("  \n".encode("utf-16"))
 
 
@@ -390,25 +392,25 @@ def test_size_checked_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyP
         read_document(path, max_bytes=1000)
     message = str(info.value)
     assert "MB" in message
-    assert "3000 bytes" in message
-    assert "1000 bytes" in message
+    assert "3000 byte" in message
+    assert "1000 byte" in message
     assert "--max-mb" in message
 
 
 def test_size_message_in_megabytes(tmp_path: Path) -> None:
     path = write(tmp_path, "big.txt", b"x" * (3 * 1024 * 1024))
-    with pytest.raises(ReadError, match=r"3\.0 MB, over the 2\.0 MB limit.*--max-mb 4"):
+    with pytest.raises(ReadError, match=r"3,0 MB, vượt giới hạn 2,0 MB.*--max-mb 4"):
         read_document(path, max_bytes=2 * 1024 * 1024)
     assert DEFAULT_MAX_BYTES == 32 * 1024 * 1024
 
 
 def test_directory(tmp_path: Path) -> None:
-    with pytest.raises(ReadError, match="is a directory"):
+    with pytest.raises(ReadError, match="là một thư mục, không phải tệp"):
         read_document(tmp_path)
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ReadError, match="no such file"):
+    with pytest.raises(ReadError, match="không có tệp này"):
         read_document(tmp_path / "nope.txt")
 
 
@@ -419,14 +421,14 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(Path, "open", denied)
-    with pytest.raises(ReadError, match="permission denied"):
+    with pytest.raises(ReadError, match="không có quyền đọc tệp"):
         read_document(path)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a FIFO")
 def test_not_a_regular_file(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe")
-    with pytest.raises(ReadError, match="not a regular file"):
+    with pytest.raises(ReadError, match="không phải tệp thông thường"):
         read_document(tmp_path / "pipe")
 
 
@@ -440,7 +442,9 @@ def test_legacy_file_converted(tmp_path: Path, encoding: str) -> None:
     result = read_document(write(tmp_path, "cv.txt", data))
     assert result.text == SENTENCE
     label = legacy.NAMES[encoding]
-    assert result.notes == (f"converted from the legacy {label} encoding; check the result",)
+    assert result.notes == (
+        f"đã chuyển từ bảng mã cũ {label} sang Unicode; hãy kiểm tra lại kết quả",
+    )
 
 
 def test_legacy_byte_forms_match_the_published_tables() -> None:
@@ -550,7 +554,7 @@ def test_legacy_text_layer_of_a_pdf(tmp_path: Path) -> None:
 def test_utf8_with_a_broken_byte_stays_utf8() -> None:
     result = decode_text(SENTENCE.encode() + b" \xff")
     assert result.text == SENTENCE + " \ufffd"
-    assert any("not valid UTF-8" in note for note in result.notes)
+    assert any("1 chỗ có byte không hợp lệ trong UTF-8" in note for note in result.notes)
 
 
 def test_legacy_but_poor_conversion_is_refused(tmp_path: Path) -> None:

@@ -199,7 +199,7 @@ def test_a_doc_is_read_through_libreoffice(tmp_path: Path) -> None:
     assert doc.read_bytes().startswith(b"\xd0\xcf\x11\xe0")  # really Word 97-2003 (OLE2)
     parsed = parse_file(doc)
     assert facts(parsed) == facts(parse_file(SEED_1503))
-    assert parsed.notes == ["converted from a legacy Word 97-2003 .doc by LibreOffice"]
+    assert parsed.notes == ["đã chuyển từ tệp Word 97-2003 (.doc) sang .docx bằng LibreOffice"]
 
 
 # --- without the tools ------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def image_only_pdf(path: Path) -> Path:
 def test_a_scan_without_tesseract_names_the_packages(tmp_path: Path, no_tools: None) -> None:
     with pytest.raises(ReadError) as info:
         read_document(image_only_pdf(tmp_path / "scan.pdf"))
-    assert "is a scan" in str(info.value)
+    assert "là bản scan" in str(info.value)
     assert "apt-get install tesseract-ocr tesseract-ocr-vie" in str(info.value)
 
 
@@ -239,7 +239,7 @@ def test_tesseract_without_vietnamese_names_the_language_package(
     need("tesseract", ocr.PACKAGES)
     monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))  # a tessdata folder without vie
     with pytest.raises(
-        ReadError, match=r"without Vietnamese \(apt-get install tesseract-ocr-vie\)"
+        ReadError, match=r"thiếu dữ liệu tiếng Việt \(apt-get install tesseract-ocr-vie\)"
     ):
         read_document(image_only_pdf(tmp_path / "scan.pdf"))
 
@@ -250,16 +250,16 @@ def test_a_doc_without_libreoffice_says_how_to_get_it(tmp_path: Path, no_tools: 
     with pytest.raises(ReadError) as info:
         read_document(path)
     message = str(info.value)
-    assert "legacy Word 97-2003 (.doc)" in message
+    assert "là tệp Word 97-2003 (.doc)" in message
     assert "apt-get install libreoffice-writer-nogui" in message
-    assert "save it as .docx" in message
+    assert "lưu lại dưới dạng .docx" in message
 
 
 def test_a_damaged_doc_is_one_clear_line(tmp_path: Path) -> None:
     need("soffice", "libreoffice-writer-nogui")
     path = tmp_path / "broken.doc"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
-    with pytest.raises(ReadError, match="LibreOffice could not convert it"):
+    with pytest.raises(ReadError, match="LibreOffice không chuyển được tệp"):
         read_document(path)
 
 
