@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.output import err as err
@@ -31,7 +32,7 @@ def _engine() -> Engine:
         with engine.connect():
             pass
     except Exception as exc:  # connection refused, bad URL, unwritable data dir …
-        fail(f"cannot open the database {_safe(url)}: {exc.__class__.__name__}: {exc}")
+        fail(f"không mở được cơ sở dữ liệu {_safe(url)}: {exc.__class__.__name__}: {exc}")
     return engine
 
 
@@ -47,13 +48,13 @@ def require_current_schema() -> Engine:
 
     engine = _engine()
     if migrate.current(engine) != migrate.head():
-        fail("the database schema is not up to date: run `hanbaocao db upgrade` first")
+        fail("cấu trúc cơ sở dữ liệu chưa được cập nhật: hãy chạy `hanbaocao db upgrade` trước")
     return engine
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create or upgrade the schema to the latest migration."""
+    """Tạo hoặc nâng cấu trúc cơ sở dữ liệu lên phiên bản mới nhất."""
     from models import migrate
 
     engine = _engine()
@@ -62,30 +63,32 @@ def db_upgrade() -> None:
     after = migrate.current(engine)
     where = _safe(str(engine.url))
     if before == after:
-        out.print(f"{where}: already at {after}", highlight=False)
+        out.print(f"{where}: đã ở phiên bản mới nhất {after}", highlight=False)
     else:
-        out.print(f"{where}: {before or 'empty'} → {after}", highlight=False)
+        out.print(f"{where}: {before or 'trống'} → {after}", highlight=False)
 
 
 @db_app.command("current")
 def db_current() -> None:
-    """Show the schema revision of the database."""
+    """Cho biết phiên bản cấu trúc hiện tại của cơ sở dữ liệu."""
     from models import migrate
 
     engine = _engine()
     out.print(
-        f"{_safe(str(engine.url))}: {migrate.current(engine) or 'empty'} (head {migrate.head()})"
+        f"{_safe(str(engine.url))}: {migrate.current(engine) or 'trống'} "
+        f"(mới nhất: {migrate.head()})"
     )
 
 
 @agencies_app.command("import")
 def agencies_import(
     file: Annotated[
-        Path | None, typer.Argument(help="YAML or CSV registry; default: the shipped one")
+        Path | None,
+        typer.Argument(help="Danh mục dạng YAML hoặc CSV; mặc định: danh mục kèm theo"),
     ] = None,
-    province: Annotated[str, typer.Option(help="Province of a CSV file's rows")] = "",
+    province: Annotated[str, typer.Option(help="Tỉnh của các dòng trong tệp CSV")] = "",
 ) -> None:
-    """Import (or update) agencies; a file with problems is reported whole and not imported."""
+    """Nhập (hoặc cập nhật) cơ quan; tệp có lỗi được báo đủ mọi lỗi và không nhập gì."""
     from sqlmodel import Session
 
     from models.registry import RegistryError, import_registry, load_registry, shipped_registry
@@ -94,18 +97,21 @@ def agencies_import(
     try:
         registry = load_registry(path, province=province)
     except RegistryError as exc:
-        err.print(f"[bold red]{path}: {len(exc.problems)} problem(s), nothing imported[/]")
+        err.print(
+            f"[bold red]{escape(str(path))}: {len(exc.problems)} lỗi, chưa nhập gì[/]",
+            highlight=False,
+        )
         for problem in exc.problems:
             err.print(f"  {problem}", highlight=False)
         raise typer.Exit(2) from None
     except OSError as exc:
-        fail(f"cannot read {path}: {exc}")
+        fail(f"không đọc được {path}: {exc}")
     engine = require_current_schema()
     with Session(engine) as session:
         summary = import_registry(session, registry)
     out.print(
-        f"{path.name}: {summary.created} agencies created, {summary.updated} updated, "
-        f"{summary.rows_changed} aliases/groups/contacts/successions changed",
+        f"{path.name}: thêm mới {summary.created} cơ quan, cập nhật {summary.updated}, "
+        f"thay đổi {summary.rows_changed} tên gọi khác/nhóm/liên hệ/kế thừa",
         highlight=False,
     )
 
@@ -113,12 +119,16 @@ def agencies_import(
 @agencies_app.command("list")
 def agencies_list(
     on: Annotated[
-        str | None, typer.Option(help="Only those active on this day (YYYY-MM-DD)")
+        str | None, typer.Option(help="Chỉ cơ quan còn hoạt động vào ngày này (YYYY-MM-DD)")
     ] = None,
-    group: Annotated[str | None, typer.Option(help="Members of a group, e.g. departments")] = None,
-    kind: Annotated[str | None, typer.Option(help="department, commune_committee, …")] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Thành viên của một nhóm, ví dụ departments")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Loại cơ quan: department, commune_committee, …")
+    ] = None,
 ) -> None:
-    """List agencies of the registry."""
+    """Liệt kê các cơ quan trong danh mục."""
     from sqlmodel import Session
 
     from models.agency import AgencyKind
@@ -128,17 +138,17 @@ def agencies_list(
     try:
         kind_value = AgencyKind(kind) if kind else None
     except ValueError:
-        fail(f"unknown kind {kind!r}; one of: {', '.join(k.value for k in AgencyKind)}")
+        fail(f"không có loại {kind!r}; chọn một trong: {', '.join(k.value for k in AgencyKind)}")
     engine = require_current_schema()
     with Session(engine) as session:
         rows = list_agencies(session, on=day, kind=kind_value, group=group)
-    table = Table(title=f"{len(rows)} agencies")
-    table.add_column("code", no_wrap=True, style="dim")
-    table.add_column("name", ratio=3)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("active", no_wrap=True)
+    table = Table(title=f"{len(rows)} cơ quan")
+    table.add_column("mã", no_wrap=True, style="dim")
+    table.add_column("tên", ratio=3)
+    table.add_column("loại", no_wrap=True)
+    table.add_column("hoạt động", no_wrap=True)
     for agency in rows:
-        span = f"{agency.active_from or '…'} → {agency.active_to or 'now'}"
+        span = f"{agency.active_from or '…'} → {agency.active_to or 'nay'}"
         table.add_row(agency.code, agency.name, agency.kind, span)
     out.print(table)
 
@@ -146,16 +156,14 @@ def agencies_list(
 @calendar_app.callback(invoke_without_command=True)
 def calendar(
     agency: Annotated[
-        str, typer.Option("--agency", help="The agency's code (see `agencies list`)")
+        str, typer.Option("--agency", help="Mã cơ quan (xem `hanbaocao agencies list`)")
     ],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the .ics here")
+        Path | None, typer.Option("--output", "-o", help="Ghi tệp .ics vào đây")
     ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only deadlines from this day (YYYY-MM-DD)")
-    ] = None,
+    since: Annotated[str | None, typer.Option(help="Chỉ các hạn từ ngày này (YYYY-MM-DD)")] = None,
 ) -> None:
-    """An agency's reporting deadlines as an iCalendar (.ics) feed."""
+    """Lịch hạn báo cáo của một cơ quan, dạng iCalendar (.ics)."""
     from sqlmodel import Session, select
 
     from models.agency import Agency
@@ -166,7 +174,7 @@ def calendar(
     with Session(engine) as session:
         row = session.exec(select(Agency).where(Agency.code == agency)).first()
         if row is None:
-            fail(f"no agency with code {agency!r}: see `hanbaocao agencies list`")
+            fail(f"không có cơ quan mã {agency!r}: xem `hanbaocao agencies list`")
         data = agency_calendar(session, row, since=day)
     if output is None:
         sys.stdout.buffer.write(data)
@@ -174,11 +182,13 @@ def calendar(
     tmp = output.with_name(output.name + ".part")
     tmp.write_bytes(data)
     tmp.replace(output)
-    err.print(f"{output}: {data.count(b'BEGIN:VEVENT')} deadlines of {row.name}", highlight=False)
+    err.print(
+        f"{output}: {data.count(b'BEGIN:VEVENT')} hạn báo cáo của {row.name}", highlight=False
+    )
 
 
 def _day(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        fail(f"not a date: {text!r} (expected YYYY-MM-DD)")
+        fail(f"{text!r} không phải một ngày (cần dạng YYYY-MM-DD, ví dụ 2026-12-15)")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.text import Text
 
 from cli.obligations import JsonOption, err, fail, opened, out, print_json
@@ -22,7 +23,13 @@ OUTCOME_VI = {
 
 
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Văn bản: .txt, .md, .docx, .pdf")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Tệp văn bản: .txt, .md, .docx, .doc, .pdf, hoặc bản scan/ảnh chụp "
+            "(.jpg, .png, .tif)"
+        ),
+    ],
     as_json: JsonOption = False,
     actor: Annotated[str, typer.Option(help="Ghi vào nhật ký là người nạp")] = "ingest",
     port: Annotated[
@@ -47,7 +54,8 @@ def ingest(
             results.append(_one(path, in_prefect))
         except _Unreadable as exc:
             failures += 1
-            err.print(f"[bold red]{path}:[/] {exc}", highlight=False)
+            # One line whatever the terminal's width; the message names the file.
+            err.print(f"[bold red]lỗi:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     _show(results, as_json)
     if failures:
         raise typer.Exit(2)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cli import render
 from cli.admin import admin_app
@@ -30,7 +31,7 @@ from cli.zalo import zalo_app
 
 app = typer.Typer(
     name="hanbaocao",
-    help="Hạn báo cáo: reporting obligations from Vietnamese directives, tracked to deadlines.",
+    help="Hạn báo cáo: đọc văn bản chỉ đạo, lập các nghĩa vụ báo cáo và theo dõi đến hạn.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -60,14 +61,12 @@ def parse(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="Directive files: .txt, .md, .docx, .doc, .pdf, or a scan/photo "
-            "(.jpg, .png, .tif); see `hanbaocao doctor` for the tools scans and .doc need."
+            help="Tệp văn bản: .txt, .md, .docx, .doc, .pdf, hoặc bản scan/ảnh chụp "
+            "(.jpg, .png, .tif); xem `hanbaocao doctor` về công cụ cần cho bản scan và .doc."
         ),
     ],
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the full structured result.")
-    ] = False,
-    max_mb: Annotated[float, typer.Option(help="Refuse files larger than this (MB).")] = 32,
+    as_json: Annotated[bool, typer.Option("--json", help="In toàn bộ kết quả dạng JSON.")] = False,
+    max_mb: Annotated[float, typer.Option(help="Từ chối tệp lớn hơn mức này (MB).")] = 32,
 ) -> None:
     """Đọc văn bản và liệt kê mọi nghĩa vụ báo cáo văn bản nêu, để xem xét."""
     from directives.parse import parse_file
@@ -79,7 +78,7 @@ def parse(
             parsed = parse_file(path, max_bytes=int(max_mb * 1024 * 1024))
         except ReadError as exc:  # its message names the file
             failures += 1
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err.print(f"[bold red]lỗi:[/] {escape(str(exc))}", highlight=False)
             continue
         if as_json:
             results.append(render.as_json(parsed))
@@ -96,9 +95,11 @@ def parse(
 
 @app.command()
 def clauses(
-    source: Annotated[Path, typer.Argument(help='JSON lines of {"id", "text"}; "-" for stdin.')],
+    source: Annotated[
+        Path, typer.Argument(help='Tệp JSON lines, mỗi dòng {"id", "text"}; "-" để đọc stdin.')
+    ],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        Path | None, typer.Option("--output", "-o", help="Ghi vào tệp này thay vì stdout.")
     ] = None,
 ) -> None:
     """Gán nhãn điều khoản theo lược đồ ngữ liệu: đọc {"id","text"}, ghi {"id","label"}."""
@@ -117,7 +118,7 @@ def clauses(
         sys.stdout.write(payload)
         return
     _write_atomically(output, payload)
-    err.print(f"{len(lines)} clauses labelled → {output}", highlight=False)
+    err.print(f"Đã gán nhãn {len(lines)} điều khoản → {output}", highlight=False)
 
 
 def _check_output(output: Path) -> None:
@@ -128,24 +129,27 @@ def _check_output(output: Path) -> None:
         mode = output.lstat().st_mode
     except FileNotFoundError:
         if not output.parent.is_dir():
-            fail(f"cannot write {output}: the folder {output.parent} does not exist")
+            fail(f"không ghi được {output}: thư mục {output.parent} không tồn tại")
         return
     except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror or exc}")
+        fail(f"không ghi được {output}: {exc.strerror or exc}")
     if not stat.S_ISREG(mode):
-        fail(f"{output} is {_kind(mode)}, not a regular file: give a file path for --output")
+        fail(
+            f"{output} là {_kind(mode)}, không phải tệp thông thường: hãy cho --output "
+            "một đường dẫn tệp; chưa ghi gì"
+        )
 
 
 def _kind(mode: int) -> str:
     kinds = (
-        (stat.S_ISLNK, "a symbolic link"),
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a named pipe (FIFO)"),
-        (stat.S_ISCHR, "a device"),
-        (stat.S_ISBLK, "a device"),
-        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "liên kết tượng trưng (symlink)"),
+        (stat.S_ISDIR, "thư mục"),
+        (stat.S_ISFIFO, "đường ống có tên (FIFO)"),
+        (stat.S_ISCHR, "tệp thiết bị"),
+        (stat.S_ISBLK, "tệp thiết bị"),
+        (stat.S_ISSOCK, "socket"),
     )
-    return next((name for test, name in kinds if test(mode)), "a special file")
+    return next((name for test, name in kinds if test(mode)), "tệp đặc biệt")
 
 
 def _write_atomically(output: Path, payload: str) -> None:
@@ -158,7 +162,7 @@ def _write_atomically(output: Path, payload: str) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        fail(f"cannot write {output}: {exc.strerror or exc}")
+        fail(f"không ghi được {output}: {exc.strerror or exc}")
 
 
 def _warn_duplicates(source: Path, rows: list[dict[str, str]]) -> None:
@@ -167,12 +171,12 @@ def _warn_duplicates(source: Path, rows: list[dict[str, str]]) -> None:
     for row in rows:
         key = json.dumps(row["id"], ensure_ascii=False)
         seen[key] = seen.get(key, 0) + 1
-    repeated = [f"{key} ({count} times)" for key, count in seen.items() if count > 1]
+    repeated = [f"{key} ({count} lần)" for key, count in seen.items() if count > 1]
     if repeated:
         shown = ", ".join(repeated[:5]) + (" …" if len(repeated) > 5 else "")
         err.print(
-            f"[yellow]warning:[/] {source}: {len(repeated)} id(s) appear more than once: "
-            f"{shown}; each row is labelled, so the output repeats them too",
+            f"[yellow]cảnh báo:[/] {escape(str(source))}: {len(repeated)} id bị trùng: "
+            f"{escape(shown)}; mỗi dòng vẫn được gán nhãn, nên kết quả cũng lặp lại các id đó",
             highlight=False,
         )
 
@@ -182,9 +186,9 @@ def _read_jsonl(source: Path) -> list[dict[str, str]]:
     try:
         text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        fail(f"cannot read {source}: not UTF-8 text (byte {exc.start})")
+        fail(f"không đọc được {source}: không phải văn bản UTF-8 (byte thứ {exc.start})")
     except OSError as exc:
-        fail(f"cannot read {source}: {exc.strerror or exc}")
+        fail(f"không đọc được {source}: {exc.strerror or exc}")
     rows: list[dict[str, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -192,9 +196,9 @@ def _read_jsonl(source: Path) -> list[dict[str, str]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            fail(f"{source}, line {number}: not JSON ({exc.msg})")
+            fail(f"{source}, dòng {number}: không phải JSON ({exc.msg})")
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
-            fail(f'{source}, line {number}: expected an object with "id" and a string "text"')
+            fail(f'{source}, dòng {number}: cần một đối tượng có "id" và chuỗi "text"')
         rows.append(row)
     return rows
 
@@ -214,7 +218,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print("đã dừng (Ctrl-C)")
         raise SystemExit(130) from None
     except Exception as exc:  # the last line of defence; every known failure is handled above
         if _debug():
@@ -223,8 +227,9 @@ def main() -> None:
             err.print(f"[bold red]lỗi cấu hình:[/] {problem}", highlight=False)
             raise SystemExit(2) from None
         err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
-            "Nothing was written. Run again with HANBAOCAO_DEBUG=1 and report the output.",
+            f"[bold red]lỗi nội bộ:[/] {type(exc).__name__}: {escape(str(exc))}\n"
+            "Chưa ghi gì. Hãy chạy lại với HANBAOCAO_DEBUG=1 và gửi kết quả in ra cho bộ "
+            "phận kỹ thuật.",
             highlight=False,
         )
         raise SystemExit(70) from None

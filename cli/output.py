@@ -1,5 +1,5 @@
-"""The CLI's consoles and its one way to stop on bad input: a red line on stderr, then an
-exit code (2: the input; 1: a refusal), never a traceback."""
+"""The CLI's consoles and its one way to stop on bad input: a red Vietnamese line on
+stderr ("lỗi: …"), then an exit code (2: the input; 1: a refusal), never a traceback."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # one message, one line: never wrapped
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]lỗi:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 

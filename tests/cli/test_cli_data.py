@@ -20,17 +20,18 @@ def hb(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 def test_registry_round_trip(hb, tmp_path: Path) -> None:
     before = hb("agencies", "list")
     assert before.returncode == 2 and "hanbaocao db upgrade" in before.stderr
+    assert before.stderr.startswith("lỗi: cấu trúc cơ sở dữ liệu chưa được cập nhật")
 
     assert hb("db", "upgrade").returncode == 0
     again = hb("db", "upgrade")
-    assert again.returncode == 0 and "already at" in again.stdout
+    assert again.returncode == 0 and "đã ở phiên bản mới nhất" in again.stdout
     assert (tmp_path / "data" / "hanbaocao.db").exists()
 
     first = hb("agencies", "import")
     assert first.returncode == 0, first.stderr
-    assert "172 agencies created" in first.stdout
+    assert "thêm mới 172 cơ quan" in first.stdout
     second = hb("agencies", "import")
-    assert "0 agencies created, 0 updated" in second.stdout
+    assert "thêm mới 0 cơ quan, cập nhật 0" in second.stdout
 
     listed = hb("agencies", "list", "--on", "2026-01-01", "--group", "departments")
     assert listed.returncode == 0
@@ -42,7 +43,7 @@ def test_registry_round_trip(hb, tmp_path: Path) -> None:
     assert feed.returncode == 0, feed.stderr
     assert ics.read_bytes().startswith(b"BEGIN:VCALENDAR")
     unknown = hb("calendar", "--agency", "no-such-code")
-    assert unknown.returncode == 2 and "no agency with code" in unknown.stderr
+    assert unknown.returncode == 2 and "không có cơ quan mã 'no-such-code'" in unknown.stderr
 
 
 def test_bad_registry_is_reported_whole_and_not_imported(hb, tmp_path: Path) -> None:
@@ -56,8 +57,8 @@ def test_bad_registry_is_reported_whole_and_not_imported(hb, tmp_path: Path) -> 
     )
     result = hb("agencies", "import", str(bad))
     assert result.returncode == 2
-    assert "nothing imported" in result.stderr
+    assert "chưa nhập gì" in result.stderr
     assert "line 6" in result.stderr and "line 8" in result.stderr
     assert "Traceback" not in result.stderr
     listed = hb("agencies", "list")
-    assert "0 agencies" in listed.stdout
+    assert "0 cơ quan" in listed.stdout

@@ -47,14 +47,15 @@ def source(tmp_path: Path) -> Path:
 def special_targets(tmp_path: Path) -> dict[str, Path]:
     kept = tmp_path / "kept.txt"
     kept.write_text("the symlink's target, which must stay as it is\n", encoding="utf-8")
-    targets = {"symbolic link": tmp_path / "link.jsonl", "directory": tmp_path / "folder"}
-    targets["symbolic link"].symlink_to(kept)
-    targets["directory"].mkdir()
+    link, folder = "liên kết tượng trưng (symlink)", "thư mục"
+    targets = {link: tmp_path / "link.jsonl", folder: tmp_path / "folder"}
+    targets[link].symlink_to(kept)
+    targets[folder].mkdir()
     os.mkfifo(tmp_path / "pipe")
-    targets["named pipe (FIFO)"] = tmp_path / "pipe"
+    targets["đường ống có tên (FIFO)"] = tmp_path / "pipe"
     try:  # a null device of our own: never the machine's /dev/null
         os.mknod(tmp_path / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-        targets["device"] = tmp_path / "null"
+        targets["tệp thiết bị"] = tmp_path / "null"
     except PermissionError:
         pass  # not root: the other kinds still run
     return targets
@@ -65,7 +66,9 @@ def test_clauses_output_must_be_a_regular_file_or_a_new_path(tmp_path: Path, sou
         before = target.lstat()
         code, stdout, stderr = run("clauses", str(source), "-o", str(target))
         assert code == 2, (kind, stderr)
-        assert f"is a {kind}, not a regular file" in one_line(stderr)
+        line = one_line(stderr)
+        assert line.startswith(f"lỗi: {target} là {kind}, không phải tệp thông thường"), line
+        assert "chưa ghi gì" in line
         after = target.lstat()
         assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino), kind
         assert stdout == ""
@@ -88,7 +91,7 @@ def test_clauses_output_replaces_a_regular_file_and_creates_a_new_one(
 def test_clauses_output_in_a_missing_folder(tmp_path: Path, source: Path) -> None:
     code, _, stderr = run("clauses", str(source), "-o", str(tmp_path / "nope" / "out.jsonl"))
     assert code == 2
-    assert "does not exist" in one_line(stderr)
+    assert f"thư mục {tmp_path / 'nope'} không tồn tại" in one_line(stderr)
 
 
 def test_clauses_warns_about_duplicate_ids(tmp_path: Path) -> None:
@@ -99,8 +102,9 @@ def test_clauses_warns_about_duplicate_ids(tmp_path: Path) -> None:
     assert code == 0
     assert len(stdout.splitlines()) == 4  # every row is still labelled
     warning = one_line(stderr)
-    assert warning.startswith("warning:")
-    assert '"a" (3 times)' in warning and '"b"' not in warning
+    assert warning.startswith(f"cảnh báo: {path}: 1 id bị trùng:")
+    assert '"a" (3 lần)' in warning and '"b"' not in warning
+    assert "mỗi dòng vẫn được gán nhãn" in warning
 
 
 @pytest.mark.parametrize("kind", ["missing", "directory", "not utf-8"])
@@ -112,7 +116,7 @@ def test_clauses_unreadable_input_is_one_line(tmp_path: Path, kind: str) -> None
         path.write_bytes(b'{"id": "a", "text": "\xff"}\n')
     code, stdout, stderr = run("clauses", str(path))
     assert code == 2
-    assert one_line(stderr).startswith(f"error: cannot read {path}")
+    assert one_line(stderr).startswith(f"lỗi: không đọc được {path}")
     assert stdout == ""
     assert "Usage" not in stderr
 
@@ -140,7 +144,8 @@ def test_a_docx_with_broken_xml_is_one_line_without_internals(tmp_path: Path) ->
     code, _, stderr = run("parse", str(broken))
     assert code == 2
     line = one_line(stderr)
-    assert "damaged Word document" in line
+    assert line.startswith(f"lỗi: {broken} là tài liệu Word bị hỏng")
+    assert "hãy mở bằng Word và lưu lại dưới dạng .docx" in line
     assert "AttributeError" not in line and "lxml" not in line
 
 
@@ -151,7 +156,7 @@ def test_a_truncated_pdf_prints_no_library_line(tmp_path: Path) -> None:
     code, stdout, stderr = run("parse", str(path))
     assert code == 2
     line = one_line(stderr)
-    assert line.startswith("error:") and "damaged or truncated PDF" in line
+    assert line.startswith(f"lỗi: {path} là tệp PDF bị hỏng hoặc không trọn vẹn"), line
     assert stdout == ""
 
 
@@ -170,7 +175,47 @@ def test_utf8_with_a_few_bad_bytes_stays_utf8_and_says_so(tmp_path: Path) -> Non
     assert code == 0, stderr
     parsed = json.loads(stdout)
     assert parsed["obligation_count"] == 1
-    assert "4 byte sequence(s) are not valid UTF-8 and were replaced with \ufffd" in parsed["notes"]
+    assert any(
+        note.startswith("đã đọc theo UTF-8; 4 chỗ có byte không hợp lệ trong UTF-8")
+        for note in parsed["notes"]
+    ), parsed["notes"]
+
+
+def test_parse_says_in_vietnamese_what_is_wrong_with_each_unreadable_file(
+    tmp_path: Path,
+) -> None:
+    """The cases the tests above leave out, through the real CLI: what `parse` prints for
+    a file it cannot open (one Vietnamese line each, exit 2, never Typer's usage box nor
+    an English word), and the reader's note on UTF-8 with bad bytes, in the review."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    os.mkfifo(tmp_path / "pipe")
+    cases = {
+        tmp_path / "missing.txt": "không có tệp này; hãy kiểm tra lại đường dẫn",
+        folder: "là một thư mục, không phải tệp: hãy dùng tệp .txt, .md, .docx",
+        tmp_path / "pipe": "không phải tệp thông thường: hãy dùng tệp .txt",
+    }
+    if os.geteuid() != 0:  # root reads any file: the reader's unit test covers it
+        locked = tmp_path / "locked.txt"
+        locked.write_text(ROW["text"], encoding="utf-8")
+        locked.chmod(0)
+        cases[locked] = "không có quyền đọc tệp; hãy kiểm tra quyền truy cập của tệp"
+    for path, said in cases.items():
+        code, stdout, stderr = run("parse", str(path))
+        assert code == 2, (path, stderr)
+        line = one_line(stderr)
+        assert line.startswith(f"lỗi: {path}") and said in line, line
+        assert "Usage" not in stderr and "error" not in stderr
+        assert stdout == ""
+
+    bad = tmp_path / "cv.txt"  # two bytes of an old code page pasted into UTF-8 text
+    bad.write_bytes(ROW["text"].encode().replace("hằng năm".encode(), b"h\xe9ng n\xe3m"))
+    code, stdout, stderr = run("parse", str(bad))
+    assert code == 0, stderr
+    assert (
+        "lưu ý: đã đọc theo UTF-8; 2 chỗ có byte không hợp lệ trong UTF-8 đã được thay bằng "
+        "ký tự \ufffd: hãy đối chiếu những chỗ đó với bản gốc"
+    ) in " ".join(stdout.split())
 
 
 # --- parse of a scan; doctor ------------------------------------------------------------------

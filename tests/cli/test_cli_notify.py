@@ -44,7 +44,7 @@ def test_each_channel_is_tried_and_reported(
 
     result = hb(env, "notify", "test", "--agency", "qng-so-tai-chinh")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("delivered") == 2
+    assert result.stdout.count("đã gửi tới") == 2
     assert SECRET not in result.stdout + result.stderr  # secrets only ever masked
 
     (mail,) = sink.messages()
@@ -67,5 +67,5 @@ def test_unconfigured_channel_is_reported(
     hb(env, "agencies", "import")
     result = hb(env, "notify", "test", "--agency", "qng-so-tai-chinh")
     assert result.returncode == 1
-    assert "not configured" in result.stdout and "HANBAOCAO_ZNS_URL" in result.stdout
-    assert "delivered" in result.stdout  # the email still went out
+    assert "chưa cấu hình" in result.stdout and "HANBAOCAO_ZNS_URL" in result.stdout
+    assert "đã gửi tới" in result.stdout  # the email still went out

@@ -149,4 +149,4 @@ def test_unreadable_file_says_so(admin: Admin, tmp_path: Path) -> None:
     empty.write_text("", encoding="utf-8")
     result = admin("ingest", empty, "--port", admin.port)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert str(empty) in result.stderr
+    assert f"lỗi: {empty} là tệp rỗng (0 byte)" in result.stderr

@@ -63,7 +63,7 @@ def test_authorize_then_notify_test_delivers_over_oa_and_zns(
 
     result = run_cli(env, "notify", "test", "--agency", "qng-so-thu")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("delivered") == 2
+    assert result.stdout.count("đã gửi tới") == 2
     assert SECRET not in result.stdout + result.stderr
     oa, zns = sorted(fake.messages, key=lambda m: str(m["schema"]))
     assert (oa["schema"], oa["kind"], oa["recipient"]) == ("zalooa", "transaction", USER_ID)
