@@ -25,16 +25,17 @@ out = Console()
 
 @admin_app.command("set-password")
 def set_password(
-    user: Annotated[str, typer.Argument(help="The administrator's login name, e.g. vanphong")],
+    user: Annotated[str, typer.Argument(help="Tên đăng nhập của quản trị viên, ví dụ vanphong")],
     print_hash: Annotated[
         bool,
         typer.Option(
             "--print-hash",
-            help="Print the hash for HANBAOCAO_ADMIN_PASSWORD_HASH instead of storing it.",
+            help="In mã băm cho HANBAOCAO_ADMIN_PASSWORD_HASH thay vì lưu lại.",
         ),
     ] = False,
 ) -> None:
-    """Set (or change) an administrator's dashboard password; it is asked twice."""
+    """Đặt (hoặc đổi) mật khẩu bảng điều khiển của một quản trị viên; mật khẩu được hỏi
+    hai lần."""
     from models.db import settings
     from portal.auth import (
         MIN_PASSWORD,
@@ -49,12 +50,12 @@ def set_password(
         check_user_name(user)
     except CredentialsError as exc:
         fail(str(exc))
-    password = typer.prompt("Password", hide_input=True, err=True)  # stdout: the hash
-    again = typer.prompt("Repeat the password", hide_input=True, err=True)
+    password = typer.prompt("Mật khẩu", hide_input=True, err=True)  # stdout: the hash
+    again = typer.prompt("Nhập lại mật khẩu", hide_input=True, err=True)
     if password != again:
-        fail("the two passwords differ: nothing was changed", code=1)
+        fail("hai lần nhập mật khẩu không khớp: chưa thay đổi gì", code=1)
     if len(password) < MIN_PASSWORD or not password.strip():
-        fail(f"a password needs at least {MIN_PASSWORD} characters: nothing was changed", code=1)
+        fail(f"mật khẩu cần ít nhất {MIN_PASSWORD} ký tự: chưa thay đổi gì", code=1)
     encoded = hash_password(password)
     if print_hash:
         sys.stdout.write(f"HANBAOCAO_ADMIN_USER={user}\nHANBAOCAO_ADMIN_PASSWORD_HASH={encoded}\n")
@@ -63,8 +64,8 @@ def set_password(
     try:
         save_credentials(path, user, encoded)
     except (CredentialsError, OSError) as exc:
-        fail(f"cannot store the password: {exc}")
-    out.print(f"password set for {user} in {path} (mode 0600)", highlight=False)
+        fail(f"không lưu được mật khẩu: {exc}")
+    out.print(f"Đã đặt mật khẩu cho {user} trong {path} (quyền 0600)", highlight=False)
 
 
 @admin_app.command("revoke-links")

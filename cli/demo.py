@@ -33,20 +33,23 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def demo(
-    data_dir: Annotated[Path, typer.Option(help="The demo's own folder (emptied first).")] = Path(
-        "demo-data"
-    ),
-    port: Annotated[int, typer.Option(help="Port of the local Prefect server and its UI.")] = 4200,
-    examples: Annotated[Path, typer.Option(help="Folder with the seed directives.")] = EXAMPLES,
+    data_dir: Annotated[
+        Path, typer.Option(help="Thư mục riêng của bản chạy thử (được làm trống trước).")
+    ] = Path("demo-data"),
+    port: Annotated[
+        int, typer.Option(help="Cổng của máy chủ Prefect cục bộ và giao diện của nó.")
+    ] = 4200,
+    examples: Annotated[Path, typer.Option(help="Thư mục chứa các văn bản mẫu.")] = EXAMPLES,
     keep_open: Annotated[
         bool,
         typer.Option(
-            help="After the story, keep the Prefect UI and the portal (at the address the "
-            "mailed links use, on the story's clock) running until Ctrl-C."
+            help="Sau câu chuyện, giữ giao diện Prefect và cổng thông tin (tại địa chỉ các "
+            "đường dẫn trong thư trỏ tới, theo đồng hồ của câu chuyện) chạy đến khi nhấn Ctrl-C."
         ),
     ] = False,
     portal_port: Annotated[
-        int, typer.Option(help="Port of the portal the mailed links point at (127.0.0.1).")
+        int,
+        typer.Option(help="Cổng của cổng thông tin mà đường dẫn trong thư trỏ tới (127.0.0.1)."),
     ] = 8000,
 ) -> None:
     """Chạy thử một kỳ báo cáo năm của hai văn bản mẫu, từ đầu đến cuối, trên thời gian giả lập."""
@@ -59,11 +62,11 @@ def demo(
             "bằng --portal-port"
         )
     if not (examples / "seed-6966-ubnd-ktn-quang-ngai-2024.txt").is_file():
-        fail(f"the seed directives are not in {examples}: pass --examples DIR")
+        fail(f"không thấy các văn bản mẫu trong {examples}: hãy chỉ thư mục bằng --examples DIR")
     data_dir = data_dir.resolve()
     if data_dir.exists():
         if not (data_dir / ".hanbaocao-demo").exists() and any(data_dir.iterdir()):
-            fail(f"{data_dir} is not empty and not a demo folder: choose another --data-dir")
+            fail(f"{data_dir} không trống và không phải thư mục chạy thử: hãy chọn --data-dir khác")
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
     (data_dir / ".hanbaocao-demo").touch()
@@ -72,11 +75,11 @@ def demo(
     os.environ.pop("HANBAOCAO_NOW", None)
     # The links in the demo's messages point at the portal --keep-open serves.
     os.environ["HANBAOCAO_PUBLIC_URL"] = f"http://127.0.0.1:{portal_port}"
-    out.print(f"[bold]hanbaocao demo[/] — data in {data_dir}")
+    out.print(f"[bold]hanbaocao demo[/] — dữ liệu trong {data_dir}", highlight=False)
     try:
         _run(data_dir, port, examples, keep_open=keep_open, portal_port=portal_port)
     except ServerError as exc:
-        fail(f"the local Prefect server did not start: {exc}")
+        fail(f"máy chủ Prefect cục bộ không khởi động được: {exc}")
 
 
 def _run(data_dir: Path, port: int, examples: Path, *, keep_open: bool, portal_port: int) -> None:
@@ -88,7 +91,7 @@ def _run(data_dir: Path, port: int, examples: Path, *, keep_open: bool, portal_p
     mail_dir = data_dir / "mail"
     tokens = data_dir / "zalo_tokens.json"
     with ExitStack() as stack:
-        with out.status("starting the local Prefect server (about 15 s)…"):
+        with out.status("đang khởi động máy chủ Prefect cục bộ (khoảng 15 giây)…"):
             server = stack.enter_context(prefect_server(data_dir / "prefect", port=port))
         with MailSink() as sink, FakeZalo(lifetime=None) as zalo:
             # Before anything imports Prefect: its settings are read once, at import.
@@ -183,10 +186,10 @@ def _wait_for_ctrl_c() -> None:
 
 
 def _summary(result: DemoResult, mail_dir: Path, zalo_count: int, ui: str) -> None:
-    table = Table(title="Messages of the 2026 cycle, by stage and channel")
-    for column in ("stage", "channel", "sent", "failed", "pending"):
+    table = Table(title="Tin nhắn của kỳ 2026, theo mốc và kênh")
+    for column in ("mốc", "kênh", "đã gửi", "thất bại", "đang chờ"):
         table.add_column(
-            column, justify="right" if column in ("sent", "failed", "pending") else "left"
+            column, justify="right" if column in ("đã gửi", "thất bại", "đang chờ") else "left"
         )
     stages: dict[tuple[str, str], dict[str, int]] = {}
     for (stage, channel, state), n in result.messages.items():
@@ -202,31 +205,39 @@ def _summary(result: DemoResult, mail_dir: Path, zalo_count: int, ui: str) -> No
     out.print(table)
     total = result.on_time + result.late + result.missing
     out.print(
-        f"On time: [bold]{result.on_time}/{total}[/] ({result.on_time_rate:.0%}); "
-        f"late: {result.late}; never handed in: {result.missing}."
+        f"Đúng hạn: [bold]{result.on_time}/{total}[/] ({result.on_time_rate:.0%}); "
+        f"nộp muộn: {result.late}; không nộp: {result.missing}.",
+        highlight=False,
     )
-    out.print(f"Emails saved as .eml files in {mail_dir}; Zalo fake received {zalo_count}.")
+    out.print(
+        f"Thư điện tử được lưu thành tệp .eml trong {mail_dir}; "
+        f"Zalo giả lập nhận {zalo_count} tin.",
+        highlight=False,
+    )
     lead_reminders = sum(
         n
         for (stage, channel, _), n in result.messages.items()
         if stage.startswith("lead-") and channel == "email"
     )
+    role = "[red]sai: Sở nằm trong danh sách phải nộp[/]" if result.lead_submits else "đúng"
     out.print(
-        f"The lead Sở: not a submitter ({'wrong: it is' if result.lead_submits else 'right'}); "
-        f"reminded {lead_reminders} times of its own deadline to UBND tỉnh. "
-        f"Not submitters: {'; '.join(result.left_out) or '—'}."
+        f"Sở chủ trì: không phải cơ quan nộp ({role}); được nhắc {lead_reminders} lần về "
+        "hạn của chính Sở gửi UBND tỉnh. "
+        f"Không phải nộp: {'; '.join(result.left_out) or '—'}.",
+        highlight=False,
     )
-    out.print(f"Messages to a ministry or central body: {result.outside}.")
+    out.print(f"Tin gửi bộ, ngành trung ương: {result.outside}.", highlight=False)
     for line in result.for_review:
-        out.print(f"Left for an administrator (not approved): {line}")
+        out.print(f"Để quản trị viên xem xét (chưa duyệt): {line}", highlight=False)
     if result.opening_text:
         excerpt = "\n".join(result.opening_text.split("\n\n")[:2])
-        out.print("One opening notice, as an agency reads it:", style="bold")
+        out.print("Một thông báo mở kỳ, như cơ quan nhận được:", style="bold")
         out.print(excerpt, highlight=False, markup=False)
     out.print(
-        f"In the Prefect UI ({ui}): Deployments (one per approved obligation, and the sweep), "
-        "Runs ('6966/UBND-KTN · Năm 2026', 'sweep · …'), Artifacts (the cycle's table "
-        "'cycle-6966-ubnd-ktn-…', its progress, the ingest reviews), Events (hanbaocao.*)."
+        f"Trong giao diện Prefect ({ui}): Deployments (mỗi nghĩa vụ đã duyệt một deployment, "
+        "thêm lượt quét), Runs ('6966/UBND-KTN · Năm 2026', 'sweep · …'), Artifacts (bảng "
+        "của kỳ 'cycle-6966-ubnd-ktn-…', tiến độ, các bản xem xét khi nạp), Events "
+        "(hanbaocao.*)."
     )
 
 

@@ -26,13 +26,13 @@ class Tool:
 def chromium_status() -> ToolStatus:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
-        return ToolStatus(False, "chromium is not installed (apt-get install chromium)")
+        return ToolStatus(False, "chưa cài chromium (apt-get install chromium)")
     try:
         done = subprocess.run(
             [binary, "--version"], capture_output=True, text=True, timeout=60, check=True
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        return ToolStatus(False, f"chromium does not run ({exc}); reinstall chromium")
+        return ToolStatus(False, f"chromium không chạy được ({exc}); hãy cài lại chromium")
     return ToolStatus(True, done.stdout.strip() or binary)
 
 

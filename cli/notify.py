@@ -22,10 +22,10 @@ out = Console()
 @notify_app.command("test")
 def notify_test(
     agency: Annotated[
-        str, typer.Option("--agency", help="The agency's code (see `agencies list`)")
+        str, typer.Option("--agency", help="Mã cơ quan (xem `hanbaocao agencies list`)")
     ],
 ) -> None:
-    """Send a test message over each of an agency's channels and report what happened."""
+    """Gửi một tin thử qua từng kênh liên lạc của cơ quan và cho biết kết quả."""
     from sqlmodel import Session, select
 
     from models.agency import Agency, AgencyContact
@@ -34,16 +34,17 @@ def notify_test(
     with Session(engine) as session:
         row = session.exec(select(Agency).where(Agency.code == agency)).first()
         if row is None:
-            fail(f"no agency with code {agency!r}: see `hanbaocao agencies list`")
+            fail(f"không có cơ quan mã {agency!r}: xem `hanbaocao agencies list`")
         contacts = list(
             session.exec(select(AgencyContact).where(AgencyContact.agency_id == row.id))
         )
     if not contacts:
         fail(
-            f"{row.name} has no contacts in the registry: add email or Zalo contacts and re-import"
+            f"{row.name} chưa có liên hệ nào trong danh mục: hãy thêm email hoặc Zalo rồi "
+            "nhập lại danh mục"
         )
-    table = Table(title=f"Test message to {row.name}")
-    for column in ("channel", "contact", "result"):
+    table = Table(title=f"Tin thử gửi {row.name}")
+    for column in ("kênh", "liên hệ", "kết quả"):
         table.add_column(column)
     failures = sum(_try(contact, row.name, table) for contact in contacts)
     out.print(table)
@@ -62,18 +63,18 @@ def _try(contact: AgencyContact, agency_name: str, table: Table) -> int:
         url = contact_url(contact)
         transport = build_transports([channel])[channel]
     except (NoChannel, UnknownChannel) as exc:
-        table.add_row(channel, contact.address, f"[yellow]not configured:[/] {exc}")
+        table.add_row(channel, contact.address, f"[yellow]chưa cấu hình:[/] {exc}")
         return 1
     shown = transport.mask(url)
     try:
         transport.send(url, test_message(agency_name))
     except DeliveryError as exc:
-        kind = "permanent" if exc.permanent else "temporary, will be retried"
-        table.add_row(channel, shown, f"[red]failed ({kind}):[/] {exc}")
+        kind = "lỗi vĩnh viễn" if exc.permanent else "lỗi tạm thời, sẽ thử lại"
+        table.add_row(channel, shown, f"[red]không gửi được ({kind}):[/] {exc}")
         return 1
     finally:
         transport.close()
-    table.add_row(channel, shown, "[green]delivered[/]")
+    table.add_row(channel, shown, "[green]đã gửi tới[/]")
     return 0
 
 

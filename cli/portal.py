@@ -8,8 +8,8 @@ import typer
 
 
 def portal(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Cổng lắng nghe.")] = 8000,
 ) -> None:
     """Chạy cổng nộp báo cáo. Đường dẫn trong tin nhắn trỏ tới HANBAOCAO_PUBLIC_URL: đặt
     biến này là địa chỉ các cơ quan truy cập máy chủ (sau reverse proxy: địa chỉ https)."""

@@ -21,20 +21,21 @@ out = Console(soft_wrap=True)  # a service log: paths and URLs stay on one line
 
 def up(
     port: Annotated[
-        int, typer.Option(help="Port of the embedded Prefect server (UI and API).")
+        int, typer.Option(help="Cổng của máy chủ Prefect đi kèm (giao diện và API).")
     ] = DEFAULT_PORT,
-    pool: Annotated[str, typer.Option(help="Process work pool the deployments run on.")] = (
+    pool: Annotated[str, typer.Option(help="Work pool (process) chạy các deployment.")] = (
         DEFAULT_POOL
     ),
     mail_sink: Annotated[
         bool,
         typer.Option(
             "--mail-sink/--no-mail-sink",
-            help="Without HANBAOCAO_SMTP_URL, keep email as .eml files under <data dir>/mail.",
+            help="Khi chưa có HANBAOCAO_SMTP_URL: giữ thư dưới dạng tệp .eml trong "
+            "<thư mục dữ liệu>/mail.",
         ),
     ] = True,
     portal_port: Annotated[
-        int, typer.Option(help="Port of the submission portal and dashboard; 0: none.")
+        int, typer.Option(help="Cổng của cổng nộp báo cáo và bảng điều khiển; 0: không chạy.")
     ] = 8000,
 ) -> None:
     """Chạy toàn bộ dịch vụ trên máy này đến khi nhấn Ctrl-C: máy chủ Prefect (trừ khi
@@ -55,11 +56,12 @@ def up(
 
 
 def sync(
-    pool: Annotated[str, typer.Option(help="Process work pool of the deployments.")] = (
+    pool: Annotated[str, typer.Option(help="Work pool (process) của các deployment.")] = (
         DEFAULT_POOL
     ),
     port: Annotated[
-        int, typer.Option(help="Port of `hanbaocao up`'s server, when PREFECT_API_URL is unset.")
+        int,
+        typer.Option(help="Cổng máy chủ của `hanbaocao up`, khi chưa đặt PREFECT_API_URL."),
     ] = DEFAULT_PORT,
 ) -> None:
     """Đồng bộ các deployment một lần: mỗi nghĩa vụ đã duyệt một deployment, thêm lượt
@@ -68,12 +70,12 @@ def sync(
     from models.db import settings
 
     api = configured_api(port, settings().data_dir)
-    _sync(api.url, pool, hint="start `hanbaocao up`, or set PREFECT_API_URL")
+    _sync(api.url, pool, hint="hãy chạy `hanbaocao up`, hoặc đặt PREFECT_API_URL")
 
 
 def deploy(
     pool: Annotated[
-        str, typer.Option(help="Process work pool (created when missing) the workers serve.")
+        str, typer.Option(help="Work pool (process) các worker phục vụ (tạo mới nếu chưa có).")
     ],
 ) -> None:
     """Chạy trên nhiều máy: đồng bộ các deployment vào work pool POOL của máy chủ tại
@@ -83,12 +85,12 @@ def deploy(
 
     url = os.environ.get("PREFECT_API_URL", "").strip()
     if not url:
-        fail("set PREFECT_API_URL to the shared Prefect server's API (http://HOST:4200/api)")
-    _sync(url, pool, hint="check PREFECT_API_URL and that the server is running")
+        fail("hãy đặt PREFECT_API_URL là API của máy chủ Prefect dùng chung (http://HOST:4200/api)")
+    _sync(url, pool, hint="hãy kiểm tra PREFECT_API_URL và máy chủ có đang chạy")
     out.print(
-        f"next, on each worker machine: prefect worker start --pool {pool}\n"
-        "(with PREFECT_API_URL, HANBAOCAO_DATABASE_URL and the channel settings in its "
-        "environment)",
+        f"Tiếp theo, trên mỗi máy worker: prefect worker start --pool {pool}\n"
+        "(với PREFECT_API_URL, HANBAOCAO_DATABASE_URL và cấu hình các kênh thông báo trong "
+        "biến môi trường)",
         highlight=False,
     )
 
@@ -97,7 +99,7 @@ def _sync(api_url: str, pool: str, *, hint: str) -> None:
     from flows.service import api_answers, describe, sync_deployments
 
     if not api_answers(api_url):
-        fail(f"no Prefect server answers at {api_url}: {hint}")
+        fail(f"không có máy chủ Prefect trả lời tại {api_url}: {hint}")
     require_current_schema()
     report = sync_deployments(pool)
     for line in describe(report):
