@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from directives.parsed import PERIODIC
 from models.agency import Agency, AgencyContact, ContactChannel
 from models.db import TZ, get_engine, settings
+from models.review import PARTY_FLAG_VI, frequency_vi
 from models.submissions import Incoming, receive
 from models.tables import (
     Notification,
@@ -140,19 +141,19 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
     sync(engine, start=APPROVED_ON, province=cfg.province)
     for name in SEEDS:
         summary = run_deployed(ingest, INGEST_NAME, path=str(examples / name))
-        say(f"ingested {summary['number']}: {len(summary['obligations'])} obligations")
+        say(f"đã nạp {summary['number']}: {len(summary['obligations'])} nghĩa vụ báo cáo")
     with Session(engine, expire_on_commit=False) as session:
         import_registry(session, load_registry(shipped_registry()))
         count = give_contacts(session)
         result.obligations = approve_seeds(session, province=cfg.province)
         session.commit()
-    say(f"registry loaded: {count} agencies, contacts at the local mail sink and Zalo fake")
-    say(f"approved: {', '.join(f'{k} (#{v})' for k, v in result.obligations.items())}")
+    say(f"đã nạp danh mục: {count} cơ quan, liên hệ là hộp thư cục bộ và Zalo giả lập")
+    say(f"đã duyệt: {', '.join(f'{k} (#{v})' for k, v in result.obligations.items())}")
     result.for_review = _for_review(engine)
     for line in result.for_review:
-        say(f"left for an administrator: {line}")
+        say(f"để quản trị viên xem xét: {line}")
     report = sync(engine, start=APPROVED_ON, province=cfg.province)
-    say(f"deployments: {report}")
+    say(f"deployment: {report}")
 
     obligation_id = result.obligations["6966-annual"]
     with Session(engine, expire_on_commit=False) as session:
@@ -167,9 +168,9 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
     )
     result.cycle_id = opened["cycle_id"]
     result.opening_text = _opening_text(engine, result.cycle_id)
-    say(f"opened 6966/UBND-KTN · Năm 2026: {opened['new_submissions']} agencies must report")
+    say(f"đã mở kỳ 6966/UBND-KTN · Năm 2026: {opened['new_submissions']} cơ quan phải báo cáo")
     result.left_out = _left_out(engine, obligation_id, cfg.province)
-    say(f"not submitters (they consolidate or receive): {'; '.join(result.left_out)}")
+    say(f"không phải nộp (cơ quan tổng hợp hoặc nhận báo cáo): {'; '.join(result.left_out)}")
     with Session(engine, expire_on_commit=False) as session:
         cycle = session.get(ReportCycle, result.cycle_id)
         assert cycle is not None
@@ -181,9 +182,9 @@ def run_demo(examples: Path, *, say: Any = print) -> DemoResult:
         done = run_deployed(sweep, SWEEP_NAME, now=moment)
         local = moment.astimezone(TZ)
         say(
-            f"sweep {local:%d/%m/%Y %H:%M}: {done['steps']} steps, "
-            f"{sum(done['queued'].values())} queued, sent {done['dispatch'].get('sent', 0)}"
-            + (", cycle closed" if done["closed"] else "")
+            f"lượt quét {local:%d/%m/%Y %H:%M}: {done['steps']} bước, "
+            f"xếp {sum(done['queued'].values())} tin, đã gửi {done['dispatch'].get('sent', 0)}"
+            + (", đã đóng kỳ" if done["closed"] else "")
         )
         if moment == named["reminder-1"]:  # the day before the deadline: a third hand in
             _hand_in(
@@ -250,21 +251,24 @@ def _for_review(engine: Any) -> list[str]:
             .order_by(col(Obligation.id))
         )
         for ob, directive in rows:
-            to = f", to {ob.recipient_phrase}" if ob.recipient_phrase else ""
-            out.append(f"{directive.number} #{ob.id} ({ob.frequency}{to}): {_why(session, ob)}")
+            to = f", gửi {ob.recipient_phrase}" if ob.recipient_phrase else ""
+            often = frequency_vi(str(ob.frequency))
+            out.append(f"{directive.number} #{ob.id} ({often}{to}): {_why(session, ob)}")
     return out
 
 
 def _why(session: Session, ob: Obligation) -> str:
     if ob.frequency not in PERIODIC:
-        return "no schedule in the text"
+        return "văn bản không nêu lịch báo cáo"
     flagged = session.exec(
         select(ObligationParty).where(
             ObligationParty.obligation_id == ob.id, col(ObligationParty.flag).is_not(None)
         )
     ).all()
-    named = "; ".join(f"“{p.phrase}” ({p.flag})" for p in flagged)
-    return f"who must report is not resolved: {named}" if named else "not resolved"
+    named = "; ".join(
+        f"“{p.phrase}” ({PARTY_FLAG_VI.get(str(p.flag), str(p.flag))})" for p in flagged
+    )
+    return f"chưa xác định được cơ quan phải báo cáo: {named}" if named else "chưa xác định"
 
 
 def _left_out(engine: Any, obligation_id: int, province: str) -> list[str]:
@@ -334,7 +338,7 @@ def _hand_in(
             ],
             payload={"cycle_id": cycle_id, "agency_id": sub.agency_id, "at": at.isoformat()},
         )
-    say(f"{len(chosen)} agencies handed in their report on {at.astimezone(TZ):%d/%m/%Y %H:%M}")
+    say(f"{len(chosen)} cơ quan nộp báo cáo lúc {at.astimezone(TZ):%H:%M ngày %d/%m/%Y}")
 
 
 def _cycle_name(session: Session, cycle_id: int | None) -> str:

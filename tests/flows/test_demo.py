@@ -63,7 +63,7 @@ def test_one_annual_cycle_end_to_end(app: MailSink, monkeypatch: pytest.MonkeyPa
     assert f"đề nghị {kinh_gui} xây dựng báo cáo" in text
     assert "hạn mặc định do quản trị viên hệ thống đặt" in text
     assert "Đầu mối liên hệ:" in text and "24 giờ 00" in text
-    assert any("cycle closed" in line for line in lines)
+    assert any("đã đóng kỳ" in line for line in lines)
     _prefect_shows_trouble(result.cycle_id, emitted, before)
 
 
