@@ -128,11 +128,11 @@ class SyncReport:
 
     def __str__(self) -> str:
         counts = (
-            f"{len(self.created)} created, {len(self.updated)} updated, "
-            f"{len(self.unchanged)} unchanged, {len(self.deleted)} deleted"
+            f"tạo mới {len(self.created)}, cập nhật {len(self.updated)}, "
+            f"giữ nguyên {len(self.unchanged)}, xoá {len(self.deleted)}"
         )
-        extra = [f"{len(self.skipped)} skipped"] if self.skipped else []
-        extra += [f"{len(self.errors)} failed"] if self.errors else []
+        extra = [f"bỏ qua {len(self.skipped)}"] if self.skipped else []
+        extra += [f"lỗi {len(self.errors)}"] if self.errors else []
         return ", ".join([counts, *extra])
 
 

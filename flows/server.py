@@ -137,7 +137,7 @@ def wait_healthy(
         while (waited := time.monotonic() - started) < timeout:
             if process.poll() is not None:
                 raise ServerError(
-                    f"prefect server exited with {process.returncode}:\n{server.log_tail()}"
+                    f"máy chủ Prefect đã thoát (mã {process.returncode}):\n{server.log_tail()}"
                 )
             try:
                 if client.get(f"{server.api_url}/health").status_code == 200:
@@ -145,7 +145,7 @@ def wait_healthy(
             except httpx.TransportError:
                 pass  # not listening yet
             time.sleep(0.25)
-    raise ServerError(f"prefect server not healthy after {timeout:.0f} s:\n{server.log_tail()}")
+    raise ServerError(f"máy chủ Prefect chưa sẵn sàng sau {timeout:.0f} giây:\n{server.log_tail()}")
 
 
 def stop_process_group(

@@ -162,11 +162,11 @@ def choose_api(port: int, data_dir: Path, say: Callable[[str], None]) -> Api:
     if given:
         if api_answers(given):
             return Api(url=given, embedded=False)
-        say(f"[yellow]PREFECT_API_URL={escape(given)} does not answer: starting our own[/]")
+        say(f"[yellow]PREFECT_API_URL={escape(given)} không trả lời: chạy máy chủ Prefect riêng[/]")
     if not port_free(port):
         raise ServiceError(
-            f"port {port} on 127.0.0.1 is taken (another `hanbaocao up`?): pass --port, "
-            "or set PREFECT_API_URL to the server that runs there"
+            f"cổng {port} trên 127.0.0.1 đang bận (một `hanbaocao up` khác?): hãy chọn "
+            "--port khác, hoặc đặt PREFECT_API_URL là máy chủ đang chạy ở đó"
         )
     home = data_dir / "prefect"
     url = embedded_api_url(port)
@@ -209,7 +209,7 @@ def embedded_server(api: Api, *, timeout: float, console: Console) -> Iterator[N
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         with Progress(*columns, console=console, transient=True) as progress:
-            progress.add_task("Starting the Prefect server…")
+            progress.add_task("Đang khởi động máy chủ Prefect…")
             try:
                 server = stack.enter_context(
                     prefect_server(api.home, port=api.port, env=own, timeout=timeout)
@@ -217,8 +217,8 @@ def embedded_server(api: Api, *, timeout: float, console: Console) -> Iterator[N
             except ServerError as exc:
                 raise ServiceError(str(exc)) from None
         console.print(
-            f"Prefect server healthy after {time.monotonic() - started:.1f} s "
-            f"(log: {escape(str(server.log_path))})"
+            f"Máy chủ Prefect sẵn sàng sau {time.monotonic() - started:.1f} giây "
+            f"(nhật ký: {escape(str(server.log_path))})"
         )
         yield
 
@@ -238,7 +238,9 @@ def migrate_database() -> str:
     migrate.upgrade(engine)
     after = migrate.current(engine)
     where = engine.url.render_as_string(hide_password=True)
-    return f"{where}: at {after}" if before == after else f"{where}: {before or 'empty'} → {after}"
+    if before == after:
+        return f"{where}: đã ở phiên bản mới nhất {after}"
+    return f"{where}: {before or 'trống'} → {after}"
 
 
 @contextlib.contextmanager
@@ -284,18 +286,22 @@ def sync_deployments(pool: str | None) -> SyncReport:
     return sync(engine, start=start, province=settings().province, work_pool_name=pool)
 
 
+_ACTION_VI = {"create": "tạo", "update": "cập nhật", "delete": "xoá"}
+
+
 def describe(report: SyncReport) -> list[str]:
     """The report as console lines: the counts, then what changed and what failed."""
-    lines = [f"deployments: {report}"]
+    lines = [f"deployment: {report}"]
     for label, names in (
-        ("created", report.created),
-        ("updated", report.updated),
-        ("deleted", report.deleted),
+        ("tạo mới", report.created),
+        ("cập nhật", report.updated),
+        ("xoá", report.deleted),
     ):
         lines += [f"  {label}: {escape(name)}" for name in names]
-    lines += [f"  skipped: {escape(s.name)}: {escape(s.reason)}" for s in report.skipped]
+    lines += [f"  bỏ qua: {escape(s.name)}: {escape(s.reason)}" for s in report.skipped]
     lines += [
-        f"  [red]failed to {e.action}[/] {escape(e.name)}: {escape(e.error)}" for e in report.errors
+        f"  [red]không {_ACTION_VI[e.action]} được[/] {escape(e.name)}: {escape(e.error)}"
+        for e in report.errors
     ]
     if report.automation:
         lines.append(f"automation: {escape(report.automation)}")
@@ -386,7 +392,7 @@ async def run_worker(
         runs.draining = True
         if runs.in_flight:
             console.print(
-                f"waiting up to {drain_seconds:.0f} s for {len(runs.in_flight)} flow run(s)…"
+                f"chờ tối đa {drain_seconds:.0f} giây cho {len(runs.in_flight)} flow run đang chạy…"
             )
         deadline = time.monotonic() + drain_seconds
         while runs.in_flight and not hurry.is_set() and time.monotonic() < deadline:
@@ -513,11 +519,11 @@ def up(options: UpOptions, console: Console) -> int:
         with contextlib.ExitStack() as stack:
             api = _start(options, console, stack, data_dir)
             asyncio.run(_run(options, api, console, signals))
-            console.print("stopping…")
+            console.print("đang dừng…")
     except Stopped:
-        console.print("stopped while starting")
+        console.print("đã dừng khi đang khởi động")
     else:
-        console.print("stopped")
+        console.print("đã dừng")
     finally:
         signals.restore()
     return 0
@@ -530,33 +536,39 @@ def _start(
     say = console.print
     api = choose_api(options.port, data_dir, say)
     if api.embedded:
-        say(f"Prefect: embedded server, PREFECT_HOME={escape(str(api.home))}")
+        say(f"Prefect: máy chủ đi kèm, PREFECT_HOME={escape(str(api.home))}")
         stack.enter_context(embedded_server(api, timeout=options.health_timeout, console=console))
     else:
         say(f"Prefect: {escape(api.url)}")
-    say(f"database: {escape(migrate_database())}")
+    say(f"cơ sở dữ liệu: {escape(migrate_database())}")
     if settings().smtp_url:
-        say("mail: through HANBAOCAO_SMTP_URL")
+        say("thư điện tử: qua HANBAOCAO_SMTP_URL")
     elif options.mail_sink:
         sink = stack.enter_context(local_mail(data_dir / "mail"))
         folder = escape(str(sink.folder))
-        say(f"mail: local sink on 127.0.0.1:{sink.port}, kept as .eml files in {folder}")
+        say(
+            f"thư điện tử: hộp thư cục bộ ở 127.0.0.1:{sink.port}, lưu thành tệp .eml "
+            f"trong {folder}"
+        )
     else:
-        say("[yellow]mail: HANBAOCAO_SMTP_URL is not set: email notices will fail[/]")
+        say("[yellow]thư điện tử: chưa đặt HANBAOCAO_SMTP_URL: thông báo qua email sẽ lỗi[/]")
     if api.embedded and (orphans := asyncio.run(crash_orphans(options.pool))):
-        say(f"{orphans} flow run(s) left running by a previous stop marked Crashed")
+        say(f"{orphans} flow run còn chạy từ lần dừng trước được đánh dấu Crashed")
     if options.portal_port and options.portal is not None:
         # Links in messages must reach this portal unless a public address is set.
         if "public_url" not in settings().model_fields_set:
             os.environ["HANBAOCAO_PUBLIC_URL"] = f"http://127.0.0.1:{options.portal_port}"
         public = settings().public_url
         url = stack.enter_context(options.portal(port=options.portal_port))
-        say(f"portal: {escape(url)} (links in messages: {escape(public)}; dashboard: /admin)")
+        say(
+            f"cổng nộp báo cáo: {escape(url)} (đường dẫn trong tin nhắn: {escape(public)}; "
+            "bảng điều khiển: /admin)"
+        )
     started = time.monotonic()
     report = sync_deployments(options.pool)
     for line in describe(report):
         say(line)
-    say(f"synced in {time.monotonic() - started:.1f} s onto work pool {options.pool!r}")
+    say(f"đã đồng bộ trong {time.monotonic() - started:.1f} giây vào work pool {options.pool!r}")
     return api
 
 
@@ -566,8 +578,8 @@ async def _run(options: UpOptions, api: Api, console: Console, signals: Signals)
 
     def ready() -> None:
         console.print(
-            f"[bold green]hanbaocao is up[/]: UI {escape(api.ui_url)} · API {escape(api.url)} · "
-            f"work pool {escape(repr(options.pool))}. Ctrl-C stops it."
+            f"[bold green]hanbaocao đang chạy[/]: UI {escape(api.ui_url)} · API "
+            f"{escape(api.url)} · work pool {escape(repr(options.pool))}. Nhấn Ctrl-C để dừng."
         )
 
     try:

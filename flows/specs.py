@@ -426,7 +426,7 @@ def desired_specs(
     for ob, directive in rows:
         assert ob.id is not None
         if ob.frequency not in PERIODIC:
-            reason = f"“{ob.frequency}” has no periods: nothing to schedule"
+            reason = f"tần suất “{ob.frequency}” không có kỳ định kỳ: không có gì để lập lịch"
             skipped.append(Skipped(ob.id, _name(directive, ob), reason))
             continue
         try:

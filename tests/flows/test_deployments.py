@@ -274,7 +274,7 @@ def test_untimed_and_periodless_obligations_are_skipped(session: Session) -> Non
     reasons = {s.obligation_id: s.reason for s in skipped}
     assert set(reasons) == {dated.id, once.id}
     assert "no recurring opening day" in reasons[_id(dated)]
-    assert "“once” has no periods" in reasons[_id(once)]
+    assert "tần suất “once” không có kỳ định kỳ" in reasons[_id(once)]
 
 
 # --- against the server ----------------------------------------------------------------------
@@ -298,7 +298,10 @@ def test_first_sync_creates_one_deployment_per_approved_obligation(
     )
     assert (report.updated, report.deleted, report.errors) == ([], [], [])
     assert [(s.obligation_id, s.reason) for s in skipped] == [
-        (seeded["on_request"].id, "“on_request” has no periods: nothing to schedule")
+        (
+            seeded["on_request"].id,
+            "tần suất “on_request” không có kỳ định kỳ: không có gì để lập lịch",
+        )
     ]
     # Four deployments, and the three flows unless an earlier test registered them.
     assert [w for w in writes if w != "POST /api/flows/"] == ["POST /api/deployments/"] * 4
@@ -531,7 +534,7 @@ def test_work_pool_is_ensured_once_and_used(
     assert writes == ["POST /api/work_pools/"]
 
     report = sync(engine, start=START, province=PROVINCE, work_pool_name=pool)
-    assert str(report) == "4 created, 0 updated, 0 unchanged, 0 deleted, 1 skipped"
+    assert str(report) == "tạo mới 4, cập nhật 0, giữ nguyên 0, xoá 0, bỏ qua 1"
     assert {d.work_pool_name for d in deployments().values()} == {pool}
 
     # Back to `serve`: the deployments leave the pool.

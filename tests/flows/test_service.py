@@ -41,7 +41,7 @@ from tests.flows.test_workers import DueCycle, open_due_cycle, outbox_states, wa
 T = TypeVar("T")
 ROOT = Path(__file__).parents[2]
 TIMEOUT = 120.0
-READY = "hanbaocao is up"
+READY = "hanbaocao đang chạy"
 
 
 class Up:
@@ -245,12 +245,12 @@ def test_up_runs_the_service_and_stops_cleanly_on_ctrl_c(due: DueCycle, tmp_path
         assert len(ids) == due.rows and max(ids.values()) == 1
         synced = run_cli(tmp_path, "sync", "--port", str(up.port))
         assert synced.returncode == 0, synced.stdout + synced.stderr
-        assert "0 created, 0 updated, 3 unchanged, 0 deleted" in synced.stdout
+        assert "tạo mới 0, cập nhật 0, giữ nguyên 3, xoá 0" in synced.stdout
 
         up.signal_group(signal.SIGINT)
         assert up.process.wait(timeout=60) == 0, up.log
         assert up.leftovers() == []
-        assert up.log.rstrip().endswith("stopped"), up.log
+        assert up.log.rstrip().endswith("đã dừng"), up.log
     assert paused(data / "prefect" / "prefect.db") == []
 
 
@@ -277,7 +277,7 @@ def test_up_killed_mid_dispatch_loses_nothing_and_repeats_at_most_one(
         assert states["sending"] >= 1 and states["sent"] < due.rows, states
 
         with running(tmp_path, "up-2", HANBAOCAO_SMTP_URL=sink.smtp_url()) as up:
-            assert "1 flow run(s) left running by a previous stop marked Crashed" in up.log
+            assert "1 flow run còn chạy từ lần dừng trước được đánh dấu Crashed" in up.log
             run_id = start_sweep(up.api_url, first + dt.timedelta(minutes=16))
             assert final_state(up.api_url, run_id) == "COMPLETED"
             os.kill(up.process.pid, signal.SIGTERM)  # as a service manager stops it
@@ -297,10 +297,10 @@ def test_sync_and_deploy_say_which_server_is_missing(tmp_path: Path) -> None:
     port = free_port()
     synced = run_cli(tmp_path, "sync", "--port", str(port))
     assert synced.returncode == 2
-    assert f"no Prefect server answers at http://127.0.0.1:{port}/api" in synced.stderr
+    assert f"không có máy chủ Prefect trả lời tại http://127.0.0.1:{port}/api" in synced.stderr
     deployed = run_cli(tmp_path, "deploy", "--pool", "shared")
     assert deployed.returncode == 2
-    assert "set PREFECT_API_URL" in deployed.stderr
+    assert "hãy đặt PREFECT_API_URL" in deployed.stderr
 
 
 def test_the_command_line_starts_without_prefect(tmp_path: Path) -> None:
