@@ -24,7 +24,7 @@ from cli.ingest import ingest
 from cli.notify import notify_app
 from cli.obligations import obligations_app
 from cli.outbox import outbox_app
-from cli.output import err, fail, settings_problem
+from cli.output import err, fail, os_reason, settings_problem
 from cli.portal import portal
 from cli.service import deploy, sync, up
 from cli.zalo import zalo_app
@@ -132,7 +132,7 @@ def _check_output(output: Path) -> None:
             fail(f"không ghi được {output}: thư mục {output.parent} không tồn tại")
         return
     except OSError as exc:
-        fail(f"không ghi được {output}: {exc.strerror or exc}")
+        fail(f"không ghi được {output}: {os_reason(exc)}")
     if not stat.S_ISREG(mode):
         fail(
             f"{output} là {_kind(mode)}, không phải tệp thông thường: hãy cho --output "
@@ -162,7 +162,7 @@ def _write_atomically(output: Path, payload: str) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        fail(f"không ghi được {output}: {exc.strerror or exc}")
+        fail(f"không ghi được {output}: {os_reason(exc)}")
 
 
 def _warn_duplicates(source: Path, rows: list[dict[str, str]]) -> None:
@@ -186,9 +186,9 @@ def _read_jsonl(source: Path) -> list[dict[str, str]]:
     try:
         text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        fail(f"không đọc được {source}: không phải văn bản UTF-8 (byte thứ {exc.start})")
+        fail(f"không đọc được {source}: không phải văn bản UTF-8 (byte thứ {exc.start + 1})")
     except OSError as exc:
-        fail(f"không đọc được {source}: {exc.strerror or exc}")
+        fail(f"không đọc được {source}: {os_reason(exc)}")
     rows: list[dict[str, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

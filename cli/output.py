@@ -3,6 +3,7 @@ stderr ("lỗi: …"), then an exit code (2: the input; 1: a refusal), never a t
 
 from __future__ import annotations
 
+import errno
 from typing import NoReturn
 
 import typer
@@ -16,6 +17,24 @@ err = Console(stderr=True, soft_wrap=True)  # one message, one line: never wrapp
 def fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]lỗi:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+# The operating system's reasons, in Vietnamese; a rarer one keeps the system's words.
+_OS_REASONS = {
+    errno.ENOENT: "không có tệp hoặc thư mục này",
+    errno.EISDIR: "đây là một thư mục, không phải tệp",
+    errno.ENOTDIR: "một phần của đường dẫn không phải thư mục",
+    errno.EACCES: "không có quyền truy cập",
+    errno.EPERM: "không được phép",
+    errno.ENOSPC: "hết chỗ trống trên đĩa",
+    errno.EROFS: "ổ đĩa chỉ cho đọc",
+    errno.ENAMETOOLONG: "tên tệp quá dài",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why the system refused, for the user: Vietnamese for the usual reasons."""
+    return _OS_REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
 
 
 def settings_problem(exc: BaseException) -> str | None:

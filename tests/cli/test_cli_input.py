@@ -116,7 +116,12 @@ def test_clauses_unreadable_input_is_one_line(tmp_path: Path, kind: str) -> None
         path.write_bytes(b'{"id": "a", "text": "\xff"}\n')
     code, stdout, stderr = run("clauses", str(path))
     assert code == 2
-    assert one_line(stderr).startswith(f"lỗi: không đọc được {path}")
+    said = {
+        "missing": "không có tệp hoặc thư mục này",
+        "directory": "đây là một thư mục, không phải tệp",
+        "not utf-8": "không phải văn bản UTF-8 (byte thứ 22)",
+    }[kind]
+    assert one_line(stderr) == f"lỗi: không đọc được {path}: {said}"
     assert stdout == ""
     assert "Usage" not in stderr
 
