@@ -677,9 +677,9 @@ def test_set_password_refuses_mismatch_short_and_bad_names(tmp_path: Path) -> No
     env = cli_env(tmp_path)
     path = tmp_path / "data" / "admin-users.json"
     differ = run_cli(env, "admin", "set-password", USER, stdin=f"{PASSWORD}\n{PASSWORD}x\n")
-    assert differ.returncode == 1 and "differ" in differ.stderr
+    assert differ.returncode == 1 and "hai lần nhập mật khẩu không khớp" in differ.stderr
     short = run_cli(env, "admin", "set-password", USER, stdin="short\nshort\n")
-    assert short.returncode == 1 and "at least 10" in short.stderr
+    assert short.returncode == 1 and "ít nhất 10 ký tự" in short.stderr
     bad = run_cli(env, "admin", "set-password", "../etc", stdin=f"{PASSWORD}\n{PASSWORD}\n")
     assert bad.returncode == 2
     assert not path.exists()
