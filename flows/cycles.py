@@ -95,7 +95,7 @@ def open_cycle(
         ob = session.get(Obligation, obligation_id)
         if ob is None or ob.status != ObligationStatus.approved:
             state = "missing" if ob is None else str(ob.status)
-            log.warning("obligation %s is %s: nothing to open", obligation_id, state)
+            log.warning("nghĩa vụ %s đang ở trạng thái %s: không mở kỳ nào", obligation_id, state)
             return {"opened": False, "reason": f"obligation {obligation_id} is {state}"}
         opened = store_cycle(
             session, ob, now=at, province=settings().province, period_key=period_key, calendar=cal
@@ -109,10 +109,10 @@ def open_cycle(
     outcome.tag_current_run(opened.cycle.id)
     artifacts.publish_cycle(facts.title, obligation_id, facts.cycle.period_key, rows)
     log.info(
-        "%s · %s: %s, %d new submissions, %d opening notices queued",
+        "%s · %s: %s, %d cơ quan mới phải nộp, xếp %d thông báo mở kỳ",
         facts.title,
         period_label(facts.cycle.period_key),
-        "opened" if opened.created else "already open",
+        "đã mở kỳ" if opened.created else "kỳ đã mở từ trước",
         opened.new_submissions,
         queued.total,
     )
@@ -169,7 +169,8 @@ def sweep(
     for line in report.skipped:
         log.warning("%s", line)
     log.info(
-        "sweep at %s: %d due rows, %d steps (%.3f s), %d queued, %d closed, dispatch %s",
+        "lượt quét lúc %s: %d dòng đến hạn, %d bước (%.3f giây), xếp %d tin, đóng %d kỳ, "
+        "kết quả gửi %s",
         f"{at.astimezone(TZ):%d/%m/%Y %H:%M}",
         report.examined,
         report.steps,

@@ -36,7 +36,7 @@ def ingest(path: str, actor: str = "ingest", name: str | None = None) -> dict[st
         description=f"Nghĩa vụ báo cáo tìm thấy trong {summary['number']}",
     )
     log.info(
-        "%s (version %s): %s, %d obligations",
+        "%s (phiên bản %s): %s, %d nghĩa vụ báo cáo",
         summary["number"],
         summary["version"],
         summary["outcome"],
