@@ -400,7 +400,7 @@ async def run_worker(
         abandoned = set(runs.in_flight)
         group.cancel_scope.cancel()  # kills the runs still in flight (Prefect's process manager)
     if abandoned:
-        await mark_crashed(abandoned, "hanbaocao up stopped while this run was in flight")
+        await mark_crashed(abandoned, "hanbaocao up đã dừng khi flow run này đang chạy")
 
 
 async def mark_crashed(flow_run_ids: set[UUID], message: str) -> None:
@@ -443,7 +443,7 @@ async def crash_orphans(pool: str) -> int:
         )
     gone = {run.id for run in found if not _alive(run.infrastructure_pid)}
     if gone:
-        await mark_crashed(gone, "its process was gone when hanbaocao up started again")
+        await mark_crashed(gone, "tiến trình của flow run đã mất khi hanbaocao up khởi động lại")
     return len(gone)
 
 
