@@ -29,6 +29,10 @@ _SIX_BEFORE = (
     "báo cáo ",
     "giám sát ",
     "sơ kết ",
+    "kết quả ",
+    "thực hiện ",
+    "tình hình ",
+    "công tác ",
     "quý, ",
     "quý và ",
     "kỳ ",
@@ -212,7 +216,7 @@ _ANCHOR = re.compile(
 
 _NUM_WORDS = r"(?:\s*\([^()]{1,20}\))?"  # "05 (năm) ngày làm việc"
 _REL_A = re.compile(
-    rf"(?:trong\s+(?:thời\s+hạn|thời\s+gian|vòng)|chậm\s+nhất(?:\s+là)?|sau|không\s+quá)\s+"
+    rf"(?:trong(?:\s+(?:thời\s+hạn|thời\s+gian|vòng))?|chậm\s+nhất(?:\s+là)?|sau|không\s+quá)\s+"
     rf"(\d{{1,3}}){_NUM_WORDS}\s+ngày(\s+làm\s+việc)?"
 )
 _REL_B = re.compile(  # "chậm nhất sau khi kết thúc quý 15 ngày": anchor before the number
@@ -486,6 +490,8 @@ def _relative_spans(
         end = am.end() if am else m.end()
         if anchor is None and not _relative_is_deadline(folded, m.start()):
             continue
+        if not (anchor or m.group(2)) and re.match(r"trong\s+\d", m.group()):
+            continue  # a bare "trong 30 ngày" is a duration; "trong 05 ngày làm việc" a deadline
         out.append(_rel(original, m.start(), end, m.group(1), m.group(2), anchor))
     return out
 

@@ -171,6 +171,9 @@ TIMING = [
         {"frequency": "annual", "kind": "day_of_period", "day": None, "month": 11},
     ),
     ("Các sở báo cáo 9 tháng về Sở Tài chính.", {"frequency": "nine_months"}),
+    # the period after what is reported ("kết quả/tình hình/công tác … 6 tháng")
+    ("Các phòng gửi kết quả 9 tháng về Văn phòng UBND huyện.", {"frequency": "nine_months"}),
+    ("Các trường báo cáo tình hình 6 tháng cho Phòng Giáo dục.", {"frequency": "semiannual"}),
     (
         "Các đơn vị gửi báo cáo 9 tháng trước ngày 20/9 hằng năm.",
         {"frequency": "nine_months", "also": [], "day": 20, "month": 9},
@@ -236,6 +239,10 @@ TIMING = [
         {"frequency": "once"},
     ),
     # a relative deadline with nothing periodic said: each occurrence is reported
+    (
+        "Tổ công tác báo cáo Trưởng ban kết quả kiểm tra trong 07 ngày làm việc.",
+        {"frequency": "event", "kind": "relative", "offset": 7, "working": True},
+    ),
     (
         "Trong thời hạn 03 ngày làm việc, Phòng Tư pháp gửi báo cáo kết quả về UBND xã.",
         {"frequency": "event", "kind": "relative"},
@@ -532,3 +539,9 @@ def test_submitters(text: str, submitters: list[str]) -> None:
 def test_recipient_and_via(text: str, recipient: str, via: str | None) -> None:
     got = _got(text)
     assert (got["recipient"], got["via"]) == (recipient, via)
+
+
+def test_a_bare_duration_is_no_deadline() -> None:
+    """ "trong 30 ngày" with no working days and no anchor is how long the work lasts."""
+    label = label_clause("Các đoàn kiểm tra làm việc trong 30 ngày và báo cáo Sở Y tế.")
+    assert label["deadline"]["kind"] == "none"
