@@ -26,11 +26,19 @@ _HEADS = (
     "|tổ hợp tác|thương nhân|ban thường vụ|phó thủ tướng|đồng chí|học viện|đại học|quân khu"
     "|binh chủng|nhà mạng|cán bộ|người sử dụng lao động|lãnh đạo|phó chủ tịch|kiểm toán"
     "|quốc hội"
+    # organisations and people that report in sector texts (banking, tax, forestry, trade,
+    # construction, villages): "Chi nhánh …", "Tập đoàn …", "Hạt Kiểm lâm …", "Nhà đầu tư"
+    "|chi nhánh|tập đoàn|hãng|nhà đầu tư|nhà thầu|nhà cung cấp|nhà xuất bản|nhà trường"
+    "|người nộp thuế|người đại diện|hạt|kiểm lâm|hải quan|biên phòng|bộ đội|cảnh sát"
+    "|hiệp hội|liên hiệp|liên minh|công đoàn|tỉnh đoàn|điện lực|cảng vụ|cảng hàng không"
+    "|chủ cơ sở|chủ hộ|chủ rừng|chủ dự án|chủ phương tiện|chủ sở hữu|chủ tàu|chủ doanh nghiệp"
+    "|chủ trang trại|tổ trưởng|tổ dân phố|tổ giúp việc|đội(?! ngũ)|giáo viên|chánh án|viện trưởng"
+    "|bí thư|kế toán|phó giám đốc|phó hiệu trưởng|trưởng(?! thành)"
 )
 # Places and institutions that name agencies only in the plural: "các xã", "các huyện".
 _PLURAL_ONLY = (
     "xã|phường|huyện|quận|tỉnh|thị xã|thành phố|bệnh viện|trường học|trường|hộ|nhà trường"
-    "|chủ đầu tư"
+    "|chủ đầu tư|thôn|ấp|khu phố|bản|buôn|làng|tổ dân phố"
 )
 # Heads that also start ordinary words: "ban hành", "phòng chống", "trường hợp", "bộ máy" …
 _NOT_AGENCY = (

@@ -184,12 +184,17 @@ def _submitters(view: str, text: str) -> list[tuple[int, int]]:
     return [(p.start, trim(view, p.start, p.end)) for p in split_list(view, text, start, end)]
 
 
+_OWN_RELAY = re.compile(r"\s*(?:chỉ\s+đạo|đôn\s+đốc)\s+")
+
+
 def _relayed(view: str, text: str, start: int, end: int) -> list[tuple[int, int]]:
     """ "Đề nghị Sở Y tế chỉ đạo các bệnh viện báo cáo …": both the one asked and the one
-    it directs report (the conventions); only after a request, not the issuer's own order."""
-    if not ASKS.search(view, strip_number(view), start):
-        return []
+    it directs report (the conventions), and so do a subject and those it is to direct
+    ("UBND các xã chỉ đạo các thôn … báo cáo"); "hướng dẫn"/"yêu cầu" relay only after a
+    request."""
     relay = RELAY.match(view, end)
+    if relay and not ASKS.search(view, strip_number(view), start):
+        relay = _OWN_RELAY.match(view, end)  # "UBND các xã chỉ đạo các thôn báo cáo …"
     if not (relay and starts_agency(view, relay.end())):
         return []
     second = agency_end(view, text, relay.end(), subject=True)

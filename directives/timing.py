@@ -189,7 +189,9 @@ _ABS = re.compile(rf"{_LEAD}\s+{_TIME}(?:{_DATE_NUM}|{_DATE_WORDS}|{_DAY_ONLY})"
 # "Ngày 10 hằng tháng, …", "vào ngày 25 hàng quý": a day of the period with no lead word.
 _PERIOD_DAY = re.compile(rf"(?<!\w)ngày\s+{_D}\s+(?=(?:của\s+)?{_EVERY}\s+(?:tháng|quý|năm))")
 # "trước ngày 10/6 và 10/12 hằng năm": a second day/month after the first.
-_AND_DATE = re.compile(r"\s*(?:,|và)\s*(?:ngày\s+)?(\d{1,2})\s*/\s*(\d{1,2})(?!\s*/\s*\d)")
+_AND_DATE = re.compile(  # ", 15/9 và 15/12", "và ngày 05 tháng 12" (no year after it)
+    r"\s*(?:,|và)\s*(?:ngày\s+)?(\d{1,2})\s*(?:/|\s+tháng\s+)\s*(\d{1,2})(?!\d|\s*/\s*\d|\s+năm\s+\d)"
+)
 # "trước 15 giờ thứ Năm hằng tuần", "vào Thứ 5 hàng tuần", "thứ Sáu hằng tuần".
 _WEEKDAYS = {"hai": 0, "ba": 1, "tư": 2, "năm": 3, "sáu": 4, "bảy": 5, "chủ nhật": 6}
 _DAY_WORD = re.compile(r"thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])\b|chủ\s+nhật")

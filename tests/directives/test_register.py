@@ -150,6 +150,11 @@ TIMING = [
         "Các đơn vị báo cáo Sở Xây dựng trước ngày 15 tháng 6 và trước ngày 15 tháng 12 hằng năm.",
         {"frequency": "semiannual", "also": [], "day": 15, "month": 6},
     ),
+    (
+        "Các hợp tác xã gửi báo cáo về Phòng Kinh tế trước ngày 20 tháng 5 và ngày 20 tháng 11 "
+        "hằng năm.",
+        {"frequency": "semiannual", "also": [], "day": 20, "month": 5},
+    ),
     ("Các đơn vị báo cáo Sở Xây dựng đến ngày 05/01 năm sau.", {"day": 5, "month": 1}),
     (
         "Ngày 10 hằng tháng, các phòng gửi báo cáo về Văn phòng.",
@@ -296,6 +301,17 @@ TIMING = [
 ]
 
 PARTIES = [
+    # heads of sector texts: banks, groups, investors, forestry, villages, people
+    ("Các chi nhánh báo cáo Ngân hàng Nhà nước tỉnh trước ngày 05 hằng tháng.", ["Các chi nhánh"]),
+    (
+        "Tập đoàn Dầu khí gửi báo cáo về Bộ Công Thương trước ngày 20/12 hằng năm.",
+        ["Tập đoàn Dầu khí"],
+    ),
+    ("Nhà đầu tư báo cáo Sở Tài chính tiến độ dự án định kỳ 6 tháng.", ["Nhà đầu tư"]),
+    ("Người nộp thuế gửi tờ khai cho cơ quan thuế trước ngày 20 hằng tháng.", ["Người nộp thuế"]),
+    ("Hạt Kiểm lâm báo cáo Chi cục Kiểm lâm số vụ cháy rừng hằng tuần.", ["Hạt Kiểm lâm"]),
+    ("Trưởng thôn báo cáo UBND xã khi có người đến tạm trú.", ["Trưởng thôn"]),
+    ("Các thôn, tổ dân phố báo cáo UBND phường hằng tháng.", ["Các thôn, tổ dân phố"]),
     # an opening connective is no part of a name
     ("Theo đó, Sở Công Thương báo cáo UBND tỉnh trước ngày 30/11/2026.", ["Sở Công Thương"]),
     ("Do vậy, các huyện báo cáo Sở Nội vụ trước ngày 30/11/2026.", ["các huyện"]),
@@ -329,7 +345,7 @@ PARTIES = [
     (
         "UBND các xã, phường, thị trấn chỉ đạo các thôn thực hiện và báo cáo UBND huyện trước "
         "ngày 20 hằng tháng.",
-        ["UBND các xã, phường, thị trấn"],
+        ["UBND các xã, phường, thị trấn", "các thôn"],
     ),
     (
         "Các đơn vị sự nghiệp công lập trực thuộc Sở báo cáo Sở trước ngày 10 hằng tháng.",
@@ -430,7 +446,13 @@ ROUTES = [
         "UBND tỉnh",
         "Văn phòng UBND tỉnh và các Sở: Tài chính, Xây dựng",
     ),
-    # names not cut short
+    # names not cut short ("Ngân hàng" and "Hàng không" are no "hằng/hàng")
+    (
+        "Các chi nhánh báo cáo Ngân hàng Chính sách xã hội tỉnh.",
+        "Ngân hàng Chính sách xã hội tỉnh",
+        None,
+    ),
+    ("Các hãng bay báo cáo Cục Hàng không Việt Nam hằng quý.", "Cục Hàng không Việt Nam", None),
     ("Các đơn vị báo cáo Ban An toàn giao thông tỉnh.", "Ban An toàn giao thông tỉnh", None),
     (
         "Các đơn vị báo cáo Ban Chỉ đạo về phòng, chống thiên tai tỉnh trước ngày 30/11/2026.",
