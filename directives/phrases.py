@@ -20,7 +20,8 @@ from directives.text import clean_phrase, strip_markup
 # After an agency in object position: the purpose, the content or the timing begins.
 _OBJECT_STOP = (
     "để|về|trước|chậm nhất|theo|khi|trong|hoặc|đồng thời|đối với|nếu|kết quả|tình hình|xem xét"
-    "|tổng hợp|tham mưu|báo cáo|gửi|định kỳ|hằng|(?<!ngân )hàng(?! không| hải| hóa| hoá)|kèm|bằng|qua|thông qua|phê duyệt"
+    "|tổng hợp|tham mưu|báo cáo|gửi|định kỳ|hằng|(?<!ngân )hàng(?! không| hải| hóa| hoá)"
+    "|kèm|bằng|qua|thông qua|phê duyệt"
     "|cho ý kiến|biết|chỉ đạo|quyết định|giải quyết|xử lý|đề xuất|bổ sung|sửa đổi|đưa vào|nhằm"
     "|danh sách|số liệu|thông tin|dự toán|quyết toán|tài liệu|hồ sơ|văn bản|kịp thời|ngay|sau"
     "|đúng|đầy đủ|thực hiện|phối hợp|làm cơ sở|tại|vào|từ|là|chậm|trực tiếp|thẩm định"
@@ -34,7 +35,8 @@ _SUBJECT_STOP = (
     "|thực hiện|có trách nhiệm"
     "|chịu trách nhiệm|phải|kiểm tra|thẩm định|thẩm tra|hoàn thành|phát hiện|cung cấp|theo dõi"
     "|đôn đốc|nghiêm túc|triển khai|tổ chức thực hiện|tổ chức triển khai|rà soát|định kỳ|hằng"
-    "|(?<!ngân )hàng(?! không| hải| hóa| hoá)|(?<!công )(?<!chương )(?<!quá )trình|tham mưu|đề xuất|hướng dẫn"
+    "|(?<!ngân )hàng(?! không| hải| hóa| hoá)|(?<!công )(?<!chương )(?<!quá )trình"
+    "|tham mưu|đề xuất|hướng dẫn"
     "|(?<!ban )chỉ đạo|giám sát|đánh giá|được|sẽ|cần|tiếp tục"
     "|chủ động|tăng cường|bảo đảm|đảm bảo|ban hành|công bố|(?<!giao )thông báo|cập nhật"
     "|tiếp nhận|xử lý"
