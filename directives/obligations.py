@@ -46,7 +46,7 @@ def extract(text: str, view: str | None = None) -> list[Obligation]:
 
     ``view`` is ``fold(mask(text))`` when the caller has it already (a document's
     view, sliced per clause, saves recomputing it)."""
-    view = fold(mask(text)) if view is None else view
+    view = _answer_only(fold(mask(text)) if view is None else view)
     if not any(verb in view for verb in VERB_WORDS) or is_preamble(view):
         return []  # most clauses of a document report nothing: skip the timing grammar
     negated = negated_spans(view)
@@ -58,6 +58,19 @@ def extract(text: str, view: str | None = None) -> list[Obligation]:
         return []
     parties = read_parties(view, text, actions)
     return _obligations(view, text, freqs, deadlines, parties)
+
+
+_QUESTION = re.compile(r"(?:hỏi|câu\s+hỏi)\s*:[^?]*\?")
+
+
+def _answer_only(view: str) -> str:
+    """ "Hỏi: … có phải báo cáo hằng năm không? Trả lời: …": the question's words
+    (its frequency, its "có phải", its addressee) are the asker's, not the duty's; only
+    the answer is read (blanked in place, so offsets still hold)."""
+    m = _QUESTION.search(view)
+    if not m or not has_verb(view[m.end() :]):
+        return view
+    return view[: m.start()] + " " * (m.end() - m.start()) + view[m.end() :]
 
 
 def label_clause(text: str) -> dict[str, Any]:

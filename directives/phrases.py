@@ -264,7 +264,7 @@ _TIMING_ADVERB = re.compile(
 )
 _OPENERS = re.compile(
     r"(?:trong|trước|chậm\s+nhất|nếu|trường\s+hợp|khi|ngoài|sau|kể\s+từ|đối\s+với|trên\s+cơ\s+sở|quá\s+trình"
-    r"|kết\s+thúc|hết|cuối)\b"
+    r"|kết\s+thúc|hết|cuối|từ|riêng|thực\s+hiện|xét|căn\s+cứ)\b"
 )
 
 
@@ -320,10 +320,20 @@ _WEAK_HEAD = re.compile(
 
 def _strong_head(view: str, text: str, at: int) -> bool:
     """After a comma, "ngành có liên quan" continues an enumeration; a subject there
-    is plural ("các cơ quan"), capitalised ("Phòng Nội vụ") or a person's title."""
+    is plural ("các cơ quan"), capitalised ("Phòng Nội vụ") or a person's title, or a
+    generic one bound by a duty ("Trường hợp …, tổ chức tín dụng phải báo cáo …")."""
     if not starts_agency(view, at):
         return False
-    return text[at].isupper() or not _WEAK_HEAD.match(view, at)
+    if text[at].isupper() or not _WEAK_HEAD.match(view, at):
+        return True
+    end = agency_end(view, text, at, subject=True)
+    return bool(_DUTY_AFTER.match(view, end))
+
+
+_DUTY_AFTER = re.compile(
+    r"\s*(?:phải|có\s+trách\s+nhiệm|chịu\s+trách\s+nhiệm|báo\s+cáo|gửi|nộp|thông\s+báo"
+    r"|khai\s+báo|cung\s+cấp)\b"
+)
 
 
 # A further hop after the first destination: "gửi Sở X để tổng hợp, báo cáo UBND tỉnh",

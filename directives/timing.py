@@ -46,15 +46,16 @@ _SIX_AFTER = re.compile(
     r"|\s*\(|\s+một\s+lần|\s*/\s*lần"
 )
 _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
-    ("weekly", rf"{_EVERY}\s+tuần|báo cáo tuần|định kỳ tuần|tuần một lần"),
+    ("weekly", rf"{_EVERY}\s+tuần|báo cáo tuần|định kỳ tuần|tuần một lần|theo tuần"),
     (
         "monthly",
-        rf"{_EVERY}\s+tháng|báo cáo tháng|định kỳ tháng(?!\s+\d)"
+        rf"{_EVERY}\s+tháng|báo cáo tháng|định kỳ tháng(?!\s+\d)|theo tháng(?!\s+\d)"
         r"|(?<!\d )(?<!sáu )(?<!chín )(?<!ba )tháng một lần",
     ),
     (
         "quarterly",
-        rf"{_EVERY}\s+quý|báo cáo quý|định kỳ quý|quý một lần|\b(?:0?3|ba)\s+tháng\s+một\s+lần"
+        rf"{_EVERY}\s+quý|báo cáo quý|định kỳ quý|quý một lần|theo quý(?!\s*[ivx\d])"
+        r"|\b(?:0?3|ba)\s+tháng\s+một\s+lần"
         r"|\bquý(?=\s*(?:,|và)\s*(?:sáu|0?6|0?9|chín|năm|cả năm|hằng năm|hàng năm)\b)"
         r"|(?<=tháng, )quý\b(?!\s*[ivx\d])",
     ),

@@ -31,6 +31,13 @@ NOT_A_DUTY = [
     "Kỳ báo cáo năm được tính từ ngày 15 tháng 12 năm trước đến ngày 14 tháng 12 năm báo cáo.",
     # negated duties
     "Các đơn vị không phải báo cáo hằng tháng.",
+    "Hợp tác xã nộp phí theo mức khoán thì không phải lập báo cáo tài chính gửi cơ quan thuế.",
+    "Sở Y tế không yêu cầu các trạm y tế báo cáo bằng bản giấy.",
+    # a question answered no: only the answer states duties
+    "Hỏi: Hộ kinh doanh có phải nộp báo cáo tài chính hằng năm cho cơ quan thuế không? Trả lời: "
+    "Hộ kinh doanh nộp thuế khoán không phải nộp báo cáo tài chính.",
+    # an advice taken up for comments is a draft for approval, not a report
+    "Sở Xây dựng tham mưu UBND tỉnh báo cáo Ban Thường vụ Tỉnh ủy cho ý kiến đối với đồ án.",
     # subjects of letters, names of documents, forms, lists of report kinds
     "V/v xây dựng báo cáo tình hình kinh tế - xã hội năm 2025",
     "UBND tỉnh vừa có công văn về xây dựng báo cáo tình hình thực hiện năm 2025.",
@@ -243,6 +250,22 @@ TIMING = [
         "Các đơn vị gửi số liệu ước thực hiện cả năm 2026 về Sở Tài chính.",
         {"frequency": "once"},
     ),
+    # a question's own schedule is the asker's: the answer's is read
+    (
+        "Hỏi: Trường tôi hằng quý có phải báo cáo không? Trả lời: Định kỳ 6 tháng, các trường báo "
+        "cáo Phòng Giáo dục và Đào tạo.",
+        {"frequency": "semiannual", "also": [], "recipient": "Phòng Giáo dục và Đào tạo"},
+    ),
+    # "không phải báo cáo hằng tháng mà chỉ báo cáo theo quý": the duty after "mà" stands
+    (
+        "Các chủ dự án không phải báo cáo hằng tháng mà chỉ báo cáo cơ quan chủ quản theo quý.",
+        {"frequency": "quarterly", "also": [], "recipient": "cơ quan chủ quản"},
+    ),
+    # advice without a timing still obliges the one who advises
+    (
+        "Phòng Văn hóa tổng hợp, tham mưu UBND xã báo cáo Sở Văn hóa theo quy định.",
+        {"frequency": "none", "submitters": ["Phòng Văn hóa"]},
+    ),
     # a relative deadline with nothing periodic said: each occurrence is reported
     (
         "Tổ công tác báo cáo Trưởng ban kết quả kiểm tra trong 07 ngày làm việc.",
@@ -301,6 +324,16 @@ TIMING = [
 ]
 
 PARTIES = [
+    # a generic body after a leading condition, bound by a duty
+    (
+        "Trường hợp phát hiện sai sót, trong thời hạn 03 ngày làm việc, đơn vị phải báo cáo Sở Tài "
+        "chính.",
+        ["đơn vị"],
+    ),
+    (
+        "Từ tháng 7/2026, định kỳ hằng tháng, tổ chức tín dụng gửi báo cáo về Ngân hàng Nhà nước.",
+        ["tổ chức tín dụng"],
+    ),
     # heads of sector texts: banks, groups, investors, forestry, villages, people
     ("Các chi nhánh báo cáo Ngân hàng Nhà nước tỉnh trước ngày 05 hằng tháng.", ["Các chi nhánh"]),
     (
