@@ -123,15 +123,36 @@ def _frequency_order(
         if m.value not in seen:
             seen.append(m.value)
     periodic = [f for f in seen if f in PERIODIC]
+    if periodic and _dated_without_schedule(view, deadlines):
+        # "báo cáo tổng kết năm học … chậm nhất ngày 10/6/2020": the period names what is
+        # reported; the dated deadline makes it one report.
+        periodic = []
+        seen = [f for f in seen if f not in PERIODIC]
     if not periodic and _undated_day_in_schedule(view, deadlines):
         periodic = ["annual"]  # "định kỳ (trước ngày 15 tháng 12)": once a year
     if not periodic and _one_off(view, freqs, deadlines):
         # A dated or undated one-off: "trước ngày 25/10", "khẩn trương báo cáo …".
         return ["once", *(f for f in seen if f not in ("on_request", "once"))]
-    if not seen and any(d.deadline.kind == "relative" for d in deadlines):
-        # "Trong thời hạn 05 ngày làm việc kể từ ngày nhận được …": each occurrence.
-        return ["event"]
+    relative = [d for d in deadlines if d.deadline.kind == "relative"]
+    if not seen and relative:
+        # "Trong thời hạn 05 ngày làm việc kể từ ngày nhận được …": each occurrence; but
+        # counted from this very letter, or about a dated event ("… năm 2024"), once.
+        if any(_THIS_LETTER.search(fold(d.deadline.anchor or "")) for d in relative):
+            return ["once"]
+        return ["once"] if once_mentions(view) else ["event"]
     return periodic + [f for f in seen if f not in PERIODIC]
+
+
+_THIS_LETTER = re.compile(
+    r"(?:công\s+văn|văn\s+bản|kế\s+hoạch|chỉ\s+thị|quyết\s+định|thông\s+báo|công\s+điện)\s+này"
+)
+
+
+_STANDING = re.compile(r"\b(?:hằng|hàng|mỗi|từng|định\s+kỳ|một\s+lần|lần\s+đầu|trở\s+đi)\b")
+
+
+def _dated_without_schedule(view: str, deadlines: list[DeadlineMention]) -> bool:
+    return any(d.deadline.kind == "date" for d in deadlines) and not _STANDING.search(view)
 
 
 def _undated_day_in_schedule(view: str, deadlines: list[DeadlineMention]) -> bool:
@@ -176,6 +197,8 @@ def _drop_inner(freqs: list[Mention], deadlines: list[DeadlineMention]) -> list[
             ),
             None,
         )
+        if owner is None and d.periodic_hint == "annual":
+            owner = _sole_part_year(freqs, deadlines, d)
         if owner is not None and d.periodic_hint:
             d.periodic_hint = owner.value  # type: ignore[assignment]
     return [
@@ -186,6 +209,21 @@ def _drop_inner(freqs: list[Mention], deadlines: list[DeadlineMention]) -> list[
             for d in deadlines
         )
     ]
+
+
+def _sole_part_year(
+    freqs: list[Mention], deadlines: list[DeadlineMention], d: DeadlineMention
+) -> Mention | None:
+    """ "báo cáo thu, chi 9 tháng về Bảo hiểm xã hội Việt Nam trước ngày 05/10 hằng năm":
+    the clause's one period before the date, a part of the year, owns its "hằng năm"."""
+    own = [
+        m
+        for m in freqs
+        if m.value in PERIODIC and not any(o.start <= m.start < o.end for o in deadlines)
+    ]
+    if len(own) == 1 and own[0].value in ("semiannual", "nine_months") and own[0].end <= d.start:
+        return own[0]
+    return None
 
 
 def _pair(

@@ -238,7 +238,10 @@ def trim(view: str, start: int, end: int) -> int:
 
 
 INTRO = re.compile(
-    r"(?:(?:cũng|đã|vừa)\s+)*(?:có\s+(?:văn\s+bản|công\s+văn)(?:\s+số\s+\S+)?\s+)?"
+    r"(?:(?:cũng|đã|vừa)\s+)*"
+    # "vừa ban hành Công văn số 512/UBND-NC ngày 14/8/2025 yêu cầu …"
+    r"(?:(?:có|ban\s+hành|gửi)\s+(?:văn\s+bản|công\s+văn|công\s+điện|kế\s+hoạch|chỉ\s+thị"
+    r"|thông\s+báo|quyết\s+định)(?:\s+số\s+\S+)?(?:\s+ngày\s+\S+)?\s*,?\s+)?"
     r"(?:yêu\s+cầu|đề\s+nghị|giao(?:\s+(?:trách\s+nhiệm|nhiệm\s+vụ))?(?:\s+cho)?|chỉ\s+đạo)\s+"
 )
 ASKS = re.compile(r"yêu\s+cầu|đề\s+nghị")

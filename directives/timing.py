@@ -41,6 +41,22 @@ _SIX_BEFORE = (
     "tháng và ",
     "tháng; ",
 )
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_DURATION_BEFORE = (
+    "trong ",
+    "sau ",
+    "trước ",
+    "vòng ",
+    "hạn ",
+    "quá ",
+    "đủ ",
+    "dưới ",
+    "trên ",
+    "từ ",
+)
+_DURATION_AFTER = re.compile(
+    r"\s+(?:kể\s+từ|tính\s+từ|tuổi|trở\s+lên|trở\s+xuống|liên\s+tục|qua)\b"
+)
 _SIX_AFTER = re.compile(
     rf"\s*(?:,|và|hoặc)\s*(?:\d|một|{_EVERY}|cả|năm|9 tháng|chín tháng)|\s+(?:đầu|cuối)\s+năm"
     r"|\s*\(|\s+một\s+lần|\s*/\s*lần"
@@ -164,7 +180,14 @@ def _months_are_period(folded: str, m: re.Match[str]) -> bool:
     if not m.group().startswith(("6", "06", "sáu", "9", "09", "chín")):
         return True  # "nửa năm", "bán niên"
     before = folded[max(0, m.start() - 10) : m.start()]
-    return before.endswith(_SIX_BEFORE) or bool(_SIX_AFTER.match(folded, m.end()))
+    if before.endswith(_SIX_BEFORE) or _SIX_AFTER.match(folded, m.end()):
+        return True
+    # "9 tháng" is seldom a duration: a nine-month report unless the words make it one
+    return m.group().startswith(("9", "09", "chín")) and not (
+        before.endswith(_DURATION_BEFORE)
+        or _DURATION_AFTER.match(folded, m.end())
+        or _YEAR.search(folded, m.end(), m.end() + 40)  # "quý III, 9 tháng, cả năm 2025"
+    )
 
 
 def _is_adhoc(folded: str, m: Mention) -> bool:
@@ -520,7 +543,9 @@ def _rel(
     return DeadlineMention(start, end, deadline, _ended_period(anchor_clean))
 
 
-_ENDED = re.compile(r"kết\s+thúc\s+(?:kỳ\s+báo\s+cáo\s+)?(quý|năm|tháng|6\s+tháng|tuần)")
+_ENDED = re.compile(  # not "kết thúc Tháng hành động", "kết thúc năm học"
+    r"kết\s+thúc\s+(?:kỳ\s+báo\s+cáo\s+)?(quý|năm|tháng|6\s+tháng|tuần)(?!\s+(?:hành|học|lễ|cao|[^\W\d_]+\s+động))"
+)
 
 
 def _ended_period(anchor: str | None) -> Frequency | None:

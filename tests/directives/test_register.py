@@ -266,6 +266,34 @@ TIMING = [
         "Phòng Văn hóa tổng hợp, tham mưu UBND xã báo cáo Sở Văn hóa theo quy định.",
         {"frequency": "none", "submitters": ["Phòng Văn hóa"]},
     ),
+    # counted from this very letter, or from a dated event: one report
+    (
+        "Phòng Kinh tế rà soát, báo cáo UBND xã trong thời hạn 10 ngày kể từ ngày nhận được Văn "
+        "bản này.",
+        {"frequency": "once", "kind": "relative", "offset": 10},
+    ),
+    (
+        "Các trường báo cáo kết quả Tuần lễ học tập suốt đời năm 2026 về Sở Giáo dục trong thời hạn "
+        "07 ngày kể từ ngày kết thúc Tuần lễ.",
+        {"frequency": "once", "kind": "relative", "recipient": "Sở Giáo dục"},
+    ),
+    # a period that names what is reported yields to a dated deadline
+    (
+        "Các trường gửi báo cáo tổng kết năm học về Phòng Giáo dục chậm nhất ngày 05/6/2026.",
+        {"frequency": "once", "also": [], "date": "2026-06-05"},
+    ),
+    (
+        "Các xã báo cáo ước thực hiện 9 tháng và dự kiến cả năm, gửi Phòng Tài chính trước ngày "
+        "15/10/2026.",
+        {"frequency": "once", "also": []},
+    ),
+    # "9 tháng" after what is reported, its "hằng năm" scoping the date only
+    (
+        "Các chi nhánh gửi đánh giá thu nộp 9 tháng về Văn phòng Tổng công ty trước ngày 10/10 "
+        "hằng năm.",
+        {"frequency": "nine_months", "also": [], "day": 10, "month": 10},
+    ),
+    ("Các đội báo cáo kết quả 9 tháng năm 2026 về Văn phòng.", {"frequency": "once"}),
     # a relative deadline with nothing periodic said: each occurrence is reported
     (
         "Tổ công tác báo cáo Trưởng ban kết quả kiểm tra trong 07 ngày làm việc.",
@@ -324,6 +352,16 @@ TIMING = [
 ]
 
 PARTIES = [
+    # the letter named between the requester and its request
+    (
+        "Ngày 02/3/2026, UBND tỉnh ban hành Công văn số 88/UBND-KT yêu cầu các sở rà soát, báo cáo "
+        "Sở Tài chính trước ngày 20/3/2026.",
+        ["các sở"],
+    ),
+    (
+        "Bảo hiểm xã hội các tỉnh báo cáo Bảo hiểm xã hội Việt Nam trước ngày 10 hằng tháng.",
+        ["Bảo hiểm xã hội các tỉnh"],
+    ),
     # a generic body after a leading condition, bound by a duty
     (
         "Trường hợp phát hiện sai sót, trong thời hạn 03 ngày làm việc, đơn vị phải báo cáo Sở Tài "
@@ -478,6 +516,12 @@ ROUTES = [
         "20/12/2026 để tổng hợp, báo cáo UBND tỉnh.",
         "UBND tỉnh",
         "Văn phòng UBND tỉnh và các Sở: Tài chính, Xây dựng",
+    ),
+    # "phòng, chống …" is no "Phòng" (an office)
+    (
+        "Các huyện báo cáo kết quả công tác phòng, chống thiên tai về Sở Nông nghiệp hằng quý.",
+        "Sở Nông nghiệp",
+        None,
     ),
     # names not cut short ("Ngân hàng" and "Hàng không" are no "hằng/hàng")
     (
