@@ -58,7 +58,9 @@ def has_verb(folded: str) -> bool:
 
 
 _NUMBERING = re.compile(
-    r"\s*(?:(?:\d+(?:\.\d+)*\s*[.)]|[a-zđ]\s*[).]|\(\s*(?:\d+|[a-zđ])\s*\)|[-–•+*])\s*){0,2}"
+    # "Điều 25. Chế độ báo cáo 1. …", "Điều 9. Sở Xây dựng …": an article's number and title
+    r"\s*(?:điều\s+\d+[a-zđ]?\s*[.:]\s*(?:[^\d.:;]{3,80}?\s+(?=\d+\s*[.)]\s))?)?"
+    r"(?:(?:\d+(?:\.\d+)*\s*[.)]|[a-zđ]\s*[).]|\(\s*(?:\d+|[a-zđ])\s*\)|[-–•+*])\s*){0,2}"
 )
 
 
@@ -251,7 +253,8 @@ RELAY = re.compile(r"\s*(?:chỉ\s+đạo|đôn\s+đốc|yêu\s+cầu|hướng\s
 # "Để …,", "Ngày 05/11/2026,", "Trước ngày 15 hằng tháng,".
 _CONNECTIVE = re.compile(
     r"(?:theo\s+đó|do\s+vậy|do\s+đó|vì\s+vậy|về\s+việc\s+này|cụ\s+thể|đồng\s+thời|bên\s+cạnh\s+đó"
-    r"|mới\s+đây|ngoài\s+ra|tuy\s+nhiên|trước\s+tình\s+hình\s+(?:trên|đó|này)|để\s[^,;.]{3,150}"
+    r"|mới\s+đây|ngoài\s+ra|(?:cũng\s+)?tại\s+(?:văn\s+bản|công\s+văn|kế\s+hoạch|chỉ\s+thị"
+    r"|thông\s+báo|hội\s+nghị|cuộc\s+họp)[^,;.]{0,60}|tuy\s+nhiên|trước\s+tình\s+hình\s+(?:trên|đó|này)|để\s[^,;.]{3,150}"
     r"|căn\s+cứ\s[^,;.]{3,150}|theo\s+(?!đó\b)[^,;.]{3,80}|thay\s+vì\s[^,;.:]{3,100}"
     r"|ngày\s+\d[^,;.]{0,40}"
     r"|(?:[^,;.:]{0,30}?\s)?(?:trước|chậm\s+nhất|đến)\s+(?:là\s+|vào\s+)?(?:ngày\s+)?\d[^,;]{0,50})"
@@ -286,8 +289,13 @@ def subject_start(view: str, text: str) -> int | None:
     answer = view[asked + 1 :]
     if asked != -1 and answer.strip():  # "Hỏi: … không? Trả lời: …": the answer says who
         pos = len(view) - len(answer.lstrip())
+    heading = _HEADING.match(view, pos)
+    if heading and not starts_agency(view, pos) and starts_agency(view, heading.end()):
+        pos = heading.end()  # "Chế độ thông tin, báo cáo: Các sở, ban, ngành …"
+    purpose = False
     lead = _CONNECTIVE.match(view, pos)
     while lead:
+        purpose = purpose or view.startswith("để", pos)
         pos = lead.end()
         lead = _CONNECTIVE.match(view, pos)
     m = _TIMING_ADVERB.match(view, pos)
@@ -298,14 +306,20 @@ def subject_start(view: str, text: str) -> int | None:
         pos = intro.end()
     if starts_agency(view, pos):
         return pos
-    if not (m and m.end() > strip_number(view)) and not _OPENERS.match(view, pos):
-        return None
+    if not (m and m.end() > strip_number(view)) and not _OPENERS.match(view, pos) and not purpose:
+        return None  # "Để …, báo cáo Chính phủ, Bộ Y tế đề nghị …": the purpose ran on
     return _comma_before_agency(view, text, pos)
+
+
+_HEADING = re.compile(r"[^:;.\n]{3,60}:\s*")
 
 
 def _comma_before_agency(view: str, text: str, pos: int) -> int | None:
     for m in re.finditer(r",\s+", view[pos : pos + 300]):
         at = pos + m.end()
+        timing = _TIMING_ADVERB.match(view, at)  # ", định kỳ hằng tháng các đơn vị …"
+        if timing and timing.end() > at and starts_agency(view, timing.end()):
+            at = timing.end()
         intro = INTRO.match(view, at)
         if intro:
             at = intro.end()

@@ -352,6 +352,37 @@ TIMING = [
 ]
 
 PARTIES = [
+    # an article's number and title, a heading before a colon
+    (
+        "Điều 14. Chế độ báo cáo 1. Định kỳ hằng năm, Sở Công Thương báo cáo Bộ Công Thương trước "
+        "ngày 15/01 năm sau.",
+        ["Sở Công Thương"],
+    ),
+    ("Điều 8. Các Công ty cấp nước báo cáo Sở Xây dựng hằng quý.", ["Các Công ty cấp nước"]),
+    (
+        "4. Chế độ thông tin, báo cáo: Các phòng chuyên môn báo cáo UBND xã trước ngày 20 hằng "
+        "tháng.",
+        ["Các phòng chuyên môn"],
+    ),
+    # a purpose that runs on over a comma before the one who asks
+    (
+        "Để có cơ sở tổng hợp, báo cáo Thủ tướng, Bộ Tài chính đề nghị các tỉnh báo cáo số thu "
+        "trước ngày 10/10/2026.",
+        ["các tỉnh"],
+    ),
+    ("Cũng tại văn bản, UBND tỉnh đề nghị các huyện báo cáo kịp thời.", ["các huyện"]),
+    (
+        "Sau ngày 30/6/2026, định kỳ hằng quý các đơn vị báo cáo Sở Nội vụ trước ngày 20 tháng "
+        "cuối quý.",
+        ["các đơn vị"],
+    ),
+    # hospital wards, school teams, bus stations, initials
+    (
+        "Các khoa lâm sàng báo cáo Phòng Điều dưỡng trước 16 giờ thứ Năm hằng tuần.",
+        ["Các khoa lâm sàng"],
+    ),
+    ("Các tổ chuyên môn báo cáo Hiệu trưởng vào ngày 28 hằng tháng.", ["Các tổ chuyên môn"]),
+    ("BHXH Việt Nam đề nghị BHXH các tỉnh báo cáo trước ngày 10/11/2026.", ["BHXH các tỉnh"]),
     # the letter named between the requester and its request
     (
         "Ngày 02/3/2026, UBND tỉnh ban hành Công văn số 88/UBND-KT yêu cầu các sở rà soát, báo cáo "
