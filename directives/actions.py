@@ -31,13 +31,24 @@ _SEND = re.compile(
     rf"\b(?P<verb>báo\s+cáo|phản\s+ánh|nộp|gửi(?:\s+(?:báo\s+cáo|văn\s+bản|kết\s+quả)(?:\s+(?:đột\s+xuất|định\s+kỳ))?)?"
     rf"|(?<!chương )(?<!quá )(?<!công )(?<!tiến )(?<!quy )(?<!lộ )(?<!phương )(?<!giáo )"
     rf"(?<!đệ )(?<!lập )trình(?!\s+(?:bày|độ|diễn|tự|chiếu)\b)"
-    rf"|cung\s+cấp)"
+    rf"|cung\s+cấp|khai\s+báo|thông\s+báo\s+ngay|(?<!thông )(?<!khai )báo\s+ngay|đăng\s+ký)"
     rf"(?:\s*,\s*(?:thông\s+tin|đề\s+xuất|kiến\s+nghị))?\s+{_ADV}{_TO}(?=\S)"
 )
 # Every action above contains one of these words (a cheap test before the grammar runs).
-VERB_WORDS = ("báo cáo", "gửi", "nộp", "trình", "cung cấp", "phản ánh")
-# Verbs that report only with a destination: "trình UBND tỉnh", "cung cấp số liệu cho Sở X".
-_NEEDS_DEST = ("trình", "cung")
+VERB_WORDS = (
+    "báo cáo",
+    "gửi",
+    "nộp",
+    "trình",
+    "cung cấp",
+    "phản ánh",
+    "báo ngay",
+    "khai báo",
+    "đăng ký",
+)
+# Verbs that report only with a destination: "trình UBND tỉnh", "cung cấp số liệu cho Sở X",
+# "khai báo ngay với Công an xã", "đăng ký … với cơ quan thuế".
+_NEEDS_DEST = ("trình", "cung", "khai", "thông", "báo ngay", "đăng")
 # Someone asks for the report: "Sở Tài chính đề nghị các phòng báo cáo …".
 _REQUESTED = re.compile(
     r"(?:đề\s+nghị|yêu\s+cầu|giao|đôn\s+đốc|chỉ\s+đạo|có\s+trách\s+nhiệm|phải|khẩn\s+trương"

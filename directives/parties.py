@@ -58,7 +58,7 @@ _BARE_VIA = re.compile(r"\s+(?:thông\s+qua|qua)\s+")
 
 
 def read_parties(view: str, text: str, actions: list[Action]) -> Parties:
-    submitters = [evidence(text, s, e) for s, e in _submitters(view, text)]
+    submitters = [evidence(text, s, e) for s, e in _local_submitters(view, text, actions[0])]
     first = next((a for a in actions if a.dest), None)
     via: tuple[int, int] | None
     compiled = _compiled_route(view, text, actions[0].verb_end)
@@ -164,6 +164,22 @@ def _include_paren(view: str, end: int) -> int:
     return end
 
 
+_PART = re.compile(r"(?:;|\.(?=\s))\s+")
+
+
+def _local_submitters(view: str, text: str, action: Action) -> list[tuple[int, int]]:
+    """Who reports is said in the report's own part of the clause when that part has a
+    subject of its own ("Sở X chủ trì …; Chi cục Y tổng hợp, báo cáo UBND tỉnh", "… tổ
+    chức quán triệt. Trong quá trình thực hiện, các đơn vị kịp thời báo cáo …"); else in
+    the clause's ("Thủ trưởng các sở; Chủ tịch UBND các huyện báo cáo …" is one list)."""
+    whole = _submitters(view, text)
+    part = max((m.end() for m in _PART.finditer(view, 0, action.verb_start)), default=0)
+    if not part or (whole and whole[-1][1] > part):
+        return whole
+    local = _submitters(" " * part + view[part:], text)
+    return local or whole
+
+
 def _submitters(view: str, text: str) -> list[tuple[int, int]]:
     start = subject_start(view, text)
     if start is None:
@@ -179,6 +195,9 @@ def _submitters(view: str, text: str) -> list[tuple[int, int]]:
         # "Ủy ban nhân dân tỉnh giao Sở Nội vụ …": the one given the task reports.
         start = delegated.end()
         end = agency_end(view, text, start, subject=True)
+        relayed = _relayed(view, text, start, end)  # "… vừa có văn bản đề nghị A chỉ đạo B …"
+        if relayed:
+            return relayed
     if end <= start or not ends_at_predicate(view, text, skip_blank(view, end)):
         return []
     return [(p.start, trim(view, p.start, p.end)) for p in split_list(view, text, start, end)]

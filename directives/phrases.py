@@ -19,12 +19,15 @@ from directives.text import clean_phrase, strip_markup
 # ("hàng tháng" is a frequency; "Ngân hàng", "Cục Hàng không", "Cục Hàng hải" are names.)
 # After an agency in object position: the purpose, the content or the timing begins.
 _OBJECT_STOP = (
-    "để|về|trước|chậm nhất|theo|khi|trong|hoặc|đồng thời|đối với|nếu|kết quả|tình hình|xem xét"
-    "|tổng hợp|tham mưu|báo cáo|gửi|định kỳ|hằng|(?<!ngân )hàng(?! không| hải| hóa| hoá)"
+    "để|về|trước|chậm nhất|theo|khi|trong(?! nước)|hoặc|đồng thời|đối với|nếu|kết quả"
+    "|tình hình|xem xét"
+    "|(?<!kế hoạch )tổng hợp|tham mưu|báo cáo|gửi|định kỳ|hằng"
+    "|(?<!ngân )(?<!khách )hàng(?! không| hải| hóa| hoá)|(?<!giao )thông báo|(?<!hàng )không"
+    "|nguyên nhân|các khoản"
     "|kèm|bằng|qua|thông qua|phê duyệt"
     "|cho ý kiến|biết|chỉ đạo|quyết định|giải quyết|xử lý|đề xuất|bổ sung|sửa đổi|đưa vào|nhằm"
     "|danh sách|số liệu|thông tin|dự toán|quyết toán|tài liệu|hồ sơ|văn bản|kịp thời|ngay|sau"
-    "|đúng|đầy đủ|thực hiện|phối hợp|làm cơ sở|tại|vào|từ|là|chậm|trực tiếp|thẩm định"
+    "|đúng|đầy đủ|thực hiện|phối hợp|làm cơ sở|tại|vào|từ|là|chậm|(?<!quản lý )trực tiếp|thẩm định"
     "|những(?!\\s+(?:cơ quan|đơn vị|sở|ban|ngành|địa phương))|thứ|đến\\s+(?:ngày|hết|trước)"
     "|\\d+\\s+(?:tháng|ngày|năm|quý)"
     "|một lần|phục vụ|việc|công tác|tiến độ|(?<!cấp )trên|dự thảo"
@@ -45,7 +48,9 @@ _SUBJECT_STOP = (
     "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|nghiên cứu|hoàn thiện"
     "|đẩy nhanh|khẩn trương|sớm|cung cấp|trực tiếp|tiến hành|chịu|cũng|có văn bản|có ý kiến"
     "|có báo cáo|có phải"
-    "|tổ chức (?:rà soát|kiểm tra|đánh giá|tuyên truyền|sơ kết|tổng kết|điều tra|thống kê)"
+    "|tổ chức (?:rà soát|kiểm tra|đánh giá|tuyên truyền|sơ kết|tổng kết|điều tra|thống kê"
+    "|kê khai|quán triệt|phổ biến|lấy ý kiến|hướng dẫn|thanh tra|giám sát|khảo sát|tập huấn"
+    "|họp|hội nghị|trực|theo dõi|thu thập|cập nhật|xây dựng|lập|thực hiện|triển khai)"
 )
 _OBJ_STOP_RE = re.compile(rf"(?:{_OBJECT_STOP})\b")
 _SUBJ_STOP_RE = re.compile(rf"\s(?:{_SUBJECT_STOP})\b|:|;|\.(?=\s|$)")
@@ -242,8 +247,9 @@ def trim(view: str, start: int, end: int) -> int:
 INTRO = re.compile(
     r"(?:(?:cũng|đã|vừa)\s+)*"
     # "vừa ban hành Công văn số 512/UBND-NC ngày 14/8/2025 yêu cầu …"
-    r"(?:(?:có|ban\s+hành|gửi)\s+(?:văn\s+bản|công\s+văn|công\s+điện|kế\s+hoạch|chỉ\s+thị"
-    r"|thông\s+báo|quyết\s+định)(?:\s+số\s+\S+)?(?:\s+ngày\s+\S+)?\s*,?\s+)?"
+    r"(?:(?:có|ban\s+hành|gửi|ký)\s+(?:văn\s+bản|công\s+văn|công\s+điện|kế\s+hoạch|chỉ\s+thị"
+    r"|thông\s+báo|quyết\s+định)(?:\s+(?:hỏa\s+tốc|hoả\s+tốc|khẩn))?(?:\s+số\s+\S+)?"
+    r"(?:\s+ngày\s+\S+)?\s*,?\s+)?"
     r"(?:yêu\s+cầu|đề\s+nghị|giao(?:\s+(?:trách\s+nhiệm|nhiệm\s+vụ))?(?:\s+cho)?|chỉ\s+đạo)\s+"
 )
 ASKS = re.compile(r"yêu\s+cầu|đề\s+nghị")

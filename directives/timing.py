@@ -223,7 +223,7 @@ _DAY_WORD = re.compile(r"thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])\b|chủ\s+
 # starts with optional groups would be tried at every position of the clause).
 _BEFORE_DAY = re.compile(
     rf"(?:(?P<lead>{_LEAD}|vào)\s+)?(?:(?P<h>\d{{1,2}})\s*(?:h|giờ)\s*(?P<mi>\d{{2}})?"
-    r"(?:\s*(?:phút|'|’))?\s*)?$"
+    r"(?:\s*(?:phút|'|’))?\s*)?(?:(?:sáng|chiều|trưa|tối)\s+)?$"  # "10 giờ sáng thứ Hai"
 )
 _EVERY_WEEK = re.compile(r"\s+(?:hằng|hàng|mỗi)\s+tuần")
 # "định kỳ tháng 11 hằng năm", "trong tháng 12 hằng năm": the month of an annual report.

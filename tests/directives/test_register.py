@@ -33,6 +33,7 @@ NOT_A_DUTY = [
     "Các đơn vị không phải báo cáo hằng tháng.",
     "Hợp tác xã nộp phí theo mức khoán thì không phải lập báo cáo tài chính gửi cơ quan thuế.",
     "Sở Y tế không yêu cầu các trạm y tế báo cáo bằng bản giấy.",
+    "Sở Văn hóa thông báo kết quả xét chọn cho các đơn vị.",
     # a question answered no: only the answer states duties
     "Hỏi: Hộ kinh doanh có phải nộp báo cáo tài chính hằng năm cho cơ quan thuế không? Trả lời: "
     "Hộ kinh doanh nộp thuế khoán không phải nộp báo cáo tài chính.",
@@ -294,6 +295,24 @@ TIMING = [
         {"frequency": "nine_months", "also": [], "day": 10, "month": 10},
     ),
     ("Các đội báo cáo kết quả 9 tháng năm 2026 về Văn phòng.", {"frequency": "once"}),
+    # reporting verbs of urgent notices and registrations (each needs its addressee)
+    (
+        "Khi phát hiện cháy rừng, chủ rừng phải báo ngay cho Hạt Kiểm lâm.",
+        {"frequency": "event", "recipient": "Hạt Kiểm lâm"},
+    ),
+    (
+        "Khi có người đến lưu trú, chủ cơ sở phải khai báo ngay với Công an xã.",
+        {"frequency": "event", "recipient": "Công an xã"},
+    ),
+    (
+        "Các cửa hàng đăng ký mẫu hóa đơn với Chi cục Thuế trước ngày 30/6/2026.",
+        {"frequency": "once", "recipient": "Chi cục Thuế"},
+    ),
+    # a weekday with its part of the day
+    (
+        "Các tổ gửi báo cáo về Văn phòng trước 9 giờ sáng thứ Hai hằng tuần.",
+        {"frequency": "weekly", "kind": "day_of_period"},
+    ),
     # a relative deadline with nothing periodic said: each occurrence is reported
     (
         "Tổ công tác báo cáo Trưởng ban kết quả kiểm tra trong 07 ngày làm việc.",
@@ -352,6 +371,33 @@ TIMING = [
 ]
 
 PARTIES = [
+    # the report's own part of the clause says who reports
+    (
+        "Sở Y tế chủ trì kiểm tra các cơ sở; Trung tâm Kiểm soát bệnh tật tổng hợp, báo cáo UBND tỉnh "
+        "hằng tháng.",
+        ["Trung tâm Kiểm soát bệnh tật"],
+    ),
+    (
+        "UBND tỉnh yêu cầu các sở tổ chức quán triệt Chỉ thị. Trong quá trình thực hiện, các huyện "
+        "kịp thời báo cáo UBND tỉnh.",
+        ["các huyện"],
+    ),
+    (
+        "Thủ trưởng các sở; Chủ tịch UBND các xã tổ chức kê khai và báo cáo Thanh tra tỉnh trước "
+        "ngày 31/3/2026.",
+        ["Thủ trưởng các sở", "Chủ tịch UBND các xã"],
+    ),
+    # a letter's signer asks, in any words; the one asked relays
+    (
+        "Chủ tịch UBND tỉnh vừa ký văn bản hỏa tốc yêu cầu Giám đốc Sở Xây dựng báo cáo trước ngày "
+        "20/7/2026.",
+        ["Giám đốc Sở Xây dựng"],
+    ),
+    (
+        "Bộ Y tế vừa có văn bản đề nghị Sở Y tế các tỉnh chỉ đạo các bệnh viện báo cáo trước ngày "
+        "15/8/2026.",
+        ["Sở Y tế các tỉnh", "các bệnh viện"],
+    ),
     # an article's number and title, a heading before a colon
     (
         "Điều 14. Chế độ báo cáo 1. Định kỳ hằng năm, Sở Công Thương báo cáo Bộ Công Thương trước "
@@ -555,6 +601,22 @@ ROUTES = [
         None,
     ),
     # names not cut short ("Ngân hàng" and "Hàng không" are no "hằng/hàng")
+    (
+        "Các khoa gửi báo cáo về Phòng Kế hoạch tổng hợp hằng tháng.",
+        "Phòng Kế hoạch tổng hợp",
+        None,
+    ),
+    ("Các chi nhánh báo cáo Vụ Thị trường trong nước hằng quý.", "Vụ Thị trường trong nước", None),
+    (
+        "Các điểm giao dịch báo cáo Phòng Khách hàng cá nhân hằng tuần.",
+        "Phòng Khách hàng cá nhân",
+        None,
+    ),
+    (
+        "Các sở báo cáo UBND tỉnh nguyên nhân chậm giải ngân trước ngày 10/9/2026.",
+        "UBND tỉnh",
+        None,
+    ),
     (
         "Các chi nhánh báo cáo Ngân hàng Chính sách xã hội tỉnh.",
         "Ngân hàng Chính sách xã hội tỉnh",
