@@ -288,12 +288,23 @@ def negated_spans(view: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _NEGATED.finditer(view)]
 
 
+def _purpose(view: str, text: str) -> list[tuple[int, int]]:
+    """ "Để kịp thời tổng hợp, báo cáo Chính phủ, Bộ Y tế đề nghị các tỉnh báo cáo …": the
+    lead-in's report is the requester's purpose, not the duty asked for."""
+    body = strip_number(view)
+    if not view.startswith("để ", body):
+        return []
+    start = subject_start(view, text)
+    return [(body, start)] if start is not None and start > body else []
+
+
 def report_actions(
     view: str, text: str, *, negated: list[tuple[int, int]], timed: bool, dated: bool
 ) -> list[Action]:
     """The clause's report actions, outside negated duties and letters' subjects; a
     "Thời hạn báo cáo: …" line is one when it carries a deadline."""
     ignored = negated + [(m.start(), m.end()) for m in _SUBJECT_LINE.finditer(view)]
+    ignored += _purpose(view, text)
     found = [
         a
         for a in _actions(view, text, timed, dated)

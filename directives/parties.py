@@ -96,12 +96,33 @@ def _route(
         hops.append(final)
         cursor = final[1]
     if not hops:
+        chained = _next_link(view, text, dest)
+        if chained and not near:
+            return chained, dest
         return dest, near or _late_via(view, text, after)
     compiler = dest
     if near and view[after : near[0]].strip().startswith("(") and not _explicit_via(view, after):
         close = view.find(")", near[1])
         compiler = (dest[0], close + 1 if close != -1 else near[1])
     return hops[-1], compiler
+
+
+_LINK = re.compile(r";\s*")
+_LINK_VERB = re.compile(
+    r"\s*(?:tổng\s+hợp\s*,?\s*(?:và\s+)?)(?:báo\s+cáo|gửi)\s+(?:về\s+|cho\s+|lên\s+)?"
+)
+
+
+def _next_link(view: str, text: str, dest: tuple[int, int]) -> tuple[int, int] | None:
+    """ "Các trường báo cáo UBND cấp xã …; UBND cấp xã tổng hợp, báo cáo Sở Giáo dục …": the
+    next link of the chain names the first addressee and its own addressee (the last
+    addressee is the recipient, the compiler the via)."""
+    name = view[dest[0] : dest[1]]
+    sep = _LINK.search(view, dest[1])
+    if sep is None or not view.startswith(name, sep.end()):
+        return None
+    verb = _LINK_VERB.match(view, sep.end() + len(name))
+    return dest_at(view, text, verb.end()) if verb else None
 
 
 _LATE_VIA = re.compile(r"\(\s*(?:thông\s+qua|qua)\s+")
@@ -142,7 +163,7 @@ def _compiled_route(
 
 def _paren_or_bare_via(view: str, text: str, pos: int) -> tuple[int, int] | None:
     paren = _PAREN_VIA.match(view, pos)
-    if paren and view[pos:].lstrip().startswith("("):
+    if paren and view[pos:].lstrip().startswith("(") and not _APPOSITION.match(view, paren.end()):
         dest = dest_at(view, text, paren.end())
         if dest and not _CHANNEL.match(view, dest[0]):
             close = view.find(")", dest[0])
@@ -156,10 +177,21 @@ def _paren_or_bare_via(view: str, text: str, pos: int) -> tuple[int, int] | None
     return None
 
 
+# "Công an Thành phố (cơ quan Thường trực Tổ công tác …)": what the body is, not a unit of it.
+_APPOSITION = re.compile(
+    r"(?:là\s+)?(?:cơ\s+quan|đơn\s+vị)\s+(?:thường\s+trực|chủ\s+trì|đầu\s+mối|giúp\s+việc|tham\s+mưu)"
+    r"|thường\s+trực\b|gọi\s+tắt|viết\s+tắt|sau\s+đây"
+)
+
+
 def _include_paren(view: str, end: int) -> int:
     """ "Sở Nội vụ (Ban Thi đua - Khen thưởng Thành phố)": a sub-unit in brackets."""
     m = re.match(r"\s*\(([^()]{3,80})\)", view[end:])
-    if m and starts_agency(view, end + m.start(1)):
+    if (
+        m
+        and starts_agency(view, end + m.start(1))
+        and not _APPOSITION.match(view, end + m.start(1))
+    ):
         return end + m.end()
     return end
 

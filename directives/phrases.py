@@ -45,7 +45,8 @@ _SUBJECT_STOP = (
     "|tiếp nhận|xử lý"
     "|giải quyết|quyết định|phê duyệt|bố trí|khẩn trương|trước ngày|chậm nhất|nộp|chuẩn bị"
     "|căn cứ|xác nhận|lưu trữ|quản lý và|thống kê|giao(?! thông)|ký|kịp thời|trong thời hạn|là"
-    "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|nghiên cứu|hoàn thiện"
+    "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|chưa|nghiên cứu"
+    "|hoàn thiện"
     "|đẩy nhanh|khẩn trương|sớm|cung cấp|trực tiếp|tiến hành|chịu|cũng|có văn bản|có ý kiến"
     "|có báo cáo|có phải"
     "|tổ chức (?:rà soát|kiểm tra|đánh giá|tuyên truyền|sơ kết|tổng kết|điều tra|thống kê"
@@ -165,9 +166,40 @@ def _subject_end(view: str, text: str, pos: int) -> int:
             if duty is not None:
                 i = duty
                 continue
+            qualified = _qualified_by_clause(view, text, i)
+            if qualified is not None:
+                return trim(view, pos, qualified)
             return trim(view, pos, i)
         i += 1
     return trim(view, pos, limit)
+
+
+# A relative clause that qualifies a subject ("tổ chức kinh tế thực hiện dự án đầu tư báo
+# cáo …", "các cơ quan phối hợp báo cáo …", "hộ kinh doanh nộp thuế khoán thực hiện nộp …").
+_QUALIFIER = re.compile(
+    r"\s(?:thực\s+hiện(?!\s+(?:báo\s+cáo|việc|chế\s+độ|nộp|gửi))|phát\s+hiện|phối\s+hợp(?!\s+với)"
+    r"|nộp\s+thuế|chưa|tiếp\s+nhận|tham\s+gia|sử\s+dụng|kinh\s+doanh|sản\s+xuất)\b"
+)
+_REPORTS_NEXT = re.compile(
+    r"\s(?:phải|có\s+trách\s+nhiệm|chịu\s+trách\s+nhiệm|khẩn\s+trương"
+    r"|(?:thực\s+hiện\s+)?(?:lập\s+|gửi\s+|nộp\s+)?báo\s+cáo|thực\s+hiện\s+(?:nộp|gửi))\b"
+)
+
+
+def _qualified_by_clause(view: str, text: str, i: int) -> int | None:
+    """Where the predicate begins after a qualifying clause at ``i``: the report's verb
+    within the same stretch (no comma, "và" or another verb between)."""
+    q = _QUALIFIER.match(view, i)
+    if not q:
+        return None
+    stretch = re.compile(r"[,;.:()]|\svà\s").search(view, q.end())
+    limit = min(stretch.start() if stretch else len(view), q.end() + 100)
+    r = _REPORTS_NEXT.search(view, q.end(), limit)
+    if r is None:
+        return None
+    if not q.group().strip().startswith("chưa") and _SUBJ_STOP_RE.search(view, q.end(), r.start()):
+        return None  # "chưa hoàn thành chỉ tiêu" qualifies with its own verb
+    return r.start()
 
 
 def _names_a_programme(view: str, text: str, m: re.Match[str]) -> bool:

@@ -371,6 +371,24 @@ TIMING = [
 ]
 
 PARTIES = [
+    # a clause that qualifies the subject before its duty
+    (
+        "Theo đó, doanh nghiệp thực hiện dự án khai thác khoáng sản báo cáo Sở Công Thương hằng năm.",
+        ["doanh nghiệp thực hiện dự án khai thác khoáng sản"],
+    ),
+    (
+        "Định kỳ hằng quý, các đơn vị phối hợp báo cáo kết quả về Sở Tư pháp.",
+        ["các đơn vị phối hợp"],
+    ),
+    (
+        "Sở Y tế phối hợp với Sở Tài chính báo cáo UBND tỉnh trước ngày 15/11/2026.",
+        ["Sở Y tế"],
+    ),
+    (
+        "Các xã chưa hoàn thành chỉ tiêu phải báo cáo rõ nguyên nhân về UBND tỉnh trước ngày "
+        "30/11/2026.",
+        ["Các xã chưa hoàn thành chỉ tiêu"],
+    ),
     # the report's own part of the clause says who reports
     (
         "Sở Y tế chủ trì kiểm tra các cơ sở; Trung tâm Kiểm soát bệnh tật tổng hợp, báo cáo UBND tỉnh "
@@ -599,6 +617,27 @@ ROUTES = [
         "Các huyện báo cáo kết quả công tác phòng, chống thiên tai về Sở Nông nghiệp hằng quý.",
         "Sở Nông nghiệp",
         None,
+    ),
+    # a purpose's report is the requester's, not the duty asked for
+    (
+        "Để kịp thời tổng hợp, báo cáo Thủ tướng Chính phủ, Bộ Xây dựng đề nghị các tỉnh báo cáo về "
+        "Bộ Xây dựng (qua Cục Nhà ở) trước ngày 05/12/2026.",
+        "Bộ Xây dựng",
+        "Cục Nhà ở",
+    ),
+    # a bracket that says what the body is (its role) is no unit of it
+    (
+        "Các xã báo cáo về Sở Nông nghiệp (cơ quan thường trực Ban Chỉ huy phòng, chống thiên tai) "
+        "để tổng hợp, báo cáo UBND tỉnh.",
+        "UBND tỉnh",
+        "Sở Nông nghiệp",
+    ),
+    # a chain over a semicolon: the compiler is the via, the last addressee the recipient
+    (
+        "Các trường báo cáo Phòng Giáo dục trước ngày 10/5 hằng năm; Phòng Giáo dục tổng hợp, báo cáo "
+        "Sở Giáo dục trước ngày 25/5 hằng năm.",
+        "Sở Giáo dục",
+        "Phòng Giáo dục",
     ),
     # names not cut short ("Ngân hàng" and "Hàng không" are no "hằng/hàng")
     (
