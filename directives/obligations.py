@@ -106,7 +106,13 @@ def _obligations(
         )
         _attach_evidence(ob, text, parties, freqs, freq, mention)
         stated = any(m.value == freq for m in freqs) or bool(mention and mention.periodic_hint)
-        ob.confidence = _confidence(ob, words=len(text.split()), several=len(order), stated=stated)
+        ob.confidence = _confidence(
+            ob,
+            words=len(text.split()),
+            several=len(order),
+            stated=stated,
+            unsure_route=bool(_UNSURE_ROUTE.search(view)),
+        )
         obligations.append(ob)
     return obligations
 
@@ -298,7 +304,14 @@ def _attach_evidence(
         ob.flags.append("no_recipient")
 
 
-def _confidence(ob: Obligation, *, words: int, several: int, stated: bool) -> float:
+# Routes the conventions leave to judgement: the one who asks ("theo yêu cầu của X") as the
+# addressee, advice to report ("tham mưu X báo cáo Y").
+_UNSURE_ROUTE = re.compile(r"yêu\s+cầu\s+của|tham\s+mưu")
+
+
+def _confidence(
+    ob: Obligation, *, words: int, several: int, stated: bool, unsure_route: bool = False
+) -> float:
     """How likely every scheduling field is right. Each missing field lowers it, and so
     do the readings that go wrong most often on unseen text: a frequency inferred rather
     than stated, a long clause, several frequencies in one clause. Calibrated on the
@@ -322,4 +335,6 @@ def _confidence(ob: Obligation, *, words: int, several: int, stated: bool) -> fl
         score -= 0.05
     if ob.frequency in ("on_request", "event"):
         score -= 0.05  # who asks and who receives are easily confused
+    if unsure_route and ob.recipient is not None:
+        score -= 0.15
     return round(max(score, 0.1), 2)
