@@ -31,13 +31,24 @@ _SEND = re.compile(
     rf"\b(?P<verb>báo\s+cáo|phản\s+ánh|nộp|gửi(?:\s+(?:báo\s+cáo|văn\s+bản|kết\s+quả)(?:\s+(?:đột\s+xuất|định\s+kỳ))?)?"
     rf"|(?<!chương )(?<!quá )(?<!công )(?<!tiến )(?<!quy )(?<!lộ )(?<!phương )(?<!giáo )"
     rf"(?<!đệ )(?<!lập )trình(?!\s+(?:bày|độ|diễn|tự|chiếu)\b)"
-    rf"|cung\s+cấp)"
+    rf"|cung\s+cấp|khai\s+báo|thông\s+báo\s+ngay|(?<!thông )(?<!khai )báo\s+ngay|đăng\s+ký)"
     rf"(?:\s*,\s*(?:thông\s+tin|đề\s+xuất|kiến\s+nghị))?\s+{_ADV}{_TO}(?=\S)"
 )
 # Every action above contains one of these words (a cheap test before the grammar runs).
-VERB_WORDS = ("báo cáo", "gửi", "nộp", "trình", "cung cấp", "phản ánh")
-# Verbs that report only with a destination: "trình UBND tỉnh", "cung cấp số liệu cho Sở X".
-_NEEDS_DEST = ("trình", "cung")
+VERB_WORDS = (
+    "báo cáo",
+    "gửi",
+    "nộp",
+    "trình",
+    "cung cấp",
+    "phản ánh",
+    "báo ngay",
+    "khai báo",
+    "đăng ký",
+)
+# Verbs that report only with a destination: "trình UBND tỉnh", "cung cấp số liệu cho Sở X",
+# "khai báo ngay với Công an xã", "đăng ký … với cơ quan thuế".
+_NEEDS_DEST = ("trình", "cung", "khai", "thông", "báo ngay", "đăng")
 # Someone asks for the report: "Sở Tài chính đề nghị các phòng báo cáo …".
 _REQUESTED = re.compile(
     r"(?:đề\s+nghị|yêu\s+cầu|giao|đôn\s+đốc|chỉ\s+đạo|có\s+trách\s+nhiệm|phải|khẩn\s+trương"
@@ -57,7 +68,6 @@ _NOMINAL_BEFORE = re.compile(
 # "đã gửi báo cáo", "chưa báo cáo", "vừa báo cáo": what happened, not what is asked.
 _PAST = re.compile(r"(?:đã|chưa|vừa|mới|đã\s+có|đã\s+được)\s+(?:\S+\s+)?$")
 _NOMINAL_AFTER = re.compile(r"\s*(?:số\s+\d|thẩm\s+định|này\b|kèm\s+theo|viên\b)")
-_ADVISORY = re.compile(r"tham\s+mưu\s+(?:cho\s+)?(?:\S+\s+){0,8}?$")
 _PREAMBLE = re.compile(
     r"^(?:theo\s+đề\s+nghị|xét\s+đề\s+nghị|mẫu\s|nơi\s+nhận|[“\"][^”\"]{1,80}[”\"]\s+là\s)"
     r"|chịu\s+trách\s+nhiệm\s+thi\s+hành"
@@ -79,7 +89,9 @@ _SUBJECT_LINE = re.compile(
 )
 _NEGATED = re.compile(
     r"\bkhông\s+(?:phải\s+|cần\s+|bắt\s+buộc\s+)?(?:thực\s+hiện\s+)?(?:chế\s+độ\s+|việc\s+)?"
-    r"(?:báo\s+cáo|gửi)[^.;]*"
+    r"(?:(?:lập|nộp|gửi)\s+(?:các\s+)?báo\s+cáo|báo\s+cáo|gửi|nộp)(?:(?!\s(?:mà|nhưng)\s)[^.;])*"
+    # "Phòng Giáo dục không yêu cầu các trường báo cáo …"
+    r"|\bkhông\s+(?:yêu\s+cầu|đề\s+nghị|bắt\s+buộc)\s[^.;]{0,80}?(?:báo\s+cáo|gửi|nộp)[^.;]*"
     # "Thay vì báo cáo hằng tuần, …": the schedule replaced, up to the comma
     r"|\bthay\s+vì\s+(?:phải\s+)?(?:thực\s+hiện\s+)?(?:báo\s+cáo|gửi)[^.;,:]*"
 )
@@ -126,7 +138,7 @@ def _actions(view: str, text: str, timed: bool, dated: bool) -> list[Action]:
     actions: list[Action] = []
     for m in _SEND.finditer(view):
         verb_start, verb_end = m.start("verb"), m.end("verb")
-        if _nominal(view, verb_start, verb_end) or _advisory(view, verb_start, timed):
+        if _nominal(view, verb_start, verb_end) or _advised_for_approval(view, verb_start):
             continue
         dest = dest_at(view, text, m.end())
         if view.startswith("trình", verb_start) and not _submits_a_report(view, m.end(), dated):
@@ -215,10 +227,17 @@ def _nominal(view: str, start: int, end: int) -> bool:
     return bool(_NOMINAL_AFTER.match(after))
 
 
-def _advisory(view: str, start: int, timed: bool) -> bool:
-    """ "tham mưu UBND tỉnh báo cáo Ban cán sự đảng …" advises someone else to report
-    once; it is a task, not a reporting duty, unless the clause gives it a timing."""
-    return not timed and bool(_ADVISORY.search(view[max(0, start - 80) : start]))
+_ADVISORY = re.compile(r"tham\s+mưu\s+(?:cho\s+)?(?:\S+\s+){0,8}?$")
+_APPROVAL = re.compile(r"\b(?:cho\s+ý\s+kiến|phê\s+duyệt|thông\s+qua)\b")
+
+
+def _advised_for_approval(view: str, start: int) -> bool:
+    """ "tham mưu UBND tỉnh báo cáo Ban cán sự đảng … trình Tỉnh ủy cho ý kiến": a draft
+    taken up for approval, not a report; "tổng hợp, tham mưu UBND phường báo cáo UBND
+    Thành phố" is one, timed or not."""
+    if not _ADVISORY.search(view[max(0, start - 80) : start]):
+        return False
+    return bool(_APPROVAL.search(view, start, segment_end(view, start)))
 
 
 def _is_verbal_report(view: str, start: int) -> bool:
@@ -269,11 +288,26 @@ def negated_spans(view: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _NEGATED.finditer(view)]
 
 
+def _purpose(view: str, text: str) -> list[tuple[int, int]]:
+    """ "Để kịp thời tổng hợp, báo cáo Chính phủ, Bộ Y tế đề nghị các tỉnh báo cáo …": the
+    lead-in's report is the requester's purpose, not the duty asked for."""
+    body = strip_number(view)
+    if not view.startswith("để ", body):
+        return []
+    start = subject_start(view, text)
+    return [(body, start)] if start is not None and start > body else []
+
+
 def report_actions(
     view: str, text: str, *, negated: list[tuple[int, int]], timed: bool, dated: bool
 ) -> list[Action]:
     """The clause's report actions, outside negated duties and letters' subjects; a
     "Thời hạn báo cáo: …" line is one when it carries a deadline."""
     ignored = negated + [(m.start(), m.end()) for m in _SUBJECT_LINE.finditer(view)]
-    found = [a for a in _actions(view, text, timed, dated) if not inside(a.verb_start, ignored)]
+    ignored += _purpose(view, text)
+    found = [
+        a
+        for a in _actions(view, text, timed, dated)
+        if not inside(a.verb_start, ignored) and not (a.dest and inside(a.dest[0], negated))
+    ]
     return found or (_deadline_line(view) if dated else [])

@@ -26,18 +26,27 @@ _HEADS = (
     "|tổ hợp tác|thương nhân|ban thường vụ|phó thủ tướng|đồng chí|học viện|đại học|quân khu"
     "|binh chủng|nhà mạng|cán bộ|người sử dụng lao động|lãnh đạo|phó chủ tịch|kiểm toán"
     "|quốc hội"
+    # organisations and people that report in sector texts (banking, tax, forestry, trade,
+    # construction, villages): "Chi nhánh …", "Tập đoàn …", "Hạt Kiểm lâm …", "Nhà đầu tư"
+    "|chi nhánh|tập đoàn|hãng|nhà đầu tư|nhà thầu|nhà cung cấp|nhà xuất bản|nhà trường"
+    "|người nộp thuế|người đại diện|hạt|kiểm lâm|hải quan|biên phòng|bộ đội|cảnh sát"
+    "|hiệp hội|liên hiệp|liên minh|công đoàn|tỉnh đoàn|điện lực|cảng vụ|cảng hàng không"
+    "|chủ cơ sở|chủ hộ|chủ rừng|chủ dự án|chủ phương tiện|chủ sở hữu|chủ tàu|chủ doanh nghiệp"
+    "|chủ trang trại|tổ trưởng|tổ dân phố|tổ giúp việc|đội(?! ngũ)|giáo viên|chánh án|viện trưởng"
+    "|bí thư|kế toán|phó giám đốc|phó hiệu trưởng|trưởng(?! thành)|khoa|tổ chuyên môn|tổ tự quản"
+    "|bộ phận(?! (?:một cửa|hồ sơ))|bến xe|hộ kinh doanh|hộ gia đình|bhxh|nhnn|kbnn|ubmttq|mttq"
 )
 # Places and institutions that name agencies only in the plural: "các xã", "các huyện".
 _PLURAL_ONLY = (
     "xã|phường|huyện|quận|tỉnh|thị xã|thành phố|bệnh viện|trường học|trường|hộ|nhà trường"
-    "|chủ đầu tư"
+    "|chủ đầu tư|thôn|ấp|khu phố|bản|buôn|làng|tổ dân phố|cụm|khối"
 )
 # Heads that also start ordinary words: "ban hành", "phòng chống", "trường hợp", "bộ máy" …
 _NOT_AGENCY = (
-    r"ban\s+hành|ban\s+đầu|phòng\s+(?:chống|ngừa|cháy|tránh|,\s*chống)|trường\s+hợp|bộ\s+(?:máy|phận|hồ\s+sơ|tiêu\s+chí|chỉ\s+số)"
+    r"ban\s+hành|ban\s+đầu|phòng\s*(?:,\s*)?(?:chống|ngừa|cháy|tránh)|trường\s+hợp|bộ\s+(?:máy|hồ\s+sơ|tiêu\s+chí|chỉ\s+số)|khoa\s+học"
     r"|cấp\s+(?:phát|giấy|kinh\s+phí|bù|thẻ|lại|đổi|mới)|ngành\s+nghề|tổ\s+chức\s+(?:thực\s+hiện|triển\s+khai|kiểm\s+tra|đào\s+tạo|lập|xây\s+dựng|các|việc|hoạt\s+động|đánh\s+giá|rà\s+soát|tuyên\s+truyền|sơ\s+kết|tổng\s+kết|hội|họp|tập\s+huấn|cho)"
     r"|hội\s+nghị|hội\s+thảo|đoàn\s+kiểm\s+tra|quỹ\s+(?:bảo\s+hiểm|lương)|cơ\s+sở\s+(?:dữ\s+liệu|pháp\s+lý|vật\s+chất|tổng\s+hợp|để)"
-    r"|đơn\s+vị\s+tính|vụ\s+việc|cục\s+bộ|sở\s+hữu|đài\s+thọ|bảo\s+hiểm\s+xã\s+hội(?!\s+(?:việt|quân|công|tỉnh|thành|huyện|cấp))"
+    r"|đơn\s+vị\s+tính|vụ\s+việc|cục\s+bộ|sở\s+hữu|đài\s+thọ|bảo\s+hiểm\s+xã\s+hội(?!\s+(?:việt|quân|công|tỉnh|thành|huyện|cấp|các|khu\s+vực|cơ\s+sở))"
 )
 _PLURAL = r"(?:các|những|toàn\s+bộ|mọi|tất\s+cả\s+các|\d{1,3})\s+"
 HEAD_RE = re.compile(

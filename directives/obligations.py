@@ -46,7 +46,7 @@ def extract(text: str, view: str | None = None) -> list[Obligation]:
 
     ``view`` is ``fold(mask(text))`` when the caller has it already (a document's
     view, sliced per clause, saves recomputing it)."""
-    view = fold(mask(text)) if view is None else view
+    view = _answer_only(fold(mask(text)) if view is None else view)
     if not any(verb in view for verb in VERB_WORDS) or is_preamble(view):
         return []  # most clauses of a document report nothing: skip the timing grammar
     negated = negated_spans(view)
@@ -58,6 +58,19 @@ def extract(text: str, view: str | None = None) -> list[Obligation]:
         return []
     parties = read_parties(view, text, actions)
     return _obligations(view, text, freqs, deadlines, parties)
+
+
+_QUESTION = re.compile(r"(?:hỏi|câu\s+hỏi)\s*:[^?]*\?")
+
+
+def _answer_only(view: str) -> str:
+    """ "Hỏi: … có phải báo cáo hằng năm không? Trả lời: …": the question's words
+    (its frequency, its "có phải", its addressee) are the asker's, not the duty's; only
+    the answer is read (blanked in place, so offsets still hold)."""
+    m = _QUESTION.search(view)
+    if not m or not has_verb(view[m.end() :]):
+        return view
+    return view[: m.start()] + " " * (m.end() - m.start()) + view[m.end() :]
 
 
 def label_clause(text: str) -> dict[str, Any]:
@@ -93,7 +106,13 @@ def _obligations(
         )
         _attach_evidence(ob, text, parties, freqs, freq, mention)
         stated = any(m.value == freq for m in freqs) or bool(mention and mention.periodic_hint)
-        ob.confidence = _confidence(ob, words=len(text.split()), several=len(order), stated=stated)
+        ob.confidence = _confidence(
+            ob,
+            words=len(text.split()),
+            several=len(order),
+            stated=stated,
+            unsure_route=bool(_UNSURE_ROUTE.search(view)),
+        )
         obligations.append(ob)
     return obligations
 
@@ -110,15 +129,36 @@ def _frequency_order(
         if m.value not in seen:
             seen.append(m.value)
     periodic = [f for f in seen if f in PERIODIC]
+    if periodic and _dated_without_schedule(view, deadlines):
+        # "báo cáo tổng kết năm học … chậm nhất ngày 10/6/2020": the period names what is
+        # reported; the dated deadline makes it one report.
+        periodic = []
+        seen = [f for f in seen if f not in PERIODIC]
     if not periodic and _undated_day_in_schedule(view, deadlines):
         periodic = ["annual"]  # "định kỳ (trước ngày 15 tháng 12)": once a year
     if not periodic and _one_off(view, freqs, deadlines):
         # A dated or undated one-off: "trước ngày 25/10", "khẩn trương báo cáo …".
         return ["once", *(f for f in seen if f not in ("on_request", "once"))]
-    if not seen and any(d.deadline.kind == "relative" for d in deadlines):
-        # "Trong thời hạn 05 ngày làm việc kể từ ngày nhận được …": each occurrence.
-        return ["event"]
+    relative = [d for d in deadlines if d.deadline.kind == "relative"]
+    if not seen and relative:
+        # "Trong thời hạn 05 ngày làm việc kể từ ngày nhận được …": each occurrence; but
+        # counted from this very letter, or about a dated event ("… năm 2024"), once.
+        if any(_THIS_LETTER.search(fold(d.deadline.anchor or "")) for d in relative):
+            return ["once"]
+        return ["once"] if once_mentions(view) else ["event"]
     return periodic + [f for f in seen if f not in PERIODIC]
+
+
+_THIS_LETTER = re.compile(
+    r"(?:công\s+văn|văn\s+bản|kế\s+hoạch|chỉ\s+thị|quyết\s+định|thông\s+báo|công\s+điện)\s+này"
+)
+
+
+_STANDING = re.compile(r"\b(?:hằng|hàng|mỗi|từng|định\s+kỳ|một\s+lần|lần\s+đầu|trở\s+đi)\b")
+
+
+def _dated_without_schedule(view: str, deadlines: list[DeadlineMention]) -> bool:
+    return any(d.deadline.kind == "date" for d in deadlines) and not _STANDING.search(view)
 
 
 def _undated_day_in_schedule(view: str, deadlines: list[DeadlineMention]) -> bool:
@@ -163,6 +203,8 @@ def _drop_inner(freqs: list[Mention], deadlines: list[DeadlineMention]) -> list[
             ),
             None,
         )
+        if owner is None and d.periodic_hint == "annual":
+            owner = _sole_part_year(freqs, deadlines, d)
         if owner is not None and d.periodic_hint:
             d.periodic_hint = owner.value  # type: ignore[assignment]
     return [
@@ -173,6 +215,21 @@ def _drop_inner(freqs: list[Mention], deadlines: list[DeadlineMention]) -> list[
             for d in deadlines
         )
     ]
+
+
+def _sole_part_year(
+    freqs: list[Mention], deadlines: list[DeadlineMention], d: DeadlineMention
+) -> Mention | None:
+    """ "báo cáo thu, chi 9 tháng về Bảo hiểm xã hội Việt Nam trước ngày 05/10 hằng năm":
+    the clause's one period before the date, a part of the year, owns its "hằng năm"."""
+    own = [
+        m
+        for m in freqs
+        if m.value in PERIODIC and not any(o.start <= m.start < o.end for o in deadlines)
+    ]
+    if len(own) == 1 and own[0].value in ("semiannual", "nine_months") and own[0].end <= d.start:
+        return own[0]
+    return None
 
 
 def _pair(
@@ -247,7 +304,14 @@ def _attach_evidence(
         ob.flags.append("no_recipient")
 
 
-def _confidence(ob: Obligation, *, words: int, several: int, stated: bool) -> float:
+# Routes the conventions leave to judgement: the one who asks ("theo yêu cầu của X") as the
+# addressee, advice to report ("tham mưu X báo cáo Y").
+_UNSURE_ROUTE = re.compile(r"yêu\s+cầu\s+của|tham\s+mưu")
+
+
+def _confidence(
+    ob: Obligation, *, words: int, several: int, stated: bool, unsure_route: bool = False
+) -> float:
     """How likely every scheduling field is right. Each missing field lowers it, and so
     do the readings that go wrong most often on unseen text: a frequency inferred rather
     than stated, a long clause, several frequencies in one clause. Calibrated on the
@@ -271,4 +335,6 @@ def _confidence(ob: Obligation, *, words: int, several: int, stated: bool) -> fl
         score -= 0.05
     if ob.frequency in ("on_request", "event"):
         score -= 0.05  # who asks and who receives are easily confused
+    if unsure_route and ob.recipient is not None:
+        score -= 0.15
     return round(max(score, 0.1), 2)

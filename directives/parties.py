@@ -58,7 +58,7 @@ _BARE_VIA = re.compile(r"\s+(?:thông\s+qua|qua)\s+")
 
 
 def read_parties(view: str, text: str, actions: list[Action]) -> Parties:
-    submitters = [evidence(text, s, e) for s, e in _submitters(view, text)]
+    submitters = [evidence(text, s, e) for s, e in _local_submitters(view, text, actions[0])]
     first = next((a for a in actions if a.dest), None)
     via: tuple[int, int] | None
     compiled = _compiled_route(view, text, actions[0].verb_end)
@@ -96,12 +96,33 @@ def _route(
         hops.append(final)
         cursor = final[1]
     if not hops:
+        chained = _next_link(view, text, dest)
+        if chained and not near:
+            return chained, dest
         return dest, near or _late_via(view, text, after)
     compiler = dest
     if near and view[after : near[0]].strip().startswith("(") and not _explicit_via(view, after):
         close = view.find(")", near[1])
         compiler = (dest[0], close + 1 if close != -1 else near[1])
     return hops[-1], compiler
+
+
+_LINK = re.compile(r";\s*")
+_LINK_VERB = re.compile(
+    r"\s*(?:tổng\s+hợp\s*,?\s*(?:và\s+)?)(?:báo\s+cáo|gửi)\s+(?:về\s+|cho\s+|lên\s+)?"
+)
+
+
+def _next_link(view: str, text: str, dest: tuple[int, int]) -> tuple[int, int] | None:
+    """ "Các trường báo cáo UBND cấp xã …; UBND cấp xã tổng hợp, báo cáo Sở Giáo dục …": the
+    next link of the chain names the first addressee and its own addressee (the last
+    addressee is the recipient, the compiler the via)."""
+    name = view[dest[0] : dest[1]]
+    sep = _LINK.search(view, dest[1])
+    if sep is None or not view.startswith(name, sep.end()):
+        return None
+    verb = _LINK_VERB.match(view, sep.end() + len(name))
+    return dest_at(view, text, verb.end()) if verb else None
 
 
 _LATE_VIA = re.compile(r"\(\s*(?:thông\s+qua|qua)\s+")
@@ -142,7 +163,7 @@ def _compiled_route(
 
 def _paren_or_bare_via(view: str, text: str, pos: int) -> tuple[int, int] | None:
     paren = _PAREN_VIA.match(view, pos)
-    if paren and view[pos:].lstrip().startswith("("):
+    if paren and view[pos:].lstrip().startswith("(") and not _APPOSITION.match(view, paren.end()):
         dest = dest_at(view, text, paren.end())
         if dest and not _CHANNEL.match(view, dest[0]):
             close = view.find(")", dest[0])
@@ -156,12 +177,39 @@ def _paren_or_bare_via(view: str, text: str, pos: int) -> tuple[int, int] | None
     return None
 
 
+# "Công an Thành phố (cơ quan Thường trực Tổ công tác …)": what the body is, not a unit of it.
+_APPOSITION = re.compile(
+    r"(?:là\s+)?(?:cơ\s+quan|đơn\s+vị)\s+(?:thường\s+trực|chủ\s+trì|đầu\s+mối|giúp\s+việc|tham\s+mưu)"
+    r"|thường\s+trực\b|gọi\s+tắt|viết\s+tắt|sau\s+đây"
+)
+
+
 def _include_paren(view: str, end: int) -> int:
     """ "Sở Nội vụ (Ban Thi đua - Khen thưởng Thành phố)": a sub-unit in brackets."""
     m = re.match(r"\s*\(([^()]{3,80})\)", view[end:])
-    if m and starts_agency(view, end + m.start(1)):
+    if (
+        m
+        and starts_agency(view, end + m.start(1))
+        and not _APPOSITION.match(view, end + m.start(1))
+    ):
         return end + m.end()
     return end
+
+
+_PART = re.compile(r"(?:;|\.(?=\s))\s+")
+
+
+def _local_submitters(view: str, text: str, action: Action) -> list[tuple[int, int]]:
+    """Who reports is said in the report's own part of the clause when that part has a
+    subject of its own ("Sở X chủ trì …; Chi cục Y tổng hợp, báo cáo UBND tỉnh", "… tổ
+    chức quán triệt. Trong quá trình thực hiện, các đơn vị kịp thời báo cáo …"); else in
+    the clause's ("Thủ trưởng các sở; Chủ tịch UBND các huyện báo cáo …" is one list)."""
+    whole = _submitters(view, text)
+    part = max((m.end() for m in _PART.finditer(view, 0, action.verb_start)), default=0)
+    if not part or (whole and whole[-1][1] > part):
+        return whole
+    local = _submitters(" " * part + view[part:], text)
+    return local or whole
 
 
 def _submitters(view: str, text: str) -> list[tuple[int, int]]:
@@ -179,17 +227,25 @@ def _submitters(view: str, text: str) -> list[tuple[int, int]]:
         # "Ủy ban nhân dân tỉnh giao Sở Nội vụ …": the one given the task reports.
         start = delegated.end()
         end = agency_end(view, text, start, subject=True)
+        relayed = _relayed(view, text, start, end)  # "… vừa có văn bản đề nghị A chỉ đạo B …"
+        if relayed:
+            return relayed
     if end <= start or not ends_at_predicate(view, text, skip_blank(view, end)):
         return []
     return [(p.start, trim(view, p.start, p.end)) for p in split_list(view, text, start, end)]
 
 
+_OWN_RELAY = re.compile(r"\s*(?:chỉ\s+đạo|đôn\s+đốc)\s+")
+
+
 def _relayed(view: str, text: str, start: int, end: int) -> list[tuple[int, int]]:
     """ "Đề nghị Sở Y tế chỉ đạo các bệnh viện báo cáo …": both the one asked and the one
-    it directs report (the conventions); only after a request, not the issuer's own order."""
-    if not ASKS.search(view, strip_number(view), start):
-        return []
+    it directs report (the conventions), and so do a subject and those it is to direct
+    ("UBND các xã chỉ đạo các thôn … báo cáo"); "hướng dẫn"/"yêu cầu" relay only after a
+    request."""
     relay = RELAY.match(view, end)
+    if relay and not ASKS.search(view, strip_number(view), start):
+        relay = _OWN_RELAY.match(view, end)  # "UBND các xã chỉ đạo các thôn báo cáo …"
     if not (relay and starts_agency(view, relay.end())):
         return []
     second = agency_end(view, text, relay.end(), subject=True)

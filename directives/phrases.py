@@ -16,13 +16,18 @@ from directives.text import clean_phrase, strip_markup
 
 # --- words that end phrases -----------------------------------------------------------------
 
+# ("hàng tháng" is a frequency; "Ngân hàng", "Cục Hàng không", "Cục Hàng hải" are names.)
 # After an agency in object position: the purpose, the content or the timing begins.
 _OBJECT_STOP = (
-    "để|về|trước|chậm nhất|theo|khi|trong|hoặc|đồng thời|đối với|nếu|kết quả|tình hình|xem xét"
-    "|tổng hợp|tham mưu|báo cáo|gửi|định kỳ|hằng|hàng|kèm|bằng|qua|thông qua|phê duyệt"
+    "để|về|trước|chậm nhất|theo|khi|trong(?! nước)|hoặc|đồng thời|đối với|nếu|kết quả"
+    "|tình hình|xem xét"
+    "|(?<!kế hoạch )tổng hợp|tham mưu|báo cáo|gửi|định kỳ|hằng"
+    "|(?<!ngân )(?<!khách )hàng(?! không| hải| hóa| hoá)|(?<!giao )thông báo|(?<!hàng )không"
+    "|nguyên nhân|các khoản"
+    "|kèm|bằng|qua|thông qua|phê duyệt"
     "|cho ý kiến|biết|chỉ đạo|quyết định|giải quyết|xử lý|đề xuất|bổ sung|sửa đổi|đưa vào|nhằm"
     "|danh sách|số liệu|thông tin|dự toán|quyết toán|tài liệu|hồ sơ|văn bản|kịp thời|ngay|sau"
-    "|đúng|đầy đủ|thực hiện|phối hợp|làm cơ sở|tại|vào|từ|là|chậm|trực tiếp|thẩm định"
+    "|đúng|đầy đủ|thực hiện|phối hợp|làm cơ sở|tại|vào|từ|là|chậm|(?<!quản lý )trực tiếp|thẩm định"
     "|những(?!\\s+(?:cơ quan|đơn vị|sở|ban|ngành|địa phương))|thứ|đến\\s+(?:ngày|hết|trước)"
     "|\\d+\\s+(?:tháng|ngày|năm|quý)"
     "|một lần|phục vụ|việc|công tác|tiến độ|(?<!cấp )trên|dự thảo"
@@ -33,16 +38,20 @@ _SUBJECT_STOP = (
     "|thực hiện|có trách nhiệm"
     "|chịu trách nhiệm|phải|kiểm tra|thẩm định|thẩm tra|hoàn thành|phát hiện|cung cấp|theo dõi"
     "|đôn đốc|nghiêm túc|triển khai|tổ chức thực hiện|tổ chức triển khai|rà soát|định kỳ|hằng"
-    "|(?<!ngân )hàng|(?<!công )(?<!chương )(?<!quá )trình|tham mưu|đề xuất|hướng dẫn"
+    "|(?<!ngân )hàng(?! không| hải| hóa| hoá)|(?<!công )(?<!chương )(?<!quá )trình"
+    "|tham mưu|đề xuất|hướng dẫn"
     "|(?<!ban )chỉ đạo|giám sát|đánh giá|được|sẽ|cần|tiếp tục"
     "|chủ động|tăng cường|bảo đảm|đảm bảo|ban hành|công bố|(?<!giao )thông báo|cập nhật"
     "|tiếp nhận|xử lý"
     "|giải quyết|quyết định|phê duyệt|bố trí|khẩn trương|trước ngày|chậm nhất|nộp|chuẩn bị"
     "|căn cứ|xác nhận|lưu trữ|quản lý và|thống kê|giao(?! thông)|ký|kịp thời|trong thời hạn|là"
-    "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|nghiên cứu|hoàn thiện"
+    "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|chưa|nghiên cứu"
+    "|hoàn thiện"
     "|đẩy nhanh|khẩn trương|sớm|cung cấp|trực tiếp|tiến hành|chịu|cũng|có văn bản|có ý kiến"
     "|có báo cáo|có phải"
-    "|tổ chức (?:rà soát|kiểm tra|đánh giá|tuyên truyền|sơ kết|tổng kết|điều tra|thống kê)"
+    "|tổ chức (?:rà soát|kiểm tra|đánh giá|tuyên truyền|sơ kết|tổng kết|điều tra|thống kê"
+    "|kê khai|quán triệt|phổ biến|lấy ý kiến|hướng dẫn|thanh tra|giám sát|khảo sát|tập huấn"
+    "|họp|hội nghị|trực|theo dõi|thu thập|cập nhật|xây dựng|lập|thực hiện|triển khai)"
 )
 _OBJ_STOP_RE = re.compile(rf"(?:{_OBJECT_STOP})\b")
 _SUBJ_STOP_RE = re.compile(rf"\s(?:{_SUBJECT_STOP})\b|:|;|\.(?=\s|$)")
@@ -55,7 +64,9 @@ def has_verb(folded: str) -> bool:
 
 
 _NUMBERING = re.compile(
-    r"\s*(?:(?:\d+(?:\.\d+)*\s*[.)]|[a-zđ]\s*[).]|\(\s*(?:\d+|[a-zđ])\s*\)|[-–•+*])\s*){0,2}"
+    # "Điều 25. Chế độ báo cáo 1. …", "Điều 9. Sở Xây dựng …": an article's number and title
+    r"\s*(?:điều\s+\d+[a-zđ]?\s*[.:]\s*(?:[^\d.:;]{3,80}?\s+(?=\d+\s*[.)]\s))?)?"
+    r"(?:(?:\d+(?:\.\d+)*\s*[.)]|[a-zđ]\s*[).]|\(\s*(?:\d+|[a-zđ])\s*\)|[-–•+*])\s*){0,2}"
 )
 
 
@@ -133,7 +144,8 @@ def _subject_end(view: str, text: str, pos: int) -> int:
     """The subject ends at its predicate's verb; "Thủ trưởng …; Chủ tịch …" runs on
     over a semicolon into the next agency, and brackets ("(gọi tắt là …)") are skipped."""
     limit = min(len(view), pos + 300)
-    i = pos
+    head = starts_agency(view, pos)
+    i = head.end() if head else pos  # "Người nộp thuế": no predicate inside the head
     while i < limit:
         if view[i] == "(":
             close = view.find(")", i, limit)
@@ -154,9 +166,40 @@ def _subject_end(view: str, text: str, pos: int) -> int:
             if duty is not None:
                 i = duty
                 continue
+            qualified = _qualified_by_clause(view, text, i)
+            if qualified is not None:
+                return trim(view, pos, qualified)
             return trim(view, pos, i)
         i += 1
     return trim(view, pos, limit)
+
+
+# A relative clause that qualifies a subject ("tổ chức kinh tế thực hiện dự án đầu tư báo
+# cáo …", "các cơ quan phối hợp báo cáo …", "hộ kinh doanh nộp thuế khoán thực hiện nộp …").
+_QUALIFIER = re.compile(
+    r"\s(?:thực\s+hiện(?!\s+(?:báo\s+cáo|việc|chế\s+độ|nộp|gửi))|phát\s+hiện|phối\s+hợp(?!\s+với)"
+    r"|nộp\s+thuế|chưa|tiếp\s+nhận|tham\s+gia|sử\s+dụng|kinh\s+doanh|sản\s+xuất)\b"
+)
+_REPORTS_NEXT = re.compile(
+    r"\s(?:phải|có\s+trách\s+nhiệm|chịu\s+trách\s+nhiệm|khẩn\s+trương"
+    r"|(?:thực\s+hiện\s+)?(?:lập\s+|gửi\s+|nộp\s+)?báo\s+cáo|thực\s+hiện\s+(?:nộp|gửi))\b"
+)
+
+
+def _qualified_by_clause(view: str, text: str, i: int) -> int | None:
+    """Where the predicate begins after a qualifying clause at ``i``: the report's verb
+    within the same stretch (no comma, "và" or another verb between)."""
+    q = _QUALIFIER.match(view, i)
+    if not q:
+        return None
+    stretch = re.compile(r"[,;.:()]|\svà\s").search(view, q.end())
+    limit = min(stretch.start() if stretch else len(view), q.end() + 100)
+    r = _REPORTS_NEXT.search(view, q.end(), limit)
+    if r is None:
+        return None
+    if not q.group().strip().startswith("chưa") and _SUBJ_STOP_RE.search(view, q.end(), r.start()):
+        return None  # "chưa hoàn thành chỉ tiêu" qualifies with its own verb
+    return r.start()
 
 
 def _names_a_programme(view: str, text: str, m: re.Match[str]) -> bool:
@@ -234,7 +277,11 @@ def trim(view: str, start: int, end: int) -> int:
 
 
 INTRO = re.compile(
-    r"(?:(?:cũng|đã|vừa)\s+)*(?:có\s+(?:văn\s+bản|công\s+văn)(?:\s+số\s+\S+)?\s+)?"
+    r"(?:(?:cũng|đã|vừa)\s+)*"
+    # "vừa ban hành Công văn số 512/UBND-NC ngày 14/8/2025 yêu cầu …"
+    r"(?:(?:có|ban\s+hành|gửi|ký)\s+(?:văn\s+bản|công\s+văn|công\s+điện|kế\s+hoạch|chỉ\s+thị"
+    r"|thông\s+báo|quyết\s+định)(?:\s+(?:hỏa\s+tốc|hoả\s+tốc|khẩn))?(?:\s+số\s+\S+)?"
+    r"(?:\s+ngày\s+\S+)?\s*,?\s+)?"
     r"(?:yêu\s+cầu|đề\s+nghị|giao(?:\s+(?:trách\s+nhiệm|nhiệm\s+vụ))?(?:\s+cho)?|chỉ\s+đạo)\s+"
 )
 ASKS = re.compile(r"yêu\s+cầu|đề\s+nghị")
@@ -244,7 +291,8 @@ RELAY = re.compile(r"\s*(?:chỉ\s+đạo|đôn\s+đốc|yêu\s+cầu|hướng\s
 # "Để …,", "Ngày 05/11/2026,", "Trước ngày 15 hằng tháng,".
 _CONNECTIVE = re.compile(
     r"(?:theo\s+đó|do\s+vậy|do\s+đó|vì\s+vậy|về\s+việc\s+này|cụ\s+thể|đồng\s+thời|bên\s+cạnh\s+đó"
-    r"|mới\s+đây|ngoài\s+ra|tuy\s+nhiên|trước\s+tình\s+hình\s+(?:trên|đó|này)|để\s[^,;.]{3,150}"
+    r"|mới\s+đây|ngoài\s+ra|(?:cũng\s+)?tại\s+(?:văn\s+bản|công\s+văn|kế\s+hoạch|chỉ\s+thị"
+    r"|thông\s+báo|hội\s+nghị|cuộc\s+họp)[^,;.]{0,60}|tuy\s+nhiên|trước\s+tình\s+hình\s+(?:trên|đó|này)|để\s[^,;.]{3,150}"
     r"|căn\s+cứ\s[^,;.]{3,150}|theo\s+(?!đó\b)[^,;.]{3,80}|thay\s+vì\s[^,;.:]{3,100}"
     r"|ngày\s+\d[^,;.]{0,40}"
     r"|(?:[^,;.:]{0,30}?\s)?(?:trước|chậm\s+nhất|đến)\s+(?:là\s+|vào\s+)?(?:ngày\s+)?\d[^,;]{0,50})"
@@ -260,7 +308,7 @@ _TIMING_ADVERB = re.compile(
 )
 _OPENERS = re.compile(
     r"(?:trong|trước|chậm\s+nhất|nếu|trường\s+hợp|khi|ngoài|sau|kể\s+từ|đối\s+với|trên\s+cơ\s+sở|quá\s+trình"
-    r"|kết\s+thúc|hết|cuối)\b"
+    r"|kết\s+thúc|hết|cuối|từ|riêng|thực\s+hiện|xét|căn\s+cứ)\b"
 )
 
 
@@ -279,8 +327,13 @@ def subject_start(view: str, text: str) -> int | None:
     answer = view[asked + 1 :]
     if asked != -1 and answer.strip():  # "Hỏi: … không? Trả lời: …": the answer says who
         pos = len(view) - len(answer.lstrip())
+    heading = _HEADING.match(view, pos)
+    if heading and not starts_agency(view, pos) and starts_agency(view, heading.end()):
+        pos = heading.end()  # "Chế độ thông tin, báo cáo: Các sở, ban, ngành …"
+    purpose = False
     lead = _CONNECTIVE.match(view, pos)
     while lead:
+        purpose = purpose or view.startswith("để", pos)
         pos = lead.end()
         lead = _CONNECTIVE.match(view, pos)
     m = _TIMING_ADVERB.match(view, pos)
@@ -291,14 +344,20 @@ def subject_start(view: str, text: str) -> int | None:
         pos = intro.end()
     if starts_agency(view, pos):
         return pos
-    if not (m and m.end() > strip_number(view)) and not _OPENERS.match(view, pos):
-        return None
+    if not (m and m.end() > strip_number(view)) and not _OPENERS.match(view, pos) and not purpose:
+        return None  # "Để …, báo cáo Chính phủ, Bộ Y tế đề nghị …": the purpose ran on
     return _comma_before_agency(view, text, pos)
+
+
+_HEADING = re.compile(r"[^:;.\n]{3,60}:\s*")
 
 
 def _comma_before_agency(view: str, text: str, pos: int) -> int | None:
     for m in re.finditer(r",\s+", view[pos : pos + 300]):
         at = pos + m.end()
+        timing = _TIMING_ADVERB.match(view, at)  # ", định kỳ hằng tháng các đơn vị …"
+        if timing and timing.end() > at and starts_agency(view, timing.end()):
+            at = timing.end()
         intro = INTRO.match(view, at)
         if intro:
             at = intro.end()
@@ -316,10 +375,20 @@ _WEAK_HEAD = re.compile(
 
 def _strong_head(view: str, text: str, at: int) -> bool:
     """After a comma, "ngành có liên quan" continues an enumeration; a subject there
-    is plural ("các cơ quan"), capitalised ("Phòng Nội vụ") or a person's title."""
+    is plural ("các cơ quan"), capitalised ("Phòng Nội vụ") or a person's title, or a
+    generic one bound by a duty ("Trường hợp …, tổ chức tín dụng phải báo cáo …")."""
     if not starts_agency(view, at):
         return False
-    return text[at].isupper() or not _WEAK_HEAD.match(view, at)
+    if text[at].isupper() or not _WEAK_HEAD.match(view, at):
+        return True
+    end = agency_end(view, text, at, subject=True)
+    return bool(_DUTY_AFTER.match(view, end))
+
+
+_DUTY_AFTER = re.compile(
+    r"\s*(?:phải|có\s+trách\s+nhiệm|chịu\s+trách\s+nhiệm|báo\s+cáo|gửi|nộp|thông\s+báo"
+    r"|khai\s+báo|cung\s+cấp)\b"
+)
 
 
 # A further hop after the first destination: "gửi Sở X để tổng hợp, báo cáo UBND tỉnh",

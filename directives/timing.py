@@ -29,6 +29,10 @@ _SIX_BEFORE = (
     "báo cáo ",
     "giám sát ",
     "sơ kết ",
+    "kết quả ",
+    "thực hiện ",
+    "tình hình ",
+    "công tác ",
     "quý, ",
     "quý và ",
     "kỳ ",
@@ -37,20 +41,37 @@ _SIX_BEFORE = (
     "tháng và ",
     "tháng; ",
 )
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_DURATION_BEFORE = (
+    "trong ",
+    "sau ",
+    "trước ",
+    "vòng ",
+    "hạn ",
+    "quá ",
+    "đủ ",
+    "dưới ",
+    "trên ",
+    "từ ",
+)
+_DURATION_AFTER = re.compile(
+    r"\s+(?:kể\s+từ|tính\s+từ|tuổi|trở\s+lên|trở\s+xuống|liên\s+tục|qua)\b"
+)
 _SIX_AFTER = re.compile(
     rf"\s*(?:,|và|hoặc)\s*(?:\d|một|{_EVERY}|cả|năm|9 tháng|chín tháng)|\s+(?:đầu|cuối)\s+năm"
     r"|\s*\(|\s+một\s+lần|\s*/\s*lần"
 )
 _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
-    ("weekly", rf"{_EVERY}\s+tuần|báo cáo tuần|định kỳ tuần|tuần một lần"),
+    ("weekly", rf"{_EVERY}\s+tuần|báo cáo tuần|định kỳ tuần|tuần một lần|theo tuần"),
     (
         "monthly",
-        rf"{_EVERY}\s+tháng|báo cáo tháng|định kỳ tháng(?!\s+\d)"
+        rf"{_EVERY}\s+tháng|báo cáo tháng|định kỳ tháng(?!\s+\d)|theo tháng(?!\s+\d)"
         r"|(?<!\d )(?<!sáu )(?<!chín )(?<!ba )tháng một lần",
     ),
     (
         "quarterly",
-        rf"{_EVERY}\s+quý|báo cáo quý|định kỳ quý|quý một lần|\b(?:0?3|ba)\s+tháng\s+một\s+lần"
+        rf"{_EVERY}\s+quý|báo cáo quý|định kỳ quý|quý một lần|theo quý(?!\s*[ivx\d])"
+        r"|\b(?:0?3|ba)\s+tháng\s+một\s+lần"
         r"|\bquý(?=\s*(?:,|và)\s*(?:sáu|0?6|0?9|chín|năm|cả năm|hằng năm|hàng năm)\b)"
         r"|(?<=tháng, )quý\b(?!\s*[ivx\d])",
     ),
@@ -159,7 +180,14 @@ def _months_are_period(folded: str, m: re.Match[str]) -> bool:
     if not m.group().startswith(("6", "06", "sáu", "9", "09", "chín")):
         return True  # "nửa năm", "bán niên"
     before = folded[max(0, m.start() - 10) : m.start()]
-    return before.endswith(_SIX_BEFORE) or bool(_SIX_AFTER.match(folded, m.end()))
+    if before.endswith(_SIX_BEFORE) or _SIX_AFTER.match(folded, m.end()):
+        return True
+    # "9 tháng" is seldom a duration: a nine-month report unless the words make it one
+    return m.group().startswith(("9", "09", "chín")) and not (
+        before.endswith(_DURATION_BEFORE)
+        or _DURATION_AFTER.match(folded, m.end())
+        or _YEAR.search(folded, m.end(), m.end() + 40)  # "quý III, 9 tháng, cả năm 2025"
+    )
 
 
 def _is_adhoc(folded: str, m: Mention) -> bool:
@@ -185,7 +213,9 @@ _ABS = re.compile(rf"{_LEAD}\s+{_TIME}(?:{_DATE_NUM}|{_DATE_WORDS}|{_DAY_ONLY})"
 # "Ngày 10 hằng tháng, …", "vào ngày 25 hàng quý": a day of the period with no lead word.
 _PERIOD_DAY = re.compile(rf"(?<!\w)ngày\s+{_D}\s+(?=(?:của\s+)?{_EVERY}\s+(?:tháng|quý|năm))")
 # "trước ngày 10/6 và 10/12 hằng năm": a second day/month after the first.
-_AND_DATE = re.compile(r"\s*(?:,|và)\s*(?:ngày\s+)?(\d{1,2})\s*/\s*(\d{1,2})(?!\s*/\s*\d)")
+_AND_DATE = re.compile(  # ", 15/9 và 15/12", "và ngày 05 tháng 12" (no year after it)
+    r"\s*(?:,|và)\s*(?:ngày\s+)?(\d{1,2})\s*(?:/|\s+tháng\s+)\s*(\d{1,2})(?!\d|\s*/\s*\d|\s+năm\s+\d)"
+)
 # "trước 15 giờ thứ Năm hằng tuần", "vào Thứ 5 hàng tuần", "thứ Sáu hằng tuần".
 _WEEKDAYS = {"hai": 0, "ba": 1, "tư": 2, "năm": 3, "sáu": 4, "bảy": 5, "chủ nhật": 6}
 _DAY_WORD = re.compile(r"thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])\b|chủ\s+nhật")
@@ -193,7 +223,7 @@ _DAY_WORD = re.compile(r"thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])\b|chủ\s+
 # starts with optional groups would be tried at every position of the clause).
 _BEFORE_DAY = re.compile(
     rf"(?:(?P<lead>{_LEAD}|vào)\s+)?(?:(?P<h>\d{{1,2}})\s*(?:h|giờ)\s*(?P<mi>\d{{2}})?"
-    r"(?:\s*(?:phút|'|’))?\s*)?$"
+    r"(?:\s*(?:phút|'|’))?\s*)?(?:(?:sáng|chiều|trưa|tối)\s+)?$"  # "10 giờ sáng thứ Hai"
 )
 _EVERY_WEEK = re.compile(r"\s+(?:hằng|hàng|mỗi)\s+tuần")
 # "định kỳ tháng 11 hằng năm", "trong tháng 12 hằng năm": the month of an annual report.
@@ -212,7 +242,7 @@ _ANCHOR = re.compile(
 
 _NUM_WORDS = r"(?:\s*\([^()]{1,20}\))?"  # "05 (năm) ngày làm việc"
 _REL_A = re.compile(
-    rf"(?:trong\s+(?:thời\s+hạn|thời\s+gian|vòng)|chậm\s+nhất(?:\s+là)?|sau|không\s+quá)\s+"
+    rf"(?:trong(?:\s+(?:thời\s+hạn|thời\s+gian|vòng))?|chậm\s+nhất(?:\s+là)?|sau|không\s+quá)\s+"
     rf"(\d{{1,3}}){_NUM_WORDS}\s+ngày(\s+làm\s+việc)?"
 )
 _REL_B = re.compile(  # "chậm nhất sau khi kết thúc quý 15 ngày": anchor before the number
@@ -486,6 +516,8 @@ def _relative_spans(
         end = am.end() if am else m.end()
         if anchor is None and not _relative_is_deadline(folded, m.start()):
             continue
+        if not (anchor or m.group(2)) and re.match(r"trong\s+\d", m.group()):
+            continue  # a bare "trong 30 ngày" is a duration; "trong 05 ngày làm việc" a deadline
         out.append(_rel(original, m.start(), end, m.group(1), m.group(2), anchor))
     return out
 
@@ -511,7 +543,9 @@ def _rel(
     return DeadlineMention(start, end, deadline, _ended_period(anchor_clean))
 
 
-_ENDED = re.compile(r"kết\s+thúc\s+(?:kỳ\s+báo\s+cáo\s+)?(quý|năm|tháng|6\s+tháng|tuần)")
+_ENDED = re.compile(  # not "kết thúc Tháng hành động", "kết thúc năm học"
+    r"kết\s+thúc\s+(?:kỳ\s+báo\s+cáo\s+)?(quý|năm|tháng|6\s+tháng|tuần)(?!\s+(?:hành|học|lễ|cao|[^\W\d_]+\s+động))"
+)
 
 
 def _ended_period(anchor: str | None) -> Frequency | None:

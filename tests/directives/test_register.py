@@ -31,6 +31,14 @@ NOT_A_DUTY = [
     "Kỳ báo cáo năm được tính từ ngày 15 tháng 12 năm trước đến ngày 14 tháng 12 năm báo cáo.",
     # negated duties
     "Các đơn vị không phải báo cáo hằng tháng.",
+    "Hợp tác xã nộp phí theo mức khoán thì không phải lập báo cáo tài chính gửi cơ quan thuế.",
+    "Sở Y tế không yêu cầu các trạm y tế báo cáo bằng bản giấy.",
+    "Sở Văn hóa thông báo kết quả xét chọn cho các đơn vị.",
+    # a question answered no: only the answer states duties
+    "Hỏi: Hộ kinh doanh có phải nộp báo cáo tài chính hằng năm cho cơ quan thuế không? Trả lời: "
+    "Hộ kinh doanh nộp thuế khoán không phải nộp báo cáo tài chính.",
+    # an advice taken up for comments is a draft for approval, not a report
+    "Sở Xây dựng tham mưu UBND tỉnh báo cáo Ban Thường vụ Tỉnh ủy cho ý kiến đối với đồ án.",
     # subjects of letters, names of documents, forms, lists of report kinds
     "V/v xây dựng báo cáo tình hình kinh tế - xã hội năm 2025",
     "UBND tỉnh vừa có công văn về xây dựng báo cáo tình hình thực hiện năm 2025.",
@@ -150,6 +158,11 @@ TIMING = [
         "Các đơn vị báo cáo Sở Xây dựng trước ngày 15 tháng 6 và trước ngày 15 tháng 12 hằng năm.",
         {"frequency": "semiannual", "also": [], "day": 15, "month": 6},
     ),
+    (
+        "Các hợp tác xã gửi báo cáo về Phòng Kinh tế trước ngày 20 tháng 5 và ngày 20 tháng 11 "
+        "hằng năm.",
+        {"frequency": "semiannual", "also": [], "day": 20, "month": 5},
+    ),
     ("Các đơn vị báo cáo Sở Xây dựng đến ngày 05/01 năm sau.", {"day": 5, "month": 1}),
     (
         "Ngày 10 hằng tháng, các phòng gửi báo cáo về Văn phòng.",
@@ -171,6 +184,9 @@ TIMING = [
         {"frequency": "annual", "kind": "day_of_period", "day": None, "month": 11},
     ),
     ("Các sở báo cáo 9 tháng về Sở Tài chính.", {"frequency": "nine_months"}),
+    # the period after what is reported ("kết quả/tình hình/công tác … 6 tháng")
+    ("Các phòng gửi kết quả 9 tháng về Văn phòng UBND huyện.", {"frequency": "nine_months"}),
+    ("Các trường báo cáo tình hình 6 tháng cho Phòng Giáo dục.", {"frequency": "semiannual"}),
     (
         "Các đơn vị gửi báo cáo 9 tháng trước ngày 20/9 hằng năm.",
         {"frequency": "nine_months", "also": [], "day": 20, "month": 9},
@@ -235,7 +251,73 @@ TIMING = [
         "Các đơn vị gửi số liệu ước thực hiện cả năm 2026 về Sở Tài chính.",
         {"frequency": "once"},
     ),
+    # a question's own schedule is the asker's: the answer's is read
+    (
+        "Hỏi: Trường tôi hằng quý có phải báo cáo không? Trả lời: Định kỳ 6 tháng, các trường báo "
+        "cáo Phòng Giáo dục và Đào tạo.",
+        {"frequency": "semiannual", "also": [], "recipient": "Phòng Giáo dục và Đào tạo"},
+    ),
+    # "không phải báo cáo hằng tháng mà chỉ báo cáo theo quý": the duty after "mà" stands
+    (
+        "Các chủ dự án không phải báo cáo hằng tháng mà chỉ báo cáo cơ quan chủ quản theo quý.",
+        {"frequency": "quarterly", "also": [], "recipient": "cơ quan chủ quản"},
+    ),
+    # advice without a timing still obliges the one who advises
+    (
+        "Phòng Văn hóa tổng hợp, tham mưu UBND xã báo cáo Sở Văn hóa theo quy định.",
+        {"frequency": "none", "submitters": ["Phòng Văn hóa"]},
+    ),
+    # counted from this very letter, or from a dated event: one report
+    (
+        "Phòng Kinh tế rà soát, báo cáo UBND xã trong thời hạn 10 ngày kể từ ngày nhận được Văn "
+        "bản này.",
+        {"frequency": "once", "kind": "relative", "offset": 10},
+    ),
+    (
+        "Các trường báo cáo kết quả Tuần lễ học tập suốt đời năm 2026 về Sở Giáo dục trong thời hạn "
+        "07 ngày kể từ ngày kết thúc Tuần lễ.",
+        {"frequency": "once", "kind": "relative", "recipient": "Sở Giáo dục"},
+    ),
+    # a period that names what is reported yields to a dated deadline
+    (
+        "Các trường gửi báo cáo tổng kết năm học về Phòng Giáo dục chậm nhất ngày 05/6/2026.",
+        {"frequency": "once", "also": [], "date": "2026-06-05"},
+    ),
+    (
+        "Các xã báo cáo ước thực hiện 9 tháng và dự kiến cả năm, gửi Phòng Tài chính trước ngày "
+        "15/10/2026.",
+        {"frequency": "once", "also": []},
+    ),
+    # "9 tháng" after what is reported, its "hằng năm" scoping the date only
+    (
+        "Các chi nhánh gửi đánh giá thu nộp 9 tháng về Văn phòng Tổng công ty trước ngày 10/10 "
+        "hằng năm.",
+        {"frequency": "nine_months", "also": [], "day": 10, "month": 10},
+    ),
+    ("Các đội báo cáo kết quả 9 tháng năm 2026 về Văn phòng.", {"frequency": "once"}),
+    # reporting verbs of urgent notices and registrations (each needs its addressee)
+    (
+        "Khi phát hiện cháy rừng, chủ rừng phải báo ngay cho Hạt Kiểm lâm.",
+        {"frequency": "event", "recipient": "Hạt Kiểm lâm"},
+    ),
+    (
+        "Khi có người đến lưu trú, chủ cơ sở phải khai báo ngay với Công an xã.",
+        {"frequency": "event", "recipient": "Công an xã"},
+    ),
+    (
+        "Các cửa hàng đăng ký mẫu hóa đơn với Chi cục Thuế trước ngày 30/6/2026.",
+        {"frequency": "once", "recipient": "Chi cục Thuế"},
+    ),
+    # a weekday with its part of the day
+    (
+        "Các tổ gửi báo cáo về Văn phòng trước 9 giờ sáng thứ Hai hằng tuần.",
+        {"frequency": "weekly", "kind": "day_of_period"},
+    ),
     # a relative deadline with nothing periodic said: each occurrence is reported
+    (
+        "Tổ công tác báo cáo Trưởng ban kết quả kiểm tra trong 07 ngày làm việc.",
+        {"frequency": "event", "kind": "relative", "offset": 7, "working": True},
+    ),
     (
         "Trong thời hạn 03 ngày làm việc, Phòng Tư pháp gửi báo cáo kết quả về UBND xã.",
         {"frequency": "event", "kind": "relative"},
@@ -289,6 +371,113 @@ TIMING = [
 ]
 
 PARTIES = [
+    # a clause that qualifies the subject before its duty
+    (
+        "Theo đó, doanh nghiệp thực hiện dự án khai thác khoáng sản báo cáo Sở Công Thương hằng năm.",
+        ["doanh nghiệp thực hiện dự án khai thác khoáng sản"],
+    ),
+    (
+        "Định kỳ hằng quý, các đơn vị phối hợp báo cáo kết quả về Sở Tư pháp.",
+        ["các đơn vị phối hợp"],
+    ),
+    (
+        "Sở Y tế phối hợp với Sở Tài chính báo cáo UBND tỉnh trước ngày 15/11/2026.",
+        ["Sở Y tế"],
+    ),
+    (
+        "Các xã chưa hoàn thành chỉ tiêu phải báo cáo rõ nguyên nhân về UBND tỉnh trước ngày "
+        "30/11/2026.",
+        ["Các xã chưa hoàn thành chỉ tiêu"],
+    ),
+    # the report's own part of the clause says who reports
+    (
+        "Sở Y tế chủ trì kiểm tra các cơ sở; Trung tâm Kiểm soát bệnh tật tổng hợp, báo cáo UBND tỉnh "
+        "hằng tháng.",
+        ["Trung tâm Kiểm soát bệnh tật"],
+    ),
+    (
+        "UBND tỉnh yêu cầu các sở tổ chức quán triệt Chỉ thị. Trong quá trình thực hiện, các huyện "
+        "kịp thời báo cáo UBND tỉnh.",
+        ["các huyện"],
+    ),
+    (
+        "Thủ trưởng các sở; Chủ tịch UBND các xã tổ chức kê khai và báo cáo Thanh tra tỉnh trước "
+        "ngày 31/3/2026.",
+        ["Thủ trưởng các sở", "Chủ tịch UBND các xã"],
+    ),
+    # a letter's signer asks, in any words; the one asked relays
+    (
+        "Chủ tịch UBND tỉnh vừa ký văn bản hỏa tốc yêu cầu Giám đốc Sở Xây dựng báo cáo trước ngày "
+        "20/7/2026.",
+        ["Giám đốc Sở Xây dựng"],
+    ),
+    (
+        "Bộ Y tế vừa có văn bản đề nghị Sở Y tế các tỉnh chỉ đạo các bệnh viện báo cáo trước ngày "
+        "15/8/2026.",
+        ["Sở Y tế các tỉnh", "các bệnh viện"],
+    ),
+    # an article's number and title, a heading before a colon
+    (
+        "Điều 14. Chế độ báo cáo 1. Định kỳ hằng năm, Sở Công Thương báo cáo Bộ Công Thương trước "
+        "ngày 15/01 năm sau.",
+        ["Sở Công Thương"],
+    ),
+    ("Điều 8. Các Công ty cấp nước báo cáo Sở Xây dựng hằng quý.", ["Các Công ty cấp nước"]),
+    (
+        "4. Chế độ thông tin, báo cáo: Các phòng chuyên môn báo cáo UBND xã trước ngày 20 hằng "
+        "tháng.",
+        ["Các phòng chuyên môn"],
+    ),
+    # a purpose that runs on over a comma before the one who asks
+    (
+        "Để có cơ sở tổng hợp, báo cáo Thủ tướng, Bộ Tài chính đề nghị các tỉnh báo cáo số thu "
+        "trước ngày 10/10/2026.",
+        ["các tỉnh"],
+    ),
+    ("Cũng tại văn bản, UBND tỉnh đề nghị các huyện báo cáo kịp thời.", ["các huyện"]),
+    (
+        "Sau ngày 30/6/2026, định kỳ hằng quý các đơn vị báo cáo Sở Nội vụ trước ngày 20 tháng "
+        "cuối quý.",
+        ["các đơn vị"],
+    ),
+    # hospital wards, school teams, bus stations, initials
+    (
+        "Các khoa lâm sàng báo cáo Phòng Điều dưỡng trước 16 giờ thứ Năm hằng tuần.",
+        ["Các khoa lâm sàng"],
+    ),
+    ("Các tổ chuyên môn báo cáo Hiệu trưởng vào ngày 28 hằng tháng.", ["Các tổ chuyên môn"]),
+    ("BHXH Việt Nam đề nghị BHXH các tỉnh báo cáo trước ngày 10/11/2026.", ["BHXH các tỉnh"]),
+    # the letter named between the requester and its request
+    (
+        "Ngày 02/3/2026, UBND tỉnh ban hành Công văn số 88/UBND-KT yêu cầu các sở rà soát, báo cáo "
+        "Sở Tài chính trước ngày 20/3/2026.",
+        ["các sở"],
+    ),
+    (
+        "Bảo hiểm xã hội các tỉnh báo cáo Bảo hiểm xã hội Việt Nam trước ngày 10 hằng tháng.",
+        ["Bảo hiểm xã hội các tỉnh"],
+    ),
+    # a generic body after a leading condition, bound by a duty
+    (
+        "Trường hợp phát hiện sai sót, trong thời hạn 03 ngày làm việc, đơn vị phải báo cáo Sở Tài "
+        "chính.",
+        ["đơn vị"],
+    ),
+    (
+        "Từ tháng 7/2026, định kỳ hằng tháng, tổ chức tín dụng gửi báo cáo về Ngân hàng Nhà nước.",
+        ["tổ chức tín dụng"],
+    ),
+    # heads of sector texts: banks, groups, investors, forestry, villages, people
+    ("Các chi nhánh báo cáo Ngân hàng Nhà nước tỉnh trước ngày 05 hằng tháng.", ["Các chi nhánh"]),
+    (
+        "Tập đoàn Dầu khí gửi báo cáo về Bộ Công Thương trước ngày 20/12 hằng năm.",
+        ["Tập đoàn Dầu khí"],
+    ),
+    ("Nhà đầu tư báo cáo Sở Tài chính tiến độ dự án định kỳ 6 tháng.", ["Nhà đầu tư"]),
+    ("Người nộp thuế gửi tờ khai cho cơ quan thuế trước ngày 20 hằng tháng.", ["Người nộp thuế"]),
+    ("Hạt Kiểm lâm báo cáo Chi cục Kiểm lâm số vụ cháy rừng hằng tuần.", ["Hạt Kiểm lâm"]),
+    ("Trưởng thôn báo cáo UBND xã khi có người đến tạm trú.", ["Trưởng thôn"]),
+    ("Các thôn, tổ dân phố báo cáo UBND phường hằng tháng.", ["Các thôn, tổ dân phố"]),
     # an opening connective is no part of a name
     ("Theo đó, Sở Công Thương báo cáo UBND tỉnh trước ngày 30/11/2026.", ["Sở Công Thương"]),
     ("Do vậy, các huyện báo cáo Sở Nội vụ trước ngày 30/11/2026.", ["các huyện"]),
@@ -322,7 +511,7 @@ PARTIES = [
     (
         "UBND các xã, phường, thị trấn chỉ đạo các thôn thực hiện và báo cáo UBND huyện trước "
         "ngày 20 hằng tháng.",
-        ["UBND các xã, phường, thị trấn"],
+        ["UBND các xã, phường, thị trấn", "các thôn"],
     ),
     (
         "Các đơn vị sự nghiệp công lập trực thuộc Sở báo cáo Sở trước ngày 10 hằng tháng.",
@@ -423,7 +612,56 @@ ROUTES = [
         "UBND tỉnh",
         "Văn phòng UBND tỉnh và các Sở: Tài chính, Xây dựng",
     ),
-    # names not cut short
+    # "phòng, chống …" is no "Phòng" (an office)
+    (
+        "Các huyện báo cáo kết quả công tác phòng, chống thiên tai về Sở Nông nghiệp hằng quý.",
+        "Sở Nông nghiệp",
+        None,
+    ),
+    # a purpose's report is the requester's, not the duty asked for
+    (
+        "Để kịp thời tổng hợp, báo cáo Thủ tướng Chính phủ, Bộ Xây dựng đề nghị các tỉnh báo cáo về "
+        "Bộ Xây dựng (qua Cục Nhà ở) trước ngày 05/12/2026.",
+        "Bộ Xây dựng",
+        "Cục Nhà ở",
+    ),
+    # a bracket that says what the body is (its role) is no unit of it
+    (
+        "Các xã báo cáo về Sở Nông nghiệp (cơ quan thường trực Ban Chỉ huy phòng, chống thiên tai) "
+        "để tổng hợp, báo cáo UBND tỉnh.",
+        "UBND tỉnh",
+        "Sở Nông nghiệp",
+    ),
+    # a chain over a semicolon: the compiler is the via, the last addressee the recipient
+    (
+        "Các trường báo cáo Phòng Giáo dục trước ngày 10/5 hằng năm; Phòng Giáo dục tổng hợp, báo cáo "
+        "Sở Giáo dục trước ngày 25/5 hằng năm.",
+        "Sở Giáo dục",
+        "Phòng Giáo dục",
+    ),
+    # names not cut short ("Ngân hàng" and "Hàng không" are no "hằng/hàng")
+    (
+        "Các khoa gửi báo cáo về Phòng Kế hoạch tổng hợp hằng tháng.",
+        "Phòng Kế hoạch tổng hợp",
+        None,
+    ),
+    ("Các chi nhánh báo cáo Vụ Thị trường trong nước hằng quý.", "Vụ Thị trường trong nước", None),
+    (
+        "Các điểm giao dịch báo cáo Phòng Khách hàng cá nhân hằng tuần.",
+        "Phòng Khách hàng cá nhân",
+        None,
+    ),
+    (
+        "Các sở báo cáo UBND tỉnh nguyên nhân chậm giải ngân trước ngày 10/9/2026.",
+        "UBND tỉnh",
+        None,
+    ),
+    (
+        "Các chi nhánh báo cáo Ngân hàng Chính sách xã hội tỉnh.",
+        "Ngân hàng Chính sách xã hội tỉnh",
+        None,
+    ),
+    ("Các hãng bay báo cáo Cục Hàng không Việt Nam hằng quý.", "Cục Hàng không Việt Nam", None),
     ("Các đơn vị báo cáo Ban An toàn giao thông tỉnh.", "Ban An toàn giao thông tỉnh", None),
     (
         "Các đơn vị báo cáo Ban Chỉ đạo về phòng, chống thiên tai tỉnh trước ngày 30/11/2026.",
@@ -532,3 +770,9 @@ def test_submitters(text: str, submitters: list[str]) -> None:
 def test_recipient_and_via(text: str, recipient: str, via: str | None) -> None:
     got = _got(text)
     assert (got["recipient"], got["via"]) == (recipient, via)
+
+
+def test_a_bare_duration_is_no_deadline() -> None:
+    """ "trong 30 ngày" with no working days and no anchor is how long the work lasts."""
+    label = label_clause("Các đoàn kiểm tra làm việc trong 30 ngày và báo cáo Sở Y tế.")
+    assert label["deadline"]["kind"] == "none"
