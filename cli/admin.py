@@ -19,7 +19,9 @@ from rich.console import Console
 
 from cli.data import fail
 
-admin_app = typer.Typer(help="Quản trị: mật khẩu bảng điều khiển, thu hồi đường dẫn.")
+admin_app = typer.Typer(
+    rich_markup_mode="markdown", help="Quản trị: mật khẩu bảng điều khiển, thu hồi đường dẫn."
+)
 out = Console()
 
 

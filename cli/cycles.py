@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from models.compliance import Tally
     from models.tables import Directive, Obligation, ReportCycle
 
-cycles_app = typer.Typer(help="Các kỳ báo cáo.", no_args_is_help=True)
+cycles_app = typer.Typer(rich_markup_mode="markdown", help="Các kỳ báo cáo.", no_args_is_help=True)
 
 STATE_STYLE = {"open": "green", "closed": "dim"}
 

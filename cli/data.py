@@ -18,9 +18,13 @@ from cli.output import out as out
 if TYPE_CHECKING:  # SQLAlchemy costs ~0.2 s to import; `parse` never needs it
     from sqlalchemy.engine import Engine
 
-db_app = typer.Typer(help="Cơ sở dữ liệu (mặc định SQLite; HANBAOCAO_DATABASE_URL).")
-agencies_app = typer.Typer(help="Danh mục cơ quan: nhập, liệt kê.")
-calendar_app = typer.Typer(help="Lịch hạn báo cáo của một cơ quan (tệp iCalendar).")
+db_app = typer.Typer(
+    rich_markup_mode="markdown", help="Cơ sở dữ liệu (mặc định SQLite; HANBAOCAO_DATABASE_URL)."
+)
+agencies_app = typer.Typer(rich_markup_mode="markdown", help="Danh mục cơ quan: nhập, liệt kê.")
+calendar_app = typer.Typer(
+    rich_markup_mode="markdown", help="Lịch hạn báo cáo của một cơ quan (tệp iCalendar)."
+)
 
 
 def _engine() -> Engine:

@@ -18,7 +18,9 @@ from rich.table import Table
 from cli.data import fail
 from models.formats import day_text
 
-holidays_app = typer.Typer(help="Ngày nghỉ lễ, tết; ngày nghỉ dự kiến và xác nhận.")
+holidays_app = typer.Typer(
+    rich_markup_mode="markdown", help="Ngày nghỉ lễ, tết; ngày nghỉ dự kiến và xác nhận."
+)
 out = Console()
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 TOPICS = {"tet": "Tết Nguyên đán", "quoc-khanh": "ngày nghỉ liền kề Quốc khánh 2/9"}

@@ -27,9 +27,12 @@ from cli.outbox import outbox_app
 from cli.output import err, fail, os_reason, settings_problem
 from cli.portal import portal
 from cli.service import deploy, sync, up
+from cli.words import localise
 from cli.zalo import zalo_app
 
+localise()  # Click's and Typer's own words (usage, panels, errors) in Vietnamese
 app = typer.Typer(
+    rich_markup_mode="markdown",
     name="hanbaocao",
     help="Hạn báo cáo: đọc văn bản chỉ đạo, lập các nghĩa vụ báo cáo và theo dõi đến hạn.",
     no_args_is_help=True,

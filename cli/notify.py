@@ -15,7 +15,9 @@ if TYPE_CHECKING:  # SQLModel tables cost ~0.25 s to import; `parse` never needs
     from models.agency import AgencyContact
     from notifications.vocabulary import Message
 
-notify_app = typer.Typer(help="Thông báo: kiểm tra các kênh liên lạc của một cơ quan.")
+notify_app = typer.Typer(
+    rich_markup_mode="markdown", help="Thông báo: kiểm tra các kênh liên lạc của một cơ quan."
+)
 out = Console()
 
 

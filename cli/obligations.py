@@ -40,7 +40,9 @@ if TYPE_CHECKING:  # SQLModel tables cost ~0.25 s to import; `parse` never needs
     from models.tables import Directive, Obligation, ObligationParty
 
 obligations_app = typer.Typer(
-    help="Nghĩa vụ báo cáo: xem, bổ sung, duyệt hoặc từ chối.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Nghĩa vụ báo cáo: xem, bổ sung, duyệt hoặc từ chối.",
+    no_args_is_help=True,
 )
 out = Console()
 err = Console(stderr=True)

@@ -14,7 +14,9 @@ from rich.table import Table
 from cli.data import require_current_schema
 
 outbox_app = typer.Typer(
-    help="Hàng đợi thông báo: kênh đang tạm giữ, gửi lại tin thất bại.", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Hàng đợi thông báo: kênh đang tạm giữ, gửi lại tin thất bại.",
+    no_args_is_help=True,
 )
 out = Console()
 

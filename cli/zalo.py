@@ -13,7 +13,11 @@ from rich.table import Table
 from cli.data import fail
 from models.formats import TZ, local_text
 
-zalo_app = typer.Typer(help="Zalo OA: cấp quyền và xem tình trạng token.", no_args_is_help=True)
+zalo_app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Zalo OA: cấp quyền và xem tình trạng token.",
+    no_args_is_help=True,
+)
 out = Console()
 
 

@@ -1,0 +1,45 @@
+"""Typer's own words (usage, panels, the help option, parameter errors) reach the
+administrator in Vietnamese: a real subprocess, as a user runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cli.words import translate
+from tests.cli.conftest import cli_env, run_cli
+
+ENV = cli_env(Path("/nonexistent-home"))
+ENGLISH = ("Usage:", "Options", "Commands", "Show this message", "Missing", "No such", "Invalid")
+
+
+def test_help_is_vietnamese_throughout() -> None:
+    result = run_cli(ENV, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Cách dùng:" in result.stdout and "Tuỳ chọn" in result.stdout and "Lệnh" in result.stdout
+    assert "Hiện trợ giúp này và thoát." in result.stdout
+    assert not [word for word in ENGLISH if word in result.stdout]
+    # a docstring's wrapped lines are joined: no line of the listing breaks mid-sentence
+    assert "PREFECT_API_URL đã có máy chủ), cơ sở dữ liệu" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("ingest",), "Thiếu đối số 'files'."),
+        (("parse", "--bogus", "x"), "Không có tuỳ chọn --bogus."),
+        (("cycles", "show", "abc"), "Giá trị không hợp lệ cho 'cycle_id': cần là một số nguyên"),
+        (("khong-co",), "Không có lệnh 'khong-co'."),
+    ],
+)
+def test_a_usage_error_says_what_is_wrong_in_vietnamese(args: tuple[str, ...], said: str) -> None:
+    result = run_cli(ENV, *args)
+    assert result.returncode == 2
+    text = " ".join(result.stderr.split())
+    assert said in text, result.stderr
+    assert "Lỗi" in text and not [word for word in ENGLISH if word in text]
+
+
+def test_an_unknown_message_is_left_as_written() -> None:
+    assert translate("Something new happened.") == "Something new happened."
