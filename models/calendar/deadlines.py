@@ -167,10 +167,14 @@ def _place(rule: Deadline, frequency: str, period: Period) -> date:
 
 
 def _place_day_month(rule: Deadline, frequency: str, period: Period, day: int, month: int) -> date:
-    if frequency == "monthly" or not 1 <= month <= 12:
+    if frequency == "monthly":
         raise UnsupportedDeadline(
-            f"báo cáo {_vi(frequency)} không nhận hạn ghi cả ngày và tháng ({month})", rule
+            "báo cáo hằng tháng chỉ ghi ngày trong tháng (ví dụ “trước ngày 20 hằng tháng”), "
+            f"không ghi tháng {month}",
+            rule,
         )
+    if not 1 <= month <= 12:
+        raise UnsupportedDeadline(f"không có tháng {month}", rule)
     if rule.anchor:
         if frequency == "annual" and _is_year_after(rule.anchor):
             return _clamped(period.end.year + 1, month, day)

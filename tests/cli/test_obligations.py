@@ -413,7 +413,7 @@ REFUSALS = [
     ),
     (
         ["edit", "{untimed}", "--frequency", "monthly", "--deadline", "20/12"],
-        "không dùng được cho báo cáo hằng tháng: báo cáo hằng tháng không nhận hạn ghi cả ngày",
+        "không dùng được cho báo cáo hằng tháng: báo cáo hằng tháng chỉ ghi ngày trong tháng",
     ),
     (
         ["edit", "{untimed}", "--frequency", "weekly", "--deadline", "15"],

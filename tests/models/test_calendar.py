@@ -323,7 +323,7 @@ def test_sunday_15_december_2024_rolls_to_monday_unless_told_otherwise() -> None
             Deadline("day_of_period", day=15, month=3),
             "2026-03",
             None,
-            "báo cáo hằng tháng không nhận hạn ghi cả ngày và tháng",
+            "báo cáo hằng tháng chỉ ghi ngày trong tháng",
         ),
         (Deadline("day_of_period", day=32), "2026-03", None, "từ 1 đến 31"),
         (Deadline("day_of_period", day=5), "2026-W10", None, "hằng tuần"),

@@ -347,7 +347,7 @@ CASES: list[tuple[str, str | None, dt.date, set[str], Flag | None, list[str]]] =
      ["commune_committees", "1/7/2025"]),
     ("UBND các huyện, thị xã, thành phố", None, dt.date(2024, 12, 24), QNG_DISTRICTS, None, []),
     ("các Sở: Kế hoạch và Đầu tư, Tài chính", None, TODAY, {"qng-so-tai-chinh"}, None,
-     ["listed once", "1/3/2025"]),
+     ["chỉ ghi một lần", "1/3/2025"]),
     # Kon Tum's departments as a group: after the merger, the merged province's.
     ("Các cơ quan chuyên môn thuộc UBND tỉnh", "kon-tum", TODAY, CURRENT_DEPARTMENTS, None,
      ["quang-ngai"]),
