@@ -329,8 +329,8 @@ QNG_DISTRICTS = {
 CASES: list[tuple[str, str | None, dt.date, set[str], Flag | None, list[str]]] = [
     # The 2022 Kon Tum directive 1503/UBND-KTTH, read today and on its own day.
     ("Sở Kế hoạch và Đầu tư", "kon-tum", TODAY, {"qng-so-tai-chinh"}, None,
-     ["Sở Kế hoạch và Đầu tư tỉnh Kon Tum", "Sở Tài chính tỉnh Kon Tum from 1/3/2025",
-      "Sở Tài chính tỉnh Quảng Ngãi from 1/7/2025"]),
+     ["Sở Kế hoạch và Đầu tư tỉnh Kon Tum", "Sở Tài chính tỉnh Kon Tum từ 1/3/2025",
+      "Sở Tài chính tỉnh Quảng Ngãi từ 1/7/2025"]),
     ("Sở Kế hoạch và Đầu tư", "kon-tum", dt.date(2022, 6, 1), {"kt-so-ke-hoach-va-dau-tu"},
      None, []),
     ("Sở KH&ĐT", None, TODAY, {"qng-so-tai-chinh"}, None, ["1/3/2025"]),
