@@ -48,5 +48,6 @@ def settings_problem(exc: BaseException) -> str | None:
     for error in exc.errors():
         variable = f"HANBAOCAO_{str(error['loc'][0]).upper()}" if error["loc"] else "?"
         said = error["msg"].removeprefix("Value error, ")
-        wrong.append(said if said.startswith(variable) else f"{variable}: {said}")
+        named = said.startswith((variable, str(error["loc"][0]).upper())) if error["loc"] else False
+        wrong.append(said if named else f"{variable}: {said}")
     return f"biến môi trường không hợp lệ ({'; '.join(wrong)}). Sửa hoặc bỏ biến đó rồi chạy lại."

@@ -24,9 +24,9 @@ def parse_moment(text: str) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         example = "2026-12-21T08:00+07:00"
-        raise ValueError(f"not an ISO 8601 moment: {text!r} (e.g. {example})") from None
+        raise ValueError(f"{text!r} không phải thời điểm ISO 8601 (ví dụ {example})") from None
     if moment.utcoffset() is None:
-        raise ValueError(f"{text!r} has no UTC offset: write it as 2026-12-21T08:00+07:00")
+        raise ValueError(f"{text!r} thiếu múi giờ: viết như 2026-12-21T08:00+07:00")
     return moment.astimezone(UTC)
 
 

@@ -93,7 +93,9 @@ class MatrixFilter:
 def check_period(period: str) -> str:
     """``period`` if it is a year or a period key; ``ValueError`` saying what is accepted."""
     if not _PERIOD.fullmatch(period):
-        raise ValueError(f"period {period!r}: a year (2026) or a period key (2026-Q3, 2026-11)")
+        raise ValueError(
+            f"kỳ {period!r} không hợp lệ: ghi một năm (2026) hoặc mã kỳ (2026-Q3, 2026-11)"
+        )
     parse_period_key(period)
     return period
 

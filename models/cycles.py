@@ -34,7 +34,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from directives.parsed import Deadline
+from directives.parsed import FREQUENCY_VI, Deadline
 from models.agency import Agency
 from models.calendar import (
     DEFAULT_LADDER,
@@ -69,6 +69,7 @@ from models.tables import (
     Submission,
     SubmissionState,
 )
+from models.vocabulary import STATUS_VI
 from models.workdays import WorkCalendar, packaged_calendar
 
 # After the last stage of the ladder, how long a cycle stays open before it closes.
@@ -172,7 +173,10 @@ def store_cycle(
     ``opened_at``: a cycle opened after its own day (approved while its period runs, or a
     one-off) opens then, its ladder fitted to the time left."""
     if obligation.status != ObligationStatus.approved:
-        raise PlanError(f"obligation {obligation.id} is {obligation.status}: approve it first")
+        raise PlanError(
+            f"nghĩa vụ số {obligation.id} đang ở trạng thái “{STATUS_VI[obligation.status]}”: "
+            "duyệt nghĩa vụ trước"
+        )
     cal = calendar or _cal()
     plan = _plan_to_open(obligation, now=now, province=province, period_key=period_key, cal=cal)
     if opened_at is not None and obligation.frequency != "once":
@@ -232,8 +236,9 @@ def _plan_to_open(
     )
     if period.frequency != obligation.frequency:
         raise PlanError(
-            f"period {period.key} is {period.frequency}; obligation {obligation.id} is "
-            f"{obligation.frequency}"
+            f"kỳ {period.key} là kỳ {FREQUENCY_VI.get(period.frequency, period.frequency)}, còn "
+            f"nghĩa vụ số {obligation.id} báo cáo "
+            f"{FREQUENCY_VI.get(obligation.frequency, obligation.frequency)}"
         )
     (plan,) = plan_cycles(
         obligation, start=period.start, end=period.start, province=province, calendar=cal

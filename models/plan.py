@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from directives.parsed import PERIODIC, Deadline
+from directives.parsed import FREQUENCY_VI, PERIODIC, Deadline
 from models.agency import Agency, AgencyKind
 from models.calendar import (
     DEFAULT_LADDER,
@@ -45,6 +45,7 @@ from models.tables import (
     ReportCycle,
     Submission,
 )
+from models.vocabulary import STATUS_VI
 from models.workdays import OverrideDay, WorkCalendar, packaged_calendar
 
 OPENING_TIME = dt.time(8, 0)
@@ -146,7 +147,9 @@ def _first_agency(parties: list[ObligationParty], role: PartyRole) -> int | None
 def accept_suggestion(session: Session, party: ObligationParty, *, actor: str) -> None:
     """The administrator takes the suggested successor group of a dissolved one."""
     if not party.suggested_group:
-        raise PlanError(f"party {party.id} ({party.phrase!r}) has no suggestion to accept")
+        raise PlanError(
+            f"cơ quan ghi “{party.phrase}” (mục {party.id}) không có đề xuất nào để nhận"
+        )
     before = {"flag": party.flag, "group_key": party.group_key}
     party.group_key, party.flag = party.suggested_group, None
     session.add(party)
@@ -171,7 +174,8 @@ def set_schedule(
     """What the text left open: how often (and optionally by when) the report is due."""
     if frequency not in (*PERIODIC, "once"):
         raise PlanError(
-            f"cannot schedule a {frequency!r} report; give one of {(*PERIODIC, 'once')}"
+            f"không lập lịch được cho tần suất {frequency!r}: chọn một trong "
+            f"{', '.join((*PERIODIC, 'once'))}"
         )
     before = {"frequency": obligation.frequency, "deadline_override": obligation.deadline_override}
     obligation.frequency = frequency
@@ -227,7 +231,8 @@ def plan_cycles(
     frequency = obligation.frequency
     if frequency not in PERIODIC:
         raise PlanError(
-            f"obligation {obligation.id} is {frequency!r}: it has no periods — set a schedule first"
+            f"nghĩa vụ số {obligation.id} ({FREQUENCY_VI.get(frequency, frequency)}) không có kỳ "
+            "báo cáo: đặt tần suất và hạn nộp trước"
         )
     cal = calendar or packaged_calendar()
     rule = Deadline(**(obligation.deadline_override or obligation.deadline or {}))
@@ -260,8 +265,8 @@ def plan_once(
     rule = Deadline(**(obligation.deadline_override or obligation.deadline or {}))
     if obligation.frequency != "once" or rule.kind != "date":
         raise PlanError(
-            f"obligation {obligation.id}: a one-off report needs a dated deadline "
-            f"({obligation.frequency}, {rule.kind})"
+            f"nghĩa vụ số {obligation.id}: báo cáo một lần cần hạn là một ngày cụ thể "
+            f"(tần suất {obligation.frequency}, hạn loại {rule.kind})"
         )
     cal = calendar or packaged_calendar()
     final = evaluate(rule, "once", None, calendar=cal)
@@ -418,7 +423,10 @@ def ensure_cycles(
     """Store the cycles of [start, end] with one pending submission per agency;
     idempotent (an existing cycle or submission is left as it is)."""
     if obligation.status != ObligationStatus.approved:
-        raise PlanError(f"obligation {obligation.id} is {obligation.status}: approve it first")
+        raise PlanError(
+            f"nghĩa vụ số {obligation.id} đang ở trạng thái “{STATUS_VI[obligation.status]}”: "
+            "duyệt nghĩa vụ trước"
+        )
     cycles = []
     for plan in plan_cycles(obligation, start=start, end=end, province=province):
         cycle, _ = cycle_row(session, obligation, plan)

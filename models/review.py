@@ -39,6 +39,7 @@ from models.tables import (
     ReportCycle,
 )
 from models.vocabulary import SCHEDULABLE
+from models.vocabulary import STATUS_VI as STATUS_VI  # read here by the portal and the CLI
 from models.workdays import WorkCalendar, packaged_calendar
 
 SHOWN_CYCLES = 3
@@ -61,12 +62,6 @@ GROUP_VI = {
     "units": "các cơ quan, đơn vị",
 }
 LATE_CHOICES = ("open", "next")  # a running period whose deadline has passed
-STATUS_VI = {
-    "proposed": "đề xuất",
-    "approved": "đã duyệt",
-    "rejected": "đã từ chối",
-    "withdrawn": "đã thay thế",
-}
 CYCLE_STATE_VI = {
     "scheduled": "chưa mở",
     "open": "đang mở",

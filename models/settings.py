@@ -19,10 +19,19 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "HANBAOCAO_"
@@ -43,6 +52,107 @@ def default_data_dir() -> Path:
 def parse_networks(spec: str) -> list[Network]:
     """Addresses or networks, comma- or space-separated (``HANBAOCAO_TRUSTED_PROXIES``)."""
     return [ipaddress.ip_network(item, strict=False) for item in re.split(r"[,\s]+", spec) if item]
+
+
+# --- what each variable must hold, as a refusal says it ---------------------------------
+# A value that fails its rule (or cannot be read as the field's type at all) is refused in
+# one Vietnamese sentence: the variable, what it was given, what it expects. Unset or empty
+# optional values pass: they mean "use the default".
+
+
+def _positive(value: Any) -> bool:
+    return bool(value > 0)
+
+
+def _not_negative(value: Any) -> bool:
+    return bool(value >= 0)
+
+
+def _schemes(*schemes: str) -> Callable[[Any], bool]:
+    prefixes = tuple(f"{scheme}://" for scheme in schemes)
+    return lambda value: not value or str(value).strip().lower().startswith(prefixes)
+
+
+def _moment(value: Any) -> bool:
+    if not value:
+        return True
+    try:
+        return datetime.fromisoformat(str(value).strip()).utcoffset() is not None
+    except ValueError:
+        return False
+
+
+def _networks(value: Any) -> bool:
+    try:
+        parse_networks(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_SECONDS = "một số giây lớn hơn 0, ví dụ {}"
+_COUNT = "một số nguyên lớn hơn 0, ví dụ {}"
+_NUMBER = "một số lớn hơn 0, ví dụ {}"
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    # An empty value would put the database in whatever directory the process started in.
+    "data_dir": (
+        lambda value: str(value).strip() not in ("", "."),
+        "một đường dẫn thư mục (muốn dùng mặc định thì bỏ hẳn biến này)",
+    ),
+    "database_url": (
+        lambda value: not value or "://" in str(value),
+        "một URL cơ sở dữ liệu, ví dụ postgresql+psycopg://USER@HOST:5432/DB "
+        "(để trống: SQLite trong thư mục dữ liệu)",
+    ),
+    "province": (
+        lambda value: bool(_SLUG.fullmatch(str(value))),
+        "tên tỉnh viết thường không dấu, nối bằng “-”, ví dụ quang-ngai",
+    ),
+    "sqlite_busy_seconds": (_positive, _SECONDS.format(15)),
+    "now": (_moment, "một thời điểm ISO 8601 có múi giờ, ví dụ 2026-12-21T08:00+07:00"),
+    "public_url": (
+        _schemes("http", "https"),
+        "một địa chỉ bắt đầu bằng http:// hoặc https://, ví dụ https://baocao.example.vn",
+    ),
+    "upload_max_mb": (_positive, "một số MB lớn hơn 0, ví dụ 20"),
+    "upload_max_files": (_positive, _COUNT.format(10)),
+    "upload_zip_max_members": (_positive, _COUNT.format(1000)),
+    "upload_zip_max_total_mb": (_positive, "một số MB lớn hơn 0, ví dụ 200"),
+    "upload_concurrency": (_positive, _COUNT.format(20)),
+    "upload_concurrency_per_agency": (_positive, _COUNT.format(4)),
+    "header_timeout_seconds": (_positive, _SECONDS.format(15)),
+    "body_idle_seconds": (_positive, _SECONDS.format(20)),
+    "body_grace_seconds": (_not_negative, "một số giây từ 0 trở lên, ví dụ 20"),
+    "body_min_rate": (_positive, "một số byte/giây lớn hơn 0, ví dụ 2048"),
+    "admin_session_hours": (_positive, "một số giờ lớn hơn 0, ví dụ 8"),
+    "admin_login_attempts": (_positive, _COUNT.format(5)),
+    "admin_login_client_attempts": (_positive, _COUNT.format(20)),
+    "admin_login_window_minutes": (_positive, "một số phút lớn hơn 0, ví dụ 15"),
+    "trusted_proxies": (
+        _networks,
+        "các địa chỉ IP hoặc mạng, cách nhau bằng dấu phẩy, ví dụ 127.0.0.1, 10.0.0.0/8",
+    ),
+    "prefect_ui_url": (
+        _schemes("http", "https"),
+        "một địa chỉ bắt đầu bằng http:// hoặc https://, ví dụ http://127.0.0.1:4200",
+    ),
+    "prefect_api_url": (
+        _schemes("http", "https"),
+        "một địa chỉ bắt đầu bằng http:// hoặc https://, ví dụ http://127.0.0.1:4200/api",
+    ),
+    "smtp_url": (
+        _schemes("mailto", "mailtos"),
+        "một URL Apprise mailto:// hoặc mailtos://, ví dụ mailtos://user:pass@smtp.example.vn",
+    ),
+    "smtp_timeout": (_positive, _SECONDS.format(10)),
+    "zalo_oa_url": (_schemes("zalooa"), "một URL dạng zalooa://APP_ID:SECRET@OA_ID"),
+    "zns_url": (_schemes("zns"), "một URL dạng zns://APP_ID:SECRET@OA_ID"),
+    "sender": (
+        lambda value: value in ("office", "lead"),
+        "office (Văn phòng UBND tỉnh ký) hoặc lead (Sở chủ trì ký)",
+    ),
+}
 
 
 class Settings(BaseSettings):
@@ -162,16 +272,21 @@ class Settings(BaseSettings):
         default=None, description="benchmarks: a PostgreSQL admin URL (default the local server)"
     )
 
-    @field_validator("trusted_proxies")
+    @field_validator("*", mode="wrap")
     @classmethod
-    def _proxies(cls, value: str) -> str:
+    def _checked(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """Every value read as its type and held to its rule; else one Vietnamese refusal."""
+        name = info.field_name or ""
+        rule, expected = _RULES.get(name, (lambda _value: True, _TYPES.get(name, "")))
         try:
-            parse_networks(value)
-        except ValueError as exc:
-            raise ValueError(
-                f"HANBAOCAO_TRUSTED_PROXIES: không phải địa chỉ hay mạng ({exc})"
-            ) from None
-        return value
+            result = handler(value)
+        except ValidationError:
+            result, rule = None, lambda _value: False
+        if not rule(result):
+            raise ValueError(refusal(name, value, expected or _TYPES.get(name, "")))
+        return result
 
     @property
     def url(self) -> str:
@@ -196,6 +311,30 @@ class Settings(BaseSettings):
         """The Prefect API, without a trailing slash."""
         return (self.prefect_api_url or f"{self.ui}/api").rstrip("/")
 
+
+def variable_of(name: str) -> str:
+    """The environment variable a field is read from (Prefect's keep their own names)."""
+    alias = Settings.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[-1])
+    return PREFIX + name.upper()
+
+
+def refusal(name: str, given: Any, expected: str) -> str:
+    """A refused value, as the administrator reads it: which variable, what, what instead."""
+    return f"{variable_of(name)}: giá trị {given!r} không dùng được, cần {expected}"
+
+
+def _expected_type(name: str) -> str:
+    annotation = str(Settings.model_fields[name].annotation)
+    if "int" in annotation:
+        return "một số nguyên"
+    if "float" in annotation:
+        return "một số"
+    return "một chuỗi"
+
+
+_TYPES = {name: _expected_type(name) for name in Settings.model_fields}
 
 _current: tuple[tuple[tuple[str, str], ...], Settings] | None = None
 
@@ -229,9 +368,7 @@ def variables() -> list[tuple[str, str, str]]:
     """(variable, default, meaning) for every setting, in declaration order."""
     rows = []
     for name, field in Settings.model_fields.items():
-        variable = PREFIX + name.upper()
-        if isinstance(field.validation_alias, AliasChoices):
-            variable = str(field.validation_alias.choices[-1])
+        variable = variable_of(name)
         default: Any = "" if field.default_factory is not None else field.default
         rows.append((variable, "" if default in (None, "") else str(default), field.description))
     return [(v, d, m or "") for v, d, m in rows]

@@ -40,6 +40,7 @@ from models.tables import (
     Submission,
     SubmissionState,
 )
+from models.vocabulary import STATUS_VI
 
 Outcome = Literal["created", "new_version", "unchanged"]
 
@@ -358,7 +359,7 @@ def set_status(
     # second sees the first's decision when checking the transition.
     ob = session.get(Obligation, obligation_id, with_for_update=True)
     if ob is None:
-        raise LookupError(f"no obligation {obligation_id}")
+        raise LookupError(f"không có nghĩa vụ số {obligation_id}")
     before = ob.status
     _check_transition(obligation_id, before, status)
     ob.status = status
@@ -383,8 +384,11 @@ def _check_transition(
     if after in TRANSITIONS[before]:
         return
     terminal = not TRANSITIONS[before]
-    hint = " (its directive was superseded: decide on the new version)" if terminal else ""
-    raise IllegalTransition(f"obligation {obligation_id} is {before}: cannot become {after}{hint}")
+    hint = " (văn bản đã có phiên bản mới: xét nghĩa vụ của phiên bản mới)" if terminal else ""
+    raise IllegalTransition(
+        f"nghĩa vụ số {obligation_id} đang ở trạng thái “{STATUS_VI[before]}”: "
+        f"không chuyển sang “{STATUS_VI[after]}” được{hint}"
+    )
 
 
 # --- the sweep ---------------------------------------------------------------------------

@@ -26,6 +26,15 @@ class ObligationStatus(StrEnum):
     withdrawn = "withdrawn"  # its directive was superseded by a new version
 
 
+# The statuses as administrators read them (pages, CLI, refusals).
+STATUS_VI = {
+    "proposed": "đề xuất",
+    "approved": "đã duyệt",
+    "rejected": "đã từ chối",
+    "withdrawn": "đã thay thế",
+}
+
+
 class SubmissionState(StrEnum):
     pending = "pending"
     submitted = "submitted"

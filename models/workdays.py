@@ -67,6 +67,8 @@ class OverrideDay:
 # The library's days that a yearly decision fixes (Bộ luật Lao động 2019, Điều 112 khoản 1
 # and 3: the Prime Minister decides the exact Tết days and the day beside 2/9).
 DECIDED_TOPICS = ("tet", "quoc-khanh")
+# How a refusal names the override file.
+_WHERE = "tệp điều chỉnh ngày nghỉ"
 
 
 def _topic(day: date, name: str) -> str | None:
@@ -113,13 +115,20 @@ class HolidayOverrides:
                     target[entry.day] = entry
             for topic, source in ((entries or {}).get("decided") or {}).items():
                 if topic not in DECIDED_TOPICS:
-                    raise ValueError(f"holiday overrides {year}: decided: unknown {topic!r}")
+                    allowed = ", ".join(DECIDED_TOPICS)
+                    raise ValueError(
+                        f"{_WHERE} {year}: decided có mục lạ {topic!r} (chọn: {allowed})"
+                    )
                 decided.setdefault(int(year), {})[str(topic)] = _source(source, topic)
         if clash := sorted(set(off) & set(work)):
-            raise ValueError(f"holiday overrides: {clash[0]} is both a day off and a working day")
+            raise ValueError(
+                f"{_WHERE}: {clash[0]} vừa là ngày nghỉ vừa là ngày làm bù: giữ một trong hai"
+            )
         through = data.get("decided_through")
         if through is not None and (isinstance(through, bool) or not isinstance(through, int)):
-            raise ValueError(f"holiday overrides: decided_through must be a year, not {through!r}")
+            raise ValueError(
+                f"{_WHERE}: decided_through phải là một năm (ví dụ 2026), không phải {through!r}"
+            )
         return cls(off, work, decided, not_in_force, through)
 
     def merged(self, top: HolidayOverrides) -> HolidayOverrides:
@@ -140,7 +149,7 @@ class HolidayOverrides:
 def _source(value: Any, what: Any) -> str:
     source = str(value or "").strip()
     if not source:
-        raise ValueError(f"holiday overrides: {what} needs a source")
+        raise ValueError(f"{_WHERE}: {what} thiếu nguồn (source): ghi văn bản quyết định")
     return source
 
 
@@ -148,15 +157,21 @@ def _override_day(year: int, raw: Mapping[str, Any]) -> OverrideDay:
     """One checked entry: a real date inside its year, with a name and a source."""
     day = raw.get("date")
     if isinstance(day, str):
-        day = date.fromisoformat(day)
+        try:
+            day = date.fromisoformat(day)
+        except ValueError:
+            day = None
     if not isinstance(day, date) or day.year != year:
-        raise ValueError(f"holiday overrides {year}: bad date {raw.get('date')!r}")
+        raise ValueError(
+            f"{_WHERE} {year}: ngày {raw.get('date')!r} không hợp lệ "
+            f"(viết YYYY-MM-DD, trong năm {year})"
+        )
     name, source = str(raw.get("name") or "").strip(), str(raw.get("source") or "").strip()
     if not name or not source:
-        raise ValueError(f"holiday overrides {day}: every entry needs a name and a source")
+        raise ValueError(f"{_WHERE} {day}: mỗi mục cần name và source")
     provisional = raw.get("provisional", False)
     if not isinstance(provisional, bool):
-        raise ValueError(f"holiday overrides {day}: provisional is true or false")
+        raise ValueError(f"{_WHERE} {day}: provisional phải là true hoặc false")
     return OverrideDay(day, name, source, provisional)
 
 

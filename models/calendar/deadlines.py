@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
-from directives.parsed import PERIODIC, Deadline
+from directives.parsed import FREQUENCY_VI, PERIODIC, Deadline
 from models.calendar.period import _MONTHS, _RECUR, Period, UnsupportedDeadline, _month_index
 from models.db import TZ
 from models.deadline_rules import (
@@ -27,6 +27,12 @@ from models.deadline_rules import (
     packaged_defaults,
 )
 from models.workdays import RollPolicy, WorkCalendar
+
+
+def _vi(frequency: str) -> str:
+    """A frequency as a refusal names it ("báo cáo hằng tháng")."""
+    return FREQUENCY_VI.get(frequency, frequency)
+
 
 # == Anchors ================================================================================
 # The parser hands anchors over as the clause's own words. They are matched on a folded
@@ -104,7 +110,7 @@ def _month_anchor(anchor: str, frequency: str) -> _MonthAnchor | None:
     word = m["ord"]
     month = _ORDINALS[word] if word in _ORDINALS else int(word.split()[1])
     if month > _MONTHS[frequency]:
-        raise UnsupportedDeadline(f"“{anchor}”: a {frequency} period has no month {month}")
+        raise UnsupportedDeadline(f"“{anchor}”: kỳ {_vi(frequency)} không có tháng thứ {month}")
     return _MonthAnchor(month, next_period=bool(m["next"].strip()))
 
 
@@ -112,7 +118,7 @@ def _check_unit(unit: str, frequency: str, anchor: str) -> None:
     """An anchor speaking of a quarter cannot place an annual report's deadline."""
     expected = _UNITS[unit]
     if expected is not None and expected != frequency:
-        raise UnsupportedDeadline(f"“{anchor}” speaks of “{unit}” but the report is {frequency}")
+        raise UnsupportedDeadline(f"“{anchor}” nói về “{unit}” nhưng báo cáo là {_vi(frequency)}")
 
 
 def _is_year_after(anchor: str) -> bool:
@@ -150,21 +156,29 @@ def _place(rule: Deadline, frequency: str, period: Period) -> date:
     """The nominal date of a day-of-period deadline in ``period`` (no roll)."""
     day = rule.day
     if day is None or not 1 <= day <= 31:
-        raise UnsupportedDeadline("a day-of-period deadline needs a day 1–31", rule)
+        raise UnsupportedDeadline("hạn theo ngày trong kỳ cần một ngày từ 1 đến 31", rule)
     if frequency == "weekly":
-        raise UnsupportedDeadline("a weekly report cannot fall on a day of the month", rule)
+        raise UnsupportedDeadline(
+            "báo cáo hằng tuần không lấy hạn theo ngày trong tháng được", rule
+        )
     if rule.month is not None:
         return _place_day_month(rule, frequency, period, day, rule.month)
     return _place_day(rule, frequency, period, day)
 
 
 def _place_day_month(rule: Deadline, frequency: str, period: Period, day: int, month: int) -> date:
-    if frequency == "monthly" or not 1 <= month <= 12:
-        raise UnsupportedDeadline(f"a {frequency} report cannot take day and month {month}", rule)
+    if frequency == "monthly":
+        raise UnsupportedDeadline(
+            "báo cáo hằng tháng chỉ ghi ngày trong tháng (ví dụ “trước ngày 20 hằng tháng”), "
+            f"không ghi tháng {month}",
+            rule,
+        )
+    if not 1 <= month <= 12:
+        raise UnsupportedDeadline(f"không có tháng {month}", rule)
     if rule.anchor:
         if frequency == "annual" and _is_year_after(rule.anchor):
             return _clamped(period.end.year + 1, month, day)
-        raise UnsupportedDeadline(f"unknown anchor “{rule.anchor}” for a dated deadline", rule)
+        raise UnsupportedDeadline(f"không hiểu mốc “{rule.anchor}” của hạn có ngày tháng", rule)
     return _first_month_from(period, month, day)
 
 
@@ -188,12 +202,12 @@ def _place_day(rule: Deadline, frequency: str, period: Period, day: int) -> date
     if not rule.anchor:
         if frequency != "monthly":
             raise UnsupportedDeadline(
-                f"a {frequency} deadline needs its month (e.g. “tháng cuối quý”)", rule
+                f"hạn của báo cáo {_vi(frequency)} cần ghi tháng (ví dụ “tháng cuối quý”)", rule
             )
         return _on_month(start, day)
     anchor = _month_anchor(rule.anchor, frequency)
     if anchor is None:
-        raise UnsupportedDeadline(f"unknown anchor “{rule.anchor}”", rule)
+        raise UnsupportedDeadline(f"không hiểu mốc “{rule.anchor}”", rule)
     base = start + (_RECUR[frequency] if anchor.next_period else 0)
     month = months if anchor.month == -1 else anchor.month
     return _on_month(base + month - 1, day)
@@ -205,13 +219,13 @@ def _relative_base(
     """The day a relative deadline counts from: the period's end or the event's day."""
     if _period_end_anchor(rule.anchor, frequency):
         if period is None:
-            raise UnsupportedDeadline(
-                "a deadline counted from the period's end needs a period", rule
-            )
+            raise UnsupportedDeadline("hạn tính từ cuối kỳ cần một kỳ báo cáo", rule)
         return period.end
     if event is None:
-        what = f"“{rule.anchor}”" if rule.anchor else "the event"
-        raise UnsupportedDeadline(f"a deadline counted from {what} needs the event's date", rule)
+        what = f"“{rule.anchor}”" if rule.anchor else "sự việc"
+        raise UnsupportedDeadline(
+            f"hạn tính từ {what} cần ngày xảy ra sự việc: nhập ngày đó hoặc một hạn cụ thể", rule
+        )
     return event
 
 
@@ -219,7 +233,7 @@ def _relative_day(
     rule: Deadline, frequency: str, period: Period | None, event: date | None, cal: WorkCalendar
 ) -> date:
     if rule.offset_days is None or rule.offset_days < 0:
-        raise UnsupportedDeadline("a relative deadline needs its number of days", rule)
+        raise UnsupportedDeadline("hạn tính theo số ngày cần ghi số ngày", rule)
     base = _relative_base(rule, frequency, period, event)
     # "ngày" alone means calendar days (Bộ luật Dân sự, Điều 147: counted from the next day).
     if rule.working_days:
@@ -231,7 +245,7 @@ def _fixed_day(rule: Deadline) -> date:
     try:
         return date.fromisoformat(rule.date or "")
     except ValueError:
-        raise UnsupportedDeadline("a dated deadline needs an ISO date", rule) from None
+        raise UnsupportedDeadline("hạn theo ngày cụ thể cần ngày dạng YYYY-MM-DD", rule) from None
 
 
 _TIME = re.compile(r"(\d{1,2})\s*(?::|h|giờ)\s*(\d{2})?")
@@ -243,7 +257,7 @@ def _time_of(rule: Deadline, default: time) -> time:
         return default
     m = _TIME.fullmatch(rule.time.strip().casefold())
     if not m or int(m[1]) > 23 or int(m[2] or 0) > 59:
-        raise UnsupportedDeadline(f"bad time of day {rule.time!r}", rule)
+        raise UnsupportedDeadline(f"giờ không hợp lệ {rule.time!r} (viết HH:MM, ví dụ 14:00)", rule)
     return time(int(m[1]), int(m[2] or 0))
 
 
@@ -308,7 +322,8 @@ def evaluate(
     if rule.kind == "none":
         if frequency not in PERIODIC:
             raise UnsupportedDeadline(
-                f"no deadline stated, and a {frequency} report has no default"
+                f"văn bản không ghi hạn và báo cáo {_vi(frequency)} không có hạn mặc định: "
+                "nhập hạn nộp"
             )
         return _default_due(table.lookup(province, frequency), period, calendar, at)
     nominal = _nominal_day(rule, frequency, period, event_date, calendar)
@@ -331,14 +346,14 @@ def _nominal_day(
 ) -> date:
     if rule.kind == "date":
         if period is not None:  # every period would get the same day
-            raise UnsupportedDeadline(f"a one-off date cannot recur {frequency}", rule)
+            raise UnsupportedDeadline(f"một ngày cụ thể không lặp lại {_vi(frequency)} được", rule)
         return _fixed_day(rule)
     if rule.kind == "relative":
         return _relative_day(rule, frequency, period, event, cal)
     if rule.kind == "day_of_period" and period is not None:
         return _place(rule, frequency, period)
     raise UnsupportedDeadline(
-        f"cannot evaluate a {rule.kind} deadline for a {frequency} report", rule
+        f"không tính được hạn loại {rule.kind} cho báo cáo {_vi(frequency)}", rule
     )
 
 
@@ -376,7 +391,7 @@ def _default_due(
     default: DefaultDeadline, period: Period | None, cal: WorkCalendar, due_time: time
 ) -> Due:
     if period is None:
-        raise UnsupportedDeadline(f"a {default.frequency} default needs a period")
+        raise UnsupportedDeadline(f"hạn mặc định {_vi(default.frequency)} cần một kỳ báo cáo")
     nominal = _nominal_day(default.lead, default.frequency, period, None, cal)
     # The chain must end before the default's day: back to a working day, never later.
     # Still at least ``lead_days`` + 1 working days after the cut-off, so that both
@@ -405,7 +420,7 @@ def levels(due_to_recipient: Due, *, lead_days: int = 3, calendar: WorkCalendar)
     last resort, the agencies' deadline precedes the Nghị định 09 minimum): ``warning``
     says which."""
     if lead_days < 1:
-        raise ValueError("the lead Sở needs at least one working day")
+        raise ValueError("Sở chủ trì cần ít nhất một ngày làm việc")
     base = due_to_recipient
     lead_day = calendar.roll_backward(base.day)  # never after the recipient's deadline
     agencies_day, warning = _agencies_day(lead_day, lead_days, base.cutoff_end, calendar)

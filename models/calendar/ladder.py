@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from models.calendar.deadlines import Due, _local
 from models.calendar.period import DEFAULT_SEND_AT
 from models.db import TZ
 from models.workdays import WorkCalendar
+
+E = TypeVar("E", bound=StrEnum)
 
 # == Reminder ladder ========================================================================
 
@@ -59,10 +61,12 @@ class Ladder:
         stages = tuple(_stage(row) for row in rows)
         for s in stages:
             if s.anchor is StageAnchor.LEAD_DUE and s.audience is not Audience.LEAD:
-                raise ValueError(f"ladder: stage {s.name}: the lead's deadline concerns the lead")
+                raise ValueError(
+                    f"bước {s.name}: mốc lead_due (hạn của Sở chủ trì) chỉ dùng với audience lead"
+                )
         names = [s.name for s in stages]
         if len(set(names)) != len(names):
-            raise ValueError(f"ladder: stage names must be unique: {names}")
+            raise ValueError(f"tên các bước phải khác nhau: {names}")
         return cls(stages)
 
     def to_data(self) -> dict[str, Any]:
@@ -82,15 +86,23 @@ class Ladder:
 def _stage(row: Mapping[str, Any]) -> LadderStage:
     name, offset = str(row.get("name", "")), row.get("offset")
     if not _STAGE_NAME.fullmatch(name):
-        raise ValueError(f"ladder: bad stage name {name!r} (lowercase letters, digits, dashes)")
+        raise ValueError(f"tên bước {name!r} không hợp lệ: dùng chữ thường không dấu, số và “-”")
     if isinstance(offset, bool) or not isinstance(offset, int):
-        raise ValueError(f"ladder: stage {name}: offset must be a whole number of working days")
+        raise ValueError(f"bước {name}: offset phải là một số nguyên (số ngày làm việc)")
+    anchor = _choice(name, "anchor", row.get("anchor"), StageAnchor)
+    return LadderStage(
+        name, anchor, offset, _choice(name, "audience", row.get("audience"), Audience)
+    )
+
+
+def _choice(stage: str, key: str, value: Any, enum: type[E]) -> E:
     try:
-        return LadderStage(
-            name, StageAnchor(str(row.get("anchor"))), offset, Audience(str(row.get("audience")))
-        )
-    except ValueError as exc:
-        raise ValueError(f"ladder: stage {name}: {exc}") from None
+        return enum(str(value))
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise ValueError(
+            f"bước {stage}: {key} {value!r} không hợp lệ (chọn một trong: {allowed})"
+        ) from None
 
 
 DEFAULT_LADDER = Ladder(

@@ -112,7 +112,7 @@ def _calendar_nominal(rule: Deadline, frequency: str, period: Period) -> date:
         if rule.working_days:
             return _nominal_shift(frequency, period.end, days)
         return period.end + timedelta(days=days)
-    raise UnsupportedDeadline(f"a {rule.kind} deadline has no recurring opening day", rule)
+    raise UnsupportedDeadline(f"hạn loại {rule.kind} không có ngày mở kỳ lặp lại", rule)
 
 
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")

@@ -121,11 +121,12 @@ def parse_period_key(key: str) -> Period:
     m = _KEY.fullmatch(key)
     if not m:
         raise ValueError(
-            f"bad period key {key!r}: use 2026, 2026-H1, 2026-9M, 2026-Q3, 2026-11 or 2026-W47"
+            f"mã kỳ {key!r} không hợp lệ: viết 2026, 2026-H1, 2026-9M, 2026-Q3, 2026-11 "
+            "hoặc 2026-W47"
         )
     year = int(m["year"])
     if year not in YEARS:
-        raise ValueError(f"bad period key {key!r}: the year must be {YEARS[0]}–{YEARS[-1]}")
+        raise ValueError(f"mã kỳ {key!r} không hợp lệ: năm phải từ {YEARS[0]} đến {YEARS[-1]}")
     if m["h"] is not None:
         return _period_at("semiannual", year * 2 + _in_range(key, m["h"], "half", 2) - 1)
     if m["n"] is not None:
@@ -139,6 +140,9 @@ def parse_period_key(key: str) -> Period:
     return _period_at("annual", year)
 
 
+# The parts of a period key, as a refusal names them.
+_PART_VI = {"half": "nửa năm", "quarter": "quý", "month": "tháng", "week": "tuần"}
+
 _ONCE_KEY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
@@ -148,7 +152,7 @@ def once_period(key: str) -> Period:
     try:
         day = date.fromisoformat(key)
     except ValueError:
-        raise ValueError(f"bad period key {key!r}: no such day") from None
+        raise ValueError(f"mã kỳ {key!r} không hợp lệ: không có ngày này") from None
     return Period(key, "once", day, day, day, day)
 
 
@@ -156,7 +160,7 @@ def _in_range(key: str, text: str, what: str, top: int, *, width: int = 1) -> in
     value = int(text)
     if len(text) != width or not 1 <= value <= top:
         low = "01" if width == 2 else "1"
-        raise ValueError(f"bad period key {key!r}: the {what} must be {low}–{top}")
+        raise ValueError(f"mã kỳ {key!r} không hợp lệ: {_PART_VI[what]} phải từ {low} đến {top}")
     return value
 
 
@@ -164,7 +168,9 @@ def _iso_week(key: str, year: int, week: int) -> Period:
     try:
         monday = date.fromisocalendar(year, week, 1)
     except ValueError:
-        raise ValueError(f"bad period key {key!r}: ISO year {year} has no week {week}") from None
+        raise ValueError(
+            f"mã kỳ {key!r} không hợp lệ: năm {year} không có tuần {week} (theo ISO)"
+        ) from None
     return _period_at("weekly", _index_containing("weekly", monday))
 
 

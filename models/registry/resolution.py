@@ -136,7 +136,7 @@ def _resolve_name(session: Session, name: str, scope: _Scope) -> Resolution:
             name,
             flag=Flag.unknown,
             candidates=candidates(session, name, on=scope.on),
-            notes=[f"no agency named “{name}” in the registry"],
+            notes=[f"danh mục không có cơ quan nào tên “{name}”"],
         )
     result = Resolution(name)
     for agency in _choose(found, scope):
@@ -209,17 +209,18 @@ def _chains(session: Session, agency: Agency, on: dt.date, seen: frozenset[int])
 def _apply_chain(result: Resolution, chain: _Chain, on: dt.date) -> None:
     last = chain.end
     if chain.steps:
-        path = " → ".join(f"{a.name} from {_date_vi(day)}" for a, day in chain.steps)
+        path = " → ".join(f"{a.name} từ {_date_vi(day)}" for a, day in chain.steps)
         ended = _date_vi(chain.start.active_to)
-        result.notes.append(f"{chain.start.name} ended on {ended}: succeeded by {path}")
+        result.notes.append(f"{chain.start.name} hoạt động đến {ended}; kế thừa: {path}")
     if chain.dead_end:
         result.flag = Flag.dissolved
         result.notes.append(
-            f"{last.name} ended on {_date_vi(last.active_to)} with no successor in the registry"
+            f"{last.name} hoạt động đến {_date_vi(last.active_to)}, danh mục không ghi cơ quan "
+            "kế thừa"
         )
         return
     if last.active_from and on < last.active_from:
-        result.notes.append(f"{last.name} only exists from {_date_vi(last.active_from)}")
+        result.notes.append(f"{last.name} chỉ hoạt động từ {_date_vi(last.active_from)}")
     result.agencies.append(last)
 
 
@@ -237,9 +238,9 @@ def _resolve_group(session: Session, ref: AgencyRef, key: str, scope: _Scope) ->
             flag=Flag.group_dissolved,
             suggested_group=moved.new_group,
             notes=[
-                f"“{ref.text}” names the group {key}, replaced by {moved.new_group} on "
-                f"{_date_vi(moved.effective)}{why}: an administrator must choose the submitters "
-                f"(suggested: {moved.new_group})"
+                f"“{ref.text}” chỉ nhóm {key}, từ {_date_vi(moved.effective)} thay bằng nhóm "
+                f"{moved.new_group}{why}: quản trị viên cần chọn cơ quan báo cáo "
+                f"(đề xuất: {moved.new_group})"
             ],
         )
     result = Resolution(ref.name)
@@ -247,12 +248,14 @@ def _resolve_group(session: Session, ref: AgencyRef, key: str, scope: _Scope) ->
     if not result.agencies and scope.issuer != scope.province:
         result.agencies = list_agencies(session, on=scope.on, group=key, province=scope.province)
         result.notes.append(
-            f"{scope.issuer} has no {key} on {_date_vi(scope.on)}: took those of {scope.province}"
+            f"{scope.issuer} không có nhóm {key} vào {_date_vi(scope.on)}: lấy nhóm đó của "
+            f"{scope.province}"
         )
     if not result.agencies:
         result.flag = Flag.empty_group
         result.notes.append(
-            f"the registry lists no members of {key} in {scope.issuer} on {_date_vi(scope.on)}"
+            f"danh mục không có cơ quan nào thuộc nhóm {key} của {scope.issuer} vào "
+            f"{_date_vi(scope.on)}"
         )
     return result
 
@@ -306,7 +309,8 @@ def _duplicate_notes(parts: Sequence[Resolution], on: dt.date) -> list[str]:
             if part.phrase not in phrases:
                 phrases.append(part.phrase)
     return [
-        f"{agency.name} is what {' and '.join(phrases)} name on {_date_vi(on)}: listed once"
+        f"{agency.name} là cơ quan mà {', '.join(f'“{p}”' for p in phrases)} cùng chỉ vào "
+        f"{_date_vi(on)}: chỉ ghi một lần"
         for agency, phrases in named.values()
         if len(phrases) > 1
     ]

@@ -26,13 +26,13 @@ def shipped_registry(province: str = "quang-ngai") -> Path:
 
 
 class RegistryError(Exception):
-    """Everything wrong with a registry file, each problem as "line N: …"."""
+    """Everything wrong with a registry file, each problem as "dòng N: …"."""
 
     def __init__(self, problems: list[str], source: str = "") -> None:
         self.problems = problems
         self.source = source
         head = f"{source}: " if source else ""
-        super().__init__(f"{head}{len(problems)} problem(s)\n" + "\n".join(problems))
+        super().__init__(f"{head}{len(problems)} lỗi\n" + "\n".join(problems))
 
 
 # --- the validated registry -----------------------------------------------------------------

@@ -109,14 +109,16 @@ def load_registry(path: str | Path, *, province: str = "") -> RegistryFile:
     try:
         text = path.read_text(encoding="utf-8-sig")  # spreadsheets like to add a BOM
     except (OSError, UnicodeDecodeError) as exc:
-        raise RegistryError([f"line 0: cannot read the file: {exc}"], str(path)) from exc
+        raise RegistryError([f"dòng 0: không đọc được tệp: {_unreadable(exc)}"], str(path)) from exc
     suffix = path.suffix.lower()
     if suffix == ".csv":
         document, problems = _csv_document(text)
     elif suffix in (".yaml", ".yml"):
         document, problems = _yaml_document(text, str(path)), _Problems()
     else:
-        raise RegistryError([f"line 0: unknown registry format {suffix!r}"], str(path))
+        raise RegistryError(
+            [f"dòng 0: không nhận định dạng {suffix!r}: dùng tệp .yaml, .yml hoặc .csv"], str(path)
+        )
     return _validate(document, str(path), problems, province)
 
 
@@ -125,10 +127,25 @@ def _yaml_document(text: str, source: str) -> Raw:
         document = yaml.load(text, Loader=_LineLoader)  # a SafeLoader: no arbitrary objects
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
-        raise RegistryError([f"line {line}: not valid YAML: {exc.problem}"], source) from exc
+        raise RegistryError(
+            [f"dòng {line}: không phải YAML hợp lệ ({exc.problem}): xem lại thụt lề và dấu “:”"],
+            source,
+        ) from exc
     if not isinstance(document, Mapping):
-        raise RegistryError(["line 1: a registry file is a mapping with `sections`"], source)
+        raise RegistryError(
+            ["dòng 1: tệp danh mục phải là một bảng khóa–giá trị có khóa `sections`"], source
+        )
     return document
+
+
+# Where an unknown field was found, as the administrator reads it.
+_WHAT = {"file": "tệp", "section": "mục (sections)", "defaults": "defaults", "agency": "cơ quan"}
+
+
+def _unreadable(exc: OSError | UnicodeDecodeError) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"không phải văn bản UTF-8 (byte thứ {exc.start + 1}): lưu lại tệp dạng UTF-8"
+    return exc.strerror or str(exc)
 
 
 _CSV_COLUMNS = (
@@ -143,13 +160,13 @@ def _csv_document(text: str) -> tuple[Raw, _Problems]:
     reader = csv.DictReader(text.splitlines(keepends=True))
     for column in reader.fieldnames or ():
         if column not in _CSV_COLUMNS:
-            problems.add(1, f"unknown column {column!r}")
+            problems.add(1, f"cột lạ {column!r} (các cột dùng được: {', '.join(_CSV_COLUMNS)})")
     agencies: list[Raw] = []
     moves: list[Raw] = []
     start = 2
     for row in reader:
         if None in row:
-            problems.add(start, "more cells than columns")
+            problems.add(start, "nhiều ô hơn số cột: ô có dấu phẩy phải đặt trong ngoặc kép")
         raw = _csv_row(row, start)
         start = reader.line_num + 1  # a quoted cell may span lines
         if raw.get("kind") == "group":
@@ -269,7 +286,7 @@ class _Problems:
         self._items.append((line, message))
 
     def report(self) -> list[str]:
-        return [f"line {line}: {message}" for line, message in sorted(self._items)]
+        return [f"dòng {line}: {message}" for line, message in sorted(self._items)]
 
 
 @dataclass
@@ -292,16 +309,18 @@ class _Fields:
     def check_keys(self, allowed: set[str], what: str) -> None:
         for key in self.raw:
             if key not in allowed and key not in (LINE, LINES):
-                self.fail(key, f"unknown {what} field {key!r}")
+                self.fail(
+                    key, f"{_WHAT.get(what, what)} không có trường {key!r}: xem lại tên trường"
+                )
 
     def text(self, key: str, *, required: bool = False) -> str:
         value = self.raw.get(key)
         if value is None or value == "":
             if required:
-                self.problems.add(self.line, f"missing {key}")
+                self.problems.add(self.line, f"thiếu {key}")
             return ""
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            self.fail(key, f"{key} must be text, not {type(value).__name__}")
+            self.fail(key, f"{key} phải là văn bản, không phải {type(value).__name__}")
             return ""
         return " ".join(str(value).split())
 
@@ -309,14 +328,14 @@ class _Fields:
         value = self.raw.get(key)
         if value is None or value == "":
             if required:
-                self.problems.add(self.line, f"missing {key}")
+                self.problems.add(self.line, f"thiếu {key}")
             return None
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return value
         try:
             return dt.date.fromisoformat(str(value).strip())
         except ValueError:
-            self.fail(key, f"{key}: {value!r} is not a date (YYYY-MM-DD)")
+            self.fail(key, f"{key}: {value!r} không phải ngày hợp lệ (viết YYYY-MM-DD)")
             return None
 
     def choice(self, key: str, enum: type[E]) -> E | None:
@@ -325,7 +344,7 @@ class _Fields:
             return enum(value) if value else None
         except ValueError:
             allowed = ", ".join(m.value for m in enum)
-            self.fail(key, f"unknown {key} {value!r} (one of: {allowed})")
+            self.fail(key, f"{key} {value!r} không hợp lệ (chọn một trong: {allowed})")
             return None
 
     def items(self, key: str) -> list[Any]:
@@ -333,7 +352,7 @@ class _Fields:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.fail(key, f"{key} must be a list")
+            self.fail(key, f"{key} phải là một danh sách")
             return []
         return value
 
@@ -372,14 +391,16 @@ def _validate(document: Raw, source: str, problems: _Problems, province: str) ->
 def _partial_groups(top: _Fields) -> dict[str, str]:
     raw = top.raw.get("partial_groups") or {}
     if not isinstance(raw, Mapping):
-        top.fail("partial_groups", "partial_groups maps a group key to what it lacks")
+        top.fail("partial_groups", "partial_groups phải ghi mỗi khóa nhóm kèm phần nhóm còn thiếu")
         return {}
     out = {}
     for key, note in raw.items():
         if key in (LINE, LINES):
             continue
         if not _GROUP_KEY.match(str(key)) or not str(note or "").strip():
-            top.fail("partial_groups", f"partial group {key!r} needs a snake_case key and a note")
+            top.fail(
+                "partial_groups", f"nhóm chưa đủ {key!r} cần khóa dạng snake_case và một ghi chú"
+            )
             continue
         out[str(key)] = " ".join(str(note).split())
     return out
@@ -396,7 +417,7 @@ def _defaults(section: _Fields) -> Raw:
     """A section's agency defaults, checked once rather than under every agency."""
     raw = section.raw.get("defaults") or {}
     if not isinstance(raw, Mapping):
-        section.fail("defaults", "defaults must be a mapping of agency fields")
+        section.fail("defaults", "defaults phải là bảng khóa–giá trị gồm các trường của cơ quan")
         return {}
     defaults = _Fields(raw, section.problems)
     defaults.check_keys(_AGENCY_KEYS - {"code", "name"}, "defaults")
@@ -407,18 +428,18 @@ def _agency(f: _Fields, default_province: str) -> AgencySpec | None:
     """The agency of a record; a placeholder where a field is bad (its problem is already
     recorded, so the file is rejected) so that every other field is still checked."""
     if not isinstance(f.raw.get("code"), str):
-        f.problems.add(f.line, "an agency needs a code, a name and a kind")
+        f.problems.add(f.line, "mỗi cơ quan cần có code, name và kind")
         return None
     f.check_keys(_AGENCY_KEYS, "agency")
     code, name = f.text("code", required=True), f.text("name", required=True)
     kind = f.choice("kind", AgencyKind) or AgencyKind.other
     province = f.text("province") or default_province
     if not _SLUG.match(code):
-        f.fail("code", f"code {code!r} is not a slug (lowercase letters, digits, dashes)")
+        f.fail("code", f"code {code!r} không hợp lệ: chỉ dùng chữ thường không dấu, số và “-”")
     if not province:
-        f.problems.add(f.line, "missing province (give it per agency or for the whole file)")
+        f.problems.add(f.line, "thiếu province (ghi cho từng cơ quan hoặc cho cả tệp)")
     elif not _SLUG.match(province):
-        f.fail("province", f"province {province!r} is not a slug such as 'quang-ngai'")
+        f.fail("province", f"province {province!r} không hợp lệ: viết như 'quang-ngai'")
     start, end = f.date("active_from"), f.date("active_to")
     _check_order(f, "active_from", start, end)
     return AgencySpec(
@@ -439,7 +460,7 @@ def _agency(f: _Fields, default_province: str) -> AgencySpec | None:
 
 def _check_order(f: _Fields, key: str, start: dt.date | None, end: dt.date | None) -> None:
     if start and end and end < start:
-        f.fail(key, f"dates out of order: {start.isoformat()} is after {end.isoformat()}")
+        f.fail(key, f"ngày sai thứ tự: {start.isoformat()} sau {end.isoformat()}")
 
 
 def _notes(f: _Fields) -> str:
@@ -452,7 +473,7 @@ def _aliases(f: _Fields, name: str) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for item in [name, *f.items("aliases")]:
         if not isinstance(item, str) or not item.strip():
-            f.fail("aliases", f"an alias must be text, not {item!r}")
+            f.fail("aliases", f"tên gọi khác (aliases) phải là văn bản, không phải {item!r}")
             continue
         seen.setdefault(lookup_key(item), " ".join(item.split()))
     return tuple(seen.values())
@@ -466,9 +487,11 @@ def _groups(f: _Fields) -> tuple[GroupSpec, ...]:
         start, end = (None, None) if isinstance(item, str) else (g.date("from"), g.date("to"))
         _check_order(g, "from", start, end)
         if not _GROUP_KEY.match(key):
-            g.problems.add(g.line, f"group key {key!r} must be snake_case, e.g. departments")
+            g.problems.add(
+                g.line, f"khóa nhóm {key!r} phải viết dạng snake_case, ví dụ departments"
+            )
         elif key in groups:
-            g.problems.add(g.line, f"group {key!r} listed twice")
+            g.problems.add(g.line, f"nhóm {key!r} ghi hai lần")
         else:
             groups[key] = GroupSpec(key, start, end)
     return tuple(groups.values())
@@ -484,9 +507,9 @@ def _contacts(f: _Fields) -> tuple[ContactSpec, ...]:
             continue
         normal = normalise_address(channel, address)
         if normal is None:
-            c.fail("address", f"bad {channel.value} address {address!r}")
+            c.fail("address", f"địa chỉ {channel.value} không hợp lệ: {address!r}")
         elif any((x.channel, x.address) == (channel, normal) for x in contacts):
-            c.fail("address", f"contact {normal} listed twice")
+            c.fail("address", f"liên hệ {normal} ghi hai lần")
         else:
             contacts.append(ContactSpec(channel, normal, c.text("label")))
     return tuple(contacts)
@@ -514,7 +537,7 @@ def _successors(
         if (start and effective <= start) or (end and effective <= end):
             s.fail(
                 "effective",
-                f"succession on {effective.isoformat()} is not after the agency's active dates",
+                f"ngày kế thừa {effective.isoformat()} phải sau thời gian hoạt động của cơ quan",
             )
         successors.append(SuccessorSpec(code, effective, s.text("note"), s.line))
     return tuple(successors)
@@ -528,9 +551,11 @@ def _group_moves(section: _Fields) -> list[GroupSuccessionSpec]:
         effective = g.date("effective", required=True)
         for key in filter(None, (old, new)):
             if not _GROUP_KEY.match(key):
-                g.problems.add(g.line, f"group key {key!r} must be snake_case, e.g. departments")
+                g.problems.add(
+                    g.line, f"khóa nhóm {key!r} phải viết dạng snake_case, ví dụ departments"
+                )
         if old and old == new:
-            g.problems.add(g.line, f"group {old!r} cannot succeed itself")
+            g.problems.add(g.line, f"nhóm {old!r} không thể kế thừa chính nó")
         if old and new and effective:
             moves.append(GroupSuccessionSpec(old, new, effective, _notes(g), g.line))
     return moves
@@ -542,20 +567,22 @@ def _check_references(agencies: Sequence[AgencySpec], problems: _Problems) -> No
     for spec in agencies:
         first = by_code.setdefault(spec.code, spec)
         if first is not spec:
-            problems.add(spec.line, f"duplicate code {spec.code!r} (first on line {first.line})")
+            problems.add(spec.line, f"trùng code {spec.code!r} (đã có ở dòng {first.line})")
     for spec in agencies:
         for s in spec.successors:
             target = by_code.get(s.code)
             if target is None:
-                problems.add(s.line, f"successor code {s.code!r} does not exist in this file")
+                problems.add(s.line, f"cơ quan kế thừa {s.code!r} không có trong tệp này")
             elif target is spec:
-                problems.add(s.line, f"{spec.code!r} cannot succeed itself")
+                problems.add(s.line, f"{spec.code!r} không thể kế thừa chính nó")
             elif not _alive(target, s.effective):
                 problems.add(
-                    s.line, f"successor {s.code!r} is not active on {s.effective.isoformat()}"
+                    s.line,
+                    f"cơ quan kế thừa {s.code!r} không hoạt động vào ngày "
+                    f"{s.effective.isoformat()}",
                 )
     for cycle in _cycles(by_code):
-        problems.add(by_code[cycle[0]].line, "succession cycle: " + " → ".join(cycle))
+        problems.add(by_code[cycle[0]].line, "kế thừa vòng tròn: " + " → ".join(cycle))
 
 
 def _alive(spec: AgencySpec, day: dt.date) -> bool:

@@ -58,7 +58,7 @@ def test_bad_registry_is_reported_whole_and_not_imported(hb, tmp_path: Path) -> 
     result = hb("agencies", "import", str(bad))
     assert result.returncode == 2
     assert "chưa nhập gì" in result.stderr
-    assert "line 6" in result.stderr and "line 8" in result.stderr
+    assert "dòng 6" in result.stderr and "dòng 8" in result.stderr
     assert "Traceback" not in result.stderr
     listed = hb("agencies", "list")
     assert "0 cơ quan" in listed.stdout

@@ -413,13 +413,13 @@ REFUSALS = [
     ),
     (
         ["edit", "{untimed}", "--frequency", "monthly", "--deadline", "20/12"],
-        "không dùng được cho báo cáo hằng tháng: a monthly report cannot take day",
+        "không dùng được cho báo cáo hằng tháng: báo cáo hằng tháng chỉ ghi ngày trong tháng",
     ),
     (
         ["edit", "{untimed}", "--frequency", "weekly", "--deadline", "15"],
         "không dùng được cho báo cáo hằng tuần",
     ),
-    (["edit", "{untimed}", "--ladder", "{bad_ladder}"], "bad stage name 'Bad Name'"),
+    (["edit", "{untimed}", "--ladder", "{bad_ladder}"], "tên bước 'Bad Name' không hợp lệ"),
     (["edit", "{untimed}", "--ladder", "{no_opening}"], "thiếu bước mở kỳ"),
     (["edit", "{untimed}", "--ladder", "{missing}"], "không đọc được"),
     # A valid change before an invalid one in the same command is not kept either.

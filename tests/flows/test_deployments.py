@@ -273,7 +273,7 @@ def test_untimed_and_periodless_obligations_are_skipped(session: Session) -> Non
     assert [s.key for s in specs] == [f"obligation:{ok.id}"]
     reasons = {s.obligation_id: s.reason for s in skipped}
     assert set(reasons) == {dated.id, once.id}
-    assert "no recurring opening day" in reasons[_id(dated)]
+    assert "không có ngày mở kỳ lặp lại" in reasons[_id(dated)]
     assert "tần suất “once” không có kỳ định kỳ" in reasons[_id(once)]
 
 

@@ -125,7 +125,7 @@ def test_an_administrator_adds_the_lead_back_to_the_submitters(
 
 def test_open_cycle_refuses_an_unapproved_obligation(session: Session, annual: Obligation) -> None:
     set_status(session, annual.id or 0, status="rejected", actor="t")
-    with pytest.raises(PlanError, match="approve it first"):
+    with pytest.raises(PlanError, match="duyệt nghĩa vụ trước"):
         store_cycle(session, annual, now=_at(2026, 11, 20), province=PROVINCE)
 
 

@@ -195,19 +195,19 @@ BAD = """
           - {old_group: District-Committees, new_group: commune_committees, effective: 2025-07-01}
 """
 BAD_PROBLEMS = [
-    "line 7: unknown kind 'sở' (one of: department, board, provincial_committee, "
+    "dòng 7: kind 'sở' không hợp lệ (chọn một trong: department, board, provincial_committee, "
     "committee_office, district_committee, commune_committee, ministry, central, other)",
-    "line 8: duplicate code 'qng-a' (first on line 5)",
-    "line 11: successor code 'no-such-code' does not exist in this file",
-    "line 15: dates out of order: 2025-07-01 is after 2025-06-30",
-    "line 17: group key 'Departments' must be snake_case, e.g. departments",
-    "line 19: bad email address 'not-an-email'",
-    "line 20: bad zns address '0123'",
-    "line 21: unknown channel 'fax' (one of: email, zalo, zns)",
-    "line 22: unknown agency field 'alias'",
-    "line 23: succession cycle: qng-d → qng-e → qng-d",
-    "line 26: active_from: '2025-13-01' is not a date (YYYY-MM-DD)",
-    "line 33: group key 'District-Committees' must be snake_case, e.g. departments",
+    "dòng 8: trùng code 'qng-a' (đã có ở dòng 5)",
+    "dòng 11: cơ quan kế thừa 'no-such-code' không có trong tệp này",
+    "dòng 15: ngày sai thứ tự: 2025-07-01 sau 2025-06-30",
+    "dòng 17: khóa nhóm 'Departments' phải viết dạng snake_case, ví dụ departments",
+    "dòng 19: địa chỉ email không hợp lệ: 'not-an-email'",
+    "dòng 20: địa chỉ zns không hợp lệ: '0123'",
+    "dòng 21: channel 'fax' không hợp lệ (chọn một trong: email, zalo, zns)",
+    "dòng 22: cơ quan không có trường 'alias': xem lại tên trường",
+    "dòng 23: kế thừa vòng tròn: qng-d → qng-e → qng-d",
+    "dòng 26: active_from: '2025-13-01' không phải ngày hợp lệ (viết YYYY-MM-DD)",
+    "dòng 33: khóa nhóm 'District-Committees' phải viết dạng snake_case, ví dụ departments",
 ]
 
 
@@ -247,7 +247,7 @@ def test_yaml_syntax_errors_name_their_line(tmp_path: Path) -> None:
     with pytest.raises(RegistryError) as caught:
         load_registry(write(tmp_path, "broken.yaml", "sections:\n  - title: [unclosed\n"))
 
-    assert caught.value.problems[0].startswith("line 3: not valid YAML")
+    assert caught.value.problems[0].startswith("dòng 3: không phải YAML hợp lệ")
 
 
 # --- CSV -----------------------------------------------------------------------------------------
@@ -285,13 +285,13 @@ def test_a_bad_csv_file_reports_its_problems_by_line(tmp_path: Path) -> None:
         load_registry(write(tmp_path, "bad.csv", BAD_CSV), province="quang-ngai")
 
     assert [p.split(":")[0] for p in caught.value.problems] == [
-        "line 1",  # unknown column 'colour'
-        "line 2",  # bad email
-        "line 3",  # unknown kind
-        "line 3",  # bad zalo address
-        "line 3",  # successor qng-z missing
+        "dòng 1",  # unknown column 'colour'
+        "dòng 2",  # bad email
+        "dòng 3",  # unknown kind
+        "dòng 3",  # bad zalo address
+        "dòng 3",  # successor qng-z missing
     ]
-    assert "unknown column 'colour'" in caught.value.problems[0]
+    assert "cột lạ 'colour'" in caught.value.problems[0]
 
 
 # --- listing -------------------------------------------------------------------------------------
@@ -329,8 +329,8 @@ QNG_DISTRICTS = {
 CASES: list[tuple[str, str | None, dt.date, set[str], Flag | None, list[str]]] = [
     # The 2022 Kon Tum directive 1503/UBND-KTTH, read today and on its own day.
     ("Sở Kế hoạch và Đầu tư", "kon-tum", TODAY, {"qng-so-tai-chinh"}, None,
-     ["Sở Kế hoạch và Đầu tư tỉnh Kon Tum", "Sở Tài chính tỉnh Kon Tum from 1/3/2025",
-      "Sở Tài chính tỉnh Quảng Ngãi from 1/7/2025"]),
+     ["Sở Kế hoạch và Đầu tư tỉnh Kon Tum", "Sở Tài chính tỉnh Kon Tum từ 1/3/2025",
+      "Sở Tài chính tỉnh Quảng Ngãi từ 1/7/2025"]),
     ("Sở Kế hoạch và Đầu tư", "kon-tum", dt.date(2022, 6, 1), {"kt-so-ke-hoach-va-dau-tu"},
      None, []),
     ("Sở KH&ĐT", None, TODAY, {"qng-so-tai-chinh"}, None, ["1/3/2025"]),
@@ -347,7 +347,7 @@ CASES: list[tuple[str, str | None, dt.date, set[str], Flag | None, list[str]]] =
      ["commune_committees", "1/7/2025"]),
     ("UBND các huyện, thị xã, thành phố", None, dt.date(2024, 12, 24), QNG_DISTRICTS, None, []),
     ("các Sở: Kế hoạch và Đầu tư, Tài chính", None, TODAY, {"qng-so-tai-chinh"}, None,
-     ["listed once", "1/3/2025"]),
+     ["chỉ ghi một lần", "1/3/2025"]),
     # Kon Tum's departments as a group: after the merger, the merged province's.
     ("Các cơ quan chuyên môn thuộc UBND tỉnh", "kon-tum", TODAY, CURRENT_DEPARTMENTS, None,
      ["quang-ngai"]),

@@ -64,7 +64,7 @@ def test_6966_annual_report_cycles(seeded: Session) -> None:
     assert [(p.phrase, p.suggested_group) for p in dissolved] == [
         ("Chủ tịch UBND các huyện, thị xã, thành phố", "commune_committees")
     ]
-    with pytest.raises(PlanError, match="approve it first"):
+    with pytest.raises(PlanError, match="duyệt nghĩa vụ trước"):
         ensure_cycles(
             seeded, report, start=dt.date(2025, 1, 1), end=dt.date(2027, 12, 31), province=PROVINCE
         )
@@ -113,7 +113,7 @@ def test_6966_annual_report_cycles(seeded: Session) -> None:
 def test_1503_kon_tum_obligation_lands_on_quang_ngai_finance(seeded: Session) -> None:
     (ob,) = _ingest(seeded, "seed-1503-ubnd-ktth-kon-tum-2022.txt", "kon-tum")
     assert ob.frequency == "none"
-    with pytest.raises(PlanError, match="set a schedule"):
+    with pytest.raises(PlanError, match="đặt tần suất và hạn nộp trước"):
         set_status(seeded, ob.id, status="approved", actor="admin")  # type: ignore[arg-type]
         ensure_cycles(
             seeded, ob, start=dt.date(2025, 1, 1), end=dt.date(2027, 12, 31), province=PROVINCE

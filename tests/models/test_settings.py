@@ -4,6 +4,7 @@ reader of HANBAOCAO_* variables, and listed in the README."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,70 @@ def test_a_bad_variable_is_told_in_vietnamese(monkeypatch: pytest.MonkeyPatch) -
     assert problem is not None
     assert problem.startswith("biến môi trường không hợp lệ (HANBAOCAO_UPLOAD_MAX_MB: ")
     assert settings_problem(ValueError("other")) is None
+
+
+# (variable, value given, what the refusal says is expected)
+REFUSED = [
+    ("HANBAOCAO_UPLOAD_MAX_MB", "nhiều", "cần một số MB lớn hơn 0"),
+    ("HANBAOCAO_UPLOAD_MAX_MB", "0", "cần một số MB lớn hơn 0"),
+    ("HANBAOCAO_UPLOAD_MAX_FILES", "2.5", "cần một số nguyên lớn hơn 0"),
+    ("HANBAOCAO_UPLOAD_CONCURRENCY", "-1", "cần một số nguyên lớn hơn 0"),
+    ("HANBAOCAO_SMTP_TIMEOUT", "mười", "cần một số giây lớn hơn 0"),
+    ("HANBAOCAO_BODY_GRACE_SECONDS", "-5", "cần một số giây từ 0 trở lên"),
+    ("HANBAOCAO_ADMIN_SESSION_HOURS", "0", "cần một số giờ lớn hơn 0"),
+    ("HANBAOCAO_ADMIN_LOGIN_WINDOW_MINUTES", "abc", "cần một số phút lớn hơn 0"),
+    ("HANBAOCAO_SQLITE_BUSY_SECONDS", "0", "cần một số giây lớn hơn 0"),
+    ("HANBAOCAO_NOW", "2026-12-21T08:00", "cần một thời điểm ISO 8601 có múi giờ"),
+    ("HANBAOCAO_NOW", "thứ hai", "cần một thời điểm ISO 8601 có múi giờ"),
+    ("HANBAOCAO_PUBLIC_URL", "baocao.example.vn", "bắt đầu bằng http:// hoặc https://"),
+    ("PREFECT_UI_URL", "127.0.0.1:4200", "bắt đầu bằng http:// hoặc https://"),
+    ("HANBAOCAO_SMTP_URL", "smtp://mail.example.vn", "mailto:// hoặc mailtos://"),
+    ("HANBAOCAO_ZALO_OA_URL", "zalo://app:secret@1", "zalooa://APP_ID:SECRET@OA_ID"),
+    ("HANBAOCAO_ZNS_URL", "https://zalo.example", "zns://APP_ID:SECRET@OA_ID"),
+    ("HANBAOCAO_SENDER", "chủ tịch", "office (Văn phòng UBND tỉnh ký) hoặc lead"),
+    ("HANBAOCAO_PROVINCE", "Quảng Ngãi", "ví dụ quang-ngai"),
+    ("HANBAOCAO_DATABASE_URL", "hanbaocao.db", "một URL cơ sở dữ liệu"),
+    ("HANBAOCAO_DATA_DIR", "", "một đường dẫn thư mục"),
+    ("HANBAOCAO_TRUSTED_PROXIES", "127.0.0.1, nginx", "các địa chỉ IP hoặc mạng"),
+]
+
+
+@pytest.mark.parametrize(("variable", "given", "expected"), REFUSED)
+def test_a_refused_value_names_the_variable_the_value_and_what_is_expected(
+    monkeypatch: pytest.MonkeyPatch, variable: str, given: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, given)
+    with pytest.raises(ValidationError) as caught:
+        settings()
+    [error] = caught.value.errors()
+    message = error["msg"].removeprefix("Value error, ")
+    assert message.startswith(f"{variable}: giá trị {given!r} không dùng được, cần ")
+    assert expected in message
+    assert unicodedata.is_normalized("NFC", message)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("HANBAOCAO_UPLOAD_MAX_MB", "0.5"),
+        ("HANBAOCAO_BODY_GRACE_SECONDS", "0"),
+        ("HANBAOCAO_NOW", "2026-12-21T08:00+07:00"),
+        ("HANBAOCAO_NOW", ""),
+        ("HANBAOCAO_PUBLIC_URL", "HTTPS://baocao.example.vn"),
+        ("HANBAOCAO_SMTP_URL", "mailtos://u:p@mail.example.vn:465"),
+        ("HANBAOCAO_SMTP_URL", ""),
+        ("HANBAOCAO_SENDER", "lead"),
+        ("HANBAOCAO_PROVINCE", "kon-tum"),
+        ("HANBAOCAO_DATABASE_URL", "postgresql+psycopg://u@db:5432/hb"),
+        ("HANBAOCAO_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
+    ],
+)
+def test_good_values_pass_their_rules(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert settings() is not None
+
+
+def test_the_defaults_pass_every_rule() -> None:
+    assert Settings().sender == "office"

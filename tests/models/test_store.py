@@ -36,6 +36,7 @@ from models.tables import (
     Submission,
     SubmissionState,
 )
+from models.vocabulary import STATUS_VI
 from tests.models.test_tables import UTC, add_agencies, add_cycle, add_world
 
 SEED = Path(__file__).parents[2] / "examples" / "seed-6966-ubnd-ktn-quang-ngai-2024.txt"
@@ -213,7 +214,10 @@ def test_status_transitions(session: Session, before: S, after: S) -> None:
     session.commit()
     events = count(session, AuditEvent)
     if (before, after) not in ALLOWED:
-        with pytest.raises(IllegalTransition, match=f"is {before}: cannot become {after}"):
+        with pytest.raises(
+            IllegalTransition,
+            match=f"“{STATUS_VI[before]}”: không chuyển sang “{STATUS_VI[after]}”",
+        ):
             set_status(session, ob.id, status=after, actor="reviewer")
         session.rollback()
         assert count(session, AuditEvent) == events
@@ -240,7 +244,7 @@ def test_approving_a_withdrawn_obligation_is_refused(session: Session, tmp_path:
     save(session, parse_edited(tmp_path, "định kỳ hàng năm", "định kỳ hằng quý"))
     old = v1.obligations[0].id
     assert old is not None
-    with pytest.raises(IllegalTransition, match="withdrawn: cannot become approved"):
+    with pytest.raises(IllegalTransition, match="“đã thay thế”: không chuyển sang “đã duyệt” được"):
         set_status(session, old, status=S.approved, actor="reviewer")
 
 

@@ -223,12 +223,18 @@ def test_an_administrator_confirms_a_provisional_day_in_the_local_file(tmp_path:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({2030: {"decided": {"tet-am": "x"}}}, "unknown"),
-        ({2030: {"decided": {"tet": ""}}}, "source"),
+        ({2030: {"decided": {"tet-am": "x"}}}, "mục lạ 'tet-am'"),
+        ({2030: {"decided": {"tet": ""}}}, "thiếu nguồn"),
         ({"decided_through": "2025"}, "decided_through"),
-        ({2030: {"off": [{"date": "2031-01-02", "name": "x", "source": "y"}]}}, "bad date"),
-        ({2030: {"off": [{"date": "2030-01-02", "name": "x"}]}}, "source"),
-        ({2030: {"work": [{"date": "2030-13-02", "name": "x", "source": "y"}]}}, "month"),
+        (
+            {2030: {"off": [{"date": "2031-01-02", "name": "x", "source": "y"}]}},
+            "ngày '2031-01-02' không hợp lệ",
+        ),
+        ({2030: {"off": [{"date": "2030-01-02", "name": "x"}]}}, "cần name và source"),
+        (
+            {2030: {"work": [{"date": "2030-13-02", "name": "x", "source": "y"}]}},
+            "ngày '2030-13-02' không hợp lệ",
+        ),
         (
             {
                 2030: {
@@ -236,7 +242,7 @@ def test_an_administrator_confirms_a_provisional_day_in_the_local_file(tmp_path:
                     "work": [{"date": "2030-01-05", "name": "x", "source": "y"}],
                 }
             },
-            "both",
+            "vừa là ngày nghỉ vừa là ngày làm bù",
         ),
     ],
 )
