@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from flows.server import free_port
 from models.db import make_engine
 from tests.cli.conftest import cli_env, run_cli
 from tests.conftest import EXAMPLES
+from tests.ports import refusing_port
 
 ANNUAL = EXAMPLES / "seed-6966-ubnd-ktn-quang-ngai-2024.txt"
 NOW = "2026-12-07T09:00:00+07:00"
@@ -57,7 +57,8 @@ def operator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Operato
     op = Operator(tmp_path, url)
     for args in (("db", "upgrade"), ("agencies", "import")):
         op.ok(*args)
-    found = op.json("ingest", ANNUAL, "--port", str(free_port()))  # one file: one object
+    with refusing_port() as port:  # no Prefect server there: ingest runs in-process
+        found = op.json("ingest", ANNUAL, "--port", str(port))  # one file: one object
     annual = next(
         o["id"]
         for o in found["obligations"]
