@@ -28,7 +28,7 @@ def test_registry_round_trip(hb, tmp_path: Path) -> None:
 
     first = hb("agencies", "import")
     assert first.returncode == 0, first.stderr
-    assert "172 agencies created" in first.stdout
+    assert "174 agencies created" in first.stdout
     second = hb("agencies", "import")
     assert "0 agencies created, 0 updated" in second.stdout
 

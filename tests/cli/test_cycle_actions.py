@@ -1,5 +1,5 @@
 """Issue 13's levers as an operator runs them, on SQLite and PostgreSQL, on the demo's
-data: 6966/UBND-KTN's annual 2026 cycle opened for the province's 109 agencies (clock on
+data: 6966/UBND-KTN's annual 2026 cycle opened for the province's 110 agencies (clock on
 7/12/2026). `cycles show --json`, excuse, extend, pause/resume, resend and `outbox retry
 --failed` each change exactly what they say, and bad input gets one Vietnamese line."""
 
@@ -91,7 +91,7 @@ def test_show_excuse_extend_for_scripts(operator: Operator) -> None:
     op = operator
     shown = _cycle(op)
     cid = shown["id"]
-    assert shown["state"] == "open" and len(shown["agencies"]) == 109
+    assert shown["state"] == "open" and len(shown["agencies"]) == 110
     assert _row(shown, FINANCE) == {
         **_row(shown, FINANCE),
         "state": "pending",
