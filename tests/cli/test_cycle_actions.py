@@ -106,6 +106,9 @@ def test_show_excuse_extend_for_scripts(operator: Operator) -> None:
         "cycles", "extend", cid, HEALTH, "--until", "30/12/2026", "--reason", "thiếu số liệu"
     )
     assert "đến 30/12/2026" in said
+    # Past Sở Xây dựng's own deadline to UBND tỉnh (24/12): done, with a warning.
+    assert "Lưu ý: hạn mới của Sở Y tế tỉnh Quảng Ngãi (30/12/2026 24:00) muộn hơn hạn" in said
+    assert "Sở Xây dựng tỉnh Quảng Ngãi phải báo cáo Ủy ban nhân dân tỉnh Quảng Ngãi" in said
     after = op.json("cycles", "show", cid)
     assert _row(after, FINANCE)["state"] == "excused"
     assert (_row(after, HEALTH)["deadline"], _row(after, HEALTH)["extended"]) == (

@@ -23,7 +23,7 @@ from models.actions import (
 )
 from models.agency import Agency
 from models.compliance import Cell, compliance_matrix
-from models.cycle_controls import CycleAction, RequestKind, RequestState
+from models.cycle_controls import CycleAction, RequestKind, RequestState, SubmissionExtension
 from models.cycles import advance, closable, store_cycle
 from models.registry import import_registry, load_registry, shipped_registry
 from models.requests import decide, file_request, open_requests
@@ -203,6 +203,31 @@ def test_excuse_stops_the_agency_and_shows_everywhere(session: Session, cycle: R
     assert _actions(session) == [("excuse", "vp", "sáp nhập")]
     with pytest.raises(ActionError, match="đã được miễn"):
         excuse(session, cycle.id or 0, FINANCE, actor="vp", now=_at(12, 1), reason="x")
+
+
+def test_extend_past_the_leads_own_deadline_is_done_with_a_warning(
+    session: Session, cycle: ReportCycle
+) -> None:
+    """Sở Xây dựng reports to UBND tỉnh by Thursday 24/12/2026 (24:00): an agency extended
+    to that day still comes first; one extended to 28/12 comes after, which is allowed."""
+    assert cycle.lead_due_at == dt.datetime(2026, 12, 24, 23, 59, 59, tzinfo=VN)
+    kept = extend(
+        session, cycle.id or 0, FINANCE, until=dt.date(2026, 12, 24), actor="vp",
+        now=_at(12, 22, 10), reason="chờ số liệu",
+    )  # fmt: skip
+    assert kept.warning is None
+    past = extend(
+        session, cycle.id or 0, HEALTH, until=dt.date(2026, 12, 28), actor="vp",
+        now=_at(12, 22, 10), reason="chờ số liệu",
+    )  # fmt: skip
+    assert past.rows == 1 and past.warning == (
+        "Lưu ý: hạn mới của Sở Y tế tỉnh Quảng Ngãi (28/12/2026 24:00) muộn hơn hạn Sở Xây "
+        "dựng tỉnh Quảng Ngãi phải báo cáo Ủy ban nhân dân tỉnh Quảng Ngãi (24/12/2026 24:00): "
+        "Sở Xây dựng tỉnh Quảng Ngãi sẽ phải tổng hợp khi chưa có báo cáo của cơ quan này."
+    )
+    assert _sub(session, cycle, HEALTH).id in {
+        e.submission_id for e in session.exec(select(SubmissionExtension))
+    }
 
 
 def test_extend_moves_that_agencys_ladder_and_cell(session: Session, cycle: ReportCycle) -> None:
