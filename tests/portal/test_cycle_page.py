@@ -132,6 +132,28 @@ def test_the_extend_confirmation_warns_past_the_leads_own_deadline(site: Harness
     assert _actions(site) == 1
 
 
+def test_approving_an_extension_request_past_the_leads_deadline_warns(site: Harness) -> None:
+    url = site.url()
+    token = CSRF.search(site.client.get(f"{url}/requests").text)
+    assert token
+    form = {"csrf": token.group(1), "kind": "extension", "until": "2026-12-28", "reason": "x"}
+    assert site.client.post(f"{url}/requests", data=form).status_code == 303
+
+    _login(site)
+    listed = site.client.get("/admin/requests")
+    (rid,) = re.findall(r'data-request="(\d+)"', listed.text)
+    csrf = CSRF.search(listed.text)
+    assert csrf
+    decision = {"csrf": csrf.group(1), "decision": "approve", "answer": "Đồng ý"}
+    within = site.client.post(f"/admin/requests/{rid}", data={**decision, "until": "2026-12-24"})
+    assert within.status_code == 200 and "hạn mới 24/12/2026" in within.text
+    assert 'data-testid="confirm-warning"' not in within.text
+    past = site.client.post(f"/admin/requests/{rid}", data={**decision, "until": "2026-12-28"})
+    assert past.status_code == 200 and "hạn mới 28/12/2026" in past.text
+    warning = re.search(r'data-testid="confirm-warning">([^<]+)<', past.text)
+    assert warning and "muộn hơn hạn Sở Xây dựng tỉnh Quảng Ngãi" in warning.group(1)
+
+
 def test_unknown_cycle_or_agency_is_a_vietnamese_404(site: Harness) -> None:
     _login(site)
     for path in (
