@@ -84,7 +84,7 @@ def test_a_year_of_one_cycle_runs_itself(app: MailSink) -> None:
     state = open_cycle(obligation_id=oid, now=opening, return_state=True)
     opened = state.result()
     assert _run(state.state_details.flow_run_id).name == "6966/UBND-KTN · Năm 2026"
-    # 111 less Sở Xây dựng (the lead) and Văn phòng UBND tỉnh (the recipient's office).
+    # 112 less Sở Xây dựng (the lead) and Văn phòng UBND tỉnh (the recipient's office).
     assert (opened["period"], opened["created"], opened["new_submissions"]) == ("2026", True, 110)
     again = open_cycle(obligation_id=oid, period_key="2026", now=opening)
     assert (again["created"], again["new_submissions"], again["queued"]) == (False, 0, 0)
@@ -121,7 +121,7 @@ def test_a_year_of_one_cycle_runs_itself(app: MailSink) -> None:
     assert results["overdue"]["overdue"] == [cycle.id]
     assert results["overdue"]["queued"]["escalation-lead/email"] == 1
     lead_mail = [m for m in app.messages() if m["Subject"].startswith("[Đôn đốc báo cáo]")]
-    assert len(lead_mail) == 1 and "99 cơ quan chưa nộp" in lead_mail[0]["Subject"]
+    assert len(lead_mail) == 1 and "100 cơ quan chưa nộp" in lead_mail[0]["Subject"]
     # The lead's own deadline (24/12/2026), reminded three working days before and on it.
     assert results["lead-reminder-3"]["queued"]["lead-reminder-3/email"] == 1
     assert results["lead-due-day"]["queued"]["lead-due-day/email"] == 1

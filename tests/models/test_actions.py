@@ -113,10 +113,10 @@ def test_pause_silences_the_cycle_and_resume_skips_the_stale_reminders(
     session: Session, cycle: ReportCycle
 ) -> None:
     # 10/12: reminder-7 reached and queued (not sent yet), then the cycle is paused.
-    assert _sweep(session, _at(12, 10)) == [("reminder-7", 109)]
+    assert _sweep(session, _at(12, 10)) == [("reminder-7", 110)]
     done = pause(session, cycle.id or 0, actor="vp", now=_at(12, 10, 10), reason="rà soát")
     session.commit()
-    assert done.rows == 109
+    assert done.rows == 110
     # Paused: no stage is reached however late, the lead hears nothing, it never closes.
     assert _sweep(session, _at(12, 28)) == []
     assert closable(session, now=_at(12, 31) + dt.timedelta(days=60)) == []
@@ -129,7 +129,7 @@ def test_pause_silences_the_cycle_and_resume_skips_the_stale_reminders(
     done = resume(session, cycle.id or 0, actor="vp", now=_at(12, 17), calendar=CAL)
     session.commit()
     stale = _notes(session, cycle, Notification.stage == "reminder-7")
-    assert (done.rows, done.cancelled) == (109, len(stale))
+    assert (done.rows, done.cancelled) == (110, len(stale))
     assert {s.next_action_stage for s in session.exec(select(Submission))} == {"reminder-1"}
     assert _sweep(session, _at(12, 17, 10)) == []
     assert all(n.next_attempt_at is None for n in stale)
@@ -137,7 +137,7 @@ def test_pause_silences_the_cycle_and_resume_skips_the_stale_reminders(
     # The opening notices were never stale: still due.
     opened = _notes(session, cycle, Notification.stage == "opened")
     assert opened and all(n.next_attempt_at is not None for n in opened)
-    assert _sweep(session, _at(12, 18)) == [("reminder-1", 109)]
+    assert _sweep(session, _at(12, 18)) == [("reminder-1", 110)]
     assert [a[0] for a in _actions(session)] == ["pause", "resume"]
 
 
@@ -194,7 +194,7 @@ def test_excuse_stops_the_agency_and_shows_everywhere(session: Session, cycle: R
     queued = _notes(session, cycle, Notification.agency_id == finance.id)
     assert done.cancelled == len(queued) >= 1  # its opening notice, on each channel
     assert all((n.last_error or "").startswith(CANCELLED_MARK) for n in queued)
-    assert [(s, n) for s, n in _sweep(session, _at(12, 10))] == [("reminder-7", 108)]
+    assert [(s, n) for s, n in _sweep(session, _at(12, 10))] == [("reminder-7", 109)]
     mine = _notes(session, cycle, Notification.agency_id == finance.id)
     assert {n.stage for n in mine} == {"opened"}  # no reminder-7 for it
     matrix = compliance_matrix(session, now=_at(12, 28), calendar=CAL)

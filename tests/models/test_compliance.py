@@ -232,7 +232,7 @@ def test_every_cell_and_rate_of_the_seeds(session: Session, scenario: Scenario) 
     lead = session.get(Agency, s.lead)
     assert lead is not None and "Xây dựng" in lead.name
     assert [c.lead for c in m.columns] == [None, lead.name, None, lead.name]
-    # 111 less the lead (Sở Xây dựng) and the recipient's office: 109, and 1503's submitter
+    # 112 less the lead (Sở Xây dựng) and the recipient's office: 110, and 1503's submitter
     # (Sở Tài chính) is among them.
     assert s.agencies == 110
     assert len(m.rows) == 110 and len({r.agency_id for r in m.rows}) == 110

@@ -81,7 +81,7 @@ def test_open_cycle_creates_submissions_and_opening_notices_once(
     assert cycle.due_at.astimezone(VN).date() == dt.date(2026, 12, 21)
     assert cycle.lead_due_at is not None
     assert cycle.lead_due_at.astimezone(VN).date() == dt.date(2026, 12, 24)
-    # 111 departments and communes, less Sở Xây dựng (the lead, which consolidates) and
+    # 112 departments and communes, less Sở Xây dựng (the lead, which consolidates) and
     # Văn phòng UBND tỉnh (the recipient's office): neither reports to itself.
     assert opened.new_submissions == 110
     assert [(s.stage, s.audience, len(s.agency_ids)) for s in opened.steps] == [
@@ -191,7 +191,7 @@ def test_the_ladder_walks_once_and_catches_up_with_the_latest_stage(
     assert {r.agency_id for r in reminded} == {annual.lead_agency_id}
     assert "[Nhắc hạn tổng hợp]" in reminded[0].payload["subject"]
     assert "24/12/2026" in reminded[0].payload["subject"]
-    # On the agencies' deadline day nobody is late yet, but 108 have not handed in.
+    # On the agencies' deadline day nobody is late yet, but 109 have not handed in.
     assert "109 cơ quan chưa nộp" in reminded[0].payload["text"]
     assert "đã gửi đủ" not in reminded[0].payload["text"]
     assert advance(session, now=after_due, calendar=CAL).steps == []  # queued once

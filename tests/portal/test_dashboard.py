@@ -446,7 +446,7 @@ def test_the_matrix_shows_every_agency_with_coloured_cells(world: World, admin: 
     assert every.count("c-on-time") == 3 and every.count("c-late") == 2
     assert every.count("c-missing") == 107 and every.count("c-not-yet-due") == 109
     # Rates: per agency (row), per obligation, overall; and the legend.
-    assert re.search(r"Tỉ lệ đúng hạn: <b>2,7 %</b>", page.text)  # 3 / 111
+    assert re.search(r"Tỉ lệ đúng hạn: <b>2,7 %</b>", page.text)  # 3 / 112
     assert "1,8 %" in page.text  # 6966: 2 / 110
     assert "50,0 %" in page.text  # 1503: 1 / 2
     assert "33,3 %" in page.text  # agency x: 1 / 3
