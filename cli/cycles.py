@@ -312,13 +312,15 @@ def extend_(
 
     day = _acting(lambda: parse_day(until))
     with opened() as rv:
-        _acting(
+        done = _acting(
             lambda: extend_and_tell(
                 rv.session, cycle_id, agency, until=day, actor=rv.actor, now=rv.now, reason=reason
             )
         )
         rv.session.commit()
     out.print(f"Đã gia hạn cho {agency} ở kỳ #{cycle_id} đến {day:%d/%m/%Y}; cơ quan sẽ được báo.")
+    if done.warning:  # allowed, but the lead Sở will consolidate without this report
+        out.print(Text(done.warning, style="yellow"))
 
 
 @cycles_app.command("resend")

@@ -83,6 +83,9 @@ def server_env(home: Path, port: int, extra: Mapping[str, str] | None = None) ->
     return env
 
 
+PORT_ATTEMPTS = 3  # a port taken between "found free" and "bound" is rare: 3 in a row is not
+
+
 @contextmanager
 def prefect_server(
     home: Path,
@@ -91,10 +94,40 @@ def prefect_server(
     env: Mapping[str, str] | None = None,
     timeout: float = SERVER_START_TIMEOUT,
 ) -> Iterator[PrefectServer]:
-    """``prefect server start`` on ``port`` (default: a free one), ``home`` as PREFECT_HOME;
-    yields once ``/api/health`` answers; always stops the server on exit."""
+    """``prefect server start`` on ``port``, ``home`` as PREFECT_HOME; yields once
+    ``/api/health`` answers; always stops the server on exit.
+
+    Without ``port``, a free one: the server binds it seconds after it was found free
+    (there is no socket to hand to ``prefect server start``), so another process may
+    have taken it meanwhile. Then the server is started again on another port, and it
+    counts as healthy only once its own log says it listens (else another process's
+    server on that port could answer the health check for it)."""
     home.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        server, process = _start(home, port or free_port(), env)
+        try:
+            wait_healthy(server, process, timeout=timeout, own_log=port is None)
+        except BaseException as exc:
+            stop_process_group(process)
+            clash = isinstance(exc, ServerError) and _PORT_TAKEN in server.log_tail(10_000).lower()
+            if port is None and clash and attempt < PORT_ATTEMPTS:
+                continue
+            raise
+        break
+    try:
+        yield server
+    finally:
+        stop_process_group(process)
+
+
+# In the server's log: Prefect's own check ("Port N is already in use") or, when the port
+# was taken after it, uvicorn's bind error ("[Errno 98] … address already in use").
+_PORT_TAKEN = "already in use"
+
+
+def _start(
+    home: Path, port: int, env: Mapping[str, str] | None
+) -> tuple[PrefectServer, subprocess.Popen[bytes]]:
     server = PrefectServer(port=port, home=home, log_path=home / "server.log")
     command = [sys.executable, "-m", "prefect", "server", "start"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
@@ -108,11 +141,7 @@ def prefect_server(
             start_new_session=True,  # its own process group: stop it and its children
             preexec_fn=_die_with_parent,
         )
-    try:
-        wait_healthy(server, process, timeout=timeout)
-        yield server
-    finally:
-        stop_process_group(process)
+    return server, process
 
 
 # Looked up here, in the parent: the child between fork and exec only makes the call.
@@ -129,10 +158,17 @@ def _die_with_parent() -> None:
 
 
 def wait_healthy(
-    server: PrefectServer, process: subprocess.Popen[bytes], *, timeout: float
+    server: PrefectServer,
+    process: subprocess.Popen[bytes],
+    *,
+    timeout: float,
+    own_log: bool = False,
 ) -> float:
-    """Seconds until ``/api/health`` answered; raises ServerError on exit or timeout."""
+    """Seconds until ``/api/health`` answered (and, with ``own_log``, the server's log said
+    it listens: uvicorn at INFO, ``server_env``'s level); raises ServerError on exit or
+    timeout."""
     started = time.monotonic()
+    listening = f"Uvicorn running on {server.url}"
     with httpx.Client(timeout=2.0) as client:
         while (waited := time.monotonic() - started) < timeout:
             if process.poll() is not None:
@@ -140,7 +176,9 @@ def wait_healthy(
                     f"máy chủ Prefect đã thoát (mã {process.returncode}):\n{server.log_tail()}"
                 )
             try:
-                if client.get(f"{server.api_url}/health").status_code == 200:
+                if client.get(f"{server.api_url}/health").status_code == 200 and (
+                    not own_log or listening in server.log_tail(lines=10_000)
+                ):
                     return waited
             except httpx.TransportError:
                 pass  # not listening yet

@@ -15,7 +15,8 @@ How each reaches the sweep and the dispatcher, without a new state anywhere:
   show it), loses its next action, and its queued messages are cancelled.
 - **extend**: a ``SubmissionExtension`` is that agency's own deadline; the sweep walks
   the agency's row down a ladder built on it, the matrix decides its cell by it, and the
-  cycle stays open until that ladder's end.
+  cycle stays open until that ladder's end. A deadline past the lead Sở's own deadline
+  to the recipient is allowed, with a warning (``past_lead_due``, in ``Done.warning``).
 - **resend**: the agency's latest agency-facing message is due again now.
 
 A cancelled message stays ``pending`` with no ``next_attempt_at`` (the dispatcher's due
@@ -37,6 +38,7 @@ from models.agency import Agency
 from models.calendar import ScheduledStage, StageAnchor, schedule
 from models.cycle_controls import CycleAction, CyclePause, SubmissionExtension
 from models.db import TZ
+from models.formats import local_text
 from models.tables import (
     CycleState,
     Notification,
@@ -75,6 +77,7 @@ class Done:
     cancelled: int = 0  # queued messages cancelled
     requeued: int = 0  # messages due again
     ref: int | None = None  # the CycleAction row's id
+    warning: str | None = None  # done, but the administrator should know (Vietnamese)
 
 
 # --- look-ups --------------------------------------------------------------------------
@@ -347,6 +350,28 @@ def due_on(cycle: ReportCycle, day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, local.time(), tzinfo=TZ).astimezone(dt.UTC)
 
 
+def past_lead_due(
+    session: Session, cycle: ReportCycle, agency: Agency, until: dt.date
+) -> str | None:
+    """The warning, in Vietnamese, when extending ``agency`` to ``until`` puts its
+    deadline after the lead Sở's own deadline to the recipient (Điều 8: the agencies'
+    deadline comes first, so the lead can consolidate); None otherwise. Allowed all the
+    same: the administrator may know that the lead will send this report later."""
+    new_due = due_on(cycle, until)
+    if cycle.lead_due_at is None or new_due <= cycle.lead_due_at:
+        return None
+    obligation = session.get(Obligation, cycle.obligation_id)
+    lead = session.get(Agency, obligation.lead_agency_id) if obligation else None
+    to = session.get(Agency, obligation.recipient_agency_id) if obligation else None
+    lead_name = lead.name if lead else "cơ quan chủ trì"
+    to_name = to.name if to else "cơ quan nhận báo cáo"
+    return (
+        f"Lưu ý: hạn mới của {agency.name} ({local_text(new_due)}) muộn hơn hạn {lead_name} "
+        f"phải báo cáo {to_name} ({local_text(cycle.lead_due_at)}): {lead_name} sẽ phải "
+        "tổng hợp khi chưa có báo cáo của cơ quan này."
+    )
+
+
 def extend(
     session: Session,
     cycle_id: int,
@@ -412,7 +437,8 @@ def extend(
         until=new_due.isoformat(),
     )
     session.flush()
-    return Done("extend", rows=1, cancelled=cancelled, ref=row.id)
+    warning = past_lead_due(session, cycle, agency, until)
+    return Done("extend", rows=1, cancelled=cancelled, ref=row.id, warning=warning)
 
 
 def _grant(

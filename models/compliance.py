@@ -54,13 +54,15 @@ class Cell(StrEnum):
     excused = "excused"
 
 
-# Rows are grouped as the province reads them: departments, then the committees.
+# Rows are grouped as the province reads them: departments, boards and the sector bodies
+# (Công an tỉnh: kind "other"), then the committees.
 _KIND_ORDER: dict[str, int] = {
     AgencyKind.committee_office.value: 0,
     AgencyKind.department.value: 1,
     AgencyKind.board.value: 2,
-    AgencyKind.district_committee.value: 3,
-    AgencyKind.commune_committee.value: 4,
+    AgencyKind.other.value: 3,
+    AgencyKind.district_committee.value: 4,
+    AgencyKind.commune_committee.value: 5,
 }
 _PERIOD = re.compile(r"\d{4}(-[A-Z0-9]{2,3}|-\d{2}-\d{2})?")  # a one-off: its date
 

@@ -37,6 +37,7 @@ from models.actions import (
     find_agency,
     get_cycle,
     parse_day,
+    past_lead_due,
     pause,
     paused,
     resend,
@@ -245,7 +246,7 @@ def _act(
         try:
             until = _check(action, form)
             if form.get("confirm") != "1":
-                return _confirm(request, found, action, form, until)
+                return _confirm(request, session, found, action, form, until)
             _run(session, action, cycle_id, code, user, now, form, until)
             session.commit()
         except ActionError as exc:
@@ -292,7 +293,12 @@ def _run(
 
 
 def _confirm(
-    request: Request, found: History, action: str, form: dict[str, str], until: dt.date | None
+    request: Request,
+    session: Session,
+    found: History,
+    action: str,
+    form: dict[str, str],
+    until: dt.date | None,
 ) -> Response:
     dash = admin_of(request)
     nonce = request.cookies.get(CSRF_COOKIE) or new_nonce()
@@ -314,6 +320,10 @@ def _confirm(
             "until": until.isoformat() if until else "",
         },
         "reason": form.get("reason", ""),
+        # An extension past the lead Sở's own deadline is allowed, but said first.
+        "warning": past_lead_due(session, found.cycle, found.agency, until)
+        if action == "extend" and until is not None
+        else None,
     }
     response = admin_page("admin/confirm.html", context)
     dash.cookie(response, CSRF_COOKIE, nonce, max_age=None)

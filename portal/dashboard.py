@@ -611,48 +611,33 @@ def export(request: Request, fmt: str) -> Response:
 # -- the reports handed in (``portal.views`` builds the responses) --------------------------
 
 
-def _id(raw: str) -> int | None:
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
-
-
 @router.get("/files/{version_id}")
 def download_file(request: Request, version_id: str) -> Response:
     """One handed-in version, for a logged-in administrator; audited with the user."""
-    from portal import views
+    from portal.views import Taker, id_of
 
     dash = admin_of(request)
     user = dash.user(request)
     if user is None:
         return to_login(request)
-    wanted = _id(version_id)
+    taker = Taker.admin(user, dash.now(request))
+    data_dir = request.app.state.portal.data_dir
     with Session(dash.engine(request), expire_on_commit=False) as session:
-        found = views.version_of_cycle(session, wanted) if wanted is not None else None
-        if found is None:
-            return error_response(404, *views.NOT_FOUND)
-        version, sub, agency = found
-        data = {"via": "dashboard", "agency": agency.code, "cycle_id": sub.cycle_id}
-        views.audit_download(
-            session,
-            actor=f"admin:{user}",
-            what="file",
-            entity_id=version.id or 0,
-            data=data,
-            at=dash.now(request),
-        )
-    return views.file_response(request.app.state.portal.data_dir, version)
+        return taker.version(session, data_dir, id_of(version_id), cycle_id=None)
 
 
 @router.get("/cycles/{cycle_id}/zip")
 def download_zip(request: Request, cycle_id: str) -> Response:
     """Every agency's latest upload for one cycle as one zip; audited with the user."""
     from notifications.notices import cycle_facts
-    from portal import views
+    from portal.views import Taker, id_of
 
     dash = admin_of(request)
     user = dash.user(request)
     if user is None:
         return to_login(request)
-    wanted = _id(cycle_id)
+    wanted = id_of(cycle_id)
+    taker = Taker.admin(user, dash.now(request))
     data_dir = request.app.state.portal.data_dir
     with Session(dash.engine(request), expire_on_commit=False) as session:
         try:
@@ -661,19 +646,7 @@ def download_zip(request: Request, cycle_id: str) -> Response:
             facts = None
         if facts is None:
             return error_response(404, "Không tìm thấy kỳ báo cáo", "Kỳ báo cáo này không tồn tại.")
-        entries = views.zip_entries(session, data_dir, wanted or 0)
-        data = {"via": "dashboard", "versions": [e[2].id for e in entries]}
-        views.audit_download(
-            session,
-            actor=f"admin:{user}",
-            what="zip",
-            entity_id=wanted or 0,
-            data=data,
-            at=dash.now(request),
-        )
-    if not entries:
-        return error_response(404, "Chưa có báo cáo", "Chưa cơ quan nào nộp báo cáo cho kỳ này.")
-    return views.zip_response([(n, p) for n, p, _ in entries], views.zip_filename(facts))
+        return taker.cycle_zip(session, data_dir, facts)
 
 
 @router.get("/dashboard.css")

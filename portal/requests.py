@@ -27,7 +27,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from models.actions import ActionError, agency_due, parse_day
+from models.actions import ActionError, agency_due, parse_day, past_lead_due
 from models.agency import Agency
 from models.calendar import period_label
 from models.cycle_controls import AgencyRequest, RequestKind, RequestState
@@ -258,8 +258,11 @@ def _confirm(
     verdict = "Chấp thuận" if approve else "Không chấp thuận"
     said = f"{verdict} đề nghị {kind} của {agency.name}"
     day = until or (req.proposed_due if approve else None)
+    warning = None
     if approve and req.kind is RequestKind.extension and day is not None:
         said += f": hạn mới {day:%d/%m/%Y}; tin nhắc và đôn đốc của cơ quan dời theo"
+        cycle = session.get(ReportCycle, req.cycle_id)
+        warning = past_lead_due(session, cycle, agency, day) if cycle else None
     said += ". Cơ quan được báo qua các kênh liên lạc."
     context = {
         "user": dash.user(request) or "",
@@ -274,6 +277,7 @@ def _confirm(
             "until": until.isoformat() if until else "",
         },
         "reason": form.get("answer", ""),
+        "warning": warning,  # an extension past the lead Sở's own deadline
     }
     response = admin_page("admin/confirm.html", context)
     dash.cookie(response, CSRF_COOKIE, nonce, max_age=None)

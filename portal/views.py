@@ -10,7 +10,7 @@
 
 Downloads are attachments of the type their bytes are (never the name's), with
 ``nosniff``, and each leaves an audit row naming who took what (``audit_download``);
-the dashboard's own downloads (``portal.dashboard``) use the same functions.
+the dashboard's own downloads (``portal.dashboard``) go through the same ``Taker``.
 
 A link that is forged, expired or for another purpose is refused with 403 and a page
 saying so (``portal.submit.LinkRefused``), before anything is read.
@@ -283,35 +283,13 @@ def view_file(request: Request, token: str, version_id: str) -> Response:
     portal = portal_of(request)
     now = portal.clock()
     claims = _claims(portal, token, "view", now)
-    if not version_id.isascii() or not version_id.isdigit() or len(version_id) > 9:
-        return error_page(404, *NOT_FOUND)
 
-    def take(session: Session) -> SubmissionVersion | None:
+    def take(session: Session) -> Response:
         facts, viewer = _viewer(session, claims)
-        found = version_of_cycle(session, int(version_id), facts.cycle.id)
-        if found is None:
-            return None
-        version, _, agency = found
-        data = {
-            "via": "view",
-            "viewer": viewer.code,
-            "agency": agency.code,
-            "cycle_id": facts.cycle.id,
-        }
-        audit_download(
-            session,
-            actor=f"view:{viewer.code}",
-            what="file",
-            entity_id=version.id or 0,
-            data=data,
-            at=now,
-        )
-        return version
+        taker = Taker.viewer(viewer, now)
+        return taker.version(session, portal.data_dir, id_of(version_id), facts.cycle.id)
 
-    version = _in_session(portal, take)
-    if version is None:
-        return error_page(404, *NOT_FOUND)
-    return file_response(portal.data_dir, version)
+    return _in_session(portal, take)
 
 
 @router.get("/view/{token}/zip")
@@ -321,24 +299,67 @@ def view_zip(request: Request, token: str) -> Response:
     now = portal.clock()
     claims = _claims(portal, token, "view", now)
 
-    def take(session: Session) -> tuple[CycleFacts, list[tuple[str, Path, SubmissionVersion]]]:
+    def take(session: Session) -> Response:
         facts, viewer = _viewer(session, claims)
-        entries = zip_entries(session, portal.data_dir, facts.cycle.id or 0)
-        data = {"via": "view", "viewer": viewer.code, "versions": [e[2].id for e in entries]}
-        audit_download(
-            session,
-            actor=f"view:{viewer.code}",
-            what="zip",
-            entity_id=facts.cycle.id or 0,
-            data=data,
-            at=now,
-        )
-        return facts, entries
+        return Taker.viewer(viewer, now).cycle_zip(session, portal.data_dir, facts)
 
-    facts, entries = _in_session(portal, take)
-    if not entries:
-        return error_page(404, "Chưa có báo cáo", "Chưa cơ quan nào nộp báo cáo cho kỳ này.")
-    return zip_response([(name, path) for name, path, _ in entries], zip_filename(facts))
+    return _in_session(portal, take)
+
+
+# --- who takes a report: the one path of the four download routes ----------------------------
+
+
+def id_of(raw: str) -> int | None:
+    """A row id from a URL segment; None for anything but a short run of ASCII digits."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Taker:
+    """Who downloads, already checked by the route (a logged-in administrator, or the
+    cycle's lead or recipient through its view link): what the audit row says of them."""
+
+    actor: str
+    about: dict[str, Any]  # the audit row's data common to every download of theirs
+    at: dt.datetime
+
+    @classmethod
+    def admin(cls, user: str, at: dt.datetime) -> Taker:
+        return cls(f"admin:{user}", {"via": "dashboard"}, at)
+
+    @classmethod
+    def viewer(cls, viewer: Agency, at: dt.datetime) -> Taker:
+        return cls(f"view:{viewer.code}", {"via": "view", "viewer": viewer.code}, at)
+
+    def version(
+        self, session: Session, data_dir: Path, version_id: int | None, cycle_id: int | None
+    ) -> Response:
+        """The version (only of ``cycle_id`` when given) as an attachment, audited; 404
+        when there is no such version."""
+        found = version_of_cycle(session, version_id, cycle_id) if version_id is not None else None
+        if found is None:
+            return error_page(404, *NOT_FOUND)
+        version, sub, agency = found
+        data = {**self.about, "agency": agency.code, "cycle_id": sub.cycle_id}
+        self._audit(session, "file", version.id or 0, data)
+        return file_response(data_dir, version)
+
+    def cycle_zip(self, session: Session, data_dir: Path, facts: CycleFacts) -> Response:
+        """The cycle's latest upload per agency as one zip, audited (an attempt on a cycle
+        with nothing handed in too); 404 when there is nothing."""
+        cycle_id = facts.cycle.id or 0
+        entries = zip_entries(session, data_dir, cycle_id)
+        self._audit(
+            session, "zip", cycle_id, {**self.about, "versions": [e[2].id for e in entries]}
+        )
+        if not entries:
+            return error_page(404, "Chưa có báo cáo", "Chưa cơ quan nào nộp báo cáo cho kỳ này.")
+        return zip_response([(name, path) for name, path, _ in entries], zip_filename(facts))
+
+    def _audit(self, session: Session, what: str, entity_id: int, data: dict[str, Any]) -> None:
+        audit_download(
+            session, actor=self.actor, what=what, entity_id=entity_id, data=data, at=self.at
+        )
 
 
 # --- the reports handed in: one file, or the cycle's latest files as one zip ------------------

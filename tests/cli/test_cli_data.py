@@ -29,7 +29,7 @@ def test_registry_round_trip(hb, tmp_path: Path) -> None:
 
     first = hb("agencies", "import")
     assert first.returncode == 0, first.stderr
-    assert "thêm mới 172 cơ quan" in first.stdout
+    assert "thêm mới 174 cơ quan" in first.stdout
     second = hb("agencies", "import")
     assert "thêm mới 0 cơ quan, cập nhật 0" in second.stdout
 

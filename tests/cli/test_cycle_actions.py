@@ -1,5 +1,5 @@
 """Issue 13's levers as an operator runs them, on SQLite and PostgreSQL, on the demo's
-data: 6966/UBND-KTN's annual 2026 cycle opened for the province's 109 agencies (clock on
+data: 6966/UBND-KTN's annual 2026 cycle opened for the province's 110 agencies (clock on
 7/12/2026). `cycles show --json`, excuse, extend, pause/resume, resend and `outbox retry
 --failed` each change exactly what they say, and bad input gets one Vietnamese line."""
 
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from flows.server import free_port
 from models.db import make_engine
 from tests.cli.conftest import cli_env, run_cli
 from tests.conftest import EXAMPLES
+from tests.ports import refusing_port
 
 ANNUAL = EXAMPLES / "seed-6966-ubnd-ktn-quang-ngai-2024.txt"
 NOW = "2026-12-07T09:00:00+07:00"
@@ -57,7 +57,8 @@ def operator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Operato
     op = Operator(tmp_path, url)
     for args in (("db", "upgrade"), ("agencies", "import")):
         op.ok(*args)
-    found = op.json("ingest", ANNUAL, "--port", str(free_port()))  # one file: one object
+    with refusing_port() as port:  # no Prefect server there: ingest runs in-process
+        found = op.json("ingest", ANNUAL, "--port", str(port))  # one file: one object
     annual = next(
         o["id"]
         for o in found["obligations"]
@@ -90,7 +91,7 @@ def test_show_excuse_extend_for_scripts(operator: Operator) -> None:
     op = operator
     shown = _cycle(op)
     cid = shown["id"]
-    assert shown["state"] == "open" and len(shown["agencies"]) == 109
+    assert shown["state"] == "open" and len(shown["agencies"]) == 110
     assert _row(shown, FINANCE) == {
         **_row(shown, FINANCE),
         "state": "pending",
@@ -105,6 +106,9 @@ def test_show_excuse_extend_for_scripts(operator: Operator) -> None:
         "cycles", "extend", cid, HEALTH, "--until", "30/12/2026", "--reason", "thiếu số liệu"
     )
     assert "đến 30/12/2026" in said
+    # Past Sở Xây dựng's own deadline to UBND tỉnh (24/12): done, with a warning.
+    assert "Lưu ý: hạn mới của Sở Y tế tỉnh Quảng Ngãi (30/12/2026 24:00) muộn hơn hạn" in said
+    assert "Sở Xây dựng tỉnh Quảng Ngãi phải báo cáo Ủy ban nhân dân tỉnh Quảng Ngãi" in said
     after = op.json("cycles", "show", cid)
     assert _row(after, FINANCE)["state"] == "excused"
     assert (_row(after, HEALTH)["deadline"], _row(after, HEALTH)["extended"]) == (

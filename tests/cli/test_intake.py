@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from flows.server import free_port
 from tests.cli.conftest import cli_env, run_cli
 from tests.conftest import EXAMPLES
+from tests.ports import refusing_port
 
 ONE_OFF = (
     Path(__file__).parents[1] / "data" / "directives" / "oneoff-2411-ubnd-kt-quang-ngai-2026.txt"
@@ -24,9 +25,9 @@ NOW = "2026-12-07T09:00:00+07:00"
 
 
 class Admin:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, port: int) -> None:
         self.env = cli_env(home, HANBAOCAO_NOW=NOW, COLUMNS="80")
-        self.port = str(free_port())  # no Prefect server there: ingest runs in-process
+        self.port = str(port)  # no Prefect server there: ingest runs in-process
 
     def __call__(self, *args: str | int) -> subprocess.CompletedProcess[str]:
         return run_cli(self.env, *(str(a) for a in args))
@@ -38,12 +39,13 @@ class Admin:
 
 
 @pytest.fixture
-def admin(tmp_path: Path) -> Admin:
-    admin = Admin(tmp_path)
-    for args in (("db", "upgrade"), ("agencies", "import")):
-        result = admin(*args)
-        assert result.returncode == 0, result.stderr
-    return admin
+def admin(tmp_path: Path) -> Iterator[Admin]:
+    with refusing_port() as port:  # held for the test: no server can start there meanwhile
+        admin = Admin(tmp_path, port)
+        for args in (("db", "upgrade"), ("agencies", "import")):
+            result = admin(*args)
+            assert result.returncode == 0, result.stderr
+        yield admin
 
 
 def _ingest(admin: Admin) -> tuple[int, int]:

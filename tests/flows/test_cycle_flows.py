@@ -84,14 +84,14 @@ def test_a_year_of_one_cycle_runs_itself(app: MailSink) -> None:
     state = open_cycle(obligation_id=oid, now=opening, return_state=True)
     opened = state.result()
     assert _run(state.state_details.flow_run_id).name == "6966/UBND-KTN · Năm 2026"
-    # 111 less Sở Xây dựng (the lead) and Văn phòng UBND tỉnh (the recipient's office).
-    assert (opened["period"], opened["created"], opened["new_submissions"]) == ("2026", True, 109)
+    # 112 less Sở Xây dựng (the lead) and Văn phòng UBND tỉnh (the recipient's office).
+    assert (opened["period"], opened["created"], opened["new_submissions"]) == ("2026", True, 110)
     again = open_cycle(obligation_id=oid, period_key="2026", now=opening)
     assert (again["created"], again["new_submissions"], again["queued"]) == (False, 0, 0)
 
     first = sweep(now=opening)
-    assert first["dispatch"]["sent"] == 109  # the opening notices, once
-    assert len(app.message_ids()) == len(set(app.message_ids())) == 109
+    assert first["dispatch"]["sent"] == 110  # the opening notices, once
+    assert len(app.message_ids()) == len(set(app.message_ids())) == 110
     subjects = {m["Subject"] for m in app.messages()}
     assert any("Năm 2026" in s or "năm 2026" in s for s in subjects)
 
@@ -114,14 +114,14 @@ def test_a_year_of_one_cycle_runs_itself(app: MailSink) -> None:
         s.commit()
     for name in ("lead-reminder-3", "overdue", "lead-due-day", "escalation-recipient"):
         results[name] = sweep(now=stages[name] + dt.timedelta(minutes=5))
-    assert results["reminder-7"]["queued"]["reminder-7/email"] == 109
+    assert results["reminder-7"]["queued"]["reminder-7/email"] == 110
     # The day after the deadline: the agencies' overdue notices and the lead's escalation.
     assert stages["escalation-lead"] == stages["overdue"]
-    assert results["overdue"]["queued"]["overdue/email"] == 99
+    assert results["overdue"]["queued"]["overdue/email"] == 100
     assert results["overdue"]["overdue"] == [cycle.id]
     assert results["overdue"]["queued"]["escalation-lead/email"] == 1
     lead_mail = [m for m in app.messages() if m["Subject"].startswith("[Đôn đốc báo cáo]")]
-    assert len(lead_mail) == 1 and "99 cơ quan chưa nộp" in lead_mail[0]["Subject"]
+    assert len(lead_mail) == 1 and "100 cơ quan chưa nộp" in lead_mail[0]["Subject"]
     # The lead's own deadline (24/12/2026), reminded three working days before and on it.
     assert results["lead-reminder-3"]["queued"]["lead-reminder-3/email"] == 1
     assert results["lead-due-day"]["queued"]["lead-due-day/email"] == 1
@@ -131,7 +131,7 @@ def test_a_year_of_one_cycle_runs_itself(app: MailSink) -> None:
     closing = sweep(now=stages["escalation-recipient"] + dt.timedelta(days=5))  # Mon 4/1/2027
     assert closing["closed"] == [cycle.id]
     status_mail = [m for m in app.messages() if m["Subject"].startswith("[Tình hình nộp báo cáo]")]
-    assert len(status_mail) == 1 and "10/109" in status_mail[0]["Subject"]
+    assert len(status_mail) == 1 and "10/110" in status_mail[0]["Subject"]
     files = {a.get_filename(): a.get_content() for a in status_mail[0].iter_attachments()}
     assert sorted(files) == [
         "Tình hình nộp báo cáo năm 2026 - 6966-UBND-KTN.csv",
@@ -155,7 +155,7 @@ def test_a_year_of_one_cycle_runs_itself(app: MailSink) -> None:
     table = versions[-1]
     assert table.type == "table"
     cells = json.loads(table.data)
-    assert len(cells) == 109
+    assert len(cells) == 110
     states = {row["Trạng thái"] for row in cells}
     assert states == {"Quá hạn, chưa nộp", "Đã nộp đúng hạn"}
 
@@ -179,7 +179,7 @@ def test_custom_events_reach_prefect(app: MailSink) -> None:
     sweep(now=stages["overdue"] + dt.timedelta(minutes=5), dispatch=False)
     sweep(now=stages["escalation-lead"] + dt.timedelta(minutes=5))
     names = _events({"hanbaocao.cycle.overdue", "hanbaocao.escalation.sent"}, since=since)
-    assert [e["payload"]["missing"] for e in names["hanbaocao.cycle.overdue"]] == [109]
+    assert [e["payload"]["missing"] for e in names["hanbaocao.cycle.overdue"]] == [110]
     sent = names["hanbaocao.escalation.sent"]
     assert {(e["payload"]["stage"], e["payload"]["channel"]) for e in sent} == {
         ("escalation-lead", "email")

@@ -30,17 +30,17 @@ def test_one_annual_cycle_end_to_end(app: MailSink, monkeypatch: pytest.MonkeyPa
     # Only what the seeds say is approved: 1503's untimed report to Bộ Tài chính is not.
     assert set(result.obligations) == {"6966-annual"}
     assert any("1503/UBND-KTTH" in line for line in result.for_review)
-    # 109 submitters: Sở Xây dựng consolidates, Văn phòng UBND tỉnh is the recipient's office.
+    # 110 submitters: Sở Xây dựng consolidates, Văn phòng UBND tỉnh is the recipient's office.
     assert sorted(result.left_out) == [
         "Sở Xây dựng tỉnh Quảng Ngãi",
         "Văn phòng Ủy ban nhân dân tỉnh Quảng Ngãi",
     ]
     assert result.lead_submits is False
-    assert (result.on_time, result.late, result.missing) == (37, 4, 68)
-    assert round(result.on_time_rate, 3) == round(37 / 109, 3)
+    assert (result.on_time, result.late, result.missing) == (37, 4, 69)
+    assert round(result.on_time_rate, 3) == round(37 / 110, 3)
     sent = {k: n for k, n in result.messages.items() if k[1] == "email" and k[2] == "sent"}
-    assert sent[("opened", "email", "sent")] == 109
-    assert sent[("overdue", "email", "sent")] == 72  # 109 - 37 on time
+    assert sent[("opened", "email", "sent")] == 110
+    assert sent[("overdue", "email", "sent")] == 73  # 110 - 37 on time
     assert sent[("escalation-lead", "email", "sent")] == 1
     assert sent[("escalation-recipient", "email", "sent")] == 1
     assert sent[("consolidated-status", "email", "sent")] == 1
@@ -99,8 +99,8 @@ def _prefect_shows_trouble(
         assert run.state is not None and run.state.type.value == "FAILED"
         assert run.state.name == OVERDUE
         assert run.state.message is not None
-        assert run.state.message.startswith("68/109 cơ quan chưa nộp báo cáo (hạn ")
-        assert "và 48 cơ quan khác" in run.state.message
+        assert run.state.message.startswith("69/110 cơ quan chưa nộp báo cáo (hạn ")
+        assert "và 49 cơ quan khác" in run.state.message
         assert run.deployment_id is not None
         story = [client.read_flow_run(UUID(i)) for i in sorted(_run_ids() - before)]
     assert len(story) >= 10  # two ingests, the opening, the sweeps

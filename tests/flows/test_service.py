@@ -33,15 +33,19 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from flows.server import free_port
 from notifications.mailsink import MailSink
 from notifications.outbox import CLAIM_CHUNK
 from tests.flows.test_workers import DueCycle, open_due_cycle, outbox_states, wait_for
+from tests.ports import ATTEMPTS, free_port, port_clash, refusing_port
 
 T = TypeVar("T")
 ROOT = Path(__file__).parents[2]
 TIMEOUT = 120.0
 READY = "hanbaocao đang chạy"
+
+
+class PortTaken(Exception):
+    """``up`` stopped because another process had one of its ports."""
 
 
 class Up:
@@ -72,6 +76,8 @@ class Up:
     def wait_ready(self) -> None:
         def ready() -> bool:
             if self.process.poll() is not None:
+                if port_clash(self.log):
+                    raise PortTaken(self.log)
                 raise AssertionError(f"up exited with {self.process.returncode}:\n{self.log}")
             return READY in self.log
 
@@ -133,11 +139,29 @@ def processes_in_group(pgid: int) -> list[int]:
     return found
 
 
+def start_up(tmp_path: Path, name: str, **env: str) -> Up:
+    """``up`` ready. Its ports are found free and then bound by its children (there is no
+    socket to hand over to ``prefect server start``): started again on new ones if another
+    process took one meanwhile."""
+    for attempt in range(1, ATTEMPTS + 1):
+        up = Up(tmp_path, f"{name}-{attempt}" if attempt > 1 else name, **env)
+        try:
+            up.wait_ready()
+            return up
+        except PortTaken:
+            up.close()
+            if attempt == ATTEMPTS:
+                raise
+        except BaseException:
+            up.close()
+            raise
+    raise AssertionError("unreachable")
+
+
 @contextlib.contextmanager
 def running(tmp_path: Path, name: str, **env: str) -> Iterator[Up]:
-    up = Up(tmp_path, name, **env)
+    up = start_up(tmp_path, name, **env)
     try:
-        up.wait_ready()
         yield up
     finally:
         up.close()
@@ -294,8 +318,8 @@ def test_up_killed_mid_dispatch_loses_nothing_and_repeats_at_most_one(
 
 
 def test_sync_and_deploy_say_which_server_is_missing(tmp_path: Path) -> None:
-    port = free_port()
-    synced = run_cli(tmp_path, "sync", "--port", str(port))
+    with refusing_port() as port:
+        synced = run_cli(tmp_path, "sync", "--port", str(port))
     assert synced.returncode == 2
     assert f"không có máy chủ Prefect trả lời tại http://127.0.0.1:{port}/api" in synced.stderr
     deployed = run_cli(tmp_path, "deploy", "--pool", "shared")

@@ -14,7 +14,6 @@ import datetime as dt
 import html
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import unicodedata
@@ -34,6 +33,7 @@ from models.agency import Agency
 from models.db import make_engine
 from models.tables import Submission
 from tests.flows.helpers import SeededServer, pointed_at, shared_seeded_server, sync_seeds
+from tests.portal.browser import chromium_path
 
 pytestmark = pytest.mark.slow
 
@@ -66,13 +66,8 @@ def shared(pytestconfig: pytest.Config) -> SeededServer:
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = shutil.which("chromium")
-    if found is None:
-        message = "Debian `chromium` is not installed (.ci/run installs it)"
-        if os.environ.get("HANBAOCAO_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    """Debian's chromium, as every browser test finds it (``tests.portal.browser``)."""
+    return chromium_path()
 
 
 @dataclass(frozen=True, slots=True)

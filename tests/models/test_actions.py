@@ -23,7 +23,7 @@ from models.actions import (
 )
 from models.agency import Agency
 from models.compliance import Cell, compliance_matrix
-from models.cycle_controls import CycleAction, RequestKind, RequestState
+from models.cycle_controls import CycleAction, RequestKind, RequestState, SubmissionExtension
 from models.cycles import advance, closable, store_cycle
 from models.registry import import_registry, load_registry, shipped_registry
 from models.requests import decide, file_request, open_requests
@@ -113,10 +113,10 @@ def test_pause_silences_the_cycle_and_resume_skips_the_stale_reminders(
     session: Session, cycle: ReportCycle
 ) -> None:
     # 10/12: reminder-7 reached and queued (not sent yet), then the cycle is paused.
-    assert _sweep(session, _at(12, 10)) == [("reminder-7", 109)]
+    assert _sweep(session, _at(12, 10)) == [("reminder-7", 110)]
     done = pause(session, cycle.id or 0, actor="vp", now=_at(12, 10, 10), reason="rà soát")
     session.commit()
-    assert done.rows == 109
+    assert done.rows == 110
     # Paused: no stage is reached however late, the lead hears nothing, it never closes.
     assert _sweep(session, _at(12, 28)) == []
     assert closable(session, now=_at(12, 31) + dt.timedelta(days=60)) == []
@@ -129,7 +129,7 @@ def test_pause_silences_the_cycle_and_resume_skips_the_stale_reminders(
     done = resume(session, cycle.id or 0, actor="vp", now=_at(12, 17), calendar=CAL)
     session.commit()
     stale = _notes(session, cycle, Notification.stage == "reminder-7")
-    assert (done.rows, done.cancelled) == (109, len(stale))
+    assert (done.rows, done.cancelled) == (110, len(stale))
     assert {s.next_action_stage for s in session.exec(select(Submission))} == {"reminder-1"}
     assert _sweep(session, _at(12, 17, 10)) == []
     assert all(n.next_attempt_at is None for n in stale)
@@ -137,7 +137,7 @@ def test_pause_silences_the_cycle_and_resume_skips_the_stale_reminders(
     # The opening notices were never stale: still due.
     opened = _notes(session, cycle, Notification.stage == "opened")
     assert opened and all(n.next_attempt_at is not None for n in opened)
-    assert _sweep(session, _at(12, 18)) == [("reminder-1", 109)]
+    assert _sweep(session, _at(12, 18)) == [("reminder-1", 110)]
     assert [a[0] for a in _actions(session)] == ["pause", "resume"]
 
 
@@ -194,7 +194,7 @@ def test_excuse_stops_the_agency_and_shows_everywhere(session: Session, cycle: R
     queued = _notes(session, cycle, Notification.agency_id == finance.id)
     assert done.cancelled == len(queued) >= 1  # its opening notice, on each channel
     assert all((n.last_error or "").startswith(CANCELLED_MARK) for n in queued)
-    assert [(s, n) for s, n in _sweep(session, _at(12, 10))] == [("reminder-7", 108)]
+    assert [(s, n) for s, n in _sweep(session, _at(12, 10))] == [("reminder-7", 109)]
     mine = _notes(session, cycle, Notification.agency_id == finance.id)
     assert {n.stage for n in mine} == {"opened"}  # no reminder-7 for it
     matrix = compliance_matrix(session, now=_at(12, 28), calendar=CAL)
@@ -203,6 +203,31 @@ def test_excuse_stops_the_agency_and_shows_everywhere(session: Session, cycle: R
     assert _actions(session) == [("excuse", "vp", "sáp nhập")]
     with pytest.raises(ActionError, match="đã được miễn"):
         excuse(session, cycle.id or 0, FINANCE, actor="vp", now=_at(12, 1), reason="x")
+
+
+def test_extend_past_the_leads_own_deadline_is_done_with_a_warning(
+    session: Session, cycle: ReportCycle
+) -> None:
+    """Sở Xây dựng reports to UBND tỉnh by Thursday 24/12/2026 (24:00): an agency extended
+    to that day still comes first; one extended to 28/12 comes after, which is allowed."""
+    assert cycle.lead_due_at == dt.datetime(2026, 12, 24, 23, 59, 59, tzinfo=VN)
+    kept = extend(
+        session, cycle.id or 0, FINANCE, until=dt.date(2026, 12, 24), actor="vp",
+        now=_at(12, 22, 10), reason="chờ số liệu",
+    )  # fmt: skip
+    assert kept.warning is None
+    past = extend(
+        session, cycle.id or 0, HEALTH, until=dt.date(2026, 12, 28), actor="vp",
+        now=_at(12, 22, 10), reason="chờ số liệu",
+    )  # fmt: skip
+    assert past.rows == 1 and past.warning == (
+        "Lưu ý: hạn mới của Sở Y tế tỉnh Quảng Ngãi (28/12/2026 24:00) muộn hơn hạn Sở Xây "
+        "dựng tỉnh Quảng Ngãi phải báo cáo Ủy ban nhân dân tỉnh Quảng Ngãi (24/12/2026 24:00): "
+        "Sở Xây dựng tỉnh Quảng Ngãi sẽ phải tổng hợp khi chưa có báo cáo của cơ quan này."
+    )
+    assert _sub(session, cycle, HEALTH).id in {
+        e.submission_id for e in session.exec(select(SubmissionExtension))
+    }
 
 
 def test_extend_moves_that_agencys_ladder_and_cell(session: Session, cycle: ReportCycle) -> None:

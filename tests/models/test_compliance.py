@@ -1,5 +1,5 @@
 """The compliance matrix on stored rows (SQLite and PostgreSQL): the seeds' four annual
-cycles (6966/UBND-KTN and 1503/UBND-KTTH, 2025 and 2026) with 109 agencies, each cell's
+cycles (6966/UBND-KTN and 1503/UBND-KTTH, 2025 and 2026) with 110 agencies, each cell's
 state and the on-time rates exact, the filters, and the query count."""
 
 from __future__ import annotations
@@ -232,10 +232,10 @@ def test_every_cell_and_rate_of_the_seeds(session: Session, scenario: Scenario) 
     lead = session.get(Agency, s.lead)
     assert lead is not None and "Xây dựng" in lead.name
     assert [c.lead for c in m.columns] == [None, lead.name, None, lead.name]
-    # 111 less the lead (Sở Xây dựng) and the recipient's office: 109, and 1503's submitter
+    # 112 less the lead (Sở Xây dựng) and the recipient's office: 110, and 1503's submitter
     # (Sở Tài chính) is among them.
-    assert s.agencies == 109
-    assert len(m.rows) == 109 and len({r.agency_id for r in m.rows}) == 109
+    assert s.agencies == 110
+    assert len(m.rows) == 110 and len({r.agency_id for r in m.rows}) == 110
 
     def cells(agency: int) -> list[tuple[Cell, int] | None]:
         out = []
@@ -268,29 +268,31 @@ def test_every_cell_and_rate_of_the_seeds(session: Session, scenario: Scenario) 
     assert rates[s.e] == 0.0
     assert rates[s.x] == pytest.approx(1 / 3)
 
-    assert m.column_tally(s.c25) == Tally(on_time=1, late=2, missing=105, excused=1)
-    assert m.column_tally(s.c26) == Tally(on_time=1, not_yet_due=108)
+    assert m.column_tally(s.c25) == Tally(on_time=1, late=2, missing=106, excused=1)
+    assert m.column_tally(s.c26) == Tally(on_time=1, not_yet_due=109)
     assert m.column_tally(s.b25) == Tally(on_time=1)
     assert m.column_tally(s.b26) == Tally(missing=1)
 
     by_ob = {o.obligation_id: o for o in m.by_obligation}
     assert list(by_ob) == [s.ob_1503, s.ob_6966]  # in the order their first cycle appears
     assert by_ob[s.ob_6966].tally == Tally(
-        on_time=2, late=2, missing=105, not_yet_due=108, excused=1
+        on_time=2, late=2, missing=106, not_yet_due=109, excused=1
     )
-    assert by_ob[s.ob_6966].tally.rate == pytest.approx(2 / 109)
+    assert by_ob[s.ob_6966].tally.rate == pytest.approx(2 / 110)
     assert (by_ob[s.ob_6966].cycles, by_ob[s.ob_6966].lead) == (2, lead.name)
     assert by_ob[s.ob_1503].tally == Tally(on_time=1, missing=1)
     assert by_ob[s.ob_1503].tally.rate == 0.5
-    assert m.tally == Tally(on_time=3, late=2, missing=106, not_yet_due=108, excused=1)
+    assert m.tally == Tally(on_time=3, late=2, missing=107, not_yet_due=109, excused=1)
 
 
 def test_rows_are_grouped_by_kind_then_named_in_order(session: Session, scenario: Scenario) -> None:
     m = compliance_matrix(session, now=NOW, calendar=CAL)
     kinds = [r.kind for r in m.rows]
     assert kinds.index("department") < kinds.index("commune_committee")
-    order = ["committee_office", "department", "board", "district_committee", "commune_committee"]
+    order = ["committee_office", "department", "board", "other", "district_committee"]
+    order.append("commune_committee")
     assert kinds == sorted(kinds, key=order.index)
+    assert "Công an tỉnh Quảng Ngãi" in [r.agency for r in m.rows if r.kind == "other"]
     communes = [r.agency for r in m.rows if r.kind == "commune_committee"]
     assert communes[0].startswith("Ủy ban nhân dân") or communes[0].startswith("UBND")
     departments = [r.agency for r in m.rows if r.kind == "department"]
@@ -301,11 +303,11 @@ def test_time_moves_cells_from_not_yet_due_to_missing(session: Session, scenario
     s = scenario
     # Due Monday 21/12/2026 at 24:00: still not due at 17:00, missing the next morning.
     still = compliance_matrix(session, now=at(2026, 12, 21, 17, 0), calendar=CAL)
-    assert still.column_tally(s.c26) == Tally(on_time=1, not_yet_due=108)
+    assert still.column_tally(s.c26) == Tally(on_time=1, not_yet_due=109)
     after = compliance_matrix(session, now=at(2026, 12, 22, 0, 1), calendar=CAL)
-    assert after.column_tally(s.c26) == Tally(on_time=1, missing=108)
+    assert after.column_tally(s.c26) == Tally(on_time=1, missing=109)
     before = compliance_matrix(session, now=at(2025, 12, 1), calendar=CAL)
-    assert before.column_tally(s.c25) == Tally(on_time=1, late=2, not_yet_due=105, excused=1)
+    assert before.column_tally(s.c25) == Tally(on_time=1, late=2, not_yet_due=106, excused=1)
 
 
 def test_filters_narrow_columns_and_rows(session: Session, scenario: Scenario) -> None:
@@ -316,10 +318,10 @@ def test_filters_narrow_columns_and_rows(session: Session, scenario: Scenario) -
         return [c.cycle_id for c in m.columns], len(m.rows)
 
     assert view(directive_id=s.directive_1503) == ([s.b25, s.b26], 1)
-    assert view(directive_id=s.directive_6966) == ([s.c25, s.c26], 109)
-    assert view(lead_agency_id=s.lead) == ([s.c25, s.c26], 109)
+    assert view(directive_id=s.directive_6966) == ([s.c25, s.c26], 110)
+    assert view(lead_agency_id=s.lead) == ([s.c25, s.c26], 110)
     assert view(lead_agency_id=s.x) == ([], 0)
-    assert view(period="2026") == ([s.b26, s.c26], 109)
+    assert view(period="2026") == ([s.b26, s.c26], 110)
     assert view(period="2025", directive_id=s.directive_1503) == ([s.b25], 1)
     assert view(period="2026-Q3") == ([], 0)  # no quarterly report among the seeds
 
@@ -373,7 +375,7 @@ def test_the_matrix_costs_three_queries_whatever_its_size(
         m = compliance_matrix(session, now=NOW, calendar=CAL)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert sum(len(r.entries) for r in m.rows) == 109 * 2 + 2
+    assert sum(len(r.entries) for r in m.rows) == 110 * 2 + 2
     assert len(statements) == 3, statements
 
 

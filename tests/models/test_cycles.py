@@ -81,15 +81,15 @@ def test_open_cycle_creates_submissions_and_opening_notices_once(
     assert cycle.due_at.astimezone(VN).date() == dt.date(2026, 12, 21)
     assert cycle.lead_due_at is not None
     assert cycle.lead_due_at.astimezone(VN).date() == dt.date(2026, 12, 24)
-    # 111 departments and communes, less Sở Xây dựng (the lead, which consolidates) and
+    # 112 departments and communes, less Sở Xây dựng (the lead, which consolidates) and
     # Văn phòng UBND tỉnh (the recipient's office): neither reports to itself.
-    assert opened.new_submissions == 109
+    assert opened.new_submissions == 110
     assert [(s.stage, s.audience, len(s.agency_ids)) for s in opened.steps] == [
-        ("opened", Audience.AGENCY, 109)
+        ("opened", Audience.AGENCY, 110)
     ]
     queued = queue_steps(session, opened.steps, now=_at(2026, 11, 20), calendar=CAL)
     session.commit()
-    assert queued.rows[("opened", "email")] == 109
+    assert queued.rows[("opened", "email")] == 110
 
     again = store_cycle(session, annual, now=_at(2026, 11, 21), province=PROVINCE, calendar=CAL)
     requeued = queue_steps(session, again.steps, now=_at(2026, 11, 21), calendar=CAL)
@@ -101,7 +101,7 @@ def test_open_cycle_creates_submissions_and_opening_notices_once(
         0,
     )
     assert _count(session, ReportCycle) == 1
-    assert _count(session, Submission) == 109
+    assert _count(session, Submission) == 110
     assert _count(session, Notification, Notification.stage == "opened") == queued.total
     lead_id, office = annual.lead_agency_id, "qng-vp-ubnd-tinh"
     submitters = set(session.exec(select(Submission.agency_id)))
@@ -120,7 +120,7 @@ def test_an_administrator_adds_the_lead_back_to_the_submitters(
     add_submitter(session, annual, lead, actor="admin")  # idempotent
     back = cycle_agencies(session, annual, on=dt.date(2026, 11, 20), province=PROVINCE)
     assert lead in back.agencies and lead not in back.left_out
-    assert len(back.agencies) == 110
+    assert len(back.agencies) == 111
 
 
 def test_open_cycle_refuses_an_unapproved_obligation(session: Session, annual: Obligation) -> None:
@@ -165,7 +165,7 @@ def test_the_ladder_walks_once_and_catches_up_with_the_latest_stage(
 
     assert advance(session, now=stages["reminder-7"] - dt.timedelta(minutes=1)).steps == []
     step = advance(session, now=stages["reminder-7"], calendar=CAL).steps
-    assert [(s.stage, len(s.agency_ids)) for s in step] == [("reminder-7", 109)]
+    assert [(s.stage, len(s.agency_ids)) for s in step] == [("reminder-7", 110)]
     assert advance(session, now=stages["reminder-7"], calendar=CAL).steps == []  # done
 
     # One agency hands in: it leaves the ladder.
@@ -178,7 +178,7 @@ def test_the_ladder_walks_once_and_catches_up_with_the_latest_stage(
     after_due = stages["due-day"] + dt.timedelta(hours=1)
     caught = advance(session, now=after_due, calendar=CAL)
     assert [(s.stage, len(s.agency_ids)) for s in caught.steps] == [
-        ("due-day", 108),
+        ("due-day", 109),
         ("lead-reminder-3", 0),  # the lead's own deadline, whoever has handed in
     ]
     assert first.agency_id not in caught.steps[0].agency_ids
@@ -191,8 +191,8 @@ def test_the_ladder_walks_once_and_catches_up_with_the_latest_stage(
     assert {r.agency_id for r in reminded} == {annual.lead_agency_id}
     assert "[Nhắc hạn tổng hợp]" in reminded[0].payload["subject"]
     assert "24/12/2026" in reminded[0].payload["subject"]
-    # On the agencies' deadline day nobody is late yet, but 108 have not handed in.
-    assert "108 cơ quan chưa nộp" in reminded[0].payload["text"]
+    # On the agencies' deadline day nobody is late yet, but 109 have not handed in.
+    assert "109 cơ quan chưa nộp" in reminded[0].payload["text"]
     assert "đã gửi đủ" not in reminded[0].payload["text"]
     assert advance(session, now=after_due, calendar=CAL).steps == []  # queued once
 
@@ -208,7 +208,7 @@ def test_the_ladder_walks_once_and_catches_up_with_the_latest_stage(
         select(Notification).where(Notification.stage == "escalation-lead")
     ).all()
     assert {r.agency_id for r in lead_rows} == {annual.lead_agency_id}
-    assert "108 cơ quan chưa nộp" in lead_rows[0].payload["subject"]
+    assert "109 cơ quan chưa nộp" in lead_rows[0].payload["subject"]
 
     esc = advance(session, now=stages["escalation-recipient"], calendar=CAL)
     assert [(s.stage, s.audience) for s in esc.steps] == [
@@ -280,13 +280,13 @@ def test_two_sweeps_at_once_decide_each_step_once(engine: Engine, annual: Obliga
         t.join(60)
     assert not errors, errors
     # Every agency's reminder decided by exactly one of the two sweeps.
-    assert sum(results) == 109
+    assert sum(results) == 110
     with Session(engine) as s:
         rows = _count(s, Notification, Notification.stage == "reminder-7")
         emails = _count(
             s, Notification, Notification.stage == "reminder-7", Notification.channel == "email"
         )
-    assert emails == 109 and rows >= emails
+    assert emails == 110 and rows >= emails
 
 
 def test_nothing_goes_to_a_ministry(session: Session, annual: Obligation) -> None:
@@ -377,10 +377,10 @@ def test_advance_over_its_cap_takes_the_oldest_and_leaves_the_rest_due(
     assert first.examined == 40
     assert [(s.stage, len(s.agency_ids)) for s in first.steps] == [("reminder-7", 40)]
     still_due = _count(session, Submission, col(Submission.next_action_at) <= now)
-    assert still_due == 109 - 40
+    assert still_due == 110 - 40
     second = advance(session, now=now + dt.timedelta(minutes=5), limit=40, calendar=CAL)
     third = advance(session, now=now + dt.timedelta(minutes=10), limit=40, calendar=CAL)
     session.commit()
     moved = [a for r in (first, second, third) for s in r.steps for a in s.agency_ids]
-    assert len(moved) == len(set(moved)) == 109
+    assert len(moved) == len(set(moved)) == 110
     assert advance(session, now=now + dt.timedelta(minutes=15), calendar=CAL).steps == []

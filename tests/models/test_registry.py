@@ -316,6 +316,7 @@ CURRENT_DEPARTMENTS = {
     "qng-so-khoa-hoc-va-cong-nghe", "qng-so-van-hoa-the-thao-va-du-lich",
     "qng-so-giao-duc-va-dao-tao", "qng-so-y-te", "qng-thanh-tra-tinh",
     "qng-so-dan-toc-va-ton-giao", "qng-so-ngoai-vu", "qng-bql-kkt-dung-quat",
+    "qng-cong-an-tinh",
 }  # fmt: skip
 QNG_DISTRICTS = {
     "qng-ubnd-tp-quang-ngai", "qng-ubnd-tx-duc-pho", "qng-ubnd-huyen-binh-son",
@@ -352,6 +353,9 @@ CASES: list[tuple[str, str | None, dt.date, set[str], Flag | None, list[str]]] =
     ("Các cơ quan chuyên môn thuộc UBND tỉnh", "kon-tum", TODAY, CURRENT_DEPARTMENTS, None,
      ["quang-ngai"]),
     ("UBND các xã, phường", None, dt.date(2024, 12, 24), set(), Flag.empty_group, []),
+    # Công an tỉnh, a ngành under Bộ Công an: today the merged province's, in 2024 Kon Tum's.
+    ("Công an tỉnh", None, TODAY, {"qng-cong-an-tinh"}, None, []),
+    ("Công an tỉnh", "kon-tum", dt.date(2024, 5, 2), {"kt-cong-an-tinh"}, None, []),
     # A district committee named on its own after the district level ended: not dropped.
     ("UBND huyện Bình Sơn", None, TODAY, set(), Flag.dissolved, ["30/6/2025"]),
 ]  # fmt: skip

@@ -138,7 +138,7 @@ def test_approval_while_the_period_runs_opens_its_cycle(seeded: Session) -> None
     assert _local(cycle.opens_at) == "07/12/2026 09:00"  # now, not 19/11
     assert _local(cycle.due_at) == "21/12/2026 24:00"
     assert _local(cycle.lead_due_at) == "24/12/2026 24:00"
-    assert started.queued > 100  # the opening notices of the 111 agencies' channels
+    assert started.queued > 100  # the opening notices of the 112 agencies' channels
     assert result.next_plan is not None and result.next_plan.period.key == "2027"
 
 

@@ -97,8 +97,9 @@ def test_6966_annual_report_cycles(seeded: Session) -> None:
                 .where(Submission.cycle_id == cycle.id)
             )
         )
-        # Văn phòng UBND tỉnh, the recipient's office, does not report to UBND tỉnh.
-        assert names == {"department", "board", "commune_committee"}
+        # Văn phòng UBND tỉnh, the recipient's office, does not report to UBND tỉnh;
+        # Công an tỉnh ("other", a ngành) does.
+        assert names == {"department", "board", "other", "commune_committee"}
     lead = seeded.get(Agency, report.lead_agency_id)
     assert lead is not None and lead.name == "Sở Xây dựng tỉnh Quảng Ngãi"
 

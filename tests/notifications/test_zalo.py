@@ -28,6 +28,7 @@ from notifications.fake_zalo import (
 from notifications.vocabulary import ZALO_TEXT_LIMIT, ChannelFault, DeliveryError, Message
 from notifications.zalo_errors import TokenRejected, check_answer
 from notifications.zalo_tokens import FileTokenStore, TokenPair, pair_from_answer
+from tests.ports import refusing_port
 
 OA_ID = "4321"
 APP_ID = "fake-app"
@@ -292,10 +293,14 @@ def test_timeout_is_transient_and_bounded(fake: FakeZalo, tokens: Path, option: 
 
 
 def test_connection_refused_is_transient(tokens: Path) -> None:
-    with FakeZalo(lifetime=10) as gone:
-        dead_url = url_for(gone, tokens, "zalooa", "8421")
-    with pytest.raises(DeliveryError) as caught:
-        zalo.deliver(dead_url, MESSAGE)
+    with FakeZalo(lifetime=10) as fake, refusing_port() as port:
+        # The API and OAuth hosts on a port bound and never listening: refused, and (unlike
+        # a stopped fake's released port) no other process can answer there meanwhile.
+        live, dead = quote(fake.base_url, safe=""), quote(f"http://127.0.0.1:{port}", safe="")
+        dead_url = url_for(fake, tokens, "zalooa", "8421").replace(live, dead)
+        assert dead_url.count(dead) == 2
+        with pytest.raises(DeliveryError) as caught:
+            zalo.deliver(dead_url, MESSAGE)
     assert not caught.value.permanent
 
 

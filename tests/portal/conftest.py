@@ -59,7 +59,7 @@ class Seed:
 
 @pytest.fixture
 def seed(engine: Engine) -> Seed:
-    """6966's annual report, its 2026 cycle opened on 20/11/2026: 109 agencies (not the lead nor the recipient's office)."""
+    """6966's annual report, its 2026 cycle opened on 20/11/2026: 110 agencies (not the lead nor the recipient's office)."""
     from directives.parse import parse_file
     from flows.demo import approve_seeds
     from models.cycles import store_cycle

@@ -104,6 +104,56 @@ def test_excuse_is_refused_until_confirmed_and_then_done(site: Harness) -> None:
     assert "Đã miễn nộp." in again.text and "Được miễn nộp" in again.text
 
 
+def test_the_extend_confirmation_warns_past_the_leads_own_deadline(site: Harness) -> None:
+    """Sở Xây dựng reports to UBND tỉnh by 24/12/2026: extending an agency to that day
+    asks plainly; to 28/12 the confirmation says the lead will consolidate without it,
+    and the extension is still done once confirmed."""
+    page = f"/admin/cycles/{site.seed.cycle_id}/agencies/{_code(site, site.seed.agency_id)}"
+    _login(site)
+    token = CSRF.search(site.client.get(page).text)
+    assert token
+    form = {"csrf": token.group(1), "action": "extend", "reason": "chờ số liệu"}
+
+    within = site.client.post(page, data={**form, "until": "2026-12-24"})
+    assert within.status_code == 200 and "đến 24/12/2026" in within.text
+    assert 'data-testid="confirm-warning"' not in within.text
+    past = site.client.post(page, data={**form, "until": "2026-12-28"})
+    assert past.status_code == 200 and "đến 28/12/2026" in past.text
+    warning = re.search(r'data-testid="confirm-warning">([^<]+)<', past.text)
+    assert warning, past.text
+    said = " ".join(warning.group(1).split())
+    assert said.startswith(f"Lưu ý: hạn mới của {site.seed.agency_name} (28/12/2026 24:00)")
+    assert "muộn hơn hạn Sở Xây dựng tỉnh Quảng Ngãi phải báo cáo" in said
+    assert "(24/12/2026 24:00)" in said
+    assert _actions(site) == 0  # asked, not done
+
+    done = site.client.post(page, data={**form, "until": "2026-12-28", "confirm": "1"})
+    assert done.status_code == 303 and done.headers["location"].endswith("?done=extend")
+    assert _actions(site) == 1
+
+
+def test_approving_an_extension_request_past_the_leads_deadline_warns(site: Harness) -> None:
+    url = site.url()
+    token = CSRF.search(site.client.get(f"{url}/requests").text)
+    assert token
+    form = {"csrf": token.group(1), "kind": "extension", "until": "2026-12-28", "reason": "x"}
+    assert site.client.post(f"{url}/requests", data=form).status_code == 303
+
+    _login(site)
+    listed = site.client.get("/admin/requests")
+    (rid,) = re.findall(r'data-request="(\d+)"', listed.text)
+    csrf = CSRF.search(listed.text)
+    assert csrf
+    decision = {"csrf": csrf.group(1), "decision": "approve", "answer": "Đồng ý"}
+    within = site.client.post(f"/admin/requests/{rid}", data={**decision, "until": "2026-12-24"})
+    assert within.status_code == 200 and "hạn mới 24/12/2026" in within.text
+    assert 'data-testid="confirm-warning"' not in within.text
+    past = site.client.post(f"/admin/requests/{rid}", data={**decision, "until": "2026-12-28"})
+    assert past.status_code == 200 and "hạn mới 28/12/2026" in past.text
+    warning = re.search(r'data-testid="confirm-warning">([^<]+)<', past.text)
+    assert warning and "muộn hơn hạn Sở Xây dựng tỉnh Quảng Ngãi" in warning.group(1)
+
+
 def test_unknown_cycle_or_agency_is_a_vietnamese_404(site: Harness) -> None:
     _login(site)
     for path in (

@@ -430,7 +430,7 @@ def test_the_matrix_shows_every_agency_with_coloured_cells(world: World, admin: 
     page = admin.get("/admin/")
     assert page.status_code == 200
     table = matrix_of(page.text)
-    assert len(table.rows) == 109
+    assert len(table.rows) == 110
     assert table.headers[0].startswith("1503/UBND-KTTH Năm 2025 Hạn 15/12/2025")
     assert table.headers[3].startswith("6966/UBND-KTN Năm 2026 Hạn 21/12/2026 đang mở")
 
@@ -444,10 +444,10 @@ def test_the_matrix_shows_every_agency_with_coloured_cells(world: World, admin: 
     assert row(s.x) == ["c-on-time", "c-missing", "c-missing", "c-not-yet-due"]
     every = [c for cells in table.rows.values() for c in cells]
     assert every.count("c-on-time") == 3 and every.count("c-late") == 2
-    assert every.count("c-missing") == 106 and every.count("c-not-yet-due") == 108
+    assert every.count("c-missing") == 107 and every.count("c-not-yet-due") == 109
     # Rates: per agency (row), per obligation, overall; and the legend.
-    assert re.search(r"Tỉ lệ đúng hạn: <b>2,7 %</b>", page.text)  # 3 / 111
-    assert "1,8 %" in page.text  # 6966: 2 / 109
+    assert re.search(r"Tỉ lệ đúng hạn: <b>2,7 %</b>", page.text)  # 3 / 112
+    assert "1,8 %" in page.text  # 6966: 2 / 110
     assert "50,0 %" in page.text  # 1503: 1 / 2
     assert "33,3 %" in page.text  # agency x: 1 / 3
     for label in ("Đã nộp đúng hạn", "Đã nộp sau hạn", "Quá hạn, chưa nộp", "Chưa đến hạn"):
@@ -580,7 +580,7 @@ def test_the_xlsx_export_is_the_filtered_matrix(world: World, admin: TestClient)
         "Tỉ lệ đúng hạn (%)",
     ]
     rows = {row[1]: row for row in values[header_at + 1 :]}
-    assert len(rows) == 109
+    assert len(rows) == 110
     assert rows[world.names[s.a]][2:] == ["Đã nộp đúng hạn", "Đã nộp đúng hạn", 2, 0, 0, 100]
     late = "Đã nộp sau hạn — trễ 3 ngày làm việc"  # the days late, as the page's mark "!3"
     assert rows[world.names[s.b]][2:] == [late, "Chưa đến hạn", 0, 1, 0, 0]
@@ -622,7 +622,7 @@ def test_the_csv_export_is_the_filtered_matrix(world: World, admin: TestClient) 
     ]
     everything = admin.get("/admin/export.csv")
     all_rows = list(csv.reader(io.StringIO(everything.content.decode("utf-8-sig"))))
-    assert len(all_rows) == 110 and len(all_rows[0]) == 2 + 4 + 4
+    assert len(all_rows) == 1 + 110 and len(all_rows[0]) == 2 + 4 + 4
     assert admin.get("/admin/export.pdf").status_code == 404
 
 
@@ -646,7 +646,7 @@ def test_inside_the_portal_app(world: World, data_dir: Path) -> None:
     assert "default-src 'none'" in login_page.headers["content-security-policy"]
     assert login(client).status_code == 303
     page = client.get("/admin/")
-    assert page.status_code == 200 and len(matrix_of(page.text).rows) == 109
+    assert page.status_code == 200 and len(matrix_of(page.text).rows) == 110
     assert 'href="/static/portal.css"' in page.text and 'href="/admin/dashboard.css"' in page.text
     assert " style=" not in page.text and "<script" not in page.text  # the CSP allows neither
     css = client.get("/admin/dashboard.css")

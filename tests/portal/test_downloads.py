@@ -90,6 +90,10 @@ def test_view_lists_versions_and_each_downloads_as_an_attachment(portal: Harness
     lead = agency(portal, lead_id(portal))
     assert len(taken) == 4 and {a.actor for a in taken} == {f"view:{lead.code}"}
     assert {a.entity_id for a in taken} == {int(v) for _, v in links}
+    cycle_id = portal.seed.cycle_id
+    assert {(a.data["via"], a.data["viewer"], a.data["cycle_id"]) for a in taken} == {
+        ("view", lead.code, cycle_id)
+    }
 
 
 def test_view_zip_holds_each_agencys_latest_upload_named_by_agency(portal: Harness) -> None:
@@ -165,9 +169,12 @@ def test_dashboard_downloads_need_the_login_and_are_audited(portal: Harness) -> 
         assert len(archive.namelist()) == 3
     assert portal.client.get("/admin/files/424242").status_code == 404
     assert portal.client.get("/admin/cycles/424242/zip").status_code == 404
-    actors = {a.actor for a in audits(portal, "submission_version.downloaded")}
-    assert actors == {f"admin:{USER}"}
-    assert [a.actor for a in audits(portal, "report_cycle.downloaded")] == [f"admin:{USER}"]
+    (file_row,) = audits(portal, "submission_version.downloaded")
+    assert file_row.actor == f"admin:{USER}" and file_row.entity_id == v.id
+    assert file_row.data["via"] == "dashboard" and file_row.data["cycle_id"] == portal.seed.cycle_id
+    (zip_row,) = audits(portal, "report_cycle.downloaded")
+    assert zip_row.actor == f"admin:{USER}" and zip_row.entity_id == portal.seed.cycle_id
+    assert zip_row.data["via"] == "dashboard" and len(zip_row.data["versions"]) == 3
 
 
 def test_a_file_missing_from_the_store_is_a_clear_404_and_left_out_of_the_zip(

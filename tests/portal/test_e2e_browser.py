@@ -21,26 +21,25 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from models.agency import Agency, AgencyKind
-from models.db import Settings, make_engine
-from models.links import LinkSettings
-from models.tables import Obligation, ReportCycle, Submission, SubmissionVersion
+from models.agency import Agency
+from models.tables import Obligation, ReportCycle, SubmissionVersion
 from notifications.mailsink import MailSink
 from notifications.messages import format_size
-from tests.conftest import EXAMPLES
 from tests.portal.browser import (
-    TIMEOUT_MS,
+    VN,
     artifacts_dir,
-    launch,
-    loopback_socket,
-    require_browser,
-    serve,
+    browsing,
+    departments,
+    dispatch_email,
+    log_in,
+    matrix_cell,
+    portal_site,
+    seed_6966,
 )
 
 if TYPE_CHECKING:
@@ -48,11 +47,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
-PROVINCE = "quang-ngai"
 OPENED = dt.datetime(2026, 11, 20, 9, 0, tzinfo=VN)  # a Friday, in office hours
 SECRET = "e2e-browser-secret-key-0123456789abcdef"
-ADMIN, PASSWORD = "vanphong", "mat-khau-thu-nghiem-2026"
 GREEN = "rgb(46, 125, 50)"  # .c-on-time in portal/static/dashboard.css (#2e7d32)
 
 
@@ -64,67 +60,6 @@ class Loop:
     cycle_id: int
     agency: Agency  # the department whose reminder the test follows
     reminded_at: dt.datetime  # when the 7-day reminder went out
-
-
-def _seed(engine: Engine) -> tuple[int, Agency]:
-    """The registry with a demo email contact per agency, 6966 approved, its 2026 cycle
-    opened on 20/11/2026 and the opening notices queued; the first department."""
-    from directives.parse import parse_file
-    from flows.demo import approve_seeds, give_contacts
-    from models.cycles import store_cycle
-    from models.registry import import_registry, load_registry, shipped_registry
-    from models.store import save_directive
-    from models.workdays import packaged_calendar
-    from notifications.notices import queue_steps
-
-    with Session(engine, expire_on_commit=False) as s:
-        import_registry(s, load_registry(shipped_registry()))
-        give_contacts(s, zalo_ids=0)
-        save_directive(
-            s,
-            parse_file(EXAMPLES / "seed-6966-ubnd-ktn-quang-ngai-2024.txt"),
-            actor="t",
-            issuer_province=PROVINCE,
-        )
-        ob = s.get(Obligation, approve_seeds(s, province=PROVINCE)["6966-annual"])
-        assert ob is not None
-        opened = store_cycle(s, ob, now=OPENED, province=PROVINCE)
-        queue_steps(s, opened.steps, now=OPENED, calendar=packaged_calendar())
-        s.commit()
-        agency = s.exec(
-            select(Agency)
-            .join(Submission, col(Submission.agency_id) == Agency.id)
-            .where(Submission.cycle_id == opened.cycle.id, Agency.kind == AgencyKind.department)
-            .order_by(col(Agency.name))
-        ).first()
-        assert agency is not None and opened.cycle.id is not None
-        return opened.cycle.id, agency
-
-
-def _dispatch(engine: Engine, now: dt.datetime) -> int:
-    """The outbox's due emails, as ``flows.cycles.send`` sends them; how many went."""
-    from models.workdays import packaged_calendar
-    from notifications.contacts import contact_resolver
-    from notifications.outbox import dispatch
-    from notifications.transports import build_transports
-
-    def factory() -> Session:
-        return Session(engine, expire_on_commit=False)
-
-    transports = build_transports(["email"])  # the Zalo contact of Sở Xây dựng waits
-    try:
-        report = dispatch(
-            factory,
-            now=now,
-            worker="e2e",
-            transports=transports,
-            calendar=packaged_calendar(),
-            resolve_url=contact_resolver(factory),
-        )
-    finally:
-        for transport in transports.values():
-            transport.close()
-    return int(report.as_dict()["sent"])
 
 
 def _remind(engine: Engine, cycle_id: int) -> dt.datetime:
@@ -151,51 +86,18 @@ def _remind(engine: Engine, cycle_id: int) -> dt.datetime:
 @pytest.fixture
 def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Loop, str]]:
     """Everything up to the reminder in the sink, and the portal serving on loopback."""
-    from portal.app import PortalSettings, create_app
-    from portal.auth import hash_password
-
-    require_browser()
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    sock = loopback_socket()
-    public = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    monkeypatch.setenv("HANBAOCAO_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("HANBAOCAO_DATABASE_URL", raising=False)
-    monkeypatch.setenv("HANBAOCAO_PUBLIC_URL", public)
-    monkeypatch.setenv("HANBAOCAO_SECRET_KEY", SECRET)
-    monkeypatch.setenv("HANBAOCAO_ADMIN_USER", ADMIN)
-    monkeypatch.setenv("HANBAOCAO_ADMIN_PASSWORD_HASH", hash_password(PASSWORD))
-    monkeypatch.delenv("HANBAOCAO_ENV", raising=False)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    from models.schema import create_schema
-
-    engine = make_engine(f"sqlite:///{data_dir / 'app.db'}")
-    sink = MailSink()
-    try:
-        create_schema(engine)
-        sink.start()
+    with portal_site(tmp_path, monkeypatch, secret=SECRET) as site, MailSink() as sink:
         monkeypatch.setenv("HANBAOCAO_SMTP_URL", sink.smtp_url())
-        cycle_id, agency = _seed(engine)
-        assert _dispatch(engine, OPENED) >= 109  # the opening notices
+        cycle_id = seed_6966(site.engine, OPENED, notices=True)
+        (agency,) = departments(site.engine, cycle_id, 1)
+        assert dispatch_email(site.engine, OPENED) >= 110  # the opening notices
         sink.clear()
-        reminded_at = _remind(engine, cycle_id)
-        assert _dispatch(engine, reminded_at) >= 109
-        app = create_app(
-            PortalSettings(upload_max_mb=5, upload_max_files=3),
-            db=Settings(data_dir=data_dir),
-            links=LinkSettings(),
-            engine=engine,
-            # Two hours after the reminder: the deadline is still ahead.
-            clock=lambda: (reminded_at + dt.timedelta(hours=2)).astimezone(dt.UTC),
-            emit=lambda event, **_: None,
-        )
-        with serve(app, sock) as base:
-            assert base == public
-            yield Loop(engine, data_dir, sink, cycle_id, agency, reminded_at), base
-    finally:
-        sink.stop()
-        sock.close()
-        engine.dispose()
+        reminded_at = _remind(site.engine, cycle_id)
+        assert dispatch_email(site.engine, reminded_at) >= 110
+        # Two hours after the reminder: the deadline is still ahead.
+        clock = reminded_at + dt.timedelta(hours=2)
+        with site.serve(now=clock, upload_max_mb=5, upload_max_files=3) as base:
+            yield Loop(site.engine, site.data_dir, sink, cycle_id, agency, reminded_at), base
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -250,12 +152,7 @@ def test_reminder_link_upload_receipt_and_green_cell(
     url = _submit_link(reminder, base)
     shots = artifacts_dir("e2e-browser")
 
-    with launch() as browser:
-        context = browser.new_context(
-            locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", viewport={"width": 1280, "height": 900}
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        context.set_default_navigation_timeout(TIMEOUT_MS)
+    with browsing(viewport={"width": 1280, "height": 900}) as context:
         page = context.new_page()
         pdf = _report_pdf(page, tmp_path, state.agency.name)
         data = pdf.read_bytes()
@@ -287,40 +184,13 @@ def test_reminder_link_upload_receipt_and_green_cell(
         _shot(page, shots, "2-receipt.png")
 
         # The administrators' dashboard: log in, find the department's cell.
-        page.goto(f"{base}/admin/")
-        assert "/admin/login" in page.url
-        page.locator("#user").fill(ADMIN)
-        page.locator("#password").fill(PASSWORD)
-        with page.expect_navigation(url=f"{base}/admin/"):
-            page.get_by_role("button", name="Đăng nhập").click()
-        cell = page.evaluate(
-            """([cycle, agency]) => {
-                const table = document.querySelector("table.dash-matrix");
-                const heads = [...table.querySelectorAll("thead th")];
-                const column = heads.findIndex(th => th.dataset.cycle === String(cycle));
-                const row = [...table.querySelectorAll("tbody tr")].find(tr => {
-                    const th = tr.querySelector("th.agency");
-                    return th && th.textContent.trim() === agency;
-                });
-                if (column < 0 || !row) return null;
-                const td = row.children[column];
-                td.scrollIntoView({block: "center"});
-                return {
-                    cls: td.className,
-                    title: td.title,
-                    mark: td.textContent.trim(),
-                    background: getComputedStyle(td).backgroundColor,
-                };
-            }""",
-            [state.cycle_id, state.agency.name],
-        )
-        assert cell is not None, "the department's row or the cycle's column is missing"
+        log_in(page, base)
+        cell = matrix_cell(page, state.cycle_id, state.agency.name)
         assert "c-on-time" in cell["cls"].split(), cell
         assert cell["mark"] == "✓", cell
         assert "Đúng hạn" in cell["title"] or "đúng hạn" in cell["title"], cell
         assert cell["background"] == GREEN, cell
         _shot(page, shots, "3-dashboard.png")
-        context.close()
 
     with Session(state.engine) as s:
         versions = s.exec(select(SubmissionVersion)).all()

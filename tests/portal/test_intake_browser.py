@@ -12,30 +12,25 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from models.db import Settings, make_engine
-from models.links import LinkSettings
 from models.tables import CycleState, Obligation, ObligationParty, ReportCycle
 from tests.conftest import EXAMPLES
 from tests.portal.browser import (
-    TIMEOUT_MS,
+    VN,
     artifacts_dir,
-    launch,
-    loopback_socket,
-    require_browser,
-    serve,
+    browsing,
+    import_shipped_registry,
+    log_in,
+    portal_site,
 )
 
 pytestmark = pytest.mark.slow
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=VN)
-ADMIN, PASSWORD = "vanphong", "mat-khau-thu-nghiem-2026"
 SEED = EXAMPLES / "seed-6966-ubnd-ktn-quang-ngai-2024.txt"
 # cli.render.STYLE's colours as portal/static/intake.css paints them.
 FREQUENCY_BG = "rgb(201, 241, 246)"  # #c9f1f6
@@ -44,40 +39,13 @@ VIA_BG = "rgb(243, 209, 243)"  # #f3d1f3
 
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Engine, str]]:
-    from models.registry import import_registry, load_registry, shipped_registry
-    from models.schema import create_schema
-    from portal.app import PortalSettings, create_app
-    from portal.auth import hash_password
-
-    require_browser()
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    monkeypatch.setenv("HANBAOCAO_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("HANBAOCAO_DATABASE_URL", raising=False)
-    monkeypatch.setenv("HANBAOCAO_SECRET_KEY", "intake-browser-secret-0123456789abcdef")
-    monkeypatch.setenv("HANBAOCAO_ADMIN_USER", ADMIN)
-    monkeypatch.setenv("HANBAOCAO_ADMIN_PASSWORD_HASH", hash_password(PASSWORD))
-    monkeypatch.delenv("HANBAOCAO_ENV", raising=False)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    engine = make_engine(f"sqlite:///{data_dir / 'app.db'}")
-    create_schema(engine)
-    with Session(engine) as session:
-        import_registry(session, load_registry(shipped_registry()))
-        session.commit()
-    app = create_app(
-        PortalSettings(),
-        db=Settings(data_dir=data_dir),
-        links=LinkSettings(),
-        engine=engine,
-        clock=lambda: NOW.astimezone(dt.UTC),
-        emit=lambda event, **_: None,
-    )
-    sock = loopback_socket()
-    try:
-        with serve(app, sock) as base:
-            yield engine, base
-    finally:
-        engine.dispose()
+    secret = "intake-browser-secret-0123456789abcdef"
+    with portal_site(tmp_path, monkeypatch, secret=secret) as site:
+        with Session(site.engine) as session:
+            import_shipped_registry(session)
+            session.commit()
+        with site.serve(now=NOW) as base:
+            yield site.engine, base
 
 
 def _annual(engine: Engine) -> int:
@@ -90,19 +58,9 @@ def _annual(engine: Engine) -> int:
 def test_upload_review_preview_pick_approve_and_open(served: tuple[Engine, str]) -> None:
     engine, base = served
     shots = artifacts_dir("intake-browser")
-    with launch() as browser:
-        context = browser.new_context(
-            locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", viewport={"width": 1400, "height": 1000}
-        )
-        context.set_default_timeout(TIMEOUT_MS)
+    with browsing(viewport={"width": 1400, "height": 1000}) as context:
         page = context.new_page()
-
-        page.goto(f"{base}/admin/directives")
-        assert "/admin/login" in page.url
-        page.locator("#user").fill(ADMIN)
-        page.locator("#password").fill(PASSWORD)
-        with page.expect_navigation(url=f"{base}/admin/directives"):
-            page.get_by_role("button", name="Đăng nhập").click()
+        log_in(page, base, "/admin/directives")
         assert page.locator("h1").inner_text() == "Văn bản và nghĩa vụ báo cáo"
 
         page.locator("input[type=file]").set_input_files(str(SEED))
@@ -156,7 +114,6 @@ def test_upload_review_preview_pick_approve_and_open(served: tuple[Engine, str])
         status = page.locator("table.intake-directives tbody tr td.status").inner_text()
         assert status == "đang chạy"
         page.screenshot(path=str(shots / "4-directives.png"), full_page=True)
-        context.close()
 
     with Session(engine) as s:
         (cycle,) = s.exec(select(ReportCycle).where(ReportCycle.obligation_id == ob)).all()

@@ -105,7 +105,7 @@ def test_view_link_shows_the_lead_who_has_handed_in(portal: Harness, engine: Eng
     html = page.text
     assert "Tình hình nộp báo cáo" in html and "Năm 2026" in html
     assert portal.seed.agency_name in html and "Chưa nộp" in html
-    assert "Đã nộp: <strong>0/109</strong>" in html
+    assert "Đã nộp: <strong>0/110</strong>" in html
     # The same cycle, but for an agency that is neither its lead nor its recipient: refused.
     refused = portal.client.get(portal.url("view", agency_id=portal.seed.agency_id))
     assert refused.status_code == 403

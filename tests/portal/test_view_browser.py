@@ -21,24 +21,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models.agency import Agency, AgencyKind
-from models.db import Settings, make_engine
-from models.links import LinkSettings
 from models.tables import AuditEvent, Obligation, ReportCycle, Submission
 from notifications.mailsink import MailSink
-from tests.portal.browser import TIMEOUT_MS, launch, loopback_socket, require_browser, serve
+from tests.portal.browser import VN, browsing, dispatch_email, portal_site, seed_6966
 from tests.portal.conftest import docx_bytes, pdf_bytes
-from tests.portal.test_e2e_browser import SECRET, _dispatch, _seed
 
 pytestmark = pytest.mark.slow
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
+OPENED = dt.datetime(2026, 11, 20, 9, 0, tzinfo=VN)
+SECRET = "view-browser-secret-key-0123456789abcdef"
 HANDED_IN = dt.datetime(2026, 12, 2, 10, 0, tzinfo=VN)
 
 
@@ -98,50 +95,20 @@ def _escalate(engine: Engine, cycle_id: int) -> dt.datetime:
 
 @pytest.fixture
 def lead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Lead, str]]:
-    from models.schema import create_schema
-    from portal.app import PortalSettings, create_app
-
-    require_browser()
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    sock = loopback_socket()
-    public = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    monkeypatch.setenv("HANBAOCAO_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("HANBAOCAO_DATABASE_URL", raising=False)
-    monkeypatch.setenv("HANBAOCAO_PUBLIC_URL", public)
-    monkeypatch.setenv("HANBAOCAO_SECRET_KEY", SECRET)
-    monkeypatch.delenv("HANBAOCAO_ENV", raising=False)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    engine = make_engine(f"sqlite:///{data_dir / 'app.db'}")
-    sink = MailSink()
-    try:
-        create_schema(engine)
-        sink.start()
+    with portal_site(tmp_path, monkeypatch, secret=SECRET) as site, MailSink() as sink:
         monkeypatch.setenv("HANBAOCAO_SMTP_URL", sink.smtp_url())
-        cycle_id, _ = _seed(engine)
-        latest = _hand_in(engine, data_dir, cycle_id)
+        engine = site.engine
+        cycle_id = seed_6966(engine, OPENED, notices=True)
+        latest = _hand_in(engine, site.data_dir, cycle_id)
         escalated = _escalate(engine, cycle_id)
-        assert _dispatch(engine, escalated) > 0
+        assert dispatch_email(engine, escalated) > 0
         with Session(engine) as s:
             cycle = s.get(ReportCycle, cycle_id)
             ob = s.get(Obligation, cycle.obligation_id) if cycle else None
             found = s.get(Agency, ob.lead_agency_id) if ob else None
             assert found is not None
-        app = create_app(
-            PortalSettings(),
-            db=Settings(data_dir=data_dir),
-            links=LinkSettings(),
-            engine=engine,
-            clock=lambda: (escalated + dt.timedelta(hours=1)).astimezone(dt.UTC),
-            emit=lambda event, **_: None,
-        )
-        with serve(app, sock) as base:
-            assert base == public
+        with site.serve(now=escalated + dt.timedelta(hours=1)) as base:
             yield Lead(engine, sink, cycle_id, found, latest), base
-    finally:
-        sink.stop()
-        sock.close()
-        engine.dispose()
 
 
 def _text(message: EmailMessage) -> str:
@@ -170,9 +137,7 @@ def test_lead_opens_view_from_its_escalation_and_downloads_the_zip(
 ) -> None:
     state, base = lead
     url = _view_link(state, base)
-    with launch() as browser:
-        context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
-        context.set_default_timeout(TIMEOUT_MS)
+    with browsing() as context:
         page = context.new_page()
         response = page.goto(url)
         assert response is not None and response.status == 200
@@ -184,7 +149,6 @@ def test_lead_opens_view_from_its_escalation_and_downloads_the_zip(
         assert download.suggested_filename.endswith(".zip")
         saved = tmp_path / "bao-cao.zip"
         download.save_as(saved)
-        context.close()
     with zipfile.ZipFile(saved) as archive:
         got = {name: hashlib.sha256(archive.read(name)).hexdigest() for name in archive.namelist()}
     want = {name: hashlib.sha256(data).hexdigest() for name, data in state.latest.items()}
