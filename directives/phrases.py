@@ -181,7 +181,7 @@ _QUALIFIER = re.compile(
     r"|nộp\s+thuế|chưa|tiếp\s+nhận|tham\s+gia|sử\s+dụng|kinh\s+doanh|sản\s+xuất)\b"
 )
 _REPORTS_NEXT = re.compile(
-    r"\s(?:phải|có\s+trách\s+nhiệm|chịu\s+trách\s+nhiệm|khẩn\s+trương"
+    r"\s(?:phải|có\s+trách\s+nhiệm|chịu\s+trách\s+nhiệm|khẩn\s+trương|kịp\s+thời"
     r"|(?:thực\s+hiện\s+)?(?:lập\s+|gửi\s+|nộp\s+)?báo\s+cáo|thực\s+hiện\s+(?:nộp|gửi))\b"
 )
 
@@ -195,6 +195,8 @@ def _qualified_by_clause(view: str, text: str, i: int) -> int | None:
     stretch = re.compile(r"[,;.:()]|\svà\s").search(view, q.end())
     limit = min(stretch.start() if stretch else len(view), q.end() + 100)
     r = _REPORTS_NEXT.search(view, q.end(), limit)
+    if r is not None and r.start() == q.end() and q.group().strip().startswith("chưa"):
+        r = _REPORTS_NEXT.search(view, r.end(), limit)  # "chưa gửi báo cáo khẩn trương …"
     if r is None:
         return None
     if not q.group().strip().startswith("chưa") and _SUBJ_STOP_RE.search(view, q.end(), r.start()):

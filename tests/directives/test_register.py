@@ -385,6 +385,10 @@ PARTIES = [
         ["Sở Y tế"],
     ),
     (
+        "Sở Tài chính đề nghị 12 xã chưa gửi báo cáo khẩn trương hoàn thiện, gửi Sở Tài chính.",
+        ["12 xã chưa gửi báo cáo"],
+    ),
+    (
         "Các xã chưa hoàn thành chỉ tiêu phải báo cáo rõ nguyên nhân về UBND tỉnh trước ngày "
         "30/11/2026.",
         ["Các xã chưa hoàn thành chỉ tiêu"],
