@@ -13,7 +13,7 @@ import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from email import base64mime, encoders
+from email import base64mime, encoders, quoprimime
 from email.charset import BASE64, QP, RFC2047_CHROME_LEN, Charset
 from email.header import Header
 from email.headerregistry import Address
@@ -337,10 +337,24 @@ _PART_HEAD = (
 
 def _part(body: str, subtype: str) -> bytes:
     """One text part as the generator writes ``MIMEText(body, subtype, _UTF8)``."""
-    # Quoted-printable lines end in "\n" only (a CR in the text is split on, then encoded
-    # away); the generator writes each line end as CRLF.
-    encoded = _UTF8.body_encode(body) or ""
-    return (_PART_HEAD.format(subtype) + encoded.replace("\n", "\r\n")).encode("ascii")
+    # The generator writes each quoted-printable line end as CRLF.
+    encoded = "\r\n".join(map(_qp_line, _LINE_ENDS.split(body))) if body else ""
+    return (_PART_HEAD.format(subtype) + encoded).encode("ascii")
+
+
+# Where ``quoprimime.body_encode`` splits the text: CRLF, CR or LF (other line separators
+# are quoted before it splits). It encodes each line on its own, so line by line gives
+# its bytes, and a line met before is not encoded again: the reminders of one cycle
+# share most of their lines (all but the agency's name, its links and its figures),
+# and encoding the UTF-8 of Vietnamese text byte by byte was most of rendering.
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+
+
+@lru_cache(maxsize=8192)
+def _qp_line(line: str) -> str:
+    """One line (without its end) as ``_UTF8.body_encode`` encodes it: UTF-8, quoted-
+    printable, soft line breaks at 76 ("=" then "\n", which the part turns to CRLF)."""
+    return quoprimime.body_encode(line.encode("utf-8").decode("latin1")).replace("\n", "\r\n")
 
 
 def _format(address: Address) -> str:
