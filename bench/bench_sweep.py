@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from sink import SinkProcess  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
@@ -49,7 +50,6 @@ from models.db import TZ, make_engine  # noqa: E402
 from models.schema import create_schema  # noqa: E402
 from models.tables import Directive, Obligation, ObligationStatus, ReportCycle, Submission  # noqa: E402
 from models.workdays import packaged_calendar  # noqa: E402
-from sink import SinkProcess  # noqa: E402
 
 # Monday 23/11/2026 09:00 in Quảng Ngãi: a working day, inside office hours.
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
@@ -281,9 +281,10 @@ def main() -> None:
     signal.signal(signal.SIGALRM, lambda *_: sys.exit("bench_sweep: stopped after 15 minutes"))
     signal.alarm(900)
 
-    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp, SinkProcess(
-        bulk=not args.stock_sink
-    ) as sink:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp,
+        SinkProcess(bulk=not args.stock_sink) as sink,
+    ):
         os.environ["HANBAOCAO_SMTP_URL"] = (
             f"mailto://127.0.0.1:{sink.port}?from=nhac-han@example.invalid"
         )
