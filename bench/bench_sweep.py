@@ -1,25 +1,29 @@
-"""The sweep at scale: deciding over 20,000 pending submissions with 2,000 due.
+"""The sweep at scale: 20,000 due rows decided, queued and dispatched, end to end.
 
     .venv/bin/python bench/bench_sweep.py [--cycles 200] [--agencies 100] [--due-cycles 200]
-                                          [--runs 3]
+                                          [--runs 3] [--stock-sink]
 
 Builds ``cycles`` × ``agencies`` pending submissions (``cycles`` annual obligations of
 one directive, each with its cycle of 2026) in a temporary SQLite database (distinct
 agencies, so no two due rows share an addressee and each is its own message; every
-agency with an email contact), ``due-cycles`` of the
-cycles with their next stage (a reminder) already due, then times, on a fresh copy of
-the database for each run:
+agency with an email contact), ``due-cycles`` of the cycles with their next stage (a
+reminder) already due, then times, on a fresh copy of the database for each run:
 
 1. the decision: ``models.cycles.advance`` (one indexed query, one conditional UPDATE
    per cycle and stage) — target under 1 s;
 2. queueing: ``notifications.notices.queue_steps`` (rendering each reminder with its
-   signed link, one outbox row per agency);
-3. dispatch: the real outbox dispatcher with ``EmailTransport`` to a loopback aiosmtpd
-   sink, addresses resolved from the registry (``contact_resolver``), against a bare
-   smtplib loop building and sending the same rendered messages on one connection in
-   the same run — target: the notifications benchmark's ratio (≥ 0.5).
+   signed links, one outbox row per agency, one INSERT per step);
+3. dispatch: the real outbox dispatcher with ``EmailTransport``, addresses resolved
+   from the registry (``contact_resolver``), to a loopback aiosmtpd sink in its own
+   process (``bench/sink.py``: it keeps a count and the Message-IDs, and checks that
+   every message arrived once).
 
-Figures only: nothing here asserts a time. The script stops itself after 10 minutes.
+Target (issue 18): decide + queue + dispatch under 40 s. Beside it, in the same run
+and to the same sink, the peer: a bare smtplib loop sending the same messages (the
+payloads as queued) on one connection, rendering each with ``email.render`` — and,
+for the record, the same loop on pre-rendered bytes (the transport alone). Each run
+prints its figures and the load average (the machine is shared); the summary gives
+the medians. Figures only: nothing here asserts a time. Stops itself after 15 minutes.
 """
 
 from __future__ import annotations
