@@ -340,7 +340,7 @@ def _part(body: str, subtype: str) -> bytes:
     """One text part as the generator writes ``MIMEText(body, subtype, _UTF8)``."""
     # The generator writes each quoted-printable line end as CRLF.
     lines = body.split("\n") if "\r" not in body else _LINE_ENDS.split(body)
-    encoded = "\r\n".join(map(_qp_line, lines)) if body else ""
+    encoded = "\r\n".join(map(_qp_cached, lines)) if body else ""
     return (_PART_HEAD.format(subtype) + encoded).encode("ascii")
 
 
@@ -352,7 +352,15 @@ def _part(body: str, subtype: str) -> bytes:
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
 
 
-@lru_cache(maxsize=8192)
+# Lines up to this long are kept (8,192 of them: some 16 MB at worst); a longer one (an
+# HTML part is one line) is nearly always the message's own, and would only fill it.
+_CACHED_LINE = 400
+
+
+def _qp_cached(line: str) -> str:
+    return _qp_kept(line) if len(line) <= _CACHED_LINE else _qp_line(line)
+
+
 def _qp_line(line: str) -> str:
     """One line (without its end) as ``_UTF8.body_encode`` encodes it: UTF-8, quoted-
     printable, soft line breaks ("=" CRLF) where ``quoprimime.body_encode`` puts them.
@@ -373,6 +381,7 @@ def _qp_line(line: str) -> str:
     return _soft_breaks(quoted.decode("ascii"))
 
 
+_qp_kept = lru_cache(maxsize=8192)(_qp_line)
 _UNQUOTED = ((b"=\n", b""), (b"=2E", b"."), (b"=20", b" "), (b"=09", b"\t"))
 
 
