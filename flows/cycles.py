@@ -184,7 +184,9 @@ def sweep(
 
 def decide(at: dt.datetime) -> SweepReport:
     """The sweep's decisions in one transaction: stages reached and their messages, then
-    closings with their consolidated status."""
+    closings with their consolidated status. ``advance`` moves at most 50,000 due rows,
+    the oldest first; when more are due, the rest keep their stage and due time and the
+    next sweep moves them (none skipped, none twice: tests/models/test_cycles.py)."""
     from models.cycles import advance, closable, close
     from notifications.notices import Queued, cycle_facts, queue_consolidated, queue_steps
 

@@ -6,6 +6,7 @@ Part of the email transport (``notifications.email``), which re-exports these na
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import html
 import re
@@ -13,7 +14,7 @@ import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from email import base64mime, encoders
+from email import base64mime, encoders, quoprimime
 from email.charset import BASE64, QP, RFC2047_CHROME_LEN, Charset
 from email.header import Header
 from email.headerregistry import Address
@@ -337,10 +338,82 @@ _PART_HEAD = (
 
 def _part(body: str, subtype: str) -> bytes:
     """One text part as the generator writes ``MIMEText(body, subtype, _UTF8)``."""
-    # Quoted-printable lines end in "\n" only (a CR in the text is split on, then encoded
-    # away); the generator writes each line end as CRLF.
-    encoded = _UTF8.body_encode(body) or ""
-    return (_PART_HEAD.format(subtype) + encoded.replace("\n", "\r\n")).encode("ascii")
+    # The generator writes each quoted-printable line end as CRLF.
+    lines = body.split("\n") if "\r" not in body else _LINE_ENDS.split(body)
+    encoded = "\r\n".join(map(_qp_cached, lines)) if body else ""
+    return (_PART_HEAD.format(subtype) + encoded).encode("ascii")
+
+
+# Where ``quoprimime.body_encode`` splits the text: CRLF, CR or LF (other line separators
+# are quoted before it splits). It encodes each line on its own, so line by line gives
+# its bytes, and a line met before is not encoded again: the reminders of one cycle
+# share most of their lines (all but the agency's name, its links and its figures),
+# and encoding the UTF-8 of Vietnamese text byte by byte was most of rendering.
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+
+
+# Lines up to this long are kept (8,192 of them: some 16 MB at worst); a longer one (an
+# HTML part is one line) is nearly always the message's own, and would only fill it.
+_CACHED_LINE = 400
+
+
+def _qp_cached(line: str) -> str:
+    return _qp_kept(line) if len(line) <= _CACHED_LINE else _qp_line(line)
+
+
+def _qp_line(line: str) -> str:
+    """One line (without its end) as ``_UTF8.body_encode`` encodes it: UTF-8, quoted-
+    printable, soft line breaks ("=" CRLF) where ``quoprimime.body_encode`` puts them.
+
+    The quoting is binascii's (C: the stdlib's ``str.translate`` of every byte was most
+    of a reminder's rendering, its HTML part being one long line). Both quote "=",
+    controls and bytes over 126 as "=XX" and leave the rest as they are, except that
+    binascii also quotes a "." starting one of its own lines and whitespace ending the
+    data: the stdlib never quotes ".", space or tab, so those are put back; then the
+    stdlib's breaking, copied (``tests/notifications/test_render.py``)."""
+    if not line:
+        return ""
+    # istext=False: there is no line end in ``line`` to keep. binascii's own soft breaks
+    # ("=" LF) go: a literal "=" is quoted, so "=" LF is never content.
+    quoted = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=False, header=False)
+    for theirs, ours in _UNQUOTED:
+        quoted = quoted.replace(theirs, ours)
+    return _soft_breaks(quoted.decode("ascii"))
+
+
+_qp_kept = lru_cache(maxsize=8192)(_qp_line)
+_UNQUOTED = ((b"=\n", b""), (b"=2E", b"."), (b"=20", b" "), (b"=09", b"\t"))
+
+
+def _soft_breaks(line: str, maxlinelen: int = 76) -> str:
+    """``quoprimime.body_encode``'s loop over one quoted line: pieces of at most 76
+    characters, the last of each "=" (a soft break), never cutting an "=XX"; whitespace
+    ending the line quoted, or followed by a soft break, as it fits."""
+    pieces = []
+    start, laststart, cut = 0, len(line) - 1 - maxlinelen, maxlinelen - 1
+    while start <= laststart:
+        stop = start + cut
+        if line[stop - 2] == "=":
+            pieces.append(line[start : stop - 1])
+            start = stop - 2
+        elif line[stop - 1] == "=":
+            pieces.append(line[start:stop])
+            start = stop - 1
+        else:
+            pieces.append(line[start:stop] + "=")
+            start = stop
+    if line[-1] in " \t":
+        room = start - laststart
+        if room >= 3:
+            tail = quoprimime.quote(line[-1])
+        elif room == 2:
+            tail = line[-1] + "=\r\n"
+        else:
+            tail = "=\r\n" + quoprimime.quote(line[-1])
+        pieces.append(line[start:-1] + tail)
+    else:
+        pieces.append(line[start:])
+    return "\r\n".join(pieces)
 
 
 def _format(address: Address) -> str:

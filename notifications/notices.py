@@ -25,11 +25,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from models import clock
 from models.actions import extended_dues
 from models.agency import Agency, AgencyContact, AgencyKind, ContactChannel
 from models.calendar import Audience, StageAnchor, parse_period_key
@@ -290,7 +292,9 @@ def _queue_agency_step(
     today = step.at.astimezone(TZ).date()
     agencies = _agencies(session, step.agency_ids)
     channels = channels_of(session, [a.id for a in agencies if a.id is not None])
-    submit_link = linker()
+    # The step's links are issued at one moment: the clock is read once per step, not
+    # twice per agency (reading it reads the settings, which cost more than signing).
+    submit_link = partial(linker(), issued=clock.now())
     extended = extended_dues(session, f.cycle.id)
     rows: list[dict[str, Any]] = []  # the step's outbox rows, inserted in one statement
     for agency in agencies:

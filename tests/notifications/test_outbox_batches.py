@@ -5,6 +5,7 @@ with the same Message-ID, and nothing else (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from notifications.vocabulary import Message
 from tests.notifications.conftest import NOW, fill_outbox, make_cycle, payload
 
 Factory = Callable[[], Session]
+_DATE = re.compile(rb"^Date: [^\r\n]*\r?\n", re.MULTILINE)
 CAL = packaged_calendar()
 
 
@@ -118,6 +120,11 @@ def test_a_worker_dying_mid_batch_resends_only_that_batchs_sent_messages(
     repeated = {mid: n for mid, n in ids.items() if n > 1}
     # Only what was out before the death, each once more, under its own Message-ID.
     assert sorted(repeated.values()) == [2] * (dies_at - CLAIM_CHUNK), repeated
+    # The copy is the same message: the same bytes but for its own Date header.
+    copies: dict[str, list[bytes]] = {}
+    for raw, message in zip(sink.raw, sink.messages(), strict=True):
+        copies.setdefault(str(message["Message-ID"]), []).append(_DATE.sub(b"", raw))
+    assert all(len(set(copies[mid])) == 1 for mid in repeated)
 
 
 def test_a_sent_row_keeps_no_link_and_a_failed_row_keeps_its_message(
