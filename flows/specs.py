@@ -341,7 +341,7 @@ def obligation_spec(
     deadline has no recurring day, ``ValueError`` when its frequency has no periods."""
     assert ob.id is not None
     if ob.frequency not in PERIODIC:
-        raise ValueError(f"frequency {ob.frequency!r} has no periods: nothing to schedule")
+        raise ValueError(f"tần suất {ob.frequency!r} không có kỳ báo cáo: không có gì để lập lịch")
     rule = Deadline(**(ob.deadline_override or ob.deadline or {}))
     rrule = opening_rrule(ob.frequency, rule, start=start, policy=OpeningPolicy(province=province))
     return DeploymentSpec(

@@ -254,7 +254,7 @@ def read_filter(query: Mapping[str, str]) -> MatrixFilter:
         if not raw:
             return None
         if not raw.isdigit() or len(raw) > 12:
-            raise BadFilter(f"{name}: not an id")
+            raise BadFilter(f"{name}: cần là một số hiệu (số nguyên), không phải {raw!r}")
         return int(raw)
 
     period = (query.get("period") or "").strip() or None
@@ -290,10 +290,10 @@ def read_view(query: Mapping[str, str]) -> ViewFilter:
     """``overdue=1``, ``agency=<id>``; ``BadFilter`` for anything else."""
     flag = (query.get("overdue") or "").strip()
     if flag not in ("", "0", "1"):
-        raise BadFilter("overdue: 0 or 1")
+        raise BadFilter(f"overdue: chỉ nhận 0 hoặc 1, không phải {flag!r}")
     raw = (query.get("agency") or "").strip()
     if raw and (not raw.isdigit() or len(raw) > 12):
-        raise BadFilter("agency: not an id")
+        raise BadFilter(f"agency: cần là một số hiệu (số nguyên), không phải {raw!r}")
     return ViewFilter(flag == "1", int(raw) if raw else None)
 
 

@@ -476,6 +476,10 @@ def test_filters_narrow_the_matrix(world: World, admin: TestClient) -> None:
     assert nothing.status_code == 200 and "Chưa có kỳ báo cáo nào khớp bộ lọc" in nothing.text
     for bad in ("directive=abc", "period=2026%25", "lead=-1"):
         assert admin.get(f"/admin/?{bad}").status_code == 400, bad
+    refused = admin.get("/admin/?agency=%3Cb%3Ex").text  # said in Vietnamese, escaped
+    assert "Bộ lọc không hợp lệ" in refused and "cần là một số hiệu" in refused
+    assert "<b>x" not in refused and "not an id" not in refused
+    assert "chỉ nhận 0 hoặc 1" in admin.get("/admin/?overdue=2").text
 
 
 def test_the_page_links_each_cycle_to_its_prefect_runs(world: World, data_dir: Path) -> None:
