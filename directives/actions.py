@@ -26,7 +26,7 @@ from directives.timing import DeadlineMention
 # --- report actions -------------------------------------------------------------------------
 
 _TO = r"(?:(?:về|với|lên|cho|đến|tới)\s+)?"
-_ADV = r"(?:(?:kịp\s+thời|ngay|trực\s+tiếp|bằng\s+văn\s+bản|định\s+kỳ)\s+)?"
+_ADV = r"(?:(?:kịp\s+thời|ngay|trực\s+tiếp|bằng\s+văn\s+bản|định\s+kỳ|đột\s+xuất)\s+)?"
 _SEND = re.compile(
     rf"\b(?P<verb>báo\s+cáo|phản\s+ánh|nộp|gửi(?:\s+(?:báo\s+cáo|văn\s+bản|kết\s+quả)(?:\s+(?:đột\s+xuất|định\s+kỳ))?)?"
     rf"|(?<!chương )(?<!quá )(?<!công )(?<!tiến )(?<!quy )(?<!lộ )(?<!phương )(?<!giáo )"
@@ -253,7 +253,7 @@ def _dest_later(view: str, text: str, pos: int) -> tuple[int, int] | None:
     Giáo dục …", within the same sentence and before a second verb takes over."""
     stop = segment_end(view, pos)
     for m in _DEST_LATER.finditer(view, pos, stop):
-        if view.endswith("giao ", 0, m.start()):
+        if view.endswith("giao ", 0, m.start()) and view.startswith("cho", m.start()):
             continue  # "nhiệm vụ … giao cho các sở": who was given the task
         dest = dest_at(view, text, m.end())
         if dest and not _SECOND_SEND.search(view, pos, m.start()):

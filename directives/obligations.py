@@ -143,12 +143,16 @@ def _frequency_order(
     if not seen and relative:
         # "Trong thời hạn 05 ngày làm việc kể từ ngày nhận được …": each occurrence; but
         # counted from this very letter, or about a dated event ("… năm 2024"), once.
-        if any(_THIS_LETTER.search(fold(d.deadline.anchor or "")) for d in relative):
+        anchors = [fold(d.deadline.anchor or "") for d in relative]
+        if any(_ASKED.search(a) for a in anchors):
+            return ["on_request"]  # "… kể từ ngày nhận được yêu cầu": whenever asked
+        if any(_THIS_LETTER.search(a) for a in anchors):
             return ["once"]
         return ["once"] if once_mentions(view) else ["event"]
     return periodic + [f for f in seen if f not in PERIODIC]
 
 
+_ASKED = re.compile(r"nhận\s+được\s+(?:văn\s+bản\s+|công\s+văn\s+)?(?:yêu\s+cầu|đề\s+nghị)")
 _THIS_LETTER = re.compile(
     r"(?:công\s+văn|văn\s+bản|kế\s+hoạch|chỉ\s+thị|quyết\s+định|thông\s+báo|công\s+điện)\s+này"
 )
@@ -186,7 +190,9 @@ def _one_off(view: str, freqs: list[Mention], deadlines: list[DeadlineMention]) 
 
 # A request made now ("Bộ X đề nghị các bộ báo cáo …", "được yêu cầu") with no period is
 # a one-off; "theo yêu cầu của X" is on request and "giao" a standing task.
-_REQUEST_NOW = re.compile(r"(?<!theo )(?<!có )\b(?:đề\s+nghị|yêu\s+cầu)\b(?!\s+(?:của|tại))")
+_REQUEST_NOW = re.compile(
+    r"(?<!theo )(?<!có )(?<!được )\b(?:đề\s+nghị|yêu\s+cầu)\b(?!\s+(?:của|tại))"
+)
 
 
 def _drop_inner(freqs: list[Mention], deadlines: list[DeadlineMention]) -> list[Mention]:
@@ -242,6 +248,8 @@ def _pair(
     ngày 15 tháng 6)") is bound to it; the rest pair up in text order.
     """
     periodic = [f for f in order if f in PERIODIC or f in ("once", "event")]
+    if order == ["on_request"]:
+        periodic = order  # "… trong 05 ngày kể từ ngày nhận được yêu cầu"
     if not deadlines or not periodic:
         return {}
     if len(deadlines) == 1:

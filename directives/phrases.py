@@ -78,8 +78,14 @@ def strip_number(view: str) -> int:
 _ACRONYM = re.compile(r"[A-ZĐ]{4,}\b")  # "VNMAC", "BHXH": a destination named by its initials
 
 
+# Who reports but is never reported to: "số liệu về hộ gia đình … cho UBND phường".
+_NEVER_DEST = re.compile(r"(?:các\s+|những\s+)?(?:hộ|người\s+nộp\s+thuế|cá\s+nhân)\b")
+
+
 def dest_at(view: str, text: str, pos: int) -> tuple[int, int] | None:
     if not starts_agency(view, pos) and not _ACRONYM.match(text, pos):
+        return None
+    if _NEVER_DEST.match(view, pos):
         return None
     end = agency_end(view, text, pos, subject=False)
     return (pos, end) if end > pos else None

@@ -42,6 +42,7 @@ _SIX_BEFORE = (
     "tháng; ",
 )
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_REPORT_NAMED = re.compile(r"báo cáo [^,;.()]*$")
 _DURATION_BEFORE = (
     "trong ",
     "sau ",
@@ -72,7 +73,7 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
         "quarterly",
         rf"{_EVERY}\s+quý|báo cáo quý|định kỳ quý|quý một lần|theo quý(?!\s*[ivx\d])"
         r"|\b(?:0?3|ba)\s+tháng\s+một\s+lần"
-        r"|\bquý(?=\s*(?:,|và)\s*(?:sáu|0?6|0?9|chín|năm|cả năm|hằng năm|hàng năm)\b)"
+        r"|\bquý(?:\s+i\b)?(?=\s*(?:,|và)\s*(?:sáu|0?6|0?9|chín|năm|cả năm|hằng năm|hàng năm)\b)"
         r"|(?<=tháng, )quý\b(?!\s*[ivx\d])",
     ),
     ("nine_months", _NINE),
@@ -94,7 +95,8 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
         "event",
         r"đột xuất|nếu(?! có\))|(?:trong |, |^)trường hợp (?!cần thiết)|trường hợp (?:có|phát)"
         r"|phát hiện thấy|khi (?:xảy ra|phát hiện|phát sinh|có (?!yêu cầu|đề nghị)\w+)"
-        r"|hoặc khi (?!có yêu cầu|được yêu cầu)|\bphát sinh\b|\bxảy ra\b|bất thường|tình huống"
+        r"|hoặc khi (?!có yêu cầu|được yêu cầu)|\bphát sinh\b(?! (?:tại|ở|sau|vào|từ)\b)"
+        r"|\bxảy ra\b(?! (?:tại|ở|sau|vào|từ)\b)|bất thường|tình huống"
         r"|(?:báo cáo|phản ánh|thông tin)(?:,\s*\w+(?:\s\w+)?)?\s+(?:về\s+)?(?:những\s+|các\s+)?"
         r"(?:khó khăn|vướng mắc|sai phạm|sai sót)"
         r"|ngay khi|ngay sau khi|sự cố|kịp thời (?:báo cáo )?(?:những |các )?"
@@ -182,12 +184,15 @@ def _months_are_period(folded: str, m: re.Match[str]) -> bool:
     before = folded[max(0, m.start() - 10) : m.start()]
     if before.endswith(_SIX_BEFORE) or _SIX_AFTER.match(folded, m.end()):
         return True
-    # "9 tháng" is seldom a duration: a nine-month report unless the words make it one
-    return m.group().startswith(("9", "09", "chín")) and not (
-        before.endswith(_DURATION_BEFORE)
-        or _DURATION_AFTER.match(folded, m.end())
-        or _YEAR.search(folded, m.end(), m.end() + 40)  # "quý III, 9 tháng, cả năm 2025"
-    )
+    if before.endswith(_DURATION_BEFORE) or _DURATION_AFTER.match(folded, m.end()):
+        return False
+    if _YEAR.search(folded, m.end(), m.end() + 40):  # "quý III, 9 tháng, cả năm 2025"
+        return False
+    # "9 tháng" is seldom a duration: a nine-month report unless the words make it one;
+    # "6 tháng" is one when a report names it ("báo cáo tình hình tài chính 6 tháng")
+    if m.group().startswith(("9", "09", "chín")):
+        return True
+    return bool(_REPORT_NAMED.search(folded, max(0, m.start() - 50), m.start()))
 
 
 def _is_adhoc(folded: str, m: Mention) -> bool:

@@ -313,6 +313,32 @@ TIMING = [
         "Các tổ gửi báo cáo về Văn phòng trước 9 giờ sáng thứ Hai hằng tuần.",
         {"frequency": "weekly", "kind": "day_of_period"},
     ),
+    # what happened at a named place is content, not the occasion of a report
+    (
+        "Sở Y tế khẩn trương báo cáo UBND tỉnh diễn biến vụ cháy xảy ra tại chợ trung tâm.",
+        {"frequency": "once"},
+    ),
+    (
+        "Các thôn lập danh sách hộ phát sinh sau sáp nhập, gửi UBND xã chậm nhất ngày 30/7/2026.",
+        {"frequency": "once", "also": []},
+    ),
+    # a list of periods opened by the first quarter
+    (
+        "Các sở báo cáo kết quả quý I, 6 tháng, 9 tháng và năm về Sở Nội vụ.",
+        {"frequency": "quarterly", "also": ["semiannual", "nine_months", "annual"]},
+    ),
+    # "6 tháng" after what a report names, its "hằng năm" scoping the date
+    (
+        "Doanh nghiệp gửi báo cáo tình hình tài chính 6 tháng cho Sở Tài chính trước ngày 31 tháng 7 "
+        "hằng năm.",
+        {"frequency": "semiannual", "also": [], "day": 31, "month": 7},
+    ),
+    # counted from a request received: whenever asked
+    (
+        "Sở Tư pháp cung cấp thông tin cho Công an tỉnh trong thời hạn 03 ngày làm việc kể từ ngày "
+        "nhận được yêu cầu.",
+        {"frequency": "on_request", "kind": "relative", "offset": 3, "working": True},
+    ),
     # a relative deadline with nothing periodic said: each occurrence is reported
     (
         "Tổ công tác báo cáo Trưởng ban kết quả kiểm tra trong 07 ngày làm việc.",
@@ -642,6 +668,29 @@ ROUTES = [
         "Sở Giáo dục trước ngày 25/5 hằng năm.",
         "Sở Giáo dục",
         "Phòng Giáo dục",
+    ),
+    # an unplanned report goes to the body named right after it
+    (
+        "Khi có vụ việc phức tạp, Thanh tra huyện báo cáo đột xuất Thanh tra tỉnh.",
+        "Thanh tra tỉnh",
+        None,
+    ),
+    # what is reported about (households, a land bank) is no destination
+    (
+        "Trưởng thôn cung cấp số liệu về hộ gia đình chính sách cho UBND xã khi có yêu cầu.",
+        "UBND xã",
+        None,
+    ),
+    (
+        "Các huyện cung cấp thông tin về quỹ đất nhà ở xã hội, gửi về Sở Xây dựng trước ngày "
+        "30/9/2026.",
+        "Sở Xây dựng",
+        None,
+    ),
+    (
+        "Các sở chịu trách nhiệm báo cáo kịp thời kết quả thực hiện nhiệm vụ được giao về UBND tỉnh.",
+        "UBND tỉnh",
+        None,
     ),
     # names not cut short ("Ngân hàng" and "Hàng không" are no "hằng/hàng")
     (
