@@ -80,7 +80,8 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
     ("semiannual", rf"{_SIX}|nửa năm|bán niên"),
     (
         "annual",
-        rf"{_EVERY}\s+năm|cả năm|báo cáo năm|định kỳ năm|năm một lần|một lần\s*/\s*năm"
+        rf"{_EVERY}\s+năm|cả năm|báo cáo năm|định kỳ năm|(?<!\d )(?<!hai )(?<!ba )năm một lần"
+        r"|một lần\s*/\s*năm"
         rf"|(?<=tháng, )(?:một|0?1) năm|(?<=quý, )năm\b(?!\s*\d)|(?<=quý và )năm\b(?!\s*\d)"
         rf"|(?<=tháng, )năm\b(?!\s*\d)|(?<=tháng và )năm\b(?!\s*\d)|tổng kết năm"
         # "6 tháng (trước ngày 15/6) và năm (trước ngày 15/12)"

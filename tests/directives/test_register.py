@@ -333,6 +333,8 @@ TIMING = [
         "hằng năm.",
         {"frequency": "semiannual", "also": [], "day": 31, "month": 7},
     ),
+    # every two years is no annual report
+    ("Định kỳ 02 năm một lần, các cơ sở báo cáo Sở Công Thương.", {"frequency": "none"}),
     # counted from a request received: whenever asked
     (
         "Sở Tư pháp cung cấp thông tin cho Công an tỉnh trong thời hạn 03 ngày làm việc kể từ ngày "
@@ -397,6 +399,30 @@ TIMING = [
 ]
 
 PARTIES = [
+    # a trailing condition is no part of the subject; one set off by commas is passed over
+    (
+        "Các cơ sở khi phát hiện sự cố phải báo cáo ngay cho Chi cục Bảo vệ môi trường.",
+        ["Các cơ sở"],
+    ),
+    (
+        "UBND các huyện chỉ đạo UBND cấp xã, khi phát hiện gia cầm chết, phải báo cáo ngay cho Trạm "
+        "Thú y.",
+        ["UBND các huyện", "UBND cấp xã"],
+    ),
+    # subjects qualified by a duty of their own, by their works; teams and posts
+    (
+        "Cơ sở thuộc đối tượng phải kiểm kê khí nhà kính lập báo cáo gửi Sở Nông nghiệp hằng năm.",
+        ["Cơ sở thuộc đối tượng phải kiểm kê khí nhà kính"],
+    ),
+    (
+        "Chủ đầu tư các công trình xây dựng báo cáo Sở Xây dựng khi xảy ra sự cố.",
+        ["Chủ đầu tư các công trình xây dựng"],
+    ),
+    ("Các Tổ bầu cử báo cáo Ban bầu cử trước 11 giờ ngày bầu cử.", ["Các Tổ bầu cử"]),
+    (
+        "Các Đồn Biên phòng báo cáo Bộ Chỉ huy Bộ đội Biên phòng tỉnh hằng tuần.",
+        ["Các Đồn Biên phòng"],
+    ),
     # a clause that qualifies the subject before its duty
     (
         "Theo đó, doanh nghiệp thực hiện dự án khai thác khoáng sản báo cáo Sở Công Thương hằng năm.",
@@ -692,6 +718,8 @@ ROUTES = [
         "UBND tỉnh",
         None,
     ),
+    # copies are no village: "gửi 01 bản về Sở …"
+    ("Các đơn vị gửi 01 bản về Sở Nội vụ trước ngày 10/10/2026.", "Sở Nội vụ", None),
     # names not cut short ("Ngân hàng" and "Hàng không" are no "hằng/hàng")
     (
         "Các khoa gửi báo cáo về Phòng Kế hoạch tổng hợp hằng tháng.",
