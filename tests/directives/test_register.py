@@ -333,6 +333,23 @@ TIMING = [
         "hằng năm.",
         {"frequency": "semiannual", "also": [], "day": 31, "month": 7},
     ),
+    # the last day of a period, hours as whole days, a weekday beside its date
+    (
+        "Các chi nhánh gửi báo cáo về Tổng công ty chậm nhất ngày cuối cùng của tháng.",
+        {"frequency": "monthly", "kind": "day_of_period", "day": None, "month": None},
+    ),
+    (
+        "Các đơn vị báo cáo Cục Thuế vào ngày cuối cùng của tháng đầu của quý tiếp theo.",
+        {"frequency": "quarterly", "kind": "day_of_period", "day": None},
+    ),
+    (
+        "Khi phát hiện ca bệnh, trạm y tế báo cáo Trung tâm Y tế trong vòng 24 giờ.",
+        {"frequency": "event", "kind": "relative", "offset": 1, "working": False},
+    ),
+    (
+        "Các xã báo cáo UBND tỉnh trước 16 giờ 00 thứ Năm ngày 20/8/2026.",
+        {"frequency": "once", "kind": "date", "date": "2026-08-20"},
+    ),
     # every two years is no annual report
     ("Định kỳ 02 năm một lần, các cơ sở báo cáo Sở Công Thương.", {"frequency": "none"}),
     # counted from a request received: whenever asked
