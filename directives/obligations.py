@@ -47,6 +47,8 @@ def extract(text: str, view: str | None = None) -> list[Obligation]:
     ``view`` is ``fold(mask(text))`` when the caller has it already (a document's
     view, sliced per clause, saves recomputing it)."""
     view = _answer_only(fold(mask(text)) if view is None else view)
+    if _UNANSWERED.match(view) and not _ANSWER.search(view):
+        return []  # "Hỏi: … có phải báo cáo … không?": a question states no duty
     if not any(verb in view for verb in VERB_WORDS) or is_preamble(view):
         return []  # most clauses of a document report nothing: skip the timing grammar
     negated = negated_spans(view)
@@ -60,6 +62,8 @@ def extract(text: str, view: str | None = None) -> list[Obligation]:
     return _obligations(view, text, freqs, deadlines, parties)
 
 
+_UNANSWERED = re.compile(r"\s*(?:hỏi|câu\s+hỏi)\s*:")
+_ANSWER = re.compile(r"(?:trả\s+lời|đáp)\s*:")
 _QUESTION = re.compile(r"(?:hỏi|câu\s+hỏi)\s*:[^?]*\?")
 
 

@@ -49,6 +49,12 @@ NOT_A_DUTY = [
     "Báo cáo tháng, quý, 6 tháng, năm; báo cáo chuyên đề; báo cáo đột xuất.",
     "Nội dung báo cáo gồm: tình hình thực hiện, khó khăn, vướng mắc và đề xuất.",
     "Hình thức báo cáo: bằng văn bản giấy và bản điện tử gửi qua Hệ thống quản lý văn bản.",
+    # a period defined, a count of what happened, a question with no answer
+    "Báo cáo tháng được tính từ ngày 15 tháng trước đến hết ngày 14 của tháng báo cáo.",
+    "Kỳ báo cáo quý được tính từ ngày 01 của tháng đầu quý đến ngày cuối cùng của tháng cuối quý.",
+    "Báo cáo năm: thời gian chốt số liệu được tính từ ngày 15/12 năm trước đến ngày 14/12.",
+    "Đến nay đã có 52/63 tỉnh gửi báo cáo về Bộ Nội vụ.",
+    "Hỏi: Công ty tôi có phải báo cáo Sở Lao động hằng năm không?",
     # a lead-in that hands the requests to the lines below it
     "Để kịp thời tổng hợp, báo cáo Thủ tướng Chính phủ, Chủ tịch UBND tỉnh yêu cầu:",
 ]
@@ -349,6 +355,12 @@ TIMING = [
     (
         "Các xã báo cáo UBND tỉnh trước 16 giờ 00 thứ Năm ngày 20/8/2026.",
         {"frequency": "once", "kind": "date", "date": "2026-08-20"},
+    ),
+    # "không báo cáo" inside the name of illegal fishing negates nothing
+    (
+        "Các xã ven biển báo cáo kết quả chống khai thác hải sản bất hợp pháp, không báo cáo và không "
+        "theo quy định về Sở Nông nghiệp trước ngày 25 hằng tháng.",
+        {"frequency": "monthly", "recipient": "Sở Nông nghiệp"},
     ),
     # every two years is no annual report
     ("Định kỳ 02 năm một lần, các cơ sở báo cáo Sở Công Thương.", {"frequency": "none"}),
