@@ -26,7 +26,7 @@ from directives.timing import DeadlineMention
 # --- report actions -------------------------------------------------------------------------
 
 _TO = r"(?:(?:về|với|lên|cho|đến|tới)\s+)?"
-_ADV = r"(?:(?:kịp\s+thời|ngay|trực\s+tiếp|bằng\s+văn\s+bản|định\s+kỳ)\s+)?"
+_ADV = r"(?:(?:kịp\s+thời|ngay|trực\s+tiếp|bằng\s+văn\s+bản|định\s+kỳ|đột\s+xuất)\s+)?"
 _SEND = re.compile(
     rf"\b(?P<verb>báo\s+cáo|phản\s+ánh|nộp|gửi(?:\s+(?:báo\s+cáo|văn\s+bản|kết\s+quả)(?:\s+(?:đột\s+xuất|định\s+kỳ))?)?"
     rf"|(?<!chương )(?<!quá )(?<!công )(?<!tiến )(?<!quy )(?<!lộ )(?<!phương )(?<!giáo )"
@@ -66,6 +66,7 @@ _NOMINAL_BEFORE = re.compile(
     r"|theo|của|các|hệ thống|thẩm định|phê duyệt|góp ý|tiếp nhận|số lượng|dự thảo)\s+$"
 )
 # "đã gửi báo cáo", "chưa báo cáo", "vừa báo cáo": what happened, not what is asked.
+_COUNTED = re.compile(r"\b(?:đã|mới)\s+có\s+\d+(?:\s*/\s*\d+)?\s+[^.;:]{0,60}$")
 _PAST = re.compile(r"(?:đã|chưa|vừa|mới|đã\s+có|đã\s+được)\s+(?:\S+\s+)?$")
 _NOMINAL_AFTER = re.compile(r"\s*(?:số\s+\d|thẩm\s+định|này\b|kèm\s+theo|viên\b)")
 _PREAMBLE = re.compile(
@@ -81,7 +82,11 @@ _PERIOD_DEFINITION = re.compile(
     r"(?:thời\s+gian|kỳ)\s+(?:gửi\s+)?báo\s+cáo[^.;:]{0,60}?(?:tính\s+từ|từ\s+ngày)"
     r"|báo\s+cáo[^.;:]{0,40}:\s*(?:số\s+liệu\s+)?(?:được\s+)?tính\s+từ"
     r"|thời\s+gian\s+chốt\s+số\s+liệu[^.;]{0,80}$"
+    # "Báo cáo tuần được tính từ …"
+    r"|^(?:báo\s+cáo|kỳ\s+báo\s+cáo)[^.;:]{0,60}?(?:được\s+)?tính\s+từ"
+    r"|^(?:báo\s+cáo[^.;:]{0,40}:\s*)?thời\s+gian\s+chốt\s+số\s+liệu"
 )
+_DATA_WINDOW = re.compile(r"(?:tính\s+từ|chốt\s+số\s+liệu)")
 # "… vừa có văn bản gửi các bộ về việc báo cáo …": the subject of a letter, not a request.
 _SUBJECT_LINE = re.compile(
     r"\b(?:về\s+việc|v/v)\s[^.;:]*"
@@ -89,6 +94,8 @@ _SUBJECT_LINE = re.compile(
 )
 _NEGATED = re.compile(
     r"\bkhông\s+(?:phải\s+|cần\s+|bắt\s+buộc\s+)?(?:thực\s+hiện\s+)?(?:chế\s+độ\s+|việc\s+)?"
+    # (not the name of a fishing: "khai thác … không báo cáo và không theo quy định", IUU)
+    r"(?!báo\s+cáo\s+và\s+không\s+theo\s+quy\s+định)"
     r"(?:(?:lập|nộp|gửi)\s+(?:các\s+)?báo\s+cáo|báo\s+cáo|gửi|nộp)(?:(?!\s(?:mà|nhưng)\s)[^.;])*"
     # "Phòng Giáo dục không yêu cầu các trường báo cáo …"
     r"|\bkhông\s+(?:yêu\s+cầu|đề\s+nghị|bắt\s+buộc)\s[^.;]{0,80}?(?:báo\s+cáo|gửi|nộp)[^.;]*"
@@ -117,8 +124,10 @@ def states_a_duty(view: str, actions: list[Action], deadlines: list[DeadlineMent
     """Whether a clause with report actions states a duty rather than a lead-in, a
     legal basis or a period's definition (see ``_SOFT_PREAMBLE``)."""
     firm = deadlines or any(a.dest for a in actions)
-    if _PERIOD_DEFINITION.search(view):
-        return bool(deadlines) or any(a.dest for a in actions)
+    if _PERIOD_DEFINITION.search(view, strip_number(view)):
+        windows = [(m.start(), segment_end(view, m.start())) for m in _DATA_WINDOW.finditer(view)]
+        dated = [d for d in deadlines if not inside(d.start, windows)]  # the window's own ends
+        return bool(dated) or any(a.dest for a in actions)
     body = strip_number(view)
     if _ASKS_BELOW.search(view):
         return False  # "Để kịp thời tổng hợp, báo cáo …, Chủ tịch UBND tỉnh yêu cầu:"
@@ -219,6 +228,8 @@ def _nominal(view: str, start: int, end: int) -> bool:
     before = view[max(0, start - 25) : start]
     if _PAST.search(before) and not _REQUESTED.search(before):
         return True
+    if _COUNTED.search(view, max(0, start - 80), start):
+        return True  # "đến nay đã có 47/63 tỉnh, thành phố gửi báo cáo": a count of what happened
     if not view.startswith("báo", start):
         return False
     after = view[end : end + 20]
@@ -253,7 +264,7 @@ def _dest_later(view: str, text: str, pos: int) -> tuple[int, int] | None:
     Giáo dục …", within the same sentence and before a second verb takes over."""
     stop = segment_end(view, pos)
     for m in _DEST_LATER.finditer(view, pos, stop):
-        if view.endswith("giao ", 0, m.start()):
+        if view.endswith("giao ", 0, m.start()) and view.startswith("cho", m.start()):
             continue  # "nhiệm vụ … giao cho các sở": who was given the task
         dest = dest_at(view, text, m.end())
         if dest and not _SECOND_SEND.search(view, pos, m.start()):

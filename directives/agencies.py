@@ -35,6 +35,7 @@ _HEADS = (
     "|chủ trang trại|tổ trưởng|tổ dân phố|tổ giúp việc|đội(?! ngũ)|giáo viên|chánh án|viện trưởng"
     "|bí thư|kế toán|phó giám đốc|phó hiệu trưởng|trưởng(?! thành)|khoa|tổ chuyên môn|tổ tự quản"
     "|bộ phận(?! (?:một cửa|hồ sơ))|bến xe|hộ kinh doanh|hộ gia đình|bhxh|nhnn|kbnn|ubmttq|mttq"
+    "|tổ bầu cử|ban bầu cử|điều tra viên|đồn|hải đội|thành viên|chi cục hải quan"
 )
 # Places and institutions that name agencies only in the plural: "các xã", "các huyện".
 _PLURAL_ONLY = (
@@ -45,7 +46,7 @@ _PLURAL_ONLY = (
 _NOT_AGENCY = (
     r"ban\s+hành|ban\s+đầu|phòng\s*(?:,\s*)?(?:chống|ngừa|cháy|tránh)|trường\s+hợp|bộ\s+(?:máy|hồ\s+sơ|tiêu\s+chí|chỉ\s+số)|khoa\s+học"
     r"|cấp\s+(?:phát|giấy|kinh\s+phí|bù|thẻ|lại|đổi|mới)|ngành\s+nghề|tổ\s+chức\s+(?:thực\s+hiện|triển\s+khai|kiểm\s+tra|đào\s+tạo|lập|xây\s+dựng|các|việc|hoạt\s+động|đánh\s+giá|rà\s+soát|tuyên\s+truyền|sơ\s+kết|tổng\s+kết|hội|họp|tập\s+huấn|cho)"
-    r"|hội\s+nghị|hội\s+thảo|đoàn\s+kiểm\s+tra|quỹ\s+(?:bảo\s+hiểm|lương)|cơ\s+sở\s+(?:dữ\s+liệu|pháp\s+lý|vật\s+chất|tổng\s+hợp|để)"
+    r"|hội\s+nghị|hội\s+thảo|đoàn\s+kiểm\s+tra|quỹ\s+(?:bảo\s+hiểm|lương)|cơ\s+sở\s+(?:dữ\s+liệu|pháp\s+lý|vật\s+chất|tổng\s+hợp|để)|quỹ\s+(?:đất|nhà|thời\s+gian|tiền)|\d{1,3}\s+bản"
     r"|đơn\s+vị\s+tính|vụ\s+việc|cục\s+bộ|sở\s+hữu|đài\s+thọ|bảo\s+hiểm\s+xã\s+hội(?!\s+(?:việt|quân|công|tỉnh|thành|huyện|cấp|các|khu\s+vực|cơ\s+sở))"
 )
 _PLURAL = r"(?:các|những|toàn\s+bộ|mọi|tất\s+cả\s+các|\d{1,3})\s+"

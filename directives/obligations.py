@@ -47,6 +47,8 @@ def extract(text: str, view: str | None = None) -> list[Obligation]:
     ``view`` is ``fold(mask(text))`` when the caller has it already (a document's
     view, sliced per clause, saves recomputing it)."""
     view = _answer_only(fold(mask(text)) if view is None else view)
+    if _UNANSWERED.match(view) and not _ANSWER.search(view):
+        return []  # "Hỏi: … có phải báo cáo … không?": a question states no duty
     if not any(verb in view for verb in VERB_WORDS) or is_preamble(view):
         return []  # most clauses of a document report nothing: skip the timing grammar
     negated = negated_spans(view)
@@ -60,6 +62,8 @@ def extract(text: str, view: str | None = None) -> list[Obligation]:
     return _obligations(view, text, freqs, deadlines, parties)
 
 
+_UNANSWERED = re.compile(r"\s*(?:hỏi|câu\s+hỏi)\s*:")
+_ANSWER = re.compile(r"(?:trả\s+lời|đáp)\s*:")
 _QUESTION = re.compile(r"(?:hỏi|câu\s+hỏi)\s*:[^?]*\?")
 
 
@@ -143,12 +147,16 @@ def _frequency_order(
     if not seen and relative:
         # "Trong thời hạn 05 ngày làm việc kể từ ngày nhận được …": each occurrence; but
         # counted from this very letter, or about a dated event ("… năm 2024"), once.
-        if any(_THIS_LETTER.search(fold(d.deadline.anchor or "")) for d in relative):
+        anchors = [fold(d.deadline.anchor or "") for d in relative]
+        if any(_ASKED.search(a) for a in anchors):
+            return ["on_request"]  # "… kể từ ngày nhận được yêu cầu": whenever asked
+        if any(_THIS_LETTER.search(a) for a in anchors):
             return ["once"]
         return ["once"] if once_mentions(view) else ["event"]
     return periodic + [f for f in seen if f not in PERIODIC]
 
 
+_ASKED = re.compile(r"nhận\s+được\s+(?:văn\s+bản\s+|công\s+văn\s+)?(?:yêu\s+cầu|đề\s+nghị)")
 _THIS_LETTER = re.compile(
     r"(?:công\s+văn|văn\s+bản|kế\s+hoạch|chỉ\s+thị|quyết\s+định|thông\s+báo|công\s+điện)\s+này"
 )
@@ -186,7 +194,9 @@ def _one_off(view: str, freqs: list[Mention], deadlines: list[DeadlineMention]) 
 
 # A request made now ("Bộ X đề nghị các bộ báo cáo …", "được yêu cầu") with no period is
 # a one-off; "theo yêu cầu của X" is on request and "giao" a standing task.
-_REQUEST_NOW = re.compile(r"(?<!theo )(?<!có )\b(?:đề\s+nghị|yêu\s+cầu)\b(?!\s+(?:của|tại))")
+_REQUEST_NOW = re.compile(
+    r"(?<!theo )(?<!có )(?<!được )\b(?:đề\s+nghị|yêu\s+cầu)\b(?!\s+(?:của|tại))"
+)
 
 
 def _drop_inner(freqs: list[Mention], deadlines: list[DeadlineMention]) -> list[Mention]:
@@ -242,6 +252,8 @@ def _pair(
     ngày 15 tháng 6)") is bound to it; the rest pair up in text order.
     """
     periodic = [f for f in order if f in PERIODIC or f in ("once", "event")]
+    if order == ["on_request"]:
+        periodic = order  # "… trong 05 ngày kể từ ngày nhận được yêu cầu"
     if not deadlines or not periodic:
         return {}
     if len(deadlines) == 1:

@@ -34,7 +34,8 @@ _OBJECT_STOP = (
 )
 # After an agency in subject position: the predicate begins.
 _SUBJECT_STOP = (
-    "chủ trì|phối hợp|tổng hợp|báo cáo|gửi|phản ánh|(?<!công )lập|(?<!đầu tư )xây dựng"
+    "chủ trì|phối hợp|tổng hợp|báo cáo|gửi|phản ánh|(?<!công )lập"
+    "|(?<!đầu tư )(?<!công trình )xây dựng"
     "|thực hiện|có trách nhiệm"
     "|chịu trách nhiệm|phải|kiểm tra|thẩm định|thẩm tra|hoàn thành|phát hiện|cung cấp|theo dõi"
     "|đôn đốc|nghiêm túc|triển khai|tổ chức thực hiện|tổ chức triển khai|rà soát|định kỳ|hằng"
@@ -48,6 +49,7 @@ _SUBJECT_STOP = (
     "|yêu cầu|đề nghị|làm đầu mối|làm|có nhiệm vụ|thường xuyên|không|đã|vừa|chưa|nghiên cứu"
     "|hoàn thiện"
     "|đẩy nhanh|khẩn trương|sớm|cung cấp|trực tiếp|tiến hành|chịu|cũng|có văn bản|có ý kiến"
+    "|khi|nếu|trong trường hợp"
     "|có báo cáo|có phải"
     "|tổ chức (?:rà soát|kiểm tra|đánh giá|tuyên truyền|sơ kết|tổng kết|điều tra|thống kê"
     "|kê khai|quán triệt|phổ biến|lấy ý kiến|hướng dẫn|thanh tra|giám sát|khảo sát|tập huấn"
@@ -78,8 +80,14 @@ def strip_number(view: str) -> int:
 _ACRONYM = re.compile(r"[A-ZĐ]{4,}\b")  # "VNMAC", "BHXH": a destination named by its initials
 
 
+# Who reports but is never reported to: "số liệu về hộ gia đình … cho UBND phường".
+_NEVER_DEST = re.compile(r"(?:các\s+|những\s+)?(?:hộ|người\s+nộp\s+thuế|cá\s+nhân)\b")
+
+
 def dest_at(view: str, text: str, pos: int) -> tuple[int, int] | None:
     if not starts_agency(view, pos) and not _ACRONYM.match(text, pos):
+        return None
+    if _NEVER_DEST.match(view, pos):
         return None
     end = agency_end(view, text, pos, subject=False)
     return (pos, end) if end > pos else None
@@ -180,6 +188,7 @@ _QUALIFIER = re.compile(
     r"\s(?:thực\s+hiện(?!\s+(?:báo\s+cáo|việc|chế\s+độ|nộp|gửi))|phát\s+hiện|phối\s+hợp(?!\s+với)"
     r"|nộp\s+thuế|chưa|tiếp\s+nhận|tham\s+gia|sử\s+dụng|kinh\s+doanh|sản\s+xuất)\b"
 )
+_OBLIGED = re.compile(r"\sphải\s+\S+")
 _REPORTS_NEXT = re.compile(
     r"\s(?:phải|có\s+trách\s+nhiệm|chịu\s+trách\s+nhiệm|khẩn\s+trương|kịp\s+thời"
     r"|(?:thực\s+hiện\s+)?(?:lập\s+|gửi\s+|nộp\s+)?báo\s+cáo|thực\s+hiện\s+(?:nộp|gửi))\b"
@@ -190,16 +199,19 @@ def _qualified_by_clause(view: str, text: str, i: int) -> int | None:
     """Where the predicate begins after a qualifying clause at ``i``: the report's verb
     within the same stretch (no comma, "và" or another verb between)."""
     q = _QUALIFIER.match(view, i)
+    if not q and view.endswith("thuộc đối tượng", 0, i):
+        q = _OBLIGED.match(view, i)  # "cơ sở thuộc đối tượng phải có giấy phép … lập báo cáo"
     if not q:
         return None
     stretch = re.compile(r"[,;.:()]|\svà\s").search(view, q.end())
     limit = min(stretch.start() if stretch else len(view), q.end() + 100)
     r = _REPORTS_NEXT.search(view, q.end(), limit)
-    if r is not None and r.start() == q.end() and q.group().strip().startswith("chưa"):
+    if r is not None and r.start() == q.end() and q.group().strip().startswith(("chưa", "phải")):
         r = _REPORTS_NEXT.search(view, r.end(), limit)  # "chưa gửi báo cáo khẩn trương …"
     if r is None:
         return None
-    if not q.group().strip().startswith("chưa") and _SUBJ_STOP_RE.search(view, q.end(), r.start()):
+    own_verb = q.group().strip().startswith(("chưa", "phải"))
+    if not own_verb and _SUBJ_STOP_RE.search(view, q.end(), r.start()):
         return None  # "chưa hoàn thành chỉ tiêu" qualifies with its own verb
     return r.start()
 
@@ -233,8 +245,15 @@ def _qualified_by_passive(view: str, m: re.Match[str]) -> int | None:
 
 def ends_at_predicate(view: str, text: str, end: int) -> bool:
     """Whether a subject phrase ending at ``end`` is followed by a verb (or an inline
-    heading's colon): a list member followed by a comma or full stop is not a subject."""
+    heading's colon): a list member followed by a comma or full stop is not a subject; a
+    condition set off by commas ("UBND cấp xã, khi phát hiện …, phải báo cáo") is passed."""
+    cond = _CONDITION.match(view, end)
+    if cond:
+        end = cond.end()
     return _PREDICATE_RE.match(view, end) is not None and _is_stop(_PREDICATE_RE, view, text, end)
+
+
+_CONDITION = re.compile(r",\s*(?:khi|nếu|trong\s+trường\s+hợp|trường\s+hợp)\s[^,;.]{3,150},(?=\s)")
 
 
 def _is_stop(rx: re.Pattern[str], view: str, text: str, i: int) -> bool:

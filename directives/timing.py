@@ -42,6 +42,7 @@ _SIX_BEFORE = (
     "tháng; ",
 )
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_REPORT_NAMED = re.compile(r"báo cáo [^,;.()]*$")
 _DURATION_BEFORE = (
     "trong ",
     "sau ",
@@ -72,14 +73,15 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
         "quarterly",
         rf"{_EVERY}\s+quý|báo cáo quý|định kỳ quý|quý một lần|theo quý(?!\s*[ivx\d])"
         r"|\b(?:0?3|ba)\s+tháng\s+một\s+lần"
-        r"|\bquý(?=\s*(?:,|và)\s*(?:sáu|0?6|0?9|chín|năm|cả năm|hằng năm|hàng năm)\b)"
+        r"|\bquý(?:\s+i\b)?(?=\s*(?:,|và)\s*(?:sáu|0?6|0?9|chín|năm|cả năm|hằng năm|hàng năm)\b)"
         r"|(?<=tháng, )quý\b(?!\s*[ivx\d])",
     ),
     ("nine_months", _NINE),
     ("semiannual", rf"{_SIX}|nửa năm|bán niên"),
     (
         "annual",
-        rf"{_EVERY}\s+năm|cả năm|báo cáo năm|định kỳ năm|năm một lần|một lần\s*/\s*năm"
+        rf"{_EVERY}\s+năm|cả năm|báo cáo năm|định kỳ năm|(?<!\d )(?<!hai )(?<!ba )năm một lần"
+        r"|một lần\s*/\s*năm"
         rf"|(?<=tháng, )(?:một|0?1) năm|(?<=quý, )năm\b(?!\s*\d)|(?<=quý và )năm\b(?!\s*\d)"
         rf"|(?<=tháng, )năm\b(?!\s*\d)|(?<=tháng và )năm\b(?!\s*\d)|tổng kết năm"
         # "6 tháng (trước ngày 15/6) và năm (trước ngày 15/12)"
@@ -94,7 +96,8 @@ _FREQ_PATTERNS: list[tuple[Frequency, str]] = [
         "event",
         r"đột xuất|nếu(?! có\))|(?:trong |, |^)trường hợp (?!cần thiết)|trường hợp (?:có|phát)"
         r"|phát hiện thấy|khi (?:xảy ra|phát hiện|phát sinh|có (?!yêu cầu|đề nghị)\w+)"
-        r"|hoặc khi (?!có yêu cầu|được yêu cầu)|\bphát sinh\b|\bxảy ra\b|bất thường|tình huống"
+        r"|hoặc khi (?!có yêu cầu|được yêu cầu)|\bphát sinh\b(?! (?:tại|ở|sau|vào|từ)\b)"
+        r"|\bxảy ra\b(?! (?:tại|ở|sau|vào|từ)\b)|bất thường|tình huống"
         r"|(?:báo cáo|phản ánh|thông tin)(?:,\s*\w+(?:\s\w+)?)?\s+(?:về\s+)?(?:những\s+|các\s+)?"
         r"(?:khó khăn|vướng mắc|sai phạm|sai sót)"
         r"|ngay khi|ngay sau khi|sự cố|kịp thời (?:báo cáo )?(?:những |các )?"
@@ -182,12 +185,15 @@ def _months_are_period(folded: str, m: re.Match[str]) -> bool:
     before = folded[max(0, m.start() - 10) : m.start()]
     if before.endswith(_SIX_BEFORE) or _SIX_AFTER.match(folded, m.end()):
         return True
-    # "9 tháng" is seldom a duration: a nine-month report unless the words make it one
-    return m.group().startswith(("9", "09", "chín")) and not (
-        before.endswith(_DURATION_BEFORE)
-        or _DURATION_AFTER.match(folded, m.end())
-        or _YEAR.search(folded, m.end(), m.end() + 40)  # "quý III, 9 tháng, cả năm 2025"
-    )
+    if before.endswith(_DURATION_BEFORE) or _DURATION_AFTER.match(folded, m.end()):
+        return False
+    if _YEAR.search(folded, m.end(), m.end() + 40):  # "quý III, 9 tháng, cả năm 2025"
+        return False
+    # "9 tháng" is seldom a duration: a nine-month report unless the words make it one;
+    # "6 tháng" is one when a report names it ("báo cáo tình hình tài chính 6 tháng")
+    if m.group().startswith(("9", "09", "chín")):
+        return True
+    return bool(_REPORT_NAMED.search(folded, max(0, m.start() - 50), m.start()))
 
 
 def _is_adhoc(folded: str, m: Mention) -> bool:
@@ -203,7 +209,10 @@ _LEAD = (
 _D = r"(\d{1,2})"
 _M = r"(\d{1,2})"
 _Y = r"(\d{4})"
-_TIME = r"(?:(\d{1,2})\s*(?:h|giờ)\s*(\d{2})?(?:\s*(?:phút|'|’))?\s*(?:,\s*)?)?"
+_TIME = (  # "16h00'", "15 giờ 00 (sáng) thứ Sáu," before the date
+    r"(?:(\d{1,2})\s*(?:h|giờ)\s*(\d{2})?(?:\s*(?:phút|'|’))?\s*(?:,\s*)?"
+    r"(?:(?:sáng|chiều|trưa|tối)\s+)?(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])\s*,?\s*)?)?"
+)
 _SPELLED = r"(?:\s*\([^()\d]{2,20}\))?"  # "ngày 15 (mười lăm) tháng 12 (mười hai)"
 _DATE_NUM = rf"ngày\s+{_D}\s*[/.-]\s*{_M}(?:\s*[/.-]\s*{_Y})?"
 _DATE_WORDS = rf"ngày\s+{_D}{_SPELLED}\s+tháng\s+{_M}{_SPELLED}(?:\s+năm\s+{_Y})?"
@@ -218,6 +227,7 @@ _AND_DATE = re.compile(  # ", 15/9 và 15/12", "và ngày 05 tháng 12" (no year
 )
 # "trước 15 giờ thứ Năm hằng tuần", "vào Thứ 5 hàng tuần", "thứ Sáu hằng tuần".
 _WEEKDAYS = {"hai": 0, "ba": 1, "tư": 2, "năm": 3, "sáu": 4, "bảy": 5, "chủ nhật": 6}
+_DATED_DAY = re.compile(r"\s*,?\s*(?:\(\s*)?ngày\s+\d{1,2}\s*[/.-]\s*\d{1,2}")
 _DAY_WORD = re.compile(r"thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])\b|chủ\s+nhật")
 # What may stand before the day, read on a short window ending at it (a pattern that
 # starts with optional groups would be tried at every position of the clause).
@@ -244,6 +254,10 @@ _NUM_WORDS = r"(?:\s*\([^()]{1,20}\))?"  # "05 (năm) ngày làm việc"
 _REL_A = re.compile(
     rf"(?:trong(?:\s+(?:thời\s+hạn|thời\s+gian|vòng))?|chậm\s+nhất(?:\s+là)?|sau|không\s+quá)\s+"
     rf"(\d{{1,3}}){_NUM_WORDS}\s+ngày(\s+làm\s+việc)?"
+)
+_REL_H = re.compile(  # "trong vòng 24 giờ": whole days of hours
+    r"(?:ngay\s+)?(?:trong(?:\s+(?:thời\s+hạn|thời\s+gian|vòng))?|chậm\s+nhất(?:\s+là)?|không\s+quá)\s+"
+    r"(24|48|72)\s*(?:giờ|tiếng)\b"
 )
 _REL_B = re.compile(  # "chậm nhất sau khi kết thúc quý 15 ngày": anchor before the number
     rf"chậm\s+nhất\s+(sau\s+khi\s+[^,;.()\d]{{3,40}}?)\s+(\d{{1,3}}){_NUM_WORDS}\s+ngày(\s+làm\s+việc)?"
@@ -281,7 +295,7 @@ def deadline_mentions(folded: str, original: str) -> list[DeadlineMention]:
     """Every deadline phrase of the clause, in text order; ``original`` (same length)
     supplies the raw words."""
     found = [m for m in _absolute(folded, original) if not _in_cutoff(folded, m.start)]
-    for extra in (_period_days, _weekdays, _months_of_year):
+    for extra in (_period_days, _weekdays, _months_of_year, _last_days):
         found += [m for m in extra(folded, original) if not _overlaps(m, found)]
     found += _relative(folded, original, taken=found)
     found.sort(key=lambda m: m.start)
@@ -409,6 +423,29 @@ def _overlaps(m: DeadlineMention, others: list[DeadlineMention]) -> bool:
     return any(o.start < m.end and m.start < o.end for o in others)
 
 
+# "chậm nhất ngày cuối cùng của tháng", "vào ngày cuối cùng của tháng đầu của quý tiếp theo"
+_LAST_DAY = re.compile(
+    rf"(?:{_LEAD}|vào)\s+(?:là\s+)?(?P<anchor>ngày\s+cuối\s+cùng\s+của\s+(?P<unit>tháng|quý|năm)"
+    r"(?:\s+(?:đầu|cuối|tiếp\s+theo|sau|liền\s+kề)(?:\s+(?:của\s+)?(?:quý|năm)(?:\s+(?:tiếp\s+theo|sau))?)?)?)"
+)
+
+
+def _last_days(folded: str, original: str) -> list[DeadlineMention]:
+    """The last day of a period: no day number, the words in ``anchor`` (the calendar
+    reads them as the period's last day)."""
+    out = []
+    for m in _LAST_DAY.finditer(folded):
+        anchor = folded[m.start("anchor") : m.end("anchor")]
+        unit = "quý" if "quý" in anchor else m.group("unit")
+        deadline = Deadline(
+            kind="day_of_period",
+            anchor=_clean(original[m.start("anchor") : m.end("anchor")]),
+            raw=_clean(original[m.start() : m.end()]),
+        )
+        out.append(DeadlineMention(m.start(), m.end(), deadline, _EVERY_HINT.get(unit)))
+    return out
+
+
 def _period_days(folded: str, original: str) -> list[DeadlineMention]:
     out = []
     for m in _PERIOD_DAY.finditer(folded):
@@ -427,6 +464,8 @@ def _weekdays(folded: str, original: str) -> list[DeadlineMention]:
     """A weekday deadline keeps its day and time: "trước 15 giờ thứ Năm hằng tuần"."""
     out = []
     for day in _DAY_WORD.finditer(folded):
+        if _DATED_DAY.match(folded, day.end()):
+            continue  # "trước 17 giờ thứ Sáu, ngày 15/8/2025": the date is the deadline
         window = max(0, day.start() - 40)
         before = _BEFORE_DAY.search(folded, window, day.start())
         every = _EVERY_WEEK.match(folded, day.end())
@@ -499,6 +538,12 @@ def _relative(folded: str, original: str, taken: list[DeadlineMention]) -> list[
         if not any(o.start <= m.start() < o.end for o in taken):
             out.append(_rel(original, m.start(), m.end(), m.group(2), m.group(3), m.group(1)))
     out += _relative_spans(_REL_A, folded, original, [*out, *taken])
+    for m in _REL_H.finditer(folded):
+        if not any(o.start <= m.start() < o.end for o in [*out, *taken]):
+            am = _REL_ANCHOR.match(folded, m.end())
+            anchor = original[am.start("anchor") : am.end("anchor")] if am else None
+            days = str(int(m.group(1)) // 24)
+            out.append(_rel(original, m.start(), am.end() if am else m.end(), days, None, anchor))
     if "từ" in folded or "sau khi" in folded:  # _REL_D needs its anchor
         out += _relative_spans(_REL_D, folded, original, [*out, *taken])
     return out

@@ -152,8 +152,29 @@ def _on_month(index: int, day: int) -> date:
     return _clamped(index // 12, index % 12 + 1, day)
 
 
+_LAST_DAY = re.compile(r"ngày cuối cùng của\s+")
+_OWN_UNIT = {"monthly": "tháng", "quarterly": "quý", "annual": "năm"}
+_WHOLE_PERIOD = {"quý": "tháng cuối quý", "năm": None}
+
+
+def _last_day(rule: Deadline, frequency: str) -> Deadline:
+    """ "chậm nhất ngày cuối cùng của tháng", "… của tháng đầu của quý tiếp theo": the last
+    day of a month is day 31 of it (clamped, as "ngày 30 hằng tháng" is in February)."""
+    folded = _fold(rule.anchor or "")
+    m = _LAST_DAY.match(folded)
+    if rule.day is not None or m is None:
+        return rule
+    rest = folded[m.end() :]
+    if rest == _OWN_UNIT.get(frequency):
+        if frequency == "annual":
+            return replace(rule, day=31, month=12, anchor=None)
+        return replace(rule, day=31, anchor=_WHOLE_PERIOD.get(rest))
+    return replace(rule, day=31, anchor=rest)
+
+
 def _place(rule: Deadline, frequency: str, period: Period) -> date:
     """The nominal date of a day-of-period deadline in ``period`` (no roll)."""
+    rule = _last_day(rule, frequency)
     day = rule.day
     if day is None or not 1 <= day <= 31:
         raise UnsupportedDeadline("hạn theo ngày trong kỳ cần một ngày từ 1 đến 31", rule)

@@ -49,6 +49,12 @@ NOT_A_DUTY = [
     "Báo cáo tháng, quý, 6 tháng, năm; báo cáo chuyên đề; báo cáo đột xuất.",
     "Nội dung báo cáo gồm: tình hình thực hiện, khó khăn, vướng mắc và đề xuất.",
     "Hình thức báo cáo: bằng văn bản giấy và bản điện tử gửi qua Hệ thống quản lý văn bản.",
+    # a period defined, a count of what happened, a question with no answer
+    "Báo cáo tháng được tính từ ngày 15 tháng trước đến hết ngày 14 của tháng báo cáo.",
+    "Kỳ báo cáo quý được tính từ ngày 01 của tháng đầu quý đến ngày cuối cùng của tháng cuối quý.",
+    "Báo cáo năm: thời gian chốt số liệu được tính từ ngày 15/12 năm trước đến ngày 14/12.",
+    "Đến nay đã có 52/63 tỉnh gửi báo cáo về Bộ Nội vụ.",
+    "Hỏi: Công ty tôi có phải báo cáo Sở Lao động hằng năm không?",
     # a lead-in that hands the requests to the lines below it
     "Để kịp thời tổng hợp, báo cáo Thủ tướng Chính phủ, Chủ tịch UBND tỉnh yêu cầu:",
 ]
@@ -313,6 +319,57 @@ TIMING = [
         "Các tổ gửi báo cáo về Văn phòng trước 9 giờ sáng thứ Hai hằng tuần.",
         {"frequency": "weekly", "kind": "day_of_period"},
     ),
+    # what happened at a named place is content, not the occasion of a report
+    (
+        "Sở Y tế khẩn trương báo cáo UBND tỉnh diễn biến vụ cháy xảy ra tại chợ trung tâm.",
+        {"frequency": "once"},
+    ),
+    (
+        "Các thôn lập danh sách hộ phát sinh sau sáp nhập, gửi UBND xã chậm nhất ngày 30/7/2026.",
+        {"frequency": "once", "also": []},
+    ),
+    # a list of periods opened by the first quarter
+    (
+        "Các sở báo cáo kết quả quý I, 6 tháng, 9 tháng và năm về Sở Nội vụ.",
+        {"frequency": "quarterly", "also": ["semiannual", "nine_months", "annual"]},
+    ),
+    # "6 tháng" after what a report names, its "hằng năm" scoping the date
+    (
+        "Doanh nghiệp gửi báo cáo tình hình tài chính 6 tháng cho Sở Tài chính trước ngày 31 tháng 7 "
+        "hằng năm.",
+        {"frequency": "semiannual", "also": [], "day": 31, "month": 7},
+    ),
+    # the last day of a period, hours as whole days, a weekday beside its date
+    (
+        "Các chi nhánh gửi báo cáo về Tổng công ty chậm nhất ngày cuối cùng của tháng.",
+        {"frequency": "monthly", "kind": "day_of_period", "day": None, "month": None},
+    ),
+    (
+        "Các đơn vị báo cáo Cục Thuế vào ngày cuối cùng của tháng đầu của quý tiếp theo.",
+        {"frequency": "quarterly", "kind": "day_of_period", "day": None},
+    ),
+    (
+        "Khi phát hiện ca bệnh, trạm y tế báo cáo Trung tâm Y tế trong vòng 24 giờ.",
+        {"frequency": "event", "kind": "relative", "offset": 1, "working": False},
+    ),
+    (
+        "Các xã báo cáo UBND tỉnh trước 16 giờ 00 thứ Năm ngày 20/8/2026.",
+        {"frequency": "once", "kind": "date", "date": "2026-08-20"},
+    ),
+    # "không báo cáo" inside the name of illegal fishing negates nothing
+    (
+        "Các xã ven biển báo cáo kết quả chống khai thác hải sản bất hợp pháp, không báo cáo và không "
+        "theo quy định về Sở Nông nghiệp trước ngày 25 hằng tháng.",
+        {"frequency": "monthly", "recipient": "Sở Nông nghiệp"},
+    ),
+    # every two years is no annual report
+    ("Định kỳ 02 năm một lần, các cơ sở báo cáo Sở Công Thương.", {"frequency": "none"}),
+    # counted from a request received: whenever asked
+    (
+        "Sở Tư pháp cung cấp thông tin cho Công an tỉnh trong thời hạn 03 ngày làm việc kể từ ngày "
+        "nhận được yêu cầu.",
+        {"frequency": "on_request", "kind": "relative", "offset": 3, "working": True},
+    ),
     # a relative deadline with nothing periodic said: each occurrence is reported
     (
         "Tổ công tác báo cáo Trưởng ban kết quả kiểm tra trong 07 ngày làm việc.",
@@ -371,6 +428,30 @@ TIMING = [
 ]
 
 PARTIES = [
+    # a trailing condition is no part of the subject; one set off by commas is passed over
+    (
+        "Các cơ sở khi phát hiện sự cố phải báo cáo ngay cho Chi cục Bảo vệ môi trường.",
+        ["Các cơ sở"],
+    ),
+    (
+        "UBND các huyện chỉ đạo UBND cấp xã, khi phát hiện gia cầm chết, phải báo cáo ngay cho Trạm "
+        "Thú y.",
+        ["UBND các huyện", "UBND cấp xã"],
+    ),
+    # subjects qualified by a duty of their own, by their works; teams and posts
+    (
+        "Cơ sở thuộc đối tượng phải kiểm kê khí nhà kính lập báo cáo gửi Sở Nông nghiệp hằng năm.",
+        ["Cơ sở thuộc đối tượng phải kiểm kê khí nhà kính"],
+    ),
+    (
+        "Chủ đầu tư các công trình xây dựng báo cáo Sở Xây dựng khi xảy ra sự cố.",
+        ["Chủ đầu tư các công trình xây dựng"],
+    ),
+    ("Các Tổ bầu cử báo cáo Ban bầu cử trước 11 giờ ngày bầu cử.", ["Các Tổ bầu cử"]),
+    (
+        "Các Đồn Biên phòng báo cáo Bộ Chỉ huy Bộ đội Biên phòng tỉnh hằng tuần.",
+        ["Các Đồn Biên phòng"],
+    ),
     # a clause that qualifies the subject before its duty
     (
         "Theo đó, doanh nghiệp thực hiện dự án khai thác khoáng sản báo cáo Sở Công Thương hằng năm.",
@@ -643,6 +724,31 @@ ROUTES = [
         "Sở Giáo dục",
         "Phòng Giáo dục",
     ),
+    # an unplanned report goes to the body named right after it
+    (
+        "Khi có vụ việc phức tạp, Thanh tra huyện báo cáo đột xuất Thanh tra tỉnh.",
+        "Thanh tra tỉnh",
+        None,
+    ),
+    # what is reported about (households, a land bank) is no destination
+    (
+        "Trưởng thôn cung cấp số liệu về hộ gia đình chính sách cho UBND xã khi có yêu cầu.",
+        "UBND xã",
+        None,
+    ),
+    (
+        "Các huyện cung cấp thông tin về quỹ đất nhà ở xã hội, gửi về Sở Xây dựng trước ngày "
+        "30/9/2026.",
+        "Sở Xây dựng",
+        None,
+    ),
+    (
+        "Các sở chịu trách nhiệm báo cáo kịp thời kết quả thực hiện nhiệm vụ được giao về UBND tỉnh.",
+        "UBND tỉnh",
+        None,
+    ),
+    # copies are no village: "gửi 01 bản về Sở …"
+    ("Các đơn vị gửi 01 bản về Sở Nội vụ trước ngày 10/10/2026.", "Sở Nội vụ", None),
     # names not cut short ("Ngân hàng" and "Hàng không" are no "hằng/hàng")
     (
         "Các khoa gửi báo cáo về Phòng Kế hoạch tổng hợp hằng tháng.",

@@ -205,6 +205,21 @@ def test_monthly_day_2_of_the_next_month() -> None:
     assert (result.nominal_date, result.at) == (D(2027, 1, 2), local(2027, 1, 4))
 
 
+def test_the_last_day_of_a_period_as_the_parser_reads_it() -> None:
+    """ "chậm nhất ngày cuối cùng của tháng …" comes with no day, its words in ``anchor``."""
+    month = Deadline("day_of_period", anchor="ngày cuối cùng của tháng")
+    assert due(month, "2026-02").nominal_date == D(2026, 2, 28)
+    assert due(month, "2026-04").nominal_date == D(2026, 4, 30)
+    quarter = Deadline("day_of_period", anchor="ngày cuối cùng của quý")
+    assert due(quarter, "2026-Q2").nominal_date == D(2026, 6, 30)
+    next_quarter = Deadline(
+        "day_of_period", anchor="ngày cuối cùng của tháng đầu của quý tiếp theo"
+    )
+    assert due(next_quarter, "2026-Q4").nominal_date == D(2027, 1, 31)
+    year = Deadline("day_of_period", anchor="Ngày cuối cùng của năm")
+    assert due(year, "2026").nominal_date == D(2026, 12, 31)
+
+
 def test_a_day_past_the_month_end_clamps_to_its_last_day() -> None:
     result = due(Deadline("day_of_period", day=31), "2026-02")
     assert result.nominal_date == D(2026, 2, 28)  # a Saturday: rolls to Monday 2/3
