@@ -59,7 +59,8 @@ def test_oversize_and_scanned_files(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "có dung lượng 50,0 MB, vượt giới hạn 32,0 MB" in result.stderr
-    assert "cần OCR để đọc" in result.stderr
+    # without Tesseract it needs OCR; with it, OCR finds no letters on the blank page
+    assert "cần OCR để đọc" in result.stderr or "OCR không tìm thấy chữ nào" in result.stderr
 
 
 def test_clauses_round_trip_with_the_scorer(tmp_path: Path) -> None:

@@ -262,7 +262,7 @@ def test_two_workers_two_sweeps_send_each_message_once(
             timings["data"] = time.monotonic() - started
             deployed = _run_cli(env, "deploy", "--pool", POOL)
             assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-            assert "3 created" in deployed.stdout, deployed.stdout
+            assert "tạo mới 3" in deployed.stdout, deployed.stdout
             timings["deploy"] = time.monotonic() - started
             for name in ("worker-a", "worker-b"):
                 log = tmp_path / f"{name}.log"
