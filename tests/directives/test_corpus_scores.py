@@ -45,11 +45,16 @@ def _scorer() -> Any:
     return module
 
 
+def _scored(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """The corpus scorer's figures for the parser's labels of ``rows``."""
+    preds = {row["id"]: label_clause(row["text"]) for row in rows}
+    result, _errors = _scorer().score(rows, preds)
+    return dict(result)
+
+
 @pytest.fixture(scope="module")
 def metrics(gold_clauses: list[dict[str, Any]]) -> dict[str, float]:
-    preds = {row["id"]: label_clause(row["text"]) for row in gold_clauses}
-    result, _errors = _scorer().score(gold_clauses, preds)
-    return dict(result)
+    return _scored(gold_clauses)
 
 
 @pytest.mark.parametrize(("metric", "floor"), sorted(THRESHOLDS.items()))
@@ -65,10 +70,7 @@ def _held_aside(doc: str) -> bool:
 
 @pytest.fixture(scope="module")
 def held_metrics(gold_clauses: list[dict[str, Any]]) -> dict[str, float]:
-    held = [row for row in gold_clauses if _held_aside(row["doc"])]
-    preds = {row["id"]: label_clause(row["text"]) for row in held}
-    result, _errors = _scorer().score(held, preds)
-    return dict(result)
+    return _scored([row for row in gold_clauses if _held_aside(row["doc"])])
 
 
 @pytest.mark.parametrize(("metric", "floor"), sorted(HELD_ASIDE.items()))
@@ -115,9 +117,7 @@ def written_metrics() -> dict[str, float]:
         for line in (WRITTEN / name).read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
-    preds = {row["id"]: label_clause(row["text"]) for row in rows}
-    result, _errors = _scorer().score(rows, preds)
-    return dict(result)
+    return _scored(rows)
 
 
 @pytest.mark.parametrize(("metric", "floor"), sorted(WRITTEN_HELD.items()))
