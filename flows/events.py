@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from models.agency import Agency
+    from notifications.notices import CycleFacts
 
 SUBMISSION_RECEIVED = "hanbaocao.submission.received"
 CYCLE_OVERDUE = "hanbaocao.cycle.overdue"
@@ -72,13 +73,19 @@ def submission_name(agency: str, cycle: str) -> str:
     return f"{agency} · {cycle}"
 
 
+def facts_event_name(agency: str, facts: CycleFacts) -> str:
+    """``submission_name`` from what a receipt already read (no query)."""
+    from models.calendar import period_label
+
+    return submission_name(agency, f"{facts.title} · {period_label(facts.cycle.period_key)}")
+
+
 def submission_event_name(engine: Engine, submission_id: int) -> str:
-    """``submission_name`` of a submission row, read from the database (the portal calls
-    it after the response, so the lookup costs the agency nothing)."""
+    """``submission_name`` of a submission row, read from the database (when no receipt
+    read its facts: the demo, a receipt that failed)."""
     from sqlmodel import Session
 
     from models.agency import Agency
-    from models.calendar import period_label
     from models.tables import Submission
     from notifications.notices import cycle_facts
 
@@ -87,7 +94,4 @@ def submission_event_name(engine: Engine, submission_id: int) -> str:
         agency = session.get(Agency, sub.agency_id) if sub else None
         if sub is None or agency is None:
             return f"báo cáo #{submission_id}"
-        facts = cycle_facts(session, sub.cycle_id)
-        return submission_name(
-            agency.name, f"{facts.title} · {period_label(facts.cycle.period_key)}"
-        )
+        return facts_event_name(agency.name, cycle_facts(session, sub.cycle_id))

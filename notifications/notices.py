@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -176,15 +176,25 @@ def _office(session: Session, recipient: Agency | None, own: str) -> Agency | No
 
 def _contact(session: Session, config: SenderSettings, signer: Agency | None) -> Contact | None:
     """The configured contact officer, else the signer's registry contacts."""
-    email = config.contact_email
-    phone = config.contact_phone
-    name = config.contact_name
+    rows: Sequence[AgencyContact] = ()
     if signer is not None and signer.id is not None:
         rows = session.exec(
             select(AgencyContact)
             .where(AgencyContact.agency_id == signer.id)
             .order_by(col(AgencyContact.id))
         ).all()
+    return contact_of(config, signer, rows)
+
+
+def contact_of(
+    config: SenderSettings, signer: Agency | None, rows: Sequence[AgencyContact]
+) -> Contact | None:
+    """``_contact`` from the signer's contact rows already read (in the order of their ids)."""
+    email = config.contact_email
+    phone = config.contact_phone
+    name = config.contact_name
+    if signer is not None and signer.id is not None:
+        rows = [r for r in rows if r.agency_id == signer.id]
         email = email or next((r.address for r in rows if r.channel == "email"), None)
         phone = phone or next(
             (r.address for r in rows if r.channel != "email" and r.address.isdigit()), None
@@ -499,12 +509,22 @@ def queue_message(
 def channels_of(session: Session, agency_ids: list[int]) -> dict[int, list[str]]:
     """Each agency's contact channels, in one query; ``email`` for one with none (it fails
     at dispatch with the reason, rather than silently)."""
-    found: dict[int, set[str]] = {i: set() for i in agency_ids}
+    rows: Iterable[tuple[int, str]] = ()
     if agency_ids:
         stmt = select(AgencyContact.agency_id, AgencyContact.channel).where(
             col(AgencyContact.agency_id).in_(agency_ids)
         )
-        for agency_id, channel in session.exec(stmt):
+        rows = session.exec(stmt)
+    return channels_from(agency_ids, rows)
+
+
+def channels_from(
+    agency_ids: Iterable[int], rows: Iterable[tuple[int, str]]
+) -> dict[int, list[str]]:
+    """``channels_of`` from (agency id, channel) rows already read."""
+    found: dict[int, set[str]] = {i: set() for i in agency_ids}
+    for agency_id, channel in rows:
+        if agency_id in found:
             found[agency_id].add(str(channel))
     return {i: sorted(c) or [str(ContactChannel.email)] for i, c in found.items()}
 

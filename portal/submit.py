@@ -296,7 +296,7 @@ async def _upload(
     except ClientDisconnect:  # the agency closed the page mid-upload: nothing was kept
         return Response(status_code=400)
     try:
-        got = await to_thread.run_sync(partial(accept, portal, submission_id, form))
+        got, name = await to_thread.run_sync(partial(accept, portal, submission_id, form))
     except UploadRejected as exc:
         refused = await _rejected(portal, token, claims, exc)
         if exc.status == 503:
@@ -304,7 +304,7 @@ async def _upload(
         return refused
     finally:
         form.close()
-    background.add_task(_announce, portal, got)
+    background.add_task(_announce, portal, got, name)
     receipt = f"/submit/{token}/receipt/{got.first_version}-{got.last_version}"
     return RedirectResponse(receipt, status_code=303)
 
@@ -325,14 +325,15 @@ async def _rejected(
     return _submit_page(portal, token, view, now, error=exc.message, status=exc.status)
 
 
-def _announce(portal: Portal, got: Received) -> None:
-    """After the response: the custom Prefect event. Best effort whatever the emitter:
-    the report is recorded and confirmed; an event lost is only an automation not run."""
+def _announce(portal: Portal, got: Received, name: str | None) -> None:
+    """After the response: the custom Prefect event, named as the receipt read it (read
+    again only when the receipt failed). Best effort whatever the emitter: the report is
+    recorded and confirmed; an event lost is only an automation not run."""
     try:
         portal.emit(
             SUBMISSION_RECEIVED,
             resource_id=f"hanbaocao.submission.{got.submission_id}",
-            name=submission_event_name(portal.engine, got.submission_id),
+            name=name or submission_event_name(portal.engine, got.submission_id),
             payload={
                 "cycle_id": got.cycle_id,
                 "agency_id": got.agency_id,

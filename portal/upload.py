@@ -44,7 +44,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session, col
 
-from models.agency import Agency, AgencyKind
+from flows.events import facts_event_name
+from models.agency import Agency, AgencyContact, AgencyKind
 from models.db import TZ, Settings, settings
 from models.links import link
 from models.submissions import (
@@ -62,9 +63,9 @@ from notifications.notices import (
     CycleFacts,
     Queued,
     SenderSettings,
-    _contact,
     _deadline_facts,
-    channels_of,
+    channels_from,
+    contact_of,
     context,
     queue_message,
 )
@@ -199,9 +200,10 @@ def clean_note(raw: str | None) -> str | None:
     return text or None
 
 
-def accept(portal: Portal, submission_id: int, form: UploadForm) -> Received:
+def accept(portal: Portal, submission_id: int, form: UploadForm) -> tuple[Received, str | None]:
     """Check the files, store and record them, queue the receipt (in a worker thread:
-    files and database)."""
+    files and database). What was recorded, and the report's name for the event as the
+    receipt read it (None when the receipt failed)."""
     if not form.files:
         raise UploadRejected(400, "no-file", "Chưa chọn tệp báo cáo nào để nộp.")
     for f in form.files:
@@ -217,8 +219,7 @@ def accept(portal: Portal, submission_id: int, form: UploadForm) -> Received:
         with Session(portal.engine) as session:
             discard_unreferenced(session, portal.data_dir, new)
         raise
-    queue_receipt(portal, got)
-    return got
+    return got, queue_receipt(portal, got)
 
 
 def _record(
@@ -260,10 +261,11 @@ def _record(
 # --- the receipt message ----------------------------------------------------------------------
 
 
-def queue_receipt(portal: Portal, got: Received) -> None:
+def queue_receipt(portal: Portal, got: Received) -> str | None:
     """The receipt message, to the agency's channels, as its own outbox row per upload
     (stage ``receipt-v<last version>``), in a short transaction of its own after the
-    versions were committed. Best effort: the report is received either way."""
+    versions were committed; the report's name for the event, from the same facts. Best
+    effort: the report is received either way (None when the receipt failed)."""
     try:
         with Session(portal.engine, expire_on_commit=False) as session:
             facts, agency, channels = receipt_facts(session, got)
@@ -277,6 +279,7 @@ def queue_receipt(portal: Portal, got: Received) -> None:
                 )
 
         write(portal.engine, queue)
+        return facts_event_name(agency.name, facts)
     except Exception as exc:
         log.error(
             "receipt message for submission %s v%s not queued: %s: %s",
@@ -285,6 +288,7 @@ def queue_receipt(portal: Portal, got: Received) -> None:
             type(exc).__name__,
             exc,
         )
+        return None
 
 
 def receipt_facts(session: Session, got: Received) -> tuple[CycleFacts, Agency, list[str]]:
@@ -300,6 +304,9 @@ def receipt_facts(session: Session, got: Received) -> tuple[CycleFacts, Agency, 
     cycle, obligation, directive, who, lead_row, recipient_row, office_row = row
     config = _sender_settings()
     signer = lead_row if config.sender == "lead" and lead_row is not None else office_row
+    # The signer's contacts and the agency's channels in one query.
+    ids = [got.agency_id] + ([signer.id] if signer is not None and signer.id is not None else [])
+    contacts = list(session.execute(_contacts_statement(), {"ids": ids}).scalars())
     facts = CycleFacts(
         cycle,
         obligation,
@@ -309,9 +316,21 @@ def receipt_facts(session: Session, got: Received) -> tuple[CycleFacts, Agency, 
         office_row,
         _deadline_facts(obligation, cycle, province),
         signer.name if signer else DEFAULT_SENDER,
-        _contact(session, config, signer),
+        contact_of(config, signer, contacts),
     )
-    return facts, who, channels_of(session, [got.agency_id])[got.agency_id]
+    channels = channels_from([got.agency_id], ((c.agency_id, c.channel) for c in contacts))
+    return facts, who, channels[got.agency_id]
+
+
+@cache
+def _contacts_statement() -> Any:
+    """The contact rows of a list of agencies (``ids``), in the order of their ids."""
+    ids: Any = bindparam("ids", expanding=True)
+    return (
+        sa_select(AgencyContact)
+        .where(col(AgencyContact.agency_id).in_(ids))
+        .order_by(col(AgencyContact.id))
+    )
 
 
 @cache
