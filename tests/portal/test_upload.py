@@ -10,6 +10,7 @@ import re
 import pytest
 from sqlmodel import Session, col, select
 
+from flows.events import submission_event_name
 from models.tables import Notification, Submission, SubmissionState, SubmissionVersion
 from tests.portal.conftest import (
     AFTER_DUE,
@@ -104,6 +105,9 @@ def test_each_accepted_type_is_received_stored_by_hash_and_confirmed(
     assert event == "hanbaocao.submission.received"
     assert payload["versions"] == [1] and payload["late"] is False
     assert payload["agency_id"] == portal.seed.agency_id
+    # Named from the receipt's facts, as the database names the submission.
+    assert payload["name"] == submission_event_name(portal.engine, sub.id or 0)
+    assert payload["name"].endswith(" · Năm 2026") and " · " in payload["name"][:-11]
 
 
 def test_submitting_again_makes_version_two(portal: Harness) -> None:
