@@ -32,6 +32,16 @@ def test_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings().province == "quang-ngai"
 
 
+def test_other_variables_keep_the_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = settings()
+    monkeypatch.setenv("SOME_OTHER_PROGRAM_VARIABLE", "1")  # re-checked, same settings
+    assert settings() is first
+    monkeypatch.setenv("HANBAOCAO_PROVINCE", "kon-tum")
+    assert settings() is not first and settings().province == "kon-tum"
+    monkeypatch.delenv("HANBAOCAO_PROVINCE")
+    assert settings().province == first.province
+
+
 def test_reset_forgets_the_object() -> None:
     first = settings()
     config.reset()
