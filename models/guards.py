@@ -36,8 +36,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import bindparam, delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -226,13 +228,26 @@ def link_revoked(
     session: Session, *, agency_id: int | None, cycle_id: int | None, issued: dt.datetime
 ) -> bool:
     """Whether a link for (agency, cycle) issued at ``issued`` has been revoked since."""
+    params = {"agency_id": agency_id, "cycle_id": cycle_id, "issued": issued}
+    return session.execute(_revoked_statement(), params).first() is not None
+
+
+@cache
+def _revoked_statement() -> Any:
+    """``link_revoked``'s query, its values bound at execution (built once: every link
+    opened asks it)."""
+    column = LinkRevocation.__table__.c  # type: ignore[attr-defined]
     agency_matches = or_(
-        col(LinkRevocation.agency_id).is_(None), col(LinkRevocation.agency_id) == agency_id
+        col(LinkRevocation.agency_id).is_(None),
+        col(LinkRevocation.agency_id) == bindparam("agency_id", type_=column.agency_id.type),
     )
     cycle_matches = or_(
-        col(LinkRevocation.cycle_id).is_(None), col(LinkRevocation.cycle_id) == cycle_id
+        col(LinkRevocation.cycle_id).is_(None),
+        col(LinkRevocation.cycle_id) == bindparam("cycle_id", type_=column.cycle_id.type),
     )
-    stmt = select(LinkRevocation.id).where(
-        agency_matches, cycle_matches, col(LinkRevocation.revoked_at) > issued
+    issued = bindparam("issued", type_=column.revoked_at.type)
+    return (
+        select(LinkRevocation.id)
+        .where(agency_matches, cycle_matches, col(LinkRevocation.revoked_at) > issued)
+        .limit(1)
     )
-    return session.exec(stmt.limit(1)).first() is not None

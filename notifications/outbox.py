@@ -53,7 +53,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import bindparam, func, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -187,8 +187,11 @@ def enqueue(
         "channel": channel,
         "next_attempt_at": at,
         "payload": payload,
+        "created_at": utcnow(),
+        "state": NotificationState.pending,
+        "attempts": 0,
     }
-    return bool(enqueue_many(session, [row]))
+    return session.connection().execute(_enqueue_one(), row).first() is not None
 
 
 def enqueue_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
@@ -203,6 +206,35 @@ def enqueue_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[tu
     params = [{**row, "created_at": created} for row in rows]
     stmt = _enqueue_statement(session.get_bind().dialect.name)
     return [(stage, channel) for stage, channel in session.connection().execute(stmt, params)]
+
+
+_ENQUEUED = (
+    "cycle_id",
+    "agency_id",
+    "stage",
+    "channel",
+    "next_attempt_at",
+    "payload",
+    "created_at",
+    "state",
+    "attempts",
+)
+
+
+@lru_cache(maxsize=1)
+def _enqueue_one() -> Any:
+    """``enqueue``'s statement, the same on both dialects (INSERT … ON CONFLICT DO NOTHING
+    RETURNING: SQLite 3.35 and PostgreSQL). Text, with the columns' types on its values:
+    SQLAlchemy compiles its dialect INSERT … ON CONFLICT again on every execution, which
+    was a sixth of queueing an upload's receipt; a text statement is compiled once."""
+    table = Notification.__table__  # type: ignore[attr-defined]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(_ENQUEUED)}) "
+        f"VALUES ({', '.join(':' + name for name in _ENQUEUED)}) "
+        "ON CONFLICT (cycle_id, agency_id, stage, channel) DO NOTHING RETURNING id"
+    )
+    types = (bindparam(name, type_=table.c[name].type) for name in _ENQUEUED)
+    return text(sql).bindparams(*types)
 
 
 @lru_cache(maxsize=4)
