@@ -51,7 +51,7 @@ from portal.deps import Portal, log, portal_of
 from portal.pages import error_page, page
 from portal.security import CSRF_FIELD, csrf_ok, csrf_token, looks_like_token
 from portal.storage import KINDS, UploadRejected, read_upload
-from portal.upload import NOTE_LIMIT, accept
+from portal.upload import NOTE_LIMIT, accept, queue_receipt
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -296,7 +296,7 @@ async def _upload(
     except ClientDisconnect:  # the agency closed the page mid-upload: nothing was kept
         return Response(status_code=400)
     try:
-        got, name = await to_thread.run_sync(partial(accept, portal, submission_id, form))
+        got = await to_thread.run_sync(partial(accept, portal, submission_id, form))
     except UploadRejected as exc:
         refused = await _rejected(portal, token, claims, exc)
         if exc.status == 503:
@@ -304,7 +304,7 @@ async def _upload(
         return refused
     finally:
         form.close()
-    background.add_task(_announce, portal, got, name)
+    background.add_task(_after_upload, portal, got)
     receipt = f"/submit/{token}/receipt/{got.first_version}-{got.last_version}"
     return RedirectResponse(receipt, status_code=303)
 
@@ -323,6 +323,12 @@ async def _rejected(
         partial(_in_session, portal, _submit_view, claims, now)
     )
     return _submit_page(portal, token, view, now, error=exc.message, status=exc.status)
+
+
+def _after_upload(portal: Portal, got: Received) -> None:
+    """After the answer, in the same request (a worker thread): the receipt message,
+    then the event named from what the receipt read."""
+    _announce(portal, got, queue_receipt(portal, got))
 
 
 def _announce(portal: Portal, got: Received, name: str | None) -> None:

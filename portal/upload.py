@@ -8,11 +8,15 @@ The order keeps the database's write lock short:
    no transaction open;
 2. one short transaction records them (``models.submissions.record``: three Core
    statements) and commits: from then on the report is received, whatever follows;
-3. what the receipt needs is read in one joined query (not the directive's source
-   text), the message is rendered, and a second short transaction queues it. A failure
-   there loses only the receipt message (logged); the upload stands, and its receipt
-   page is shown all the same. A crash between 2 and 3 leaves the versions recorded
-   without their receipt message.
+3. the agency is answered (the 303 to its receipt page, read from the versions), and
+   then, in the same request (``after_upload``, a background task of the response):
+   what the receipt message needs is read in one joined query (not the directive's
+   source text), the message is rendered, and a second short transaction queues it.
+   A failure there loses only the receipt message (logged); the upload stands, and its
+   receipt page was shown all the same. A crash between 2 and 3 leaves the versions
+   recorded without their receipt message. Answering first spares the agency the wait
+   for its own receipt message: under a burst of uploads the answers went out after
+   every earlier upload's receipt was queued.
 
 Writers are serialised in the process (``write``): on SQLite a thread waits on an
 in-process lock instead of polling SQLite's busy handler, only one connection at a time
@@ -200,10 +204,9 @@ def clean_note(raw: str | None) -> str | None:
     return text or None
 
 
-def accept(portal: Portal, submission_id: int, form: UploadForm) -> tuple[Received, str | None]:
-    """Check the files, store and record them, queue the receipt (in a worker thread:
-    files and database). What was recorded, and the report's name for the event as the
-    receipt read it (None when the receipt failed)."""
+def accept(portal: Portal, submission_id: int, form: UploadForm) -> Received:
+    """Check the files, store and record them (in a worker thread: files and database);
+    what was recorded. Its receipt message follows (``queue_receipt``)."""
     if not form.files:
         raise UploadRejected(400, "no-file", "Chưa chọn tệp báo cáo nào để nộp.")
     for f in form.files:
@@ -219,7 +222,7 @@ def accept(portal: Portal, submission_id: int, form: UploadForm) -> tuple[Receiv
         with Session(portal.engine) as session:
             discard_unreferenced(session, portal.data_dir, new)
         raise
-    return got, queue_receipt(portal, got)
+    return got
 
 
 def _record(

@@ -293,6 +293,19 @@ class Server:
     base: str
     server: uvicorn.Server
 
+    def settle(self) -> None:
+        settle(self.server)
+
+
+def settle(server: uvicorn.Server, cap: float = 60) -> None:
+    """Until every request's ASGI call has ended, its work after the answer (the receipt
+    message) included; ``cap`` only bounds a hang."""
+    deadline = time.monotonic() + cap
+    while server.server_state.tasks:
+        if time.monotonic() > deadline:
+            raise RuntimeError("requests still running")
+        time.sleep(0.01)
+
 
 @pytest.fixture
 def live(portal: Harness) -> Iterator[Server]:

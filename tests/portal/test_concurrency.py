@@ -114,4 +114,5 @@ def test_concurrent_requests_to_a_real_server_all_become_versions(
     assert sub is not None and sub.current_version == uploads
     for v in rows:  # every file intact, under its own hash
         assert sha256((portal.data_dir / v.stored_path).read_bytes()) == v.sha256
+    live.settle()  # the receipt messages are queued after the answers
     assert portal.written()[1] == uploads  # one receipt message per upload
