@@ -126,7 +126,11 @@ def agencies_list(
         str | None, typer.Option(help="Chỉ cơ quan còn hoạt động vào ngày này (YYYY-MM-DD)")
     ] = None,
     group: Annotated[
-        str | None, typer.Option(help="Thành viên của một nhóm, ví dụ departments")
+        str | None,
+        typer.Option(
+            help="Thành viên của một nhóm, ví dụ departments (các sở, ban, ngành) hoặc "
+            "specialised (các cơ quan chuyên môn thuộc UBND tỉnh)"
+        ),
     ] = None,
     kind: Annotated[
         str | None, typer.Option(help="Loại cơ quan: department, commune_committee, …")

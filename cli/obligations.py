@@ -11,7 +11,8 @@ several IDs changes none of them). Reading commands (`list`, `show`) resolve par
 inside a transaction that is rolled back: what they show is what an approval would find.
 
 Exit codes: 0 done (or nothing to do), 1 refused or not found (nothing written),
-2 a usage error or a database that is not ready.
+2 a usage error (a --frequency or --deadline the rules refuse among them) or a database
+that is not ready.
 """
 
 from __future__ import annotations
@@ -96,11 +97,28 @@ def opened(actor: str | None = None) -> Iterator[Review]:
             refused(exc.problems)
 
 
-def refused(problems: Sequence[Problem], what: str = "Không có thay đổi nào được lưu.") -> NoReturn:
+def refused(
+    problems: Sequence[Problem], what: str = "Không có thay đổi nào được lưu.", code: int = 1
+) -> NoReturn:
     for problem in problems:
         err.print(f"[bold red]lỗi:[/] {escape(_with_fix(problem))}", highlight=False)
     err.print(what, highlight=False)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _typed_schedule(given: bool) -> Iterator[None]:
+    """A schedule typed on this command line that the rules refuse is bad input, exit 2
+    like an unreadable --deadline; the same refusal of a stored schedule (an edit of
+    something else) stays a refusal, exit 1, through ``opened``."""
+    from models.review import ReviewError
+
+    try:
+        yield
+    except ReviewError as exc:
+        if given and all(p.field in ("frequency", "deadline") for p in exc.problems):
+            refused(exc.problems, code=2)  # leaving ``opened``'s session rolls back
+        raise
 
 
 _FIX = {
@@ -341,10 +359,12 @@ def edit(
     with opened(actor) as rv:
         ob = get_obligation(rv, obligation_id)
         edits.check_editable(ob)
-        if frequency is not None or rule is not None:
-            changes.append(
-                edits.edit_schedule(rv, ob, frequency.value if frequency else None, rule)
-            )
+        typed = frequency is not None or rule is not None
+        if typed:
+            with _typed_schedule(typed):
+                changes.append(
+                    edits.edit_schedule(rv, ob, frequency.value if frequency else None, rule)
+                )
         if accept_suggestion:
             taken = accept_suggestions(rv, parties(rv, ob))
             if not taken:
@@ -367,7 +387,8 @@ def edit(
             )
         if ladder is not None:
             changes.append(edits.edit_ladder(rv, ob, stages))
-        started = edits.after_edit(rv, ob, late.value if late else None)
+        with _typed_schedule(typed):
+            started = edits.after_edit(rv, ob, late.value if late else None)
         changes += started_lines(started)
         rv.session.commit()
     for line in changes:
@@ -395,7 +416,7 @@ def _deadline_option(text: str | None) -> Deadline | None:
     try:
         return parse_deadline(text)
     except DeadlineSyntaxError as exc:
-        fail(f"--deadline: {exc}")
+        fail(f"--deadline: {exc}", code=2)
 
 
 def _ladder_option(path: str) -> list[dict[str, Any]] | None:

@@ -148,14 +148,22 @@ class AgencyRef:
     text: str  # as written
     name: str  # normalised: "UBND" spelled out, Ủy/Uỷ unified, whitespace collapsed
     kind: str  # "agency" | "group" | "person"
-    group: str | None = None  # group key for "group": departments, district_committees …
+    group: str | None = None  # group key for "group": departments, specialised …
 
 
 _GROUPS: list[tuple[str, re.Pattern[str]]] = [
+    ("departments", re.compile(r"\bsở,\s*ban,\s*ngành")),
+    # "Các cơ quan chuyên môn thuộc UBND tỉnh" is narrower than "các sở, ban, ngành": the sở
+    # and cơ quan ngang sở, Văn phòng UBND tỉnh among them (Nghị định 45/2025/NĐ-CP), not
+    # the boards (a Ban quản lý khu kinh tế is a cơ quan trực thuộc, NĐ 35/2022/NĐ-CP Điều
+    # 68) nor the sector bodies (Công an tỉnh). Checked after "sở, ban, ngành", which wins
+    # when a phrase says both; a lower level's ("thuộc UBND cấp huyện") is not the
+    # province's and falls through to the committees' groups.
     (
-        "departments",
+        "specialised",
         re.compile(
-            r"\bsở,\s*ban,\s*ngành|cơ\s+quan\s+chuyên\s+môn\s+thuộc\s+(?:ủy ban nhân dân|ubnd)"
+            r"cơ\s+quan\s+chuyên\s+môn\s+thuộc\s+(?:ủy ban nhân dân|ubnd)"
+            r"(?!\s+(?:các\s+|cấp\s+)?(?:huyện|quận|thị\s+xã|thành\s+phố|xã|phường))"
         ),
     ),
     (

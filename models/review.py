@@ -56,6 +56,7 @@ PARTY_FLAG_VI = {
 }
 GROUP_VI = {
     "departments": "các sở, ban, ngành",
+    "specialised": "các cơ quan chuyên môn thuộc UBND tỉnh",
     "district_committees": "UBND các huyện, thị xã, thành phố",
     "commune_committees": "UBND các xã, phường",
     "all_levels": "UBND các cấp",

@@ -12,7 +12,7 @@ YAML layout (see ``data/registry/quang-ngai.yaml``)::
     sections:
       - title: …
         sources: [Nghị quyết 202/2025/QH15 …]   # documentation only
-        defaults: {kind: department, groups: [departments]}   # merged under each agency
+        defaults: {kind: department, groups: [departments, specialised]}  # under each agency
         agencies:
           - code: qng-so-tai-chinh    # slug, unique in the file
             name: Sở Tài chính tỉnh Quảng Ngãi
@@ -34,7 +34,8 @@ kind, province, active_from, active_to, aliases, groups, contacts, successors, n
 unverified``. List cells are ``;``-separated:
 
 - aliases: ``Sở Tài chính; Sở KH&ĐT``
-- groups: ``departments`` or ``key@FROM..TO`` (either date may be empty)
+- groups: ``departments`` or ``key@FROM..TO`` (either date may be empty); ``specialised``
+  (các cơ quan chuyên môn thuộc UBND tỉnh) only for kinds department and committee_office
 - contacts: ``channel:address`` with an optional ``|label``: ``email:a@example.invalid|Văn thư``
 - successors: ``code@EFFECTIVE`` with an optional ``|note``
 
@@ -442,6 +443,8 @@ def _agency(f: _Fields, default_province: str) -> AgencySpec | None:
         f.fail("province", f"province {province!r} không hợp lệ: viết như 'quang-ngai'")
     start, end = f.date("active_from"), f.date("active_to")
     _check_order(f, "active_from", start, end)
+    groups = _groups(f)
+    _check_specialised(f, kind, groups)
     return AgencySpec(
         code=code,
         name=name,
@@ -451,7 +454,7 @@ def _agency(f: _Fields, default_province: str) -> AgencySpec | None:
         active_to=end,
         notes=_notes(f),
         aliases=_aliases(f, name),
-        groups=_groups(f),
+        groups=groups,
         contacts=_contacts(f),
         successors=_successors(f, start, end),
         line=f.line,
@@ -495,6 +498,23 @@ def _groups(f: _Fields) -> tuple[GroupSpec, ...]:
         else:
             groups[key] = GroupSpec(key, start, end)
     return tuple(groups.values())
+
+
+# "Các cơ quan chuyên môn thuộc UBND tỉnh" (group ``specialised``) are, by Nghị định
+# 45/2025/NĐ-CP, the sở and cơ quan ngang sở (kind department) and Văn phòng UBND tỉnh
+# (committee_office). A board or Công an tỉnh put there would get that group's cycles and
+# reminders, so a file that does so is refused rather than trusted.
+SPECIALISED_KINDS = frozenset({AgencyKind.department, AgencyKind.committee_office})
+
+
+def _check_specialised(f: _Fields, kind: AgencyKind, groups: Sequence[GroupSpec]) -> None:
+    if kind not in SPECIALISED_KINDS and any(g.key == "specialised" for g in groups):
+        f.fail(
+            "groups",
+            f"nhóm 'specialised' (các cơ quan chuyên môn thuộc UBND tỉnh) chỉ gồm sở, cơ quan "
+            f"ngang sở và Văn phòng UBND tỉnh (kind department hoặc committee_office), không "
+            f"gồm cơ quan kind {kind.value}: bỏ nhóm này, giữ nhóm departments",
+        )
 
 
 def _contacts(f: _Fields) -> tuple[ContactSpec, ...]:

@@ -77,10 +77,28 @@ def test_a_refused_deadline(tmp_path: Path) -> None:
         env, "obligations", "edit", "1", "--frequency", "monthly", "--deadline", "20/12"
     )
 
-    # A refusal, not bad input: the CLI's code 1; the refusal, then "nothing was kept".
-    assert result.returncode == 1
+    # Bad input typed on the command line: code 2, as for the CLI's other bad input; the
+    # refusal, then "nothing was kept".
+    assert result.returncode == 2
     refusal, kept = lines(result.stderr)
     assert refusal.startswith("lỗi: nghĩa vụ 1: hạn “trước ngày 20/12” không dùng được cho ")
     assert "báo cáo hằng tháng chỉ ghi ngày trong tháng" in refusal
     assert kept == "Không có thay đổi nào được lưu."
+    assert_vietnamese(result.stderr)
+    shown = run_cli(env, "obligations", "show", "1", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert '"monthly"' not in shown.stdout  # the frequency typed with it was not kept
+
+
+def test_an_unreadable_deadline(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, COLUMNS="400")
+    for args in (("db", "upgrade"), ("agencies", "import"), ("ingest", str(SEED))):
+        done = run_cli(env, *args)
+        assert done.returncode == 0, done.stderr
+
+    result = run_cli(env, "obligations", "edit", "1", "--deadline", "31/2")
+
+    assert result.returncode == 2
+    [line] = lines(result.stderr)
+    assert line == "lỗi: --deadline: không có ngày này: “31/2”"
     assert_vietnamese(result.stderr)

@@ -349,9 +349,10 @@ CASES: list[tuple[str, str | None, dt.date, set[str], Flag | None, list[str]]] =
     ("UBND các huyện, thị xã, thành phố", None, dt.date(2024, 12, 24), QNG_DISTRICTS, None, []),
     ("các Sở: Kế hoạch và Đầu tư, Tài chính", None, TODAY, {"qng-so-tai-chinh"}, None,
      ["chỉ ghi một lần", "1/3/2025"]),
-    # Kon Tum's departments as a group: after the merger, the merged province's.
-    ("Các cơ quan chuyên môn thuộc UBND tỉnh", "kon-tum", TODAY, CURRENT_DEPARTMENTS, None,
-     ["quang-ngai"]),
+    # Kon Tum's cơ quan chuyên môn as a group: after the merger, the merged province's; the
+    # board and Công an tỉnh are among "các sở, ban, ngành" only.
+    ("Các cơ quan chuyên môn thuộc UBND tỉnh", "kon-tum", TODAY,
+     CURRENT_DEPARTMENTS - {"qng-bql-kkt-dung-quat", "qng-cong-an-tinh"}, None, ["quang-ngai"]),
     ("UBND các xã, phường", None, dt.date(2024, 12, 24), set(), Flag.empty_group, []),
     # Công an tỉnh, a ngành under Bộ Công an: today the merged province's, in 2024 Kon Tum's.
     ("Công an tỉnh", None, TODAY, {"qng-cong-an-tinh"}, None, []),
