@@ -264,65 +264,159 @@ def _record(
 # --- the receipt message ----------------------------------------------------------------------
 
 
+@dataclass(eq=False, slots=True)
+class _Pending:
+    got: Received
+    name: str | None = None  # the report's name for the event, once queued
+    done: bool = False
+
+
+@dataclass(slots=True)
+class _Receipts:
+    """One database's receipt messages waiting in this process. Whoever holds ``lock``
+    queues every receipt waiting so far as one batch: the cycle's facts read once per
+    cycle, the agencies and contacts in one query each, the rows in one transaction."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    queue: list[_Pending] = field(default_factory=list)
+    queue_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_RECEIPTS: weakref.WeakKeyDictionary[Engine, _Receipts] = weakref.WeakKeyDictionary()
+
+
+def _receipts(engine: Engine) -> _Receipts:
+    with _WRITERS_LOCK:
+        found = _RECEIPTS.get(engine)
+        if found is None:
+            found = _RECEIPTS[engine] = _Receipts()
+        return found
+
+
 def queue_receipt(portal: Portal, got: Received) -> str | None:
     """The receipt message, to the agency's channels, as its own outbox row per upload
     (stage ``receipt-v<last version>``), in a short transaction of its own after the
-    versions were committed; the report's name for the event, from the same facts. Best
-    effort: the report is received either way (None when the receipt failed)."""
-    try:
-        with Session(portal.engine, expire_on_commit=False) as session:
-            facts, agency, channels = receipt_facts(session, got)
-        message = _receipt_message(portal, facts, agency, got)
-        stage = f"receipt-v{got.last_version}"
+    versions were committed (with the receipts of other uploads queued meanwhile); the
+    report's name for the event, from the same facts. Best effort: the report is
+    received either way (None when the receipt failed, which is logged)."""
+    box = _receipts(portal.engine)
+    pending = _Pending(got)
+    with box.queue_lock:
+        box.queue.append(pending)
+    while not pending.done:
+        with box.lock:
+            if pending.done:  # queued by the batch that held the lock
+                break
+            with box.queue_lock:
+                batch, box.queue = box.queue, []
+            _queue_batch(portal, batch)
+    return pending.name
 
-        def queue(conn: Connection) -> None:
-            with Session(bind=conn) as session:
+
+def _queue_batch(portal: Portal, batch: list[_Pending]) -> None:
+    """The batch's receipts in one go; when that fails, each alone, so that one
+    receipt's failure is that receipt's only."""
+    try:
+        _queue_receipts(portal, batch)
+    except Exception as exc:
+        if len(batch) == 1:
+            _log_lost(batch[0].got, exc)
+        else:
+            for one in batch:
+                _queue_batch(portal, [one])
+    finally:  # whatever happened, nobody waits for these any more
+        for one in batch:
+            one.done = True
+
+
+def _log_lost(got: Received, exc: Exception) -> None:
+    log.error(
+        "receipt message for submission %s v%s not queued: %s: %s",
+        got.submission_id,
+        got.last_version,
+        type(exc).__name__,
+        exc,
+    )
+
+
+def _queue_receipts(portal: Portal, batch: list[_Pending]) -> None:
+    with Session(portal.engine, expire_on_commit=False) as session:
+        found = receipt_facts(session, [p.got for p in batch])
+    rows = [
+        (f"receipt-v{p.got.last_version}", _receipt_message(portal, facts, agency, p.got))
+        for p, (facts, agency, _) in zip(batch, found, strict=True)
+    ]
+
+    def queue(conn: Connection) -> None:
+        with Session(bind=conn) as session:
+            for p, (facts, agency, channels), (stage, message) in zip(
+                batch, found, rows, strict=True
+            ):
                 queue_message(
-                    session, Queued(), facts, agency, stage, message, at=got.at, channels=channels
+                    session, Queued(), facts, agency, stage, message, at=p.got.at, channels=channels
                 )
 
-        write(portal.engine, queue)
-        return facts_event_name(agency.name, facts)
-    except Exception as exc:
-        log.error(
-            "receipt message for submission %s v%s not queued: %s: %s",
-            got.submission_id,
-            got.last_version,
-            type(exc).__name__,
-            exc,
-        )
-        return None
+    write(portal.engine, queue)
+    for p, (facts, agency, _) in zip(batch, found, strict=True):
+        p.name = facts_event_name(agency.name, facts)
 
 
-def receipt_facts(session: Session, got: Received) -> tuple[CycleFacts, Agency, list[str]]:
-    """``notices.cycle_facts`` for a receipt, with the agency and its channels: the
-    cycle, its obligation and directive (without its source text), the agency, the lead,
-    the recipient and the recipient's office in one query."""
-    params = {"cycle_id": got.cycle_id, "agency_id": got.agency_id}
+Facts = tuple[CycleFacts, Agency, list[str]]
+
+
+def receipt_facts(session: Session, uploads: Sequence[Received]) -> list[Facts]:
+    """``notices.cycle_facts`` for each upload's receipt, with its agency and channels:
+    per cycle, the cycle, its obligation and directive (without its source text), the
+    lead, the recipient and the recipient's office in one query; the agencies in one
+    query, and the signers' and agencies' contacts in one more."""
     province = settings().province
-    found = session.execute(_facts_statement(), {**params, "province": province})
-    row = found.first()
-    if row is None:
-        raise LookupError(f"no report cycle {got.cycle_id} for agency {got.agency_id}")
-    cycle, obligation, directive, who, lead_row, recipient_row, office_row = row
     config = _sender_settings()
-    signer = lead_row if config.sender == "lead" and lead_row is not None else office_row
-    # The signer's contacts and the agency's channels in one query.
-    ids = [got.agency_id] + ([signer.id] if signer is not None and signer.id is not None else [])
+    cycles: dict[int, tuple[Any, ...]] = {}
+    for cycle_id in dict.fromkeys(got.cycle_id for got in uploads):
+        params = {"cycle_id": cycle_id, "province": province}
+        row = session.execute(_facts_statement(), params).first()
+        if row is None:
+            raise LookupError(f"no report cycle {cycle_id}")
+        cycle, obligation, _directive, lead, _recipient, office = row
+        signer = lead if config.sender == "lead" and lead is not None else office
+        deadline = _deadline_facts(obligation, cycle, province)
+        cycles[cycle_id] = (*row, signer, deadline)
+    agency_ids = list(dict.fromkeys(got.agency_id for got in uploads))
+    agencies = {
+        a.id: a for a in session.execute(_agencies_statement(), {"ids": agency_ids}).scalars()
+    }
+    signers = {c[6].id for c in cycles.values() if c[6] is not None and c[6].id is not None}
+    ids = list(dict.fromkeys([*agency_ids, *signers]))
     contacts = list(session.execute(_contacts_statement(), {"ids": ids}).scalars())
-    facts = CycleFacts(
-        cycle,
-        obligation,
-        directive,
-        lead_row,
-        recipient_row,
-        office_row,
-        _deadline_facts(obligation, cycle, province),
-        signer.name if signer else DEFAULT_SENDER,
-        contact_of(config, signer, contacts),
-    )
-    channels = channels_from([got.agency_id], ((c.agency_id, c.channel) for c in contacts))
-    return facts, who, channels[got.agency_id]
+    channels = channels_from(agency_ids, ((c.agency_id, c.channel) for c in contacts))
+    found: list[Facts] = []
+    for got in uploads:
+        who = agencies.get(got.agency_id)
+        if who is None:
+            raise LookupError(f"no agency {got.agency_id}")
+        cycle, obligation, directive, lead, recipient, office, signer, deadline = cycles[
+            got.cycle_id
+        ]
+        facts = CycleFacts(
+            cycle,
+            obligation,
+            directive,
+            lead,
+            recipient,
+            office,
+            deadline,
+            signer.name if signer else DEFAULT_SENDER,
+            contact_of(config, signer, contacts),
+        )
+        found.append((facts, who, channels[got.agency_id]))
+    return found
+
+
+@cache
+def _agencies_statement() -> Any:
+    """The agencies of a list of ids (``ids``)."""
+    ids: Any = bindparam("ids", expanding=True)
+    return sa_select(Agency).where(col(Agency.id).in_(ids))
 
 
 @cache
@@ -338,8 +432,9 @@ def _contacts_statement() -> Any:
 
 @cache
 def _facts_statement() -> Any:
-    """The receipt's one query, its values bound at execution (built once)."""
-    agency, lead, recipient, office = (aliased(Agency) for _ in range(4))
+    """A cycle's facts for its receipts in one query, its values bound at execution
+    (built once)."""
+    lead, recipient, office = (aliased(Agency) for _ in range(3))
     # The recipient's province (the app's when there is no recipient), as notices._office.
     province = case(
         (col(recipient.id).is_(None), bindparam("province", type_=String())),
@@ -347,10 +442,9 @@ def _facts_statement() -> Any:
     )
     return (
         # sqlalchemy's select: sqlmodel's types at most four entities.
-        sa_select(ReportCycle, Obligation, Directive, agency, lead, recipient, office)
+        sa_select(ReportCycle, Obligation, Directive, lead, recipient, office)
         .join(Obligation, col(Obligation.id) == ReportCycle.obligation_id)
         .join(Directive, col(Directive.id) == Obligation.directive_id)
-        .join(agency, col(agency.id) == bindparam("agency_id"))
         .outerjoin(lead, col(lead.id) == Obligation.lead_agency_id)
         .outerjoin(recipient, col(recipient.id) == Obligation.recipient_agency_id)
         .outerjoin(

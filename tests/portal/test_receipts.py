@@ -1,0 +1,140 @@
+"""Receipt messages, a batch at a time: what waits together is queued together, each
+cycle's facts read once per batch, and one receipt's failure is that receipt's only."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session, col, select
+
+from models.submissions import Received
+from models.tables import Notification, Submission, SubmissionVersion
+from portal import upload
+from portal.upload import queue_receipt, receipt_facts
+from tests.portal.conftest import BEFORE_DUE, Harness
+
+
+def _received(portal: Harness, agency_id: int, version: int) -> Received:
+    """What recording version ``version`` of the seed cycle's report by ``agency_id``
+    would have returned (the receipt reads nothing else from it)."""
+    with Session(portal.engine) as s:
+        sub = s.exec(
+            select(Submission).where(
+                Submission.cycle_id == portal.seed.cycle_id, Submission.agency_id == agency_id
+            )
+        ).one()
+    sid = sub.id or 0
+    kept = SubmissionVersion(
+        submission_id=sid,
+        version=version,
+        file_name="bao-cao.pdf",
+        file_size=12,
+        sha256="0" * 64,
+        stored_path="files/00/00/" + "0" * 64,
+    )
+    return Received(
+        submission_id=sid,
+        agency_id=agency_id,
+        cycle_id=portal.seed.cycle_id,
+        due_at=portal.seed.due_at,
+        versions=(kept,),
+        first=True,
+        late=False,
+        at=BEFORE_DUE,
+    )
+
+
+def _receipts(portal: Harness) -> list[tuple[int, str]]:
+    with Session(portal.engine) as s:
+        rows = s.exec(
+            select(Notification.agency_id, Notification.stage)
+            .where(col(Notification.stage).startswith("receipt"))
+            .order_by(col(Notification.agency_id), col(Notification.stage))
+        ).all()
+    return [(a, stage) for a, stage in rows]
+
+
+def test_a_batch_reads_its_cycle_once(portal: Harness) -> None:
+    seed = portal.seed
+    uploads = [_received(portal, a, 1) for a in (seed.agency_id, seed.other_agency_id)]
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(portal.engine, "before_cursor_execute", seen)
+    try:
+        with Session(portal.engine) as s:
+            found = receipt_facts(s, uploads)
+    finally:
+        event.remove(portal.engine, "before_cursor_execute", seen)
+    # The cycle's facts, the two agencies, their and the signer's contacts.
+    assert len(statements) == 3, statements
+    assert [who.id for _, who, _ in found] == [seed.agency_id, seed.other_agency_id]
+    first, second = found[0][0], found[1][0]
+    assert first.cycle is second.cycle and first.cycle.id == seed.cycle_id
+    assert first.obligation.directive_id == first.directive.id
+    assert all(channels == ["email"] for _, _, channels in found)
+
+
+def test_one_failing_receipt_is_that_receipts_only(
+    portal: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed = portal.seed
+    waiting = [
+        upload._Pending(_received(portal, a, 7)) for a in (seed.agency_id, seed.other_agency_id)
+    ]
+    real = upload._receipt_message
+
+    def broken_for_the_other(p: Any, facts: Any, agency: Any, got: Received) -> Any:
+        if got.agency_id == seed.other_agency_id:
+            raise RuntimeError("mẫu thư hỏng")
+        return real(p, facts, agency, got)
+
+    monkeypatch.setattr(upload, "_receipt_message", broken_for_the_other)
+    upload._queue_batch(portal.app.state.portal, waiting)
+
+    assert [p.done for p in waiting] == [True, True]
+    assert waiting[0].name is not None and seed.agency_name in waiting[0].name
+    assert waiting[1].name is None
+    assert _receipts(portal) == [(seed.agency_id, "receipt-v7")]
+    assert "not queued: RuntimeError: mẫu thư hỏng" in caplog.text
+
+
+def test_receipts_waiting_together_go_in_one_batch(
+    portal: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = portal.seed
+    others = [seed.agency_id, seed.other_agency_id]
+    gots = [_received(portal, a, v) for a in others for v in (3, 4)]
+    sizes: list[int] = []
+    real = upload._queue_receipts
+
+    def counted(p: Any, batch: list[Any]) -> None:
+        sizes.append(len(batch))
+        real(p, batch)
+
+    monkeypatch.setattr(upload, "_queue_receipts", counted)
+    box = upload._receipts(portal.engine)
+    names: list[str | None] = []
+    app = portal.app.state.portal
+    threads = [
+        threading.Thread(target=lambda g=got: names.append(queue_receipt(app, g))) for got in gots
+    ]
+    with box.lock:  # a batch in flight: the four arriving meanwhile wait together
+        for t in threads:
+            t.start()
+        cap = time.monotonic() + 60  # bounds a hang only
+        while len(box.queue) < len(gots):
+            assert time.monotonic() < cap, "the receipts never queued up"
+            time.sleep(0.005)
+    for t in threads:
+        t.join(timeout=60)
+
+    assert sizes == [4]
+    assert len(names) == 4 and all(n is not None for n in names)
+    assert _receipts(portal) == sorted((a, f"receipt-v{v}") for a in others for v in (3, 4))
