@@ -131,7 +131,7 @@ def create_app(
 ) -> FastAPI:
     """The portal. Defaults: settings from HANBAOCAO_* variables, the app database,
     the real clock (``models.clock.now``), Prefect events when an API is configured."""
-    from portal import cycle_page, dashboard, requests, submit, views
+    from portal import cycle_page, dashboard, requests, submit, upload, views
 
     settings = settings or current_settings()
     db = db or settings
@@ -156,6 +156,7 @@ def create_app(
         emit=emit or prefect_event,
         gate=UploadGate(settings.upload_concurrency, settings.upload_concurrency_per_agency),
     )
+    upload.prepare()  # what every upload needs, built now rather than by the first ones
     app.add_middleware(BodyTimeout, pace=pace(settings))  # inside LastResort: its 408 is no 500
     app.add_middleware(LastResort)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so it sees every response

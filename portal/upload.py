@@ -412,6 +412,15 @@ def receipt_facts(session: Session, uploads: Sequence[Received]) -> list[Facts]:
     return found
 
 
+def prepare() -> None:
+    """Build the statements and read the sender's settings every upload needs, at the
+    app's start: a burst of first uploads otherwise built them several times over, in
+    threads racing for the same caches."""
+    for build in (_facts_statement, _agencies_statement, _contacts_statement):
+        build()
+    _sender_settings()
+
+
 @cache
 def _agencies_statement() -> Any:
     """The agencies of a list of ids (``ids``)."""
