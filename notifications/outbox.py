@@ -242,21 +242,13 @@ def _enqueue_statement(dialect: str) -> Any:
     """One statement per dialect, its values bound at execution."""
     dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
     columns = Notification.__table__.c  # type: ignore[attr-defined]
+    fixed = {"state": NotificationState.pending, "attempts": 0}
     bound = {
-        name: bindparam(name, type_=columns[name].type)
-        for name in (
-            "cycle_id",
-            "agency_id",
-            "stage",
-            "channel",
-            "next_attempt_at",
-            "payload",
-            "created_at",
-        )
+        name: bindparam(name, type_=columns[name].type) for name in _ENQUEUED if name not in fixed
     }
     return (
         dialect_insert(Notification)
-        .values(state=NotificationState.pending, attempts=0, **bound)
+        .values(**fixed, **bound)
         .on_conflict_do_nothing(index_elements=["cycle_id", "agency_id", "stage", "channel"])
         # RETURNING says which rows went in on both backends (rowcount does not, for
         # inserts through psycopg).
