@@ -325,8 +325,10 @@ def receipts_queued(url: str, count: int, timeout: float = 60.0) -> float:
         while True:
             with Session(engine) as s:
                 found, last = s.execute(receipts).one()
-            if found >= count or time.monotonic() > deadline:
-                return last.timestamp() if last is not None else time.time()
+            if found >= count:
+                return float(last.timestamp())
+            if time.monotonic() > deadline:
+                sys.exit(f"bench_portal: {found} of {count} receipt messages after {timeout:.0f} s")
             time.sleep(0.02)
     finally:
         engine.dispose()

@@ -150,7 +150,39 @@ def cycle_facts(
     )
     office = _office(session, recipient, province)
     config = config or settings()
-    signer = lead if config.sender == "lead" and lead is not None else office
+    signer = signer_of(config, lead, office)
+    contacts: Sequence[AgencyContact] = ()
+    if signer is not None and signer.id is not None:
+        contacts = session.exec(
+            select(AgencyContact)
+            .where(AgencyContact.agency_id == signer.id)
+            .order_by(col(AgencyContact.id))
+        ).all()
+    row = (cycle, obligation, directive, lead, recipient, office)
+    return facts_from(*row, province=province, config=config, contacts=contacts)
+
+
+def signer_of(config: SenderSettings, lead: Agency | None, office: Agency | None) -> Agency | None:
+    """Who signs the agencies' messages: the lead when so configured and there is one,
+    else the recipient's office."""
+    return lead if config.sender == "lead" and lead is not None else office
+
+
+def facts_from(
+    cycle: ReportCycle,
+    obligation: Obligation,
+    directive: Directive,
+    lead: Agency | None,
+    recipient: Agency | None,
+    office: Agency | None,
+    *,
+    province: str,
+    config: SenderSettings,
+    contacts: Sequence[AgencyContact],
+) -> CycleFacts:
+    """``CycleFacts`` from rows already read; ``contacts`` holds the signer's contact rows
+    in the order of their ids (other agencies' rows may be among them)."""
+    signer = signer_of(config, lead, office)
     return CycleFacts(
         cycle,
         obligation,
@@ -160,7 +192,7 @@ def cycle_facts(
         office,
         _deadline_facts(obligation, cycle, province),
         signer.name if signer else DEFAULT_SENDER,
-        _contact(session, config, signer),
+        contact_of(config, signer, contacts),
         province,
     )
 
@@ -174,22 +206,11 @@ def _office(session: Session, recipient: Agency | None, own: str) -> Agency | No
     return session.exec(stmt.order_by(col(Agency.id))).first()
 
 
-def _contact(session: Session, config: SenderSettings, signer: Agency | None) -> Contact | None:
-    """The configured contact officer, else the signer's registry contacts."""
-    rows: Sequence[AgencyContact] = ()
-    if signer is not None and signer.id is not None:
-        rows = session.exec(
-            select(AgencyContact)
-            .where(AgencyContact.agency_id == signer.id)
-            .order_by(col(AgencyContact.id))
-        ).all()
-    return contact_of(config, signer, rows)
-
-
 def contact_of(
     config: SenderSettings, signer: Agency | None, rows: Sequence[AgencyContact]
 ) -> Contact | None:
-    """``_contact`` from the signer's contact rows already read (in the order of their ids)."""
+    """The configured contact officer, else the signer's registry contacts (from its
+    rows among ``rows``, in the order of their ids)."""
     email = config.contact_email
     phone = config.contact_phone
     name = config.contact_name

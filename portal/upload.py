@@ -9,9 +9,10 @@ The order keeps the database's write lock short:
 2. one short transaction records them (``models.submissions.record``: three Core
    statements) and commits: from then on the report is received, whatever follows;
 3. the agency is answered (the 303 to its receipt page, read from the versions), and
-   then, in the same request (``after_upload``, a background task of the response):
-   what the receipt message needs is read in one joined query (not the directive's
-   source text), the message is rendered, and a second short transaction queues it.
+   then, in the same request (``portal.submit._after_upload``, a background task of the
+   response): what the receipt message needs is read (``receipt_facts``: not the
+   directive's source text), the message is rendered, and a second short transaction
+   queues it, with the receipts of other uploads that waited meanwhile (``_Receipts``).
    A failure there loses only the receipt message (logged); the upload stands, and its
    receipt page was shown all the same. A crash between 2 and 3 leaves the versions
    recorded without their receipt message. Answering first spares the agency the wait
@@ -62,16 +63,16 @@ from models.submissions import (
 )
 from models.tables import Directive, Obligation, ReportCycle
 from models.workdays import packaged_calendar
-from notifications.messages import DEFAULT_SENDER, Receipt, ReceivedFile, render
+from notifications.messages import Receipt, ReceivedFile, render
 from notifications.notices import (
     CycleFacts,
     Queued,
     SenderSettings,
-    _deadline_facts,
     channels_from,
-    contact_of,
     context,
+    facts_from,
     queue_message,
+    signer_of,
 )
 from notifications.vocabulary import Message
 from notifications.zalo_params import with_fields
@@ -367,49 +368,34 @@ Facts = tuple[CycleFacts, Agency, list[str]]
 def receipt_facts(session: Session, uploads: Sequence[Received]) -> list[Facts]:
     """``notices.cycle_facts`` for each upload's receipt, with its agency and channels:
     per cycle, the cycle, its obligation and directive (without its source text), the
-    lead, the recipient and the recipient's office in one query; the agencies in one
-    query, and the signers' and agencies' contacts in one more."""
+    lead, the recipient and the recipient's office in one query (one ``CycleFacts`` for
+    all the cycle's receipts); the agencies in one query, and the signers' and agencies'
+    contacts in one more."""
     province = settings().province
     config = _sender_settings()
-    cycles: dict[int, tuple[Any, ...]] = {}
+    rows: dict[int, Any] = {}
     for cycle_id in dict.fromkeys(got.cycle_id for got in uploads):
         params = {"cycle_id": cycle_id, "province": province}
-        row = session.execute(_facts_statement(), params).first()
-        if row is None:
+        rows[cycle_id] = session.execute(_facts_statement(), params).first()
+        if rows[cycle_id] is None:
             raise LookupError(f"no report cycle {cycle_id}")
-        cycle, obligation, _directive, lead, _recipient, office = row
-        signer = lead if config.sender == "lead" and lead is not None else office
-        deadline = _deadline_facts(obligation, cycle, province)
-        cycles[cycle_id] = (*row, signer, deadline)
     agency_ids = list(dict.fromkeys(got.agency_id for got in uploads))
-    agencies = {
-        a.id: a for a in session.execute(_agencies_statement(), {"ids": agency_ids}).scalars()
-    }
-    signers = {c[6].id for c in cycles.values() if c[6] is not None and c[6].id is not None}
-    ids = list(dict.fromkeys([*agency_ids, *signers]))
+    found = session.execute(_agencies_statement(), {"ids": agency_ids}).scalars()
+    agencies = {a.id: a for a in found}
+    signers = (signer_of(config, row[3], row[5]) for row in rows.values())
+    ids = list(dict.fromkeys([*agency_ids, *(s.id for s in signers if s is not None)]))
     contacts = list(session.execute(_contacts_statement(), {"ids": ids}).scalars())
     channels = channels_from(agency_ids, ((c.agency_id, c.channel) for c in contacts))
-    found: list[Facts] = []
-    for got in uploads:
-        who = agencies.get(got.agency_id)
-        if who is None:
-            raise LookupError(f"no agency {got.agency_id}")
-        cycle, obligation, directive, lead, recipient, office, signer, deadline = cycles[
-            got.cycle_id
-        ]
-        facts = CycleFacts(
-            cycle,
-            obligation,
-            directive,
-            lead,
-            recipient,
-            office,
-            deadline,
-            signer.name if signer else DEFAULT_SENDER,
-            contact_of(config, signer, contacts),
-        )
-        found.append((facts, who, channels[got.agency_id]))
-    return found
+    facts = {
+        cycle_id: facts_from(*row, province=province, config=config, contacts=contacts)
+        for cycle_id, row in rows.items()
+    }
+    missing = [i for i in agency_ids if i not in agencies]
+    if missing:
+        raise LookupError(f"no agency {missing[0]}")
+    return [
+        (facts[got.cycle_id], agencies[got.agency_id], channels[got.agency_id]) for got in uploads
+    ]
 
 
 def prepare() -> None:

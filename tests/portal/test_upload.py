@@ -107,7 +107,8 @@ def test_each_accepted_type_is_received_stored_by_hash_and_confirmed(
     assert payload["agency_id"] == portal.seed.agency_id
     # Named from the receipt's facts, as the database names the submission.
     assert payload["name"] == submission_event_name(portal.engine, sub.id or 0)
-    assert payload["name"].endswith(" · Năm 2026") and " · " in payload["name"][:-11]
+    agency, directive, period = payload["name"].split(" · ")
+    assert (agency, directive, period) == (portal.seed.agency_name, "6966/UBND-KTN", "Năm 2026")
 
 
 def test_submitting_again_makes_version_two(portal: Harness) -> None:
