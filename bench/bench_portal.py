@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.responses import HTMLResponse, RedirectResponse  # noqa: E402
-from sqlalchemy import distinct, func  # noqa: E402
+from sqlalchemy import func  # noqa: E402
 from sqlalchemy import select as sa_select  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
@@ -317,9 +317,14 @@ def receipts_queued(url: str, count: int, timeout: float = 60.0) -> float:
     """Waits until ``count`` uploads have their receipt message in the outbox; when the
     last was queued (``time.time()``, from the rows' ``created_at``)."""
     engine = make_engine(url)
-    receipts = sa_select(
-        func.count(distinct(col(Notification.agency_id))), func.max(Notification.created_at)
-    ).where(col(Notification.stage).startswith("receipt-v"))
+    # One upload per (cycle, agency) here: its receipt, on however many channels.
+    uploads = (
+        sa_select(func.max(Notification.created_at).label("at"))
+        .where(col(Notification.stage).startswith("receipt-v"))
+        .group_by(col(Notification.cycle_id), col(Notification.agency_id))
+        .subquery()
+    )
+    receipts = sa_select(func.count(), func.max(uploads.c.at)).select_from(uploads)
     deadline = time.monotonic() + timeout
     try:
         while True:
