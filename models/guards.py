@@ -39,12 +39,14 @@ import secrets
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, or_, update
+from sqlalchemy import bindparam, delete, exists, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-import models.tables  # noqa: F401  (report_cycle and agency, for the foreign keys)
 from models.db import UTCDateTime
+from models.tables import Submission  # and report_cycle and agency, for the foreign keys
 
 LOCK_BASE = dt.timedelta(seconds=30)
 
@@ -232,10 +234,20 @@ def link_revoked(
     return session.execute(_revoked_statement(), params).first() is not None
 
 
-@cache
-def _revoked_statement() -> Any:
-    """``link_revoked``'s query, its values bound at execution (built once: every link
-    opened asks it)."""
+def unrevoked_submission(
+    conn: Connection, *, agency_id: int, cycle_id: int, issued: dt.datetime
+) -> int | None:
+    """The id of the submission of (agency, cycle) when links for it issued at ``issued``
+    still work; None when there is no such submission or they were revoked since: one
+    query, on a connection (the upload asks it before it reads a byte of the body)."""
+    params = {"agency_id": agency_id, "cycle_id": cycle_id, "issued": issued}
+    found = conn.execute(_unrevoked_statement(), params).first()
+    return None if found is None else int(found[0])
+
+
+def _revocation_matches() -> tuple[Any, ...]:
+    """The conditions of a revocation of links for (``agency_id``, ``cycle_id``) issued
+    before ``issued``, the values bound at execution."""
     column = LinkRevocation.__table__.c  # type: ignore[attr-defined]
     agency_matches = or_(
         col(LinkRevocation.agency_id).is_(None),
@@ -246,8 +258,23 @@ def _revoked_statement() -> Any:
         col(LinkRevocation.cycle_id) == bindparam("cycle_id", type_=column.cycle_id.type),
     )
     issued = bindparam("issued", type_=column.revoked_at.type)
-    return (
-        select(LinkRevocation.id)
-        .where(agency_matches, cycle_matches, col(LinkRevocation.revoked_at) > issued)
-        .limit(1)
+    return agency_matches, cycle_matches, col(LinkRevocation.revoked_at) > issued
+
+
+@cache
+def _revoked_statement() -> Any:
+    """``link_revoked``'s query, its values bound at execution (built once: every link
+    opened asks it)."""
+    return select(LinkRevocation.id).where(*_revocation_matches()).limit(1)
+
+
+@cache
+def _unrevoked_statement() -> Any:
+    """``unrevoked_submission``'s query (built once)."""
+    column = Submission.__table__.c  # type: ignore[attr-defined]
+    revoked = exists().where(*_revocation_matches())
+    return sa_select(column.id).where(
+        column.cycle_id == bindparam("cycle_id", type_=column.cycle_id.type),
+        column.agency_id == bindparam("agency_id", type_=column.agency_id.type),
+        ~revoked,
     )

@@ -32,7 +32,7 @@ from flows.events import SUBMISSION_RECEIVED, submission_event_name
 from models.actions import agency_due
 from models.agency import Agency
 from models.calendar import period_label
-from models.guards import link_revoked
+from models.guards import link_revoked, unrevoked_submission
 from models.links import BadLink, LinkClaims, read_token
 from models.submissions import (
     Received,
@@ -250,18 +250,16 @@ async def submit_upload(request: Request, token: str, background: BackgroundTask
 
 def _upload_target(portal: Portal, token: str, now: dt.datetime) -> tuple[LinkClaims, int, int]:
     """The link's claims, its submission's id and agency: one trip to a worker thread,
-    one session."""
+    one query on a connection (no session)."""
     claims = _signed(portal, token, "submit", now)
-    with Session(portal.engine) as session:
-        if _revoked(session, claims):
-            raise LinkRefused("invalid")
-        stmt = select(Submission.id, Submission.agency_id).where(
-            Submission.cycle_id == claims.cycle_id, Submission.agency_id == claims.agency_id
+    assert claims.agency_id is not None and claims.cycle_id is not None  # _signed: "submit"
+    with portal.engine.connect() as conn:
+        found = unrevoked_submission(
+            conn, agency_id=claims.agency_id, cycle_id=claims.cycle_id, issued=claims.issued
         )
-        found = session.exec(stmt).first()
-    if found is None:  # a genuine link to a pairing that is not (or no longer) a duty
+    if found is None:  # not (or no longer) a duty, or its links were revoked since
         raise LinkRefused("invalid")
-    return claims, found[0] or 0, found[1]
+    return claims, found, claims.agency_id
 
 
 async def _upload(

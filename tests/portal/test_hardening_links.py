@@ -58,6 +58,9 @@ def test_revoking_a_cycle_refuses_every_agency_link_to_it(portal: Harness) -> No
     _revoke(portal, at, cycle_id=portal.seed.cycle_id)
     assert portal.client.get(mine).status_code == 403
     assert portal.client.get(theirs).status_code == 403
+    for url in (mine, theirs):  # the upload too, before a byte of it is kept
+        assert portal.upload(url, [("bao-cao.pdf", b"%PDF-1.7\n")], csrf="1.x").status_code == 403
+    assert portal.written() == (0, 0, [])
     assert portal.client.get(_url(portal, "agency", before)).status_code == 200  # not per cycle
 
 
