@@ -51,7 +51,7 @@ from portal.deps import Portal, log, portal_of
 from portal.pages import error_page, page
 from portal.security import CSRF_FIELD, csrf_ok, csrf_token, looks_like_token
 from portal.storage import KINDS, UploadRejected, read_upload
-from portal.upload import NOTE_LIMIT, accept, queue_receipt
+from portal.upload import NOTE_LIMIT, accept, after_upload
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -323,10 +323,10 @@ async def _rejected(
     return _submit_page(portal, token, view, now, error=exc.message, status=exc.status)
 
 
-def _after_upload(portal: Portal, got: Received) -> None:
-    """After the answer, in the same request (a worker thread): the receipt message,
-    then the event named from what the receipt read."""
-    _announce(portal, got, queue_receipt(portal, got))
+async def _after_upload(portal: Portal, got: Received) -> None:
+    """After the answer, in the same request: the receipt message, then the event named
+    from what the receipt read (both in a worker thread, ``portal.upload.after_upload``)."""
+    await after_upload(portal, got, partial(_announce, portal, got))
 
 
 def _announce(portal: Portal, got: Received, name: str | None) -> None:

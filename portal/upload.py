@@ -13,6 +13,9 @@ The order keeps the database's write lock short:
    response): what the receipt message needs is read (``receipt_facts``: not the
    directive's source text), the message is rendered, and a second short transaction
    queues it, with the receipts of other uploads that waited meanwhile (``_Receipts``).
+   One worker thread queues the batches while the other requests wait on the event
+   loop (``after_upload``), so waiting receipts do not take the threads that the next
+   uploads need.
    A failure there loses only the receipt message (logged); the upload stands, and its
    receipt page was shown all the same. A crash between 2 and 3 leaves the versions
    recorded without their receipt message. Answering first spares the agency the wait
@@ -31,6 +34,7 @@ conflict, and its own commits are grouped by the server.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import threading
@@ -38,10 +42,12 @@ import time
 import unicodedata
 import weakref
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import Any, TypeVar
 
+from anyio import to_thread
 from sqlalchemy import String, and_, bindparam, case
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
@@ -270,17 +276,24 @@ class _Pending:
     got: Received
     name: str | None = None  # the report's name for the event, once queued
     done: bool = False
+    # Once queued (or lost): what follows it (the event), then its waiter woken; both
+    # called in the thread that queued it.
+    then: Callable[[str | None], None] | None = None
+    wake: Callable[[], None] | None = None
 
 
 @dataclass(slots=True)
 class _Receipts:
     """One database's receipt messages waiting in this process. Whoever holds ``lock``
     queues every receipt waiting so far as one batch: the cycle's facts read once per
-    cycle, the agencies and contacts in one query each, the rows in one transaction."""
+    cycle, the agencies and contacts in one query each, the rows in one transaction.
+    ``draining``: a worker thread is queueing batches for the requests that wait on
+    the event loop (``after_upload``) until none is left."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     queue: list[_Pending] = field(default_factory=list)
     queue_lock: threading.Lock = field(default_factory=threading.Lock)
+    draining: bool = False
 
 
 _RECEIPTS: weakref.WeakKeyDictionary[Engine, _Receipts] = weakref.WeakKeyDictionary()
@@ -304,14 +317,74 @@ def queue_receipt(portal: Portal, got: Received) -> str | None:
     pending = _Pending(got)
     with box.queue_lock:
         box.queue.append(pending)
-    while not pending.done:
+    while not pending.done:  # or queued by the batch that held the lock meanwhile
+        _queue_waiting(portal, box)
+    return pending.name
+
+
+async def after_upload(portal: Portal, got: Received, then: Callable[[str | None], None]) -> None:
+    """``queue_receipt`` and then ``then(name)`` (the event), for a request after its
+    answer, holding no worker thread while it waits: the upload that finds no receipt
+    being queued takes one thread and queues batch after batch until none is left; the
+    others wait on the event loop. Under a burst, a thread per waiting receipt took the
+    threads the next uploads needed to be answered."""
+    box = _receipts(portal.engine)
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    pending = _Pending(got, then=then, wake=partial(_wake, loop, done))
+    with box.queue_lock:
+        box.queue.append(pending)
+        lead, box.draining = not box.draining, True
+    if lead:
+        await to_thread.run_sync(_drain, portal, box)
+    await done
+
+
+def _drain(portal: Portal, box: _Receipts) -> None:
+    """Batches until the queue is empty (``draining`` ends with it, under the queue's
+    lock: a receipt queued afterwards finds nobody draining and drains itself)."""
+    try:
+        while True:
+            with box.queue_lock:
+                if not box.queue:
+                    box.draining = False
+                    return
+            _queue_waiting(portal, box)
+    except BaseException:
+        with box.queue_lock:
+            box.draining = False
+        raise
+
+
+def _queue_waiting(portal: Portal, box: _Receipts) -> None:
+    """Every receipt waiting when ``box.lock`` is ours, as one batch; then, the lock
+    released, for each: what follows it, and its waiter woken, whatever happened."""
+    batch: list[_Pending] = []
+    try:
         with box.lock:
-            if pending.done:  # queued by the batch that held the lock
-                break
             with box.queue_lock:
                 batch, box.queue = box.queue, []
-            _queue_batch(portal, batch)
-    return pending.name
+            if batch:
+                _queue_batch(portal, batch)
+    finally:
+        for one in batch:
+            try:
+                if one.then is not None:
+                    one.then(one.name)
+            except Exception:  # its own to report; the others still follow
+                log.exception("after the receipt of submission %s", one.got.submission_id)
+            finally:
+                if one.wake is not None:
+                    one.wake()
+
+
+def _wake(loop: asyncio.AbstractEventLoop, done: asyncio.Future[None]) -> None:
+    def resolve() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    with suppress(RuntimeError):  # its event loop closed meanwhile: nobody waits any more
+        loop.call_soon_threadsafe(resolve)
 
 
 def _queue_batch(portal: Portal, batch: list[_Pending]) -> None:

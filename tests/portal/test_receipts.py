@@ -3,6 +3,7 @@ cycle's facts read once per batch, and one receipt's failure is that receipt's o
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
@@ -138,3 +139,61 @@ def test_receipts_waiting_together_go_in_one_batch(
     assert sizes == [4]
     assert len(names) == 4 and all(n is not None for n in names)
     assert _receipts(portal) == sorted((a, f"receipt-v{v}") for a in others for v in (3, 4))
+
+
+def test_uploads_waiting_for_their_receipts_hold_no_worker_thread(
+    portal: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After their answers, four uploads' receipts: the first takes a worker thread and
+    queues the four as one batch, the others wait on the event loop; each one's event
+    follows with its name."""
+    seed = portal.seed
+    gots = [_received(portal, a, v) for a in (seed.agency_id, seed.other_agency_id) for v in (5, 6)]
+    drains: list[int] = []
+    sizes: list[int] = []
+    followed: list[tuple[int, int, str | None]] = []
+    real_drain, real_queue = upload._drain, upload._queue_receipts
+
+    def drain(p: Any, box: Any) -> None:
+        drains.append(threading.get_ident())
+        real_drain(p, box)
+
+    def counted(p: Any, batch: list[Any]) -> None:
+        sizes.append(len(batch))
+        real_queue(p, batch)
+
+    monkeypatch.setattr(upload, "_drain", drain)
+    monkeypatch.setattr(upload, "_queue_receipts", counted)
+    app = portal.app.state.portal
+    box = upload._receipts(portal.engine)
+
+    def follow(got: Received) -> Any:
+        return lambda name: followed.append((got.agency_id, got.last_version, name))
+
+    async def burst() -> None:
+        tasks = [asyncio.create_task(upload.after_upload(app, g, follow(g))) for g in gots]
+        cap = time.monotonic() + 60  # bounds a hang only
+        while len(box.queue) < len(gots):  # the first one's thread waits for the lock
+            assert time.monotonic() < cap, "the receipts never queued up"
+            await asyncio.sleep(0.005)
+        box.lock.release()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
+
+    box.lock.acquire()  # a batch in flight
+    try:
+        asyncio.run(burst())
+    finally:
+        if box.lock.locked():
+            box.lock.release()
+
+    assert len(drains) == 1 and sizes == [4]
+    assert not box.draining and not box.queue
+    assert sorted((a, v) for a, v, _ in followed) == sorted(
+        (g.agency_id, g.last_version) for g in gots
+    )
+    assert all(
+        name is not None and seed.agency_name in name
+        for a, _, name in followed
+        if a == seed.agency_id
+    )
+    assert _receipts(portal) == sorted((g.agency_id, f"receipt-v{g.last_version}") for g in gots)
