@@ -420,9 +420,12 @@ def _deadline_option(text: str | None) -> Deadline | None:
 
 
 def _ladder_option(path: str) -> list[dict[str, Any]] | None:
-    """The ladder's stages as stored; None (the default ladder) for 'default'."""
+    """The ladder's stages as stored; None (the default ladder) for 'default'. A file
+    that cannot be read, or stages the rules refuse, are bad input (exit 2), as a
+    ``--deadline`` is."""
     import yaml
 
+    from cli.output import os_reason
     from models.edits import ladder_stages
     from models.review import ReviewError
 
@@ -430,15 +433,17 @@ def _ladder_option(path: str) -> list[dict[str, Any]] | None:
         return None
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"--ladder: không đọc được {path}: {exc}")
+    except OSError as exc:
+        fail(f"--ladder: không đọc được {path}: {os_reason(exc)}", code=2)
+    except UnicodeDecodeError:
+        fail(f"--ladder: không đọc được {path}: tệp không phải văn bản UTF-8", code=2)
     except yaml.YAMLError as exc:
-        fail(f"--ladder: {path} không phải YAML: {' '.join(str(exc).split())}")
+        fail(f"--ladder: {path} không phải YAML: {' '.join(str(exc).split())}", code=2)
     rows = data.get("stages") if isinstance(data, dict) else data
     try:
         return ladder_stages(rows)
     except ReviewError as exc:
-        fail(f"--ladder: {path}: {exc}")
+        fail(f"--ladder: {path}: {exc}", code=2)
 
 
 def directive_title(directive: Directive) -> str:

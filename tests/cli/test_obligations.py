@@ -421,7 +421,8 @@ REFUSALS = [
     ),
     (["edit", "{untimed}", "--ladder", "{bad_ladder}"], "tên bước 'Bad Name' không hợp lệ"),
     (["edit", "{untimed}", "--ladder", "{no_opening}"], "thiếu bước mở kỳ"),
-    (["edit", "{untimed}", "--ladder", "{missing}"], "không đọc được"),
+    (["edit", "{untimed}", "--ladder", "{missing}"], "không đọc được {missing}: không có tệp"),
+    (["edit", "{untimed}", "--ladder", "{not_yaml}"], "không phải YAML"),
     # A valid change before an invalid one in the same command is not kept either.
     (
         ["edit", "{untimed}", "--frequency", "annual", "--recipient", "no-such-agency"],
@@ -437,7 +438,7 @@ REFUSALS = [
 def test_refusals_say_why_and_change_nothing(
     admin: Admin, tmp_path: Path, args: list[str], expected: str
 ) -> None:
-    files = {"bad_ladder": BAD_LADDER, "no_opening": NO_OPENING}
+    files = {"bad_ladder": BAD_LADDER, "no_opening": NO_OPENING, "not_yaml": "stages: [a, b\n"}
     for name, text in files.items():
         (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
     values = {k: str(tmp_path / f"{k}.yaml") for k in [*files, "missing"]}
@@ -445,9 +446,10 @@ def test_refusals_say_why_and_change_nothing(
     before = admin.snapshot()
 
     result = admin(*(arg.format(**values) for arg in args))
-    # A --deadline (with its --frequency) that cannot be read or that the rules refuse is
-    # bad input, 2; the others are refusals or something not found, 1.
-    assert result.returncode == (2 if "--deadline" in args else 1), result.stdout + result.stderr
+    # A --deadline (with its --frequency) or a --ladder file that cannot be read or that
+    # the rules refuse is bad input, 2; the others are refusals or something not found, 1.
+    bad_input = "--deadline" in args or "--ladder" in args
+    assert result.returncode == (2 if bad_input else 1), result.stdout + result.stderr
     assert expected.format(**values) in one_line(result.stderr)
     assert result.stderr.startswith("lỗi:") and "Traceback" not in result.stderr
     assert SYNC_NOTE not in result.stdout
