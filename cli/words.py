@@ -60,6 +60,7 @@ _ERRORS = [
 
 # What a value must be, in the words of Typer's type coercion.
 _VALUES = [
+    (r"Value error, (.*) is not one of (.*)\.", r"\1 không phải một trong các giá trị \2."),
     (r"Input should be a valid integer[^\n]*", "cần là một số nguyên"),
     (r"Input should be a valid number[^\n]*", "cần là một số"),
     (r"Input should be a valid date[^\n]*", "cần là một ngày (YYYY-MM-DD)"),

@@ -11,7 +11,17 @@ from cli.words import translate
 from tests.cli.conftest import cli_env, run_cli
 
 ENV = cli_env(Path("/nonexistent-home"))
-ENGLISH = ("Usage:", "Options", "Commands", "Show this message", "Missing", "No such", "Invalid")
+ENGLISH = (
+    "Usage:",
+    "Options",
+    "Commands",
+    "Show this message",
+    "Missing",
+    "No such",
+    "Invalid",
+    "Value error",
+    "is not one of",
+)
 
 
 def test_help_is_vietnamese_throughout() -> None:
@@ -31,6 +41,10 @@ def test_help_is_vietnamese_throughout() -> None:
         (("parse", "--bogus", "x"), "Không có tuỳ chọn --bogus."),
         (("cycles", "show", "abc"), "Giá trị không hợp lệ cho 'cycle_id': cần là một số nguyên"),
         (("khong-co",), "Không có lệnh 'khong-co'."),
+        (
+            ("obligations", "edit", "1", "--frequency", "sometimes"),
+            "Giá trị không hợp lệ cho '--frequency': 'sometimes' không phải một trong các giá trị",
+        ),
     ],
 )
 def test_a_usage_error_says_what_is_wrong_in_vietnamese(args: tuple[str, ...], said: str) -> None:
