@@ -17,7 +17,8 @@ load until every upload's receipt message is in the outbox (the throughput: work
 portal does after answering counts; the server's CPU is read then too). Then the
 database and the disk are checked: one SubmissionVersion per client, and every stored
 file's sha256 (read back from disk) is what that client sent. Printed: p50/p95/max
-latency and throughput.
+latency and throughput, and how busy the client (this process) was until the last answer:
+near 100%, the client sets the pace (the bare endpoint's round mostly measures httpx).
 
 The peer, in the same run: a bare FastAPI endpoint that streams the request body to a
 file while hashing it (sha256) and answers 303, served by the same uvicorn settings in
@@ -285,16 +286,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass(frozen=True)
+class Timing:
+    pages: float  # wall seconds of the GETs
+    answered: float  # of the POSTs until the last answer
+    wall: float  # until the server's work for them is done
+    cpu: float  # the server process's CPU seconds until then
+    client: float  # this process's CPU seconds until the last answer (the client's)
+
+
 async def load(
     base: str, clients: list[Client], pid: int, settled: Callable[[], float] | None = None
-) -> tuple[float, float, float, float]:
+) -> Timing:
     """All forms fetched, then every POST released at once, each on a connection of its
     own: the forms' connections sat idle past uvicorn's keep-alive (5 s) while the others
     loaded, and httpx does not retry a POST on a connection the server closed meanwhile
     (a browser opens a new one). Wall times of the GETs, of the POSTs until the last
     answer, and until the server's work for them is done (``settled``: waits for it and
-    returns when it ended, ``time.time()``; the last answer without one), and the server
-    process's CPU time until then."""
+    returns when it ended, ``time.time()``; the last answer without one), the server
+    process's CPU time until then, and the client's own CPU time until the last answer:
+    when it is busy nearly all that time, the client, not the server, sets the pace."""
     timeout = httpx.Timeout(120.0, connect=30.0)
     limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
     started = time.perf_counter()
@@ -306,11 +317,13 @@ async def load(
         tasks = [asyncio.create_task(submit(http, c, go)) for c in clients]
         await asyncio.sleep(0.1)  # every task waiting at the gate
         started, since, cpu = time.perf_counter(), time.time(), cpu_seconds(pid)
+        mine = time.process_time()
         go.set()
         await asyncio.gather(*tasks)
-        answered = time.perf_counter() - started
+        answered, client = time.perf_counter() - started, time.process_time() - mine
         done = answered if settled is None else await asyncio.to_thread(settled) - since
-        return pages, answered, max(answered, done), cpu_seconds(pid) - cpu
+        cpu = cpu_seconds(pid) - cpu
+        return Timing(pages, answered, max(answered, done), cpu, client)
 
 
 def receipts_queued(url: str, count: int, timeout: float = 60.0) -> float:
@@ -376,6 +389,7 @@ class Figures:
     p95: float
     ok: bool
     cpu: float = 0.0  # the server's CPU seconds per submission
+    busy: float = 0.0  # the client's CPU time / the time to the last answer
 
 
 @contextmanager
@@ -422,14 +436,14 @@ def portal_round(args: argparse.Namespace, n: int) -> Figures:
             ]
             settled = partial(receipts_queued, url, len(clients))
             with server_process(serve, url, str(data_dir), len(clients)) as (base, pid):
-                pages, answered, wall, cpu = asyncio.run(load(base, clients, pid, settled))
-            print(f"round {n}: {len(clients)} forms fetched concurrently in {pages:.2f} s")
+                timing = asyncio.run(load(base, clients, pid, settled))
+            print(f"round {n}: {len(clients)} forms fetched concurrently in {timing.pages:.2f} s")
             print(
-                f"round {n}: the last answer after {answered:.2f} s, the last receipt message "
-                f"queued after {wall:.2f} s (throughput counts until then)"
+                f"round {n}: the last answer after {timing.answered:.2f} s, the last receipt "
+                f"message queued after {timing.wall:.2f} s (throughput counts until then)"
             )
             backend = "PostgreSQL" if args.pg else "SQLite"
-            figures = report(f"round {n}: portal ({backend})", args, clients, wall, cpu)
+            figures = report(f"round {n}: portal ({backend})", args, clients, timing)
             problems = verify(url, data_dir, clients)
             for line in problems[:20]:
                 print(f"  problem: {line}")
@@ -445,8 +459,8 @@ def bare_round(args: argparse.Namespace, n: int) -> Figures:
             for k in range(args.submissions)
         ]
         with server_process(serve_bare, tmp) as (base, pid):
-            _, _, wall, cpu = asyncio.run(load(base, clients, pid))
-        figures = report(f"round {n}: bare", args, clients, wall, cpu)
+            timing = asyncio.run(load(base, clients, pid))
+        figures = report(f"round {n}: bare", args, clients, timing)
         problems = []
         for c in clients:  # the body on disk is the one whose digest was answered
             parts = c.location.split("/")  # /done/<file>/<sha256>
@@ -481,27 +495,27 @@ def run(args: argparse.Namespace) -> int:
             f"{label}: {statistics.median(f.rate for f in side):.1f} submissions/s, "
             f"p50 {statistics.median(f.p50 for f in side) * 1000:.0f} ms, "
             f"p95 {statistics.median(f.p95 for f in side) * 1000:.0f} ms, "
-            f"server CPU {statistics.median(f.cpu for f in side) * 1000:.1f} ms per submission"
+            f"server CPU {statistics.median(f.cpu for f in side) * 1000:.1f} ms per submission, "
+            f"client busy {statistics.median(f.busy for f in side):.0%}"
         )
     print(f"portal / bare: {ratio:.2f} (throughput, median of the rounds' ratios)")
     print(f"p50 portal / bare: {p50:.2f} (median of the rounds' ratios)")
     return 0 if ok else 1
 
 
-def report(
-    label: str, args: argparse.Namespace, clients: list[Client], wall: float, cpu: float
-) -> Figures:
+def report(label: str, args: argparse.Namespace, clients: list[Client], timing: Timing) -> Figures:
     ok = sum(1 for c in clients if c.status == 303)
     latencies = [c.latency for c in clients if c.status == 303] or [0.0]
-    rate = len(clients) / wall
+    rate = len(clients) / timing.wall
     p50, p95 = statistics.median(latencies), percentile(latencies, 0.95)
+    cpu, busy = timing.cpu / len(clients), timing.client / max(timing.answered, 1e-9)
     print(
         f"{label}: {len(clients)} concurrent submissions of {args.kb} KiB, "
-        f"{ok} answered 303, done in {wall:.2f} s ({rate:.1f} submissions/s); "
+        f"{ok} answered 303, done in {timing.wall:.2f} s ({rate:.1f} submissions/s); "
         f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms; "
-        f"server CPU {cpu / len(clients) * 1000:.1f} ms per submission"
+        f"server CPU {cpu * 1000:.1f} ms per submission; client busy {busy:.0%}"
     )
-    return Figures(rate, p50, p95, ok == len(clients), cpu / len(clients))
+    return Figures(rate, p50, p95, ok == len(clients), cpu, busy)
 
 
 def main() -> None:
