@@ -213,7 +213,7 @@ def clean_note(raw: str | None) -> str | None:
 
 def accept(portal: Portal, submission_id: int, form: UploadForm) -> Received:
     """Check the files, store and record them (in a worker thread: files and database);
-    what was recorded. Its receipt message follows (``queue_receipt``)."""
+    what was recorded. Its receipt message follows (``after_upload``)."""
     if not form.files:
         raise UploadRejected(400, "no-file", "Chưa chọn tệp báo cáo nào để nộp.")
     for f in form.files:
@@ -274,12 +274,11 @@ def _record(
 @dataclass(eq=False, slots=True)
 class _Pending:
     got: Received
-    name: str | None = None  # the report's name for the event, once queued
-    done: bool = False
-    # Once queued (or lost): what follows it (the event), then its waiter woken; both
-    # called in the thread that queued it.
-    then: Callable[[str | None], None] | None = None
-    wake: Callable[[], None] | None = None
+    # Once queued (or lost): what follows it (the event, given the report's name), then
+    # its waiter woken; both called in the thread that queued it.
+    then: Callable[[str | None], None]
+    wake: Callable[[], None]
+    name: str | None = None  # the report's name, once queued
 
 
 @dataclass(slots=True)
@@ -307,31 +306,20 @@ def _receipts(engine: Engine) -> _Receipts:
         return found
 
 
-def queue_receipt(portal: Portal, got: Received) -> str | None:
+async def after_upload(portal: Portal, got: Received, then: Callable[[str | None], None]) -> None:
     """The receipt message, to the agency's channels, as its own outbox row per upload
     (stage ``receipt-v<last version>``), in a short transaction of its own after the
-    versions were committed (with the receipts of other uploads queued meanwhile); the
-    report's name for the event, from the same facts. Best effort: the report is
-    received either way (None when the receipt failed, which is logged)."""
-    box = _receipts(portal.engine)
-    pending = _Pending(got)
-    with box.queue_lock:
-        box.queue.append(pending)
-    while not pending.done:  # or queued by the batch that held the lock meanwhile
-        _queue_waiting(portal, box)
-    return pending.name
-
-
-async def after_upload(portal: Portal, got: Received, then: Callable[[str | None], None]) -> None:
-    """``queue_receipt`` and then ``then(name)`` (the event), for a request after its
-    answer, holding no worker thread while it waits: the upload that finds no receipt
-    being queued takes one thread and queues batch after batch until none is left; the
-    others wait on the event loop. Under a burst, a thread per waiting receipt took the
-    threads the next uploads needed to be answered."""
+    versions were committed, with the receipts of other uploads queued meanwhile; then
+    ``then(name)`` (the event, named from the same facts; None when the receipt failed,
+    which is logged: the report is received either way). For a request after its answer,
+    holding no worker thread while it waits: the upload that finds no receipt being
+    queued takes one thread and queues batch after batch until none is left; the others
+    wait on the event loop. Under a burst, a thread per waiting receipt took the threads
+    the next uploads needed to be answered."""
     box = _receipts(portal.engine)
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
-    pending = _Pending(got, then=then, wake=partial(_wake, loop, done))
+    pending = _Pending(got, then, partial(_wake, loop, done))
     with box.queue_lock:
         box.queue.append(pending)
         lead, box.draining = not box.draining, True
@@ -369,13 +357,11 @@ def _queue_waiting(portal: Portal, box: _Receipts) -> None:
     finally:
         for one in batch:
             try:
-                if one.then is not None:
-                    one.then(one.name)
+                one.then(one.name)
             except Exception:  # its own to report; the others still follow
                 log.exception("after the receipt of submission %s", one.got.submission_id)
             finally:
-                if one.wake is not None:
-                    one.wake()
+                one.wake()
 
 
 def _wake(loop: asyncio.AbstractEventLoop, done: asyncio.Future[None]) -> None:
@@ -398,9 +384,6 @@ def _queue_batch(portal: Portal, batch: list[_Pending]) -> None:
         else:
             for one in batch:
                 _queue_batch(portal, [one])
-    finally:  # whatever happened, nobody waits for these any more
-        for one in batch:
-            one.done = True
 
 
 def _log_lost(got: Received, exc: Exception) -> None:
