@@ -134,11 +134,7 @@ class MailSink:
         self, *, to: str, user: str | None = None, password: str | None = None, **params: str
     ) -> str:
         """An Apprise URL for this sink (plain SMTP on its port)."""
-        auth = f"{quote(user, safe='')}:{quote(password or '', safe='')}@" if user else ""
-        query = "&".join(
-            f"{k}={quote(v, safe='')}" for k, v in {"from": SINK_FROM, "to": to, **params}.items()
-        )
-        return f"mailto://{auth}127.0.0.1:{self.port}?{query}"
+        return sink_url(self.port, to=to, user=user, password=password, **params)
 
     def smtp_url(self) -> str:
         """This sink as ``HANBAOCAO_SMTP_URL`` (no recipient: the contacts add theirs)."""
@@ -210,10 +206,18 @@ class HungServer:
         self._sock.close()
 
     def url(self, *, to: str, **params: str) -> str:
-        query = "&".join(
-            f"{k}={quote(v, safe='')}" for k, v in {"from": SINK_FROM, "to": to, **params}.items()
-        )
-        return f"mailto://127.0.0.1:{self.port}?{query}"
+        return sink_url(self.port, to=to, **params)
+
+
+def sink_url(
+    port: int, *, to: str, user: str | None = None, password: str | None = None, **params: str
+) -> str:
+    """An Apprise URL for a sink on loopback ``port`` (plain SMTP), from ``SINK_FROM``."""
+    auth = f"{quote(user, safe='')}:{quote(password or '', safe='')}@" if user else ""
+    query = "&".join(
+        f"{k}={quote(v, safe='')}" for k, v in {"from": SINK_FROM, "to": to, **params}.items()
+    )
+    return f"mailto://{auth}127.0.0.1:{port}?{query}"
 
 
 def free_port() -> int:
