@@ -438,6 +438,9 @@ def receipt_facts(session: Session, uploads: Sequence[Received]) -> list[Facts]:
     agency_ids = list(dict.fromkeys(got.agency_id for got in uploads))
     found = session.execute(_agencies_statement(), {"ids": agency_ids}).scalars()
     agencies = {a.id: a for a in found}
+    missing = [i for i in agency_ids if i not in agencies]
+    if missing:
+        raise LookupError(f"no agency {missing[0]}")
     signers = (signer_of(config, row[3], row[5]) for row in rows.values())
     ids = list(dict.fromkeys([*agency_ids, *(s.id for s in signers if s is not None)]))
     contacts = list(session.execute(_contacts_statement(), {"ids": ids}).scalars())
@@ -446,9 +449,6 @@ def receipt_facts(session: Session, uploads: Sequence[Received]) -> list[Facts]:
         cycle_id: facts_from(*row, province=province, config=config, contacts=contacts)
         for cycle_id, row in rows.items()
     }
-    missing = [i for i in agency_ids if i not in agencies]
-    if missing:
-        raise LookupError(f"no agency {missing[0]}")
     return [
         (facts[got.cycle_id], agencies[got.agency_id], channels[got.agency_id]) for got in uploads
     ]
