@@ -102,20 +102,43 @@ def _private_database(path: Path) -> None:
             name.chmod(0o600)
 
 
+# A SQLite connection is a file handle and a page cache: the pool keeps one for each of
+# anyio's worker threads (40, the portal's sync routes and its ``to_thread`` calls). With
+# SQLAlchemy's default (5 kept, 10 more opened when needed and closed when returned), a
+# burst of uploads opened and closed connections, pragmas and all, and queued its threads
+# on the pool: about 0.5 ms of the server's CPU per upload (``bench/bench_portal.py``).
+SQLITE_POOL_SIZE = 40
+SQLITE_POOL_OVERFLOW = 10  # threads beyond those (Prefect's own, a script's): opened, closed
+
+
 def make_engine(url: str, *, busy_seconds: float | None = None) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout, so two
     processes (two Prefect workers) can share the file (waiting ``busy_seconds``, by
-    default ``HANBAOCAO_SQLITE_BUSY_SECONDS``, for the other's write lock), and a
-    private file in a private directory (``private_dir``)."""
+    default ``HANBAOCAO_SQLITE_BUSY_SECONDS``, for the other's write lock), a private
+    file in a private directory (``private_dir``), and a connection kept per worker
+    thread (``SQLITE_POOL_SIZE``)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = sa.engine.make_url(url).database  # None or "" for "sqlite://" (in memory)
         if path and path != ":memory:" and not path.startswith("file:"):
             _private_database(Path(path))
         busy = settings().sqlite_busy_seconds if busy_seconds is None else busy_seconds
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": busy},
+            **_sqlite_pool(url),
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pool(url: str) -> dict[str, Any]:
+    """A file's pool: ``SQLITE_POOL_SIZE`` kept. A database in memory keeps the pool
+    SQLAlchemy gives it (its data lives in its one connection)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_dialect().get_pool_class(parsed) is not sa.pool.QueuePool:
+        return {}
+    return {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_OVERFLOW}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

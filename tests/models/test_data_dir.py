@@ -7,13 +7,15 @@ from __future__ import annotations
 import io
 import os
 import stat
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
-from models.db import make_engine, private_dir
+from models.db import SQLITE_POOL_SIZE, make_engine, private_dir
 from models.links import LinkSettings, secret_key
 from models.submissions import store_file
 
@@ -74,3 +76,40 @@ def test_the_secret_key_and_credentials_are_private(
 def test_private_dir_is_idempotent(tmp_path: Path) -> None:
     assert private_dir(tmp_path / "a" / "b") == tmp_path / "a" / "b"
     assert _mode(private_dir(tmp_path / "a" / "b")) == 0o700
+
+
+def test_a_sqlite_file_keeps_a_connection_per_worker_thread(tmp_path: Path) -> None:
+    """A burst of as many threads as anyio runs opens each connection once and keeps it:
+    the default pool (5 kept) opened and closed the others, pragmas and all, at every
+    burst (issue 18)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'hanbaocao.db'}")
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda conn, _record: opened.append(conn))
+    everyone = threading.Barrier(SQLITE_POOL_SIZE)
+
+    def work(_: int) -> int:
+        with engine.connect() as conn:
+            everyone.wait(timeout=10)  # every thread holds a connection at once
+            return int(conn.execute(text("SELECT 1")).scalar_one())
+
+    try:
+        for _burst in range(2):
+            with ThreadPoolExecutor(SQLITE_POOL_SIZE) as pool:
+                assert sum(pool.map(work, range(SQLITE_POOL_SIZE))) == SQLITE_POOL_SIZE
+        assert len(opened) == SQLITE_POOL_SIZE  # the second burst opened none
+        assert engine.pool.checkedin() == SQLITE_POOL_SIZE  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_a_database_in_memory_makes_no_directory(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sqlite://`` was read as the path "sqlite:" and made a directory of that name."""
+    monkeypatch.chdir(tmp_path)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    engine.dispose()
+    assert list(tmp_path.iterdir()) == []
