@@ -136,7 +136,8 @@ def _sqlite_pool(url: str) -> dict[str, Any]:
     """A file's pool: ``SQLITE_POOL_SIZE`` kept. A database in memory keeps the pool
     SQLAlchemy gives it (its data lives in its one connection)."""
     parsed = sa.engine.make_url(url)
-    if parsed.get_dialect().get_pool_class(parsed) is not sa.pool.QueuePool:
+    dialect: Any = parsed.get_dialect()  # pysqlite's: QueuePool for a file
+    if dialect.get_pool_class(parsed) is not sa.pool.QueuePool:
         return {}
     return {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_OVERFLOW}
 

@@ -79,6 +79,7 @@ class StoredFile:
     sha256: str
     size: int
     path: str  # relative to the data directory: "files/ab/abcdef…"
+    added: bool = False  # this copy put it in the store (it was not there)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +119,15 @@ def relative_path(sha256: str) -> str:
 
 def store_file(data_dir: Path, content: IO[bytes], *, sha256: str | None = None) -> StoredFile:
     """Copy ``content`` (from its start) into the store; its digest names it. The copy is
-    written beside its place and renamed into it; bytes already stored are kept as they
-    are. ``sha256``, when given, must be the digest of what is read."""
-    scratch = data_dir / FILES_DIR / ".incoming"
-    tmp = scratch / secrets.token_hex(16)
+    written beside its place, synced, and renamed into it; bytes already stored are kept
+    as they are (and with ``sha256`` given, not copied again). ``sha256``, when given,
+    must be the digest of what is read."""
+    if sha256 is not None:  # known before reading: one look, and nothing to copy
+        size = content.seek(0, os.SEEK_END)
+        if _stored_size(data_dir / relative_path(sha256)) == size:
+            return StoredFile(sha256, size, relative_path(sha256))
+    tmp = data_dir / FILES_DIR / ".incoming" / secrets.token_hex(16)
+    moved = False
     digest = hashlib.sha256()
     size = 0
     try:
@@ -139,15 +145,25 @@ def store_file(data_dir: Path, content: IO[bytes], *, sha256: str | None = None)
             raise StoreError(f"content changed while storing: expected {sha256}, read {found}")
         rel = relative_path(found)
         final = data_dir / rel
-        if not (final.exists() and final.stat().st_size == size):
-            try:
-                os.replace(tmp, final)  # atomic; a concurrent twin writes identical bytes
-            except FileNotFoundError:  # the first file of its folder
-                private_dir(final.parent)
-                os.replace(tmp, final)
-        return StoredFile(found, size, rel)
+        if sha256 is None and _stored_size(final) == size:
+            return StoredFile(found, size, rel)  # already there (the copy goes below)
+        try:
+            os.replace(tmp, final)  # atomic; a concurrent twin writes identical bytes
+        except FileNotFoundError:  # the first file of its folder
+            private_dir(final.parent)
+            os.replace(tmp, final)
+        moved = True
+        return StoredFile(found, size, rel, added=True)
     finally:
-        tmp.unlink(missing_ok=True)
+        if not moved:
+            tmp.unlink(missing_ok=True)
+
+
+def _stored_size(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return None
 
 
 def _create(path: Path) -> int:

@@ -64,7 +64,6 @@ from models.submissions import (
     StoredFile,
     discard_unreferenced,
     record,
-    relative_path,
     store_file,
 )
 from models.tables import Directive, Obligation, ReportCycle
@@ -220,14 +219,16 @@ def accept(portal: Portal, submission_id: int, form: UploadForm) -> Received:
         f.kind = sniff(f, portal.limits.contents)
     note = clean_note(form.fields.get("note"))
     at = portal.clock()  # received when the last byte arrived, not when the page opened
-    # Files this upload is about to add to the store: removed again if it fails.
-    new = [f.sha256 for f in form.files if not (portal.data_dir / relative_path(f.sha256)).exists()]
+    stored: list[StoredFile] = []
     try:
-        stored = [store_file(portal.data_dir, f.file, sha256=f.sha256) for f in form.files]
+        for f in form.files:
+            stored.append(store_file(portal.data_dir, f.file, sha256=f.sha256))
         got = _record(portal, submission_id, [f.name for f in form.files], stored, note, at)
     except BaseException:
+        # What this upload added to the store goes again (unless a version refers to it).
+        added = [s.sha256 for s in stored if s.added]
         with Session(portal.engine) as session:
-            discard_unreferenced(session, portal.data_dir, new)
+            discard_unreferenced(session, portal.data_dir, added)
         raise
     return got
 

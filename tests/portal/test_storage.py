@@ -107,11 +107,25 @@ def test_the_store_keeps_bytes_under_their_hash_once(tmp_path: Path) -> None:
     data = pdf_bytes()
     digest = hashlib.sha256(data).hexdigest()
     first = store_file(tmp_path, io.BytesIO(data), sha256=digest)
-    again = store_file(tmp_path, io.BytesIO(data))
-    assert first == again
-    assert first.path == relative_path(digest) == f"files/{digest[:2]}/{digest}"
+    again = store_file(tmp_path, io.BytesIO(data))  # read to learn its digest
+    known = store_file(tmp_path, io.BytesIO(data), sha256=digest)  # not even read
+    assert (first.added, again.added, known.added) == (True, False, False)
+    assert {(s.sha256, s.size, s.path) for s in (first, again, known)} == {
+        (digest, len(data), f"files/{digest[:2]}/{digest}")
+    }
+    assert first.path == relative_path(digest)
     assert (tmp_path / first.path).read_bytes() == data
     assert [p.name for p in (tmp_path / "files").rglob("*") if p.is_file()] == [digest]
+
+
+def test_a_stored_file_of_the_wrong_size_is_written_again(tmp_path: Path) -> None:
+    data = pdf_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    stored = store_file(tmp_path, io.BytesIO(data), sha256=digest)
+    (tmp_path / stored.path).write_bytes(data[:10])  # cut short (a disk that failed)
+    again = store_file(tmp_path, io.BytesIO(data), sha256=digest)
+    assert again.added
+    assert (tmp_path / stored.path).read_bytes() == data
 
 
 def test_the_store_refuses_bytes_that_changed(tmp_path: Path) -> None:
