@@ -21,6 +21,8 @@ __all__ = ["localise"]
 
 _HELP = "Hiện trợ giúp này và thoát."
 _USAGE = "Cách dùng: "
+# The usage line's placeholders (Click's ``options_metavar`` and ``subcommand_metavar``).
+_METAVARS = (("[OPTIONS]", "[TUỲ CHỌN]"), ("COMMAND [ARGS]...", "LỆNH [ĐỐI SỐ]..."))
 _TYPER = {
     "DEPRECATED_STRING": "(không còn dùng) ",
     "DEFAULT_STRING": "[mặc định: {}]",
@@ -103,6 +105,8 @@ def localise() -> None:
     write_usage = formatting.HelpFormatter.write_usage
 
     def usage(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
+        for english, vietnamese in _METAVARS:
+            args = args.replace(english, vietnamese)
         write_usage(self, prog, args, _USAGE if prefix is None else prefix)
 
     formatting.HelpFormatter.write_usage = usage  # type: ignore[method-assign]

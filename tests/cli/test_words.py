@@ -21,6 +21,9 @@ ENGLISH = (
     "Invalid",
     "Value error",
     "is not one of",
+    "[OPTIONS]",
+    "COMMAND",
+    "[ARGS]",
 )
 
 
@@ -28,6 +31,7 @@ def test_help_is_vietnamese_throughout() -> None:
     result = run_cli(ENV, "--help")
     assert result.returncode == 0, result.stderr
     assert "Cách dùng:" in result.stdout and "Tuỳ chọn" in result.stdout and "Lệnh" in result.stdout
+    assert " [TUỲ CHỌN] LỆNH [ĐỐI SỐ]..." in result.stdout
     assert "Hiện trợ giúp này và thoát." in result.stdout
     assert not [word for word in ENGLISH if word in result.stdout]
     # a docstring's wrapped lines are joined: no line of the listing breaks mid-sentence
