@@ -509,22 +509,38 @@ def queue_message(
 ) -> None:
     """Queue ``message`` to ``agency`` once per channel it has a contact on (``channels``
     when the caller looked them up for many agencies at once)."""
-    assert f.cycle.id is not None and agency.id is not None
-    payload = payload_of(message, agency=agency.name, sender=sender or f.sender)
+    assert agency.id is not None
     if channels is None:
         channels = channels_of(session, [agency.id])[agency.id]
-    for channel in channels:
+    for row in message_rows(f, agency, stage, message, at=at, channels=channels, sender=sender):
         inserted = enqueue(
             session,
-            cycle_id=f.cycle.id,
-            agency_id=agency.id,
+            cycle_id=row["cycle_id"],
+            agency_id=row["agency_id"],
             stage=stage,
-            channel=channel,
-            payload=payload,
+            channel=row["channel"],
+            payload=row["payload"],
             at=at,
         )
         if inserted:
-            out.rows[(stage, channel)] += 1
+            out.rows[(stage, row["channel"])] += 1
+
+
+def message_rows(
+    f: CycleFacts,
+    agency: Agency,
+    stage: str,
+    message: Message,
+    *,
+    at: dt.datetime,
+    channels: list[str],
+    sender: str | None = None,
+) -> list[dict[str, Any]]:
+    """The outbox rows of ``message`` to ``agency``, one per channel, for ``enqueue_many``
+    (many messages queued in one statement)."""
+    assert f.cycle.id is not None and agency.id is not None
+    payload = payload_of(message, agency=agency.name, sender=sender or f.sender)
+    return [_row(f, agency.id, stage, channel, payload, at) for channel in channels]
 
 
 def channels_of(session: Session, agency_ids: list[int]) -> dict[int, list[str]]:

@@ -71,14 +71,14 @@ from models.workdays import packaged_calendar
 from notifications.messages import Receipt, ReceivedFile, render
 from notifications.notices import (
     CycleFacts,
-    Queued,
     SenderSettings,
     channels_from,
     context,
     facts_from,
-    queue_message,
+    message_rows,
     signer_of,
 )
+from notifications.outbox import enqueue_many
 from notifications.vocabulary import Message
 from notifications.zalo_params import with_fields
 from portal.deps import Portal
@@ -400,19 +400,22 @@ def _log_lost(got: Received, exc: Exception) -> None:
 def _queue_receipts(portal: Portal, batch: list[_Pending]) -> None:
     with Session(portal.engine, expire_on_commit=False) as session:
         found = receipt_facts(session, [p.got for p in batch])
-    rows = [
-        (f"receipt-v{p.got.last_version}", _receipt_message(portal, facts, agency, p.got))
-        for p, (facts, agency, _) in zip(batch, found, strict=True)
+    rows = [  # rendered before the write lock is asked for
+        row
+        for p, (facts, agency, channels) in zip(batch, found, strict=True)
+        for row in message_rows(
+            facts,
+            agency,
+            f"receipt-v{p.got.last_version}",
+            _receipt_message(portal, facts, agency, p.got),
+            at=p.got.at,
+            channels=channels,
+        )
     ]
 
     def queue(conn: Connection) -> None:
         with Session(bind=conn) as session:
-            for p, (facts, agency, channels), (stage, message) in zip(
-                batch, found, rows, strict=True
-            ):
-                queue_message(
-                    session, Queued(), facts, agency, stage, message, at=p.got.at, channels=channels
-                )
+            enqueue_many(session, rows)  # the batch's rows in one statement
 
     write(portal.engine, queue)
     for p, (facts, agency, _) in zip(batch, found, strict=True):

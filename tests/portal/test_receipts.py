@@ -163,11 +163,22 @@ def test_uploads_waiting_for_their_receipts_hold_no_worker_thread(
         sizes.append(len(batch))
         real_queue(p, batch)
 
+    inserts: list[str] = []  # the statements into the outbox
+
+    def seen(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if sql.lstrip().upper().startswith("INSERT INTO NOTIFICATION"):
+            inserts.append(sql)
+
     monkeypatch.setattr(upload, "_drain", drain)
     monkeypatch.setattr(upload, "_queue_receipts", counted)
-    followed = _burst(portal, gots)
+    event.listen(portal.engine, "before_cursor_execute", seen)
+    try:
+        followed = _burst(portal, gots)
+    finally:
+        event.remove(portal.engine, "before_cursor_execute", seen)
 
     assert len(drains) == 1 and sizes == [4]
+    assert len(inserts) == 1  # the batch's four rows in one statement, not one each
     assert [(a, v) for a, v, _ in followed] == sorted((g.agency_id, g.last_version) for g in gots)
     assert all(name is not None for _, _, name in followed)
     assert all(seed.agency_name in str(name) for a, _, name in followed if a == seed.agency_id)
