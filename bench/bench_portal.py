@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_portal.py [--submissions 200] [--kb 8] [--rounds 3] [--pg]
 
 A real uvicorn serves ``portal.app.create_app()`` in a separate process on a loopback
-port, on SQLite in a temporary data directory (``--pg``: a throw-away PostgreSQL
+port, as the product serves it (``portal.app.server_config``), on SQLite in a temporary data directory (``--pg``: a throw-away PostgreSQL
 database, HANBAOCAO_BENCH_PG_URL or the tests' default, dropped afterwards). The seeds
 (6966/UBND-KTN and 1503/UBND-KTTH) are approved and their cycles opened on 20/11/2026,
 annual ones for 2026 and 2027 (6966's annual report alone has 111 agencies a year), which
@@ -21,8 +21,9 @@ latency and throughput, and how busy the client (this process) was until the las
 near 100%, the client sets the pace (the bare endpoint's round mostly measures httpx).
 
 The peer, in the same run: a bare FastAPI endpoint that streams the request body to a
-file while hashing it (sha256) and answers 303, served by the same uvicorn settings in
-a process of its own and loaded by the same client code (its page carries a constant
+file while hashing it (sha256) and answers 303, served by the same uvicorn with the
+same keep-alive (its own protocol, without the portal's header deadline) in a process
+of its own and loaded by the same client code (its page carries a constant
 CSRF field). Each round runs the portal (on freshly seeded data) and then the bare
 endpoint; printed per round and at the end: ``portal / bare: X`` (throughput ratio,
 median over the rounds) and both sides' p50/p95.
@@ -84,6 +85,7 @@ NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=VN)  # the app's clock: every deadl
 SECRET = "bench-portal-secret-key-0123456789abcdef"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PG_ADMIN_URL = admin_url(settings().bench_pg_url)
+SERVER = {"log_level": "warning", "lifespan": "off", "access_log": False, "backlog": 1024}
 SEEDS = ("seed-6966-ubnd-ktn-quang-ngai-2024.txt", "seed-1503-ubnd-ktth-kon-tum-2022.txt")
 
 
@@ -176,25 +178,25 @@ def serve(url: str, data_dir: str, concurrency: int, sock: socket.socket) -> Non
 
     from models.db import Settings
     from models.links import LinkSettings
-    from portal.app import PortalSettings, create_app
+    from portal.app import PortalSettings, create_app, server_config
     from portal.auth import hash_password
 
     # An administrator, so the dashboard does not complain at start (nobody logs in here).
     os.environ["HANBAOCAO_ADMIN_USER"] = "bench"
     os.environ["HANBAOCAO_ADMIN_PASSWORD_HASH"] = hash_password(uuid.uuid4().hex)
+    # Every client admitted at once: the gate (portal.slow) would turn most of them away
+    # with a 503 before their body is read, which is not what is measured here.
+    settings = PortalSettings(upload_max_mb=5, upload_max_files=3, upload_concurrency=concurrency)
     app = create_app(
-        # Every client admitted at once: the gate (portal.slow) would turn most of them
-        # away with a 503 before their body is read, which is not what is measured here.
-        PortalSettings(upload_max_mb=5, upload_max_files=3, upload_concurrency=concurrency),
+        settings,
         db=Settings(data_dir=Path(data_dir)),
         links=LinkSettings(public_url="http://127.0.0.1", secret_key=SECRET),
         engine=make_engine(url),
         clock=lambda: NOW.astimezone(dt.UTC),
         emit=lambda event, **_: None,
     )
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", access_log=False, backlog=1024
-    )
+    # Served as the product serves it (the header deadline, keep-alive…).
+    config = server_config(app, settings, **SERVER)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -227,9 +229,8 @@ def bare_app(folder: str) -> FastAPI:
 def serve_bare(folder: str, sock: socket.socket) -> None:
     import uvicorn
 
-    config = uvicorn.Config(
-        bare_app(folder), log_level="warning", lifespan="off", access_log=False, backlog=1024
-    )
+    # uvicorn's own protocol, with the portal's keep-alive and without a Server header.
+    config = uvicorn.Config(bare_app(folder), timeout_keep_alive=30, server_header=False, **SERVER)
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,9 +35,12 @@ from models.submissions import clean_incoming
 from portal.contents import ContentLimits
 from portal.deps import Emitter, Portal, log, prefect_configured
 from portal.pages import STATIC, error_page
-from portal.security import SecurityHeaders, redact
+from portal.security import RedactTokens, SecurityHeaders, redact, trusted_networks
 from portal.slow import BodyTimeout, Pace, UploadGate, guarded_protocol
 from portal.storage import MB, Limits
+
+if TYPE_CHECKING:
+    import uvicorn
 
 # The portal reads HANBAOCAO_UPLOAD_MAX_MB (all the files of one upload together),
 # HANBAOCAO_UPLOAD_MAX_FILES, HANBAOCAO_UPLOAD_ZIP_MAX_MEMBERS / _ZIP_MAX_TOTAL_MB,
@@ -187,6 +190,33 @@ def prefect_event(event: str, *, resource_id: str, name: str, payload: dict[str,
         log.warning("event %s not emitted: %s: %s", event, type(exc).__name__, exc)
 
 
+def server_config(app: ASGIApp, settings: PortalSettings, **options: Any) -> uvicorn.Config:
+    """How the portal is served wherever it runs (``hanbaocao portal``, ``hanbaocao up``,
+    ``bench/bench_portal.py``, the tests); ``options``: uvicorn's others (host, port, log
+    level…), or one of these changed (a test's shorter keep-alive).
+    Request headers have a deadline (``portal.slow.guarded_protocol``); X-Forwarded-For
+    is believed only from the proxies the administrator named (none by default; uvicorn
+    on its own believes 127.0.0.1); no Server header; idle connections kept 30 s, since
+    agencies fill the form for a while and the default 5 s dropped connections just as a
+    client reused them for the POST (seen in ``bench/bench_portal.py``). The access log
+    gets each personal link's token redacted."""
+    import uvicorn
+
+    logging.getLogger("uvicorn.access").addFilter(_REDACT)
+    trusted = [str(n) for n in trusted_networks(settings.trusted_proxies)]
+    product: dict[str, Any] = {
+        "http": guarded_protocol(settings.header_timeout_seconds),
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or None,
+        "server_header": False,
+        "timeout_keep_alive": 30,
+    }
+    return uvicorn.Config(app, **{**product, **options})
+
+
+_REDACT = RedactTokens()  # one filter, however many servers are configured
+
+
 @contextmanager
 def serving(host: str = "127.0.0.1", port: int = 8000, timeout: float = 30.0) -> Iterator[str]:
     """The portal in a background thread (``hanbaocao up``), yielding its URL once it
@@ -196,20 +226,9 @@ def serving(host: str = "127.0.0.1", port: int = 8000, timeout: float = 30.0) ->
 
     import uvicorn
 
-    from portal.security import RedactTokens
-
-    logging.getLogger("uvicorn.access").addFilter(RedactTokens())
     settings = current_settings()
-    config = uvicorn.Config(
-        create_app(settings),
-        host=host,
-        port=port,
-        http=guarded_protocol(settings.header_timeout_seconds),
-        server_header=False,
-        timeout_keep_alive=30,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
+    app = create_app(settings)
+    server = uvicorn.Server(server_config(app, settings, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="portal", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -20,8 +20,7 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import Engine
 
-from portal.app import PortalSettings
-from portal.slow import guarded_protocol
+from portal.app import PortalSettings, server_config
 from tests.portal.conftest import (
     BEFORE_DUE,
     LIMIT_MB,
@@ -65,13 +64,8 @@ def live_slow(engine: Engine, seed: Any, tmp_path: Any) -> Iterator[Live]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        http=guarded_protocol(SLOW.header_timeout_seconds),
-        log_level="warning",
-        lifespan="off",
-        access_log=False,
-        timeout_keep_alive=5,
+    config = server_config(  # as the portal is served, with a shorter keep-alive
+        app, SLOW, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=5
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
