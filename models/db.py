@@ -105,8 +105,8 @@ def _private_database(path: Path) -> None:
 # A SQLite connection is a file handle and a page cache: the pool keeps one for each of
 # anyio's worker threads (40, the portal's sync routes and its ``to_thread`` calls). With
 # SQLAlchemy's default (5 kept, 10 more opened when needed and closed when returned), a
-# burst of uploads opened and closed connections, pragmas and all, and queued its threads
-# on the pool: about 0.5 ms of the server's CPU per upload (``bench/bench_portal.py``).
+# burst of uploads (``bench/bench_portal.py``) opened and closed about 40 connections,
+# pragmas and all, and queued its threads on the pool for the 15 it allowed.
 SQLITE_POOL_SIZE = 40
 SQLITE_POOL_OVERFLOW = 10  # threads beyond those (Prefect's own, a script's): opened, closed
 
