@@ -3,12 +3,13 @@
     .venv/bin/python bench/bench_portal.py [--submissions 200] [--kb 8] [--rounds 3] [--pg]
 
 A real uvicorn serves ``portal.app.create_app()`` in a separate process on a loopback
-port, as the product serves it (``portal.app.server_config``), on SQLite in a temporary data directory (``--pg``: a throw-away PostgreSQL
-database, HANBAOCAO_BENCH_PG_URL or the tests' default, dropped afterwards). The seeds
-(6966/UBND-KTN and 1503/UBND-KTTH) are approved and their cycles opened on 20/11/2026,
-annual ones for 2026 and 2027 (6966's annual report alone has 111 agencies a year), which
-gives one pending submission per (cycle, agency); the first ``--submissions`` of them,
-each its own signed link, are the clients.
+port, as the product serves it (``portal.app.server_config``), on SQLite in a temporary
+data directory (``--pg``: a throw-away PostgreSQL database, HANBAOCAO_BENCH_PG_URL or
+the tests' default, dropped afterwards). The seeds (6966/UBND-KTN and 1503/UBND-KTTH)
+are approved and their cycles opened on 20/11/2026, annual ones for 2026 and 2027
+(6966's annual report alone has 111 agencies a year), which gives one pending
+submission per (cycle, agency); the first ``--submissions`` of them, each its own
+signed link, are the clients.
 
 Each client (httpx AsyncClient, one connection each) first GETs its page for the form's
 CSRF token; when all have one, all POST at once: the CSRF field, one distinct small PDF,
@@ -54,6 +55,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +87,12 @@ NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=VN)  # the app's clock: every deadl
 SECRET = "bench-portal-secret-key-0123456789abcdef"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PG_ADMIN_URL = admin_url(settings().bench_pg_url)
-SERVER = {"log_level": "warning", "lifespan": "off", "access_log": False, "backlog": 1024}
+SERVER: dict[str, Any] = {
+    "log_level": "warning",
+    "lifespan": "off",
+    "access_log": False,
+    "backlog": 1024,
+}
 SEEDS = ("seed-6966-ubnd-ktn-quang-ngai-2024.txt", "seed-1503-ubnd-ktth-kon-tum-2022.txt")
 
 
