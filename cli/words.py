@@ -4,8 +4,9 @@ every CLI line is Vietnamese.
 
 Typer keeps its panel titles in module constants and writes the rest in English in the
 copy of Click it ships (``typer._click``, no gettext). ``localise`` replaces the constants
-and wraps the three places those words come from: the help option, the usage prefix and
-the error panel (whose message is translated by pattern). A message not listed here is
+and wraps the places those words come from: the help option, the usage line, the types
+shown beside the parameters (a flag shows none) and the error panel (whose message is
+translated by pattern). A message not listed here is
 shown as Typer wrote it; ``tests/cli/test_words.py`` fails if an upgrade moves them.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import typer.core
 import typer.rich_utils
 from typer._click import core, formatting
 
@@ -34,6 +36,20 @@ _TYPER = {
     "ERRORS_PANEL_TITLE": "Lỗi",
     "ABORTED_TEXT": "Đã dừng.",
     "RICH_HELP": "Xem [blue]'{command_path} {help_option}'[/] để biết cách dùng.",
+}
+# The value a parameter takes, as Typer names its type in the help ("<int>"); a list of
+# choices stays as it is (its values are what is typed).
+_TYPES = {
+    "int": "số nguyên",
+    "float": "số",
+    "str": "văn bản",
+    "bool": "có/không",
+    "path": "đường dẫn",
+    "Path": "đường dẫn",
+    "file": "tệp",
+    "directory": "thư mục",
+    "datetime": "ngày giờ",
+    "date": "ngày",
 }
 # The error messages of Typer's Click, as patterns; the first that matches is used.
 _ERRORS = [
@@ -85,6 +101,18 @@ def translate(message: str) -> str:
     return "\n".join(lines)
 
 
+def type_label(label: str) -> str:
+    """A type as the help shows it ("<int>", "<list[Path]>") in Vietnamese."""
+    inner = label[1:-1] if label.startswith("<") and label.endswith(">") else label
+    many = re.fullmatch(r"list\[(.*)\]", inner)
+    if many:
+        return f"<{_TYPES.get(many[1], many[1])}, nhiều lần>"
+    ranged = re.fullmatch(r"(.*) range", inner)
+    if ranged:
+        return f"<{_TYPES.get(ranged[1], ranged[1])} trong khoảng>"
+    return f"<{_TYPES.get(inner, inner)}>"
+
+
 def localise() -> None:
     for name, text in _TYPER.items():
         setattr(typer.rich_utils, name, text)
@@ -110,6 +138,22 @@ def localise() -> None:
         write_usage(self, prog, args, _USAGE if prefix is None else prefix)
 
     formatting.HelpFormatter.write_usage = usage  # type: ignore[method-assign]
+
+    display_type = typer.core._TyperParameter.display_type
+
+    def vietnamese_type(self: Any, ctx: Any) -> str:
+        return type_label(display_type(self, ctx))
+
+    typer.core._TyperParameter.display_type = vietnamese_type  # type: ignore[method-assign]
+
+    option_type = typer.core.TyperOption.display_type_rich
+
+    def flag_without_type(self: Any, ctx: Any) -> str | None:
+        if self.is_flag and not self.count:
+            return None  # a flag takes no value: "<bool>" beside it misled
+        return option_type(self, ctx)
+
+    typer.core.TyperOption.display_type_rich = flag_without_type  # type: ignore[method-assign]
 
     format_error = typer.rich_utils.rich_format_error
 

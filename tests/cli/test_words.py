@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.words import translate
+from cli.words import translate, type_label
 from tests.cli.conftest import cli_env, run_cli
 
 ENV = cli_env(Path("/nonexistent-home"))
@@ -24,6 +24,10 @@ ENGLISH = (
     "[OPTIONS]",
     "COMMAND",
     "[ARGS]",
+    "<str>",
+    "<int>",
+    "<bool>",
+    "list[",
 )
 
 
@@ -61,3 +65,29 @@ def test_a_usage_error_says_what_is_wrong_in_vietnamese(args: tuple[str, ...], s
 
 def test_an_unknown_message_is_left_as_written() -> None:
     assert translate("Something new happened.") == "Something new happened."
+
+
+def test_the_values_parameters_take_are_said_in_vietnamese() -> None:
+    result = run_cli(ENV, "obligations", "edit", "--help")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "<số nguyên>" in text  # the obligation's number
+    assert "<văn bản, nhiều lần>" in text  # --add-submitter, which may be repeated
+    assert "<open|next>" in text  # a choice shows its values
+    assert not [word for word in ENGLISH if word in result.stdout]
+    # a flag takes no value: nothing stands between it and its help
+    assert "--accept-suggestion Nhận nhóm kế thừa" in text
+
+
+@pytest.mark.parametrize(
+    ("typer", "said"),
+    [
+        ("<float>", "<số>"),
+        ("<list[Path]>", "<đường dẫn, nhiều lần>"),
+        ("<int range>", "<số nguyên trong khoảng>"),
+        ("<directory>", "<thư mục>"),
+        ("<a|b>", "<a|b>"),
+    ],
+)
+def test_type_labels(typer: str, said: str) -> None:
+    assert type_label(typer) == said
