@@ -12,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.obligation_view import iso, title
-from cli.obligations import JsonOption, fail, opened, out, print_json
+from cli.obligations import JsonOption, opened, print_json
+from cli.output import fail, out
 
 if TYPE_CHECKING:
     from models.compliance import Tally
@@ -249,7 +250,7 @@ def _acting(run: Any) -> Any:
     try:
         return run()
     except ActionError as exc:
-        fail(str(exc))
+        fail(str(exc), code=1)
 
 
 @cycles_app.command("pause")

@@ -13,7 +13,8 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
-from cli.obligations import JsonOption, err, fail, opened, out, print_json
+from cli.obligations import JsonOption, opened, print_json
+from cli.output import err, fail, out
 
 OUTCOME_VI = {
     "created": "văn bản mới",
@@ -101,7 +102,7 @@ def _show(results: list[dict[str, Any]], as_json: bool) -> None:
         for summary in results:
             directive = rv.session.get(Directive, summary["directive_id"])
             if directive is None:
-                fail(f"văn bản {summary['number']} không còn trong cơ sở dữ liệu")
+                fail(f"văn bản {summary['number']} không còn trong cơ sở dữ liệu", code=1)
             obligations = [rv.session.get(Obligation, i) for i in summary["obligations"]]
             found = [ob for ob in obligations if ob is not None]
             if as_json:

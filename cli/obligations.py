@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
 from cli.data import require_current_schema
+from cli.output import err, fail, out
 from models.deadline_rule import DEADLINE_RULES
 from models.vocabulary import Frequency, ObligationStatus
 
@@ -45,8 +45,6 @@ obligations_app = typer.Typer(
     help="Nghĩa vụ báo cáo: xem, bổ sung, duyệt hoặc từ chối.",
     no_args_is_help=True,
 )
-out = Console()
-err = Console(stderr=True)
 
 SYNC_NOTE = "Các deployment Prefect được cập nhật ở lần `hanbaocao sync` / `hanbaocao up` tới."
 
@@ -66,11 +64,6 @@ LateOption = Annotated[
 ]
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]lỗi:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(code)
-
-
 # --- the session -------------------------------------------------------------------------
 
 
@@ -88,7 +81,7 @@ def opened(actor: str | None = None) -> Iterator[Review]:
     try:
         now = clock.now()
     except ValueError as exc:  # a bad HANBAOCAO_NOW
-        fail(str(exc))
+        fail(str(exc), code=1)
     with Session(engine) as session:
         try:
             yield Review(session, now, settings().province, actor or _login())
@@ -169,7 +162,7 @@ def _obligations(rv: Review, ids: Sequence[int]) -> list[Obligation]:
     found = {i: rv.session.get(Obligation, i) for i in unique}
     missing = [str(i) for i, ob in found.items() if ob is None]
     if missing:
-        fail(f"không có nghĩa vụ số {', '.join(missing)}: không có gì thay đổi")
+        fail(f"không có nghĩa vụ số {', '.join(missing)}: không có gì thay đổi", code=1)
     return [ob for ob in found.values() if ob is not None]
 
 
@@ -351,7 +344,8 @@ def edit(
         fail(
             "không có gì để sửa: dùng --frequency, --deadline, --lead, --recipient, "
             "--submitters, --add-submitter, --remove-submitter, --ladder hoặc "
-            "--accept-suggestion"
+            "--accept-suggestion",
+            code=1,
         )
     rule = _deadline_option(deadline)
     stages = _ladder_option(ladder) if ladder is not None else None
@@ -368,7 +362,7 @@ def edit(
         if accept_suggestion:
             taken = accept_suggestions(rv, parties(rv, ob))
             if not taken:
-                fail(f"nghĩa vụ {ob.id} không có đề xuất nào để nhận: không có gì thay đổi")
+                fail(f"nghĩa vụ {ob.id} không có đề xuất nào để nhận: không có gì thay đổi", code=1)
             changes += [_accepted(p) for p in taken]
         if lead:
             changes.append(edits.edit_party(rv, ob, "via", agency_by_code(rv, lead, "--lead")))
