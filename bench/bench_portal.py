@@ -28,8 +28,8 @@ of its own and loaded by the same client code (its page carries a constant
 CSRF field). Each round runs the portal (on freshly seeded data) and then the bare
 endpoint; printed per round and at the end: ``portal / bare: X`` (throughput ratio,
 median over the rounds) and both sides' p50/p95. On a shared two-core machine one
-round's ratio ranges widely (0.58 to 1.23 seen in one run of identical work, the
-server's CPU per upload from 2.4 to 5.2 ms): read the median of 15 rounds or more.
+round's ratio ranges widely (0.58 to 1.17 seen in one run of identical work, the
+server's CPU per upload from 3.0 to 6.9 ms): read the median of 15 rounds or more.
 
 Stops itself (SIGALRM) after ``--limit`` seconds (default 900); the server process is
 terminated and the temporary data removed whatever happens.
