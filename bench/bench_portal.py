@@ -309,8 +309,8 @@ async def load(
     base: str, clients: list[Client], pid: int, settled: Callable[[], float] | None = None
 ) -> Timing:
     """All forms fetched, then every POST released at once, each on a connection of its
-    own: the forms' connections sat idle past uvicorn's keep-alive (5 s) while the others
-    loaded, and httpx does not retry a POST on a connection the server closed meanwhile
+    own: the forms' connections sat idle past uvicorn's default keep-alive (5 s) while the
+    others loaded, and httpx does not retry a POST on a connection the server closed meanwhile
     (a browser opens a new one). Wall times of the GETs, of the POSTs until the last
     answer, and until the server's work for them is done (``settled``: waits for it and
     returns when it ended, ``time.time()``; the last answer without one), the server

@@ -30,7 +30,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from cli.data import require_current_schema
-from cli.output import err, fail, out
+from cli.output import err, fail, os_reason, out
 from models.deadline_rule import DEADLINE_RULES
 from models.vocabulary import Frequency, ObligationStatus
 
@@ -419,7 +419,6 @@ def _ladder_option(path: str) -> list[dict[str, Any]] | None:
     ``--deadline`` is."""
     import yaml
 
-    from cli.output import os_reason
     from models.edits import ladder_stages
     from models.review import ReviewError
 

@@ -6,8 +6,8 @@ Typer keeps its panel titles in module constants and writes the rest in English 
 copy of Click it ships (``typer._click``, no gettext). ``localise`` replaces the constants
 and wraps the places those words come from: the help option, the usage line, the types
 shown beside the parameters (a flag shows none) and the error panel (whose message is
-translated by pattern). A message not listed here is
-shown as Typer wrote it; ``tests/cli/test_words.py`` fails if an upgrade moves them.
+translated by pattern). A message not listed here is shown as Typer wrote it;
+``tests/cli/test_words.py`` fails if an upgrade moves them.
 """
 
 from __future__ import annotations

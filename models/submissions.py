@@ -123,9 +123,9 @@ def store_file(data_dir: Path, content: IO[bytes], *, sha256: str | None = None)
     as they are (and with ``sha256`` given, not copied again). ``sha256``, when given,
     must be the digest of what is read."""
     if sha256 is not None:  # known before reading: one look, and nothing to copy
-        size = content.seek(0, os.SEEK_END)
-        if _stored_size(data_dir / relative_path(sha256)) == size:
-            return StoredFile(sha256, size, relative_path(sha256))
+        size, rel = content.seek(0, os.SEEK_END), relative_path(sha256)
+        if _stored_size(data_dir / rel) == size:
+            return StoredFile(sha256, size, rel)
     tmp = data_dir / FILES_DIR / ".incoming" / secrets.token_hex(16)
     moved = False
     digest = hashlib.sha256()
